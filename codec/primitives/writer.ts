@@ -1,0 +1,156 @@
+import { InvalidFieldError } from '../errors.js'
+
+/**
+ * Writes into one Buffer allocated up front at the exact size the caller computed (see sizes.ts):
+ * encoding is size() then write(), one allocation, no growth or copying. `finish()` checks that the
+ * size computation and the writes agreed, which catches generator bugs at the first use.
+ */
+export class Writer {
+  readonly buf: Buffer
+  pos: number
+
+  /** A writer over `buf` starting at `start` (to write after a length prefix in a frame buffer). */
+  constructor(sizeOrBuffer: number | Buffer, start = 0) {
+    this.buf = typeof sizeOrBuffer === 'number' ? Buffer.allocUnsafe(sizeOrBuffer) : sizeOrBuffer
+    this.pos = start
+  }
+
+  int8(v: number): void {
+    this.buf.writeInt8(v, this.pos++)
+  }
+
+  uint8(v: number): void {
+    this.buf[this.pos++] = v
+  }
+
+  bool(v: boolean): void {
+    this.buf[this.pos++] = v ? 1 : 0
+  }
+
+  int16(v: number): void {
+    this.pos = this.buf.writeInt16BE(v, this.pos)
+  }
+
+  uint16(v: number): void {
+    this.pos = this.buf.writeUInt16BE(v, this.pos)
+  }
+
+  int32(v: number): void {
+    this.pos = this.buf.writeInt32BE(v, this.pos)
+  }
+
+  uint32(v: number): void {
+    this.pos = this.buf.writeUInt32BE(v, this.pos)
+  }
+
+  int64(v: bigint): void {
+    this.pos = this.buf.writeBigInt64BE(v, this.pos)
+  }
+
+  float64(v: number): void {
+    this.pos = this.buf.writeDoubleBE(v, this.pos)
+  }
+
+  uuid(v: string): void {
+    if (v.length !== 22 || this.buf.write(v, this.pos, 16, 'base64url') !== 16)
+      throw new InvalidFieldError(`uuid ${JSON.stringify(v)} is not 22 base64url characters (16 bytes)`)
+    this.pos += 16
+  }
+
+  uvarint(v: number): void {
+    const buf = this.buf
+    let pos = this.pos
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80
+      v = Math.floor(v / 128)
+    }
+    buf[pos++] = v
+    this.pos = pos
+  }
+
+  varint(v: number): void {
+    this.uvarint(((v << 1) ^ (v >> 31)) >>> 0)
+  }
+
+  uvarlong(v: bigint): void {
+    if (v < 0x80000000n) {
+      this.uvarint(Number(v))
+      return
+    }
+    const buf = this.buf
+    let pos = this.pos
+    while (v >= 0x80n) {
+      buf[pos++] = Number(v & 0x7fn) | 0x80
+      v >>= 7n
+    }
+    buf[pos++] = Number(v)
+    this.pos = pos
+  }
+
+  varlong(v: bigint): void {
+    this.uvarlong(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n)))
+  }
+
+  raw(v: Uint8Array): void {
+    this.buf.set(v, this.pos)
+    this.pos += v.length
+  }
+
+  string(flexible: boolean, v: string): void {
+    if (flexible) {
+      // A string of at most 42 UTF-16 units is at most 126 UTF-8 bytes, so its uvarint(length+1) prefix is
+      // one byte: write the text first and fill the prefix in, instead of measuring the string twice.
+      if (v.length <= 42) {
+        const n = this.buf.write(v, this.pos + 1, 'utf8')
+        this.buf[this.pos] = n + 1
+        this.pos += 1 + n
+        return
+      }
+      const n = Buffer.byteLength(v, 'utf8')
+      this.uvarint(n + 1)
+      this.pos += this.buf.write(v, this.pos, 'utf8')
+      return
+    }
+    const n = this.buf.write(v, this.pos + 2, 'utf8')
+    if (n > 0x7fff) throw new InvalidFieldError(`string of ${n} UTF-8 bytes does not fit an int16 length prefix`)
+    this.buf.writeInt16BE(n, this.pos)
+    this.pos += 2 + n
+  }
+
+  nullableString(flexible: boolean, v: string | null): void {
+    if (v === null) {
+      if (flexible) this.buf[this.pos++] = 0
+      else this.int16(-1)
+      return
+    }
+    this.string(flexible, v)
+  }
+
+  bytes(flexible: boolean, v: Uint8Array): void {
+    if (flexible) this.uvarint(v.length + 1)
+    else this.int32(v.length)
+    this.raw(v)
+  }
+
+  nullableBytes(flexible: boolean, v: Uint8Array | null): void {
+    if (v === null) {
+      if (flexible) this.buf[this.pos++] = 0
+      else this.int32(-1)
+      return
+    }
+    this.bytes(flexible, v)
+  }
+
+  /** ARRAY / COMPACT_ARRAY count prefix; -1 writes null. */
+  arrayLength(flexible: boolean, n: number): void {
+    if (flexible) this.uvarint(n + 1)
+    else this.int32(n)
+  }
+
+  /** The finished buffer; throws if fewer or more bytes were written than were allocated. */
+  finish(): Buffer {
+    if (this.pos !== this.buf.length)
+      throw new Error(`codec bug: wrote ${this.pos} bytes into a buffer sized ${this.buf.length}`)
+    return this.buf
+  }
+}
