@@ -165,6 +165,30 @@ export class Reader {
     return (u >> 1n) ^ -(u & 1n)
   }
 
+  /**
+   * Zigzag-encoded signed 64-bit varlong without bigint arithmetic when it can be avoided: a varlong of at
+   * most 7 bytes carries 49 bits, so its value (|v| < 2^48) is an exact number; a longer one comes back as
+   * a bigint from `varlong()`. Record timestamp deltas are read this way (milliseconds within one batch,
+   * in practice a few bytes), so a record decode allocates no bigint for them.
+   */
+  varlongNumberOrBigInt(): number | bigint {
+    const buf = this.buf
+    const start = this.pos
+    let pos = start
+    let u = 0
+    for (let scale = 1; scale < 2 ** 49; scale *= 128) {
+      if (pos >= this.end) throw new TruncatedInputError('varlong', 1, 0, pos)
+      const b = buf[pos++]!
+      u += (b & 0x7f) * scale
+      if ((b & 0x80) === 0) {
+        this.pos = pos
+        // Zigzag: even u is u/2, odd u is -(u+1)/2; both exact for u < 2^49.
+        return u % 2 === 0 ? u / 2 : -(u + 1) / 2
+      }
+    }
+    return this.varlong()
+  }
+
   /** `n` raw bytes as a view. */
   raw(n: number, what = 'bytes'): Buffer {
     this.need(n, what)

@@ -97,6 +97,8 @@ export class Writer {
   }
 
   string(flexible: boolean, v: string): void {
+    if (typeof v !== 'string')
+      throw new InvalidFieldError(`expected a string but got ${v === null ? 'null' : typeof v}`)
     if (flexible) {
       // A string of at most 42 UTF-16 units is at most 126 UTF-8 bytes, so its uvarint(length+1) prefix is
       // one byte: write the text first and fill the prefix in, instead of measuring the string twice.
@@ -127,6 +129,7 @@ export class Writer {
   }
 
   bytes(flexible: boolean, v: Uint8Array): void {
+    if (v === null || v === undefined) throw new InvalidFieldError(`expected bytes but got ${v}`)
     if (flexible) this.uvarint(v.length + 1)
     else this.int32(v.length)
     this.raw(v)

@@ -1,0 +1,125 @@
+import { TrailingBytesError, UnknownApiKeyError, UnsupportedVersionError } from '../errors.js'
+import { requestHeaderVersion, responseHeaderVersion } from '../header.js'
+import { Reader } from '../primitives/reader.js'
+import { Writer } from '../primitives/writer.js'
+import { API_DEFINITIONS, type RequestByApiKey, type ResponseByApiKey } from './generated/apis.js'
+import {
+  type RequestHeader,
+  readRequestHeader,
+  sizeRequestHeader,
+  writeRequestHeader,
+} from './generated/request-header.js'
+import {
+  type ResponseHeader,
+  readResponseHeader,
+  sizeResponseHeader,
+  writeResponseHeader,
+} from './generated/response-header.js'
+import type { ApiDefinition, MessageCodec } from './message-codec.js'
+
+/**
+ * Whole-message decode and encode: header plus body, for requests and responses.
+ * Decoders take the frame body (the bytes after the 4-byte size prefix) or, with `offset`, the frame as the
+ * FrameDecoder hands it out. Encoders return a complete frame, size prefix included, in one allocation.
+ * Decoded byte fields are views into the input buffer.
+ */
+
+export type ApiKeyNumber = keyof RequestByApiKey
+
+export interface DecodedRequest<K extends ApiKeyNumber = ApiKeyNumber> {
+  apiKey: K
+  apiVersion: number
+  header: RequestHeader
+  headerVersion: number
+  body: RequestByApiKey[K]
+}
+
+export interface DecodedResponse<K extends ApiKeyNumber = ApiKeyNumber> {
+  apiKey: K
+  apiVersion: number
+  header: ResponseHeader
+  headerVersion: number
+  body: ResponseByApiKey[K]
+}
+
+/** The API definition for a key, or a typed error for keys the codec does not know. */
+export function apiDefinition(apiKey: number): ApiDefinition {
+  const api = API_DEFINITIONS[apiKey]
+  if (api === undefined) throw new UnknownApiKeyError(apiKey)
+  return api
+}
+
+/** True when the codec can decode requests (and responses) of this API key and version. */
+export function canDecode(apiKey: number, apiVersion: number): boolean {
+  const api = API_DEFINITIONS[apiKey]
+  return api !== undefined && apiVersion >= api.request.minVersion && apiVersion <= api.request.maxVersion
+}
+
+function codecFor(apiKey: number, apiVersion: number, side: 'request' | 'response'): MessageCodec {
+  const api = apiDefinition(apiKey)
+  const codec = api[side]
+  if (apiVersion < codec.minVersion || apiVersion > codec.maxVersion) {
+    throw new UnsupportedVersionError(
+      `${api.name}${side === 'request' ? 'Request' : 'Response'}`,
+      apiKey,
+      apiVersion,
+      codec.minVersion,
+      codec.maxVersion,
+    )
+  }
+  return codec
+}
+
+export function decodeRequest(buf: Buffer, offset = 0, end = buf.length): DecodedRequest {
+  const r = new Reader(buf, offset, end)
+  r.need(4, 'request header')
+  const apiKey = buf.readInt16BE(offset)
+  const apiVersion = buf.readInt16BE(offset + 2)
+  const codec = codecFor(apiKey, apiVersion, 'request')
+  const headerVersion = requestHeaderVersion(apiKey, apiVersion)
+  const header = readRequestHeader(r, headerVersion)
+  const body = codec.read(r, apiVersion) as RequestByApiKey[ApiKeyNumber]
+  if (r.pos !== end) throw new TrailingBytesError(codec.name, end - r.pos, r.pos)
+  return { apiKey: apiKey as ApiKeyNumber, apiVersion, header, headerVersion, body }
+}
+
+export function decodeResponse(
+  buf: Buffer,
+  apiKey: number,
+  apiVersion: number,
+  offset = 0,
+  end = buf.length,
+): DecodedResponse {
+  const codec = codecFor(apiKey, apiVersion, 'response')
+  const r = new Reader(buf, offset, end)
+  const headerVersion = responseHeaderVersion(apiKey, apiVersion)
+  const header = readResponseHeader(r, headerVersion)
+  const body = codec.read(r, apiVersion) as ResponseByApiKey[ApiKeyNumber]
+  if (r.pos !== end) throw new TrailingBytesError(codec.name, end - r.pos, r.pos)
+  return { apiKey: apiKey as ApiKeyNumber, apiVersion, header, headerVersion, body }
+}
+
+/** Encodes header and body into one frame with its size prefix. The header's api key and version are authoritative. */
+export function encodeRequest(header: RequestHeader, body: unknown): Buffer {
+  const apiKey = header.requestApiKey
+  const apiVersion = header.requestApiVersion
+  const codec = codecFor(apiKey, apiVersion, 'request')
+  const headerVersion = requestHeaderVersion(apiKey, apiVersion)
+  const size = sizeRequestHeader(header, headerVersion) + codec.size(body, apiVersion)
+  const w = new Writer(4 + size)
+  w.int32(size)
+  writeRequestHeader(w, header, headerVersion)
+  codec.write(w, body, apiVersion)
+  return w.finish()
+}
+
+export function encodeResponse(apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer {
+  const codec = codecFor(apiKey, apiVersion, 'response')
+  const headerVersion = responseHeaderVersion(apiKey, apiVersion)
+  const size = sizeResponseHeader(header, headerVersion) + codec.size(body, apiVersion)
+  const w = new Writer(4 + size)
+  w.int32(size)
+  writeResponseHeader(w, header, headerVersion)
+  codec.write(w, body, apiVersion)
+  return w.finish()
+}
