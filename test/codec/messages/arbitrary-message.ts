@@ -40,14 +40,14 @@ function primitive(type: string): fc.Arbitrary<unknown> {
   }
 }
 
-function valueOf(type: TypeSchema, version: number, depth: number): fc.Arbitrary<unknown> {
+function valueArbitrary(type: TypeSchema, version: number, depth: number): fc.Arbitrary<unknown> {
   if (typeof type === 'string') return primitive(type)
   if ('struct' in type) return structArbitrary(type.struct, version, depth + 1)
-  return fc.array(valueOf(type.array, version, depth + 1), { maxLength: depth > 3 ? 1 : 3 })
+  return fc.array(valueArbitrary(type.array, version, depth + 1), { maxLength: depth > 3 ? 1 : 3 })
 }
 
 function fieldArbitrary(f: FieldSchema, version: number, depth: number): fc.Arbitrary<unknown> {
-  const value = valueOf(f.type, version, depth)
+  const value = valueArbitrary(f.type, version, depth)
   return inRange(f.nullable, version) ? fc.option(value, { nil: null, freq: 4 }) : value
 }
 

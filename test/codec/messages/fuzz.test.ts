@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, it } from 'vitest'
 import { CodecError } from '../../../codec/errors.js'
 import { decodeRequest, decodeResponse } from '../../../codec/messages/frames.js'
 import { API_DEFINITIONS } from '../../../codec/messages/generated/apis.js'
