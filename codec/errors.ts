@@ -108,3 +108,56 @@ export class FrameTooLargeError extends CodecError {
     this.max = max
   }
 }
+
+/** A record batch (or legacy message set) whose header or records contradict the record-batch layout. */
+export class InvalidRecordBatchError extends CodecError {
+  constructor(message: string, offset?: number) {
+    super('KSC_ERR_CODEC_INVALID_RECORD_BATCH', message, offset)
+  }
+}
+
+/** A record batch whose stored CRC-32C does not match its bytes: corrupted in flight or by its producer. */
+export class CrcMismatchError extends CodecError {
+  readonly expected: number
+  readonly actual: number
+  constructor(expected: number, actual: number, offset?: number) {
+    super(
+      'KSC_ERR_CODEC_CRC_MISMATCH',
+      `record batch CRC-32C mismatch: stored 0x${expected.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}`,
+      offset,
+    )
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/** A compression type the codec has no codec for (attribute bits 0-2 set to 5, 6 or 7). */
+export class UnsupportedCompressionError extends CodecError {
+  readonly compression: number
+  constructor(compression: number) {
+    super(
+      'KSC_ERR_CODEC_UNSUPPORTED_COMPRESSION',
+      `compression type ${compression} is not one of none (0), gzip (1), snappy (2), lz4 (3), zstd (4)`,
+    )
+    this.compression = compression
+  }
+}
+
+/** Compressed data that its codec cannot decode (bad framing, checksum, back-reference, ...). */
+export class CompressionError extends CodecError {
+  constructor(codec: string, message: string, options?: { cause?: unknown }) {
+    super('KSC_ERR_CODEC_COMPRESSION', `${codec}: ${message}`, undefined, options)
+  }
+}
+
+/** Compressed data that would decompress past the caller's cap: a zip bomb, or a cap set too low. */
+export class DecompressedSizeExceededError extends CodecError {
+  readonly max: number
+  constructor(codec: string, max: number) {
+    super(
+      'KSC_ERR_CODEC_DECOMPRESSED_TOO_LARGE',
+      `${codec}: decompressed data exceeds the limit of ${max} bytes (raise maxDecompressedSize if this producer is legitimate)`,
+    )
+    this.max = max
+  }
+}
