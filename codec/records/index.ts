@@ -1,0 +1,39 @@
+/**
+ * Record batches: the `records` field of Produce requests and Fetch responses.
+ *
+ *   readBatches(records)      -> RecordBatch | LegacyMessageSet | PartialBatch, without decoding inside
+ *   batch.records()           -> Record, decompressed and decoded lazily
+ *   encodeRecordBatch(...)    -> a new batch;  recompressBatch(batch, type) -> same batch, other codec
+ */
+export {
+  MAGIC_V0,
+  MAGIC_V1,
+  MAGIC_V2,
+  NO_PARTITION_LEADER_EPOCH,
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
+  NO_TIMESTAMP,
+  TimestampType,
+} from './batch-layout.js'
+export {
+  type CompressionCodec,
+  CompressionType,
+  compressionCodec,
+  DEFAULT_MAX_DECOMPRESSED_SIZE,
+  zstdCompressesNatively,
+} from './compression/index.js'
+export { type ControlRecord, ControlRecordType, decodeControlRecord, encodeEndTxnMarker } from './control-record.js'
+export { crc32c } from './crc32c.js'
+export { LegacyMessageSet } from './legacy-message-set.js'
+export { Record, type RecordHeader, type RecordInput } from './record.js'
+export { RecordBatch, type RecordsOptions } from './record-batch.js'
+export {
+  type EncodeBatchOptions,
+  type EndTxnMarkerOptions,
+  encodeEndTxnMarkerBatch,
+  encodeRecordBatch,
+  type RecompressOptions,
+  recompressBatch,
+} from './record-batch-encoder.js'
+export { PartialBatch, type ReadBatchesOptions, type RecordsEntry, readBatches } from './records-reader.js'
