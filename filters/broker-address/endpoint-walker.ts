@@ -1,0 +1,95 @@
+import { STRUCT_SCHEMAS } from '../../codec/messages/generated/schema.js'
+import { type FieldSchema, inRange, type TypeSchema } from '../../codec/messages/schema-types.js'
+
+/**
+ * Finds every broker endpoint (a struct with a `host` and a `port`) in any message, from the generated schema
+ * rather than a hand-kept list, so that a carrier Kafka adds in a new version is found without code changes.
+ * Today that is Metadata Brokers, FindCoordinator (v0-3 top level and v4+ Coordinators), DescribeCluster
+ * Brokers, the KIP-951 NodeEndpoints of Produce (v10+) and Fetch (v16+), ShareFetch/ShareAcknowledge
+ * NodeEndpoints, DescribeQuorum v2 Nodes[].Listeners and the Raft RPCs' NodeEndpoints; a test pins the list.
+ *
+ * The node id of an endpoint is its own `nodeId`/`brokerId` field, or the nearest enclosing struct's
+ * (DescribeQuorum puts Listeners under a node).
+ */
+
+export interface Endpoint {
+  host: string
+  port: number
+  rack?: string | null
+}
+
+export type EndpointVisitor = (nodeId: number, endpoint: Endpoint) => void
+
+const ID_FIELDS = ['nodeId', 'brokerId']
+
+interface StructPlan {
+  /** Property holding this struct's node id, if it has one. */
+  idProp: string | undefined
+  /** True when the struct itself is an endpoint. */
+  isEndpoint: boolean
+  /** Fields leading to endpoints: property and whether it is an array. */
+  children: { prop: string; array: boolean; struct: string }[]
+}
+
+const present = (f: FieldSchema, version: number) => inRange(f.versions, version) || inRange(f.tagged, version)
+
+function structOf(t: TypeSchema): { struct: string; array: boolean } | undefined {
+  if (typeof t === 'string') return undefined
+  if ('struct' in t) return { struct: t.struct, array: false }
+  const inner = t.array
+  return typeof inner !== 'string' && 'struct' in inner ? { struct: inner.struct, array: true } : undefined
+}
+
+const planCache = new Map<string, StructPlan | null>()
+
+/** The walk plan for a struct at a version; null when no endpoint can occur under it. */
+export function endpointPlan(structName: string, version: number): StructPlan | null {
+  const key = `${structName}@${version}`
+  const cached = planCache.get(key)
+  if (cached !== undefined) return cached
+  planCache.set(key, null) // guards against cycles while computing
+  const schema = STRUCT_SCHEMAS[structName]
+  let plan: StructPlan | null = null
+  if (schema && inRange(schema.versions, version)) {
+    const fields = schema.fields.filter((f) => present(f, version))
+    const has = (prop: string) => fields.some((f) => f.prop === prop)
+    const isEndpoint = has('host') && has('port')
+    const idProp = ID_FIELDS.find((p) => fields.some((f) => f.prop === p && f.type === 'int32'))
+    const children: StructPlan['children'] = []
+    for (const f of fields) {
+      const s = structOf(f.type)
+      if (s && endpointPlan(s.struct, version) !== null)
+        children.push({ prop: f.prop, array: s.array, struct: s.struct })
+    }
+    if (isEndpoint || children.length > 0) plan = { idProp, isEndpoint, children }
+  }
+  planCache.set(key, plan)
+  return plan
+}
+
+/** Calls `visit` for every endpoint in `message` (a decoded struct named `structName` at `version`). */
+export function visitEndpoints(structName: string, version: number, message: unknown, visit: EndpointVisitor): void {
+  walk(structName, version, message as Record<string, unknown>, -1, visit)
+}
+
+function walk(
+  structName: string,
+  version: number,
+  obj: Record<string, unknown> | null | undefined,
+  parentId: number,
+  visit: EndpointVisitor,
+): void {
+  if (obj === null || obj === undefined) return
+  const plan = endpointPlan(structName, version)
+  if (plan === null) return
+  const id = plan.idProp !== undefined ? (obj[plan.idProp] as number) : parentId
+  if (plan.isEndpoint && id >= 0 && typeof obj.host === 'string') visit(id, obj as unknown as Endpoint)
+  for (const c of plan.children) {
+    const v = obj[c.prop]
+    if (c.array) {
+      if (Array.isArray(v)) for (const e of v) walk(c.struct, version, e as Record<string, unknown>, id, visit)
+    } else {
+      walk(c.struct, version, v as Record<string, unknown> | null | undefined, id, visit)
+    }
+  }
+}

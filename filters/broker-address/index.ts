@@ -1,0 +1,82 @@
+import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
+import type { DescribeClusterResponse } from '../../codec/messages/generated/describe-cluster-response.js'
+import {
+  type ConfiguredFilter,
+  type DecodedResponse,
+  type Filter,
+  type FilterContext,
+  type FilterPlugin,
+  type MaybePromise,
+  type ResponseVerdict,
+  replace,
+} from '../../src/pipeline/filter-api.js'
+import { endpointPlan, visitEndpoints } from './endpoint-walker.js'
+
+/**
+ * Built-in: the client never learns a real broker address. Every endpoint in every response is replaced by
+ * the local listener standing for that node (started on first sight), and the real address is remembered so
+ * that connections to the local listener reach the right broker.
+ */
+
+/** APIs whose endpoints name controllers rather than brokers. */
+const CONTROLLER_APIS = new Set<number>([
+  ApiKey.DescribeQuorum,
+  ApiKey.Vote,
+  ApiKey.BeginQuorumEpoch,
+  ApiKey.EndQuorumEpoch,
+  ApiKey.FetchSnapshot,
+])
+
+/** DescribeCluster v1+ EndpointType: 1 brokers, 2 controllers (KIP-919). */
+const ENDPOINT_TYPE_CONTROLLER = 2
+
+function kindOf(res: DecodedResponse): 'broker' | 'controller' {
+  if (CONTROLLER_APIS.has(res.apiKey)) return 'controller'
+  if (
+    res.apiKey === ApiKey.DescribeCluster &&
+    (res.body as DescribeClusterResponse).endpointType === ENDPOINT_TYPE_CONTROLLER
+  ) {
+    return 'controller'
+  }
+  return 'broker'
+}
+
+export class BrokerAddressFilter implements Filter {
+  wantsResponse(apiKey: number, apiVersion: number): boolean {
+    const name = API_DEFINITIONS[apiKey]?.response.name
+    return name !== undefined && endpointPlan(name, apiVersion) !== null
+  }
+
+  onResponse(res: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined> {
+    const name = API_DEFINITIONS[res.apiKey]!.response.name
+    const kind = kindOf(res)
+    const pending: Promise<void>[] = []
+    let found = false
+    visitEndpoints(name, res.apiVersion, res.body, (nodeId, ep) => {
+      found = true
+      const local = ctx.brokers.localEndpointFor(nodeId, { host: ep.host, port: ep.port, rack: ep.rack }, kind)
+      if (local instanceof Promise) {
+        pending.push(
+          local.then((l) => {
+            ep.host = l.host
+            ep.port = l.port
+          }),
+        )
+      } else {
+        ep.host = local.host
+        ep.port = local.port
+      }
+    })
+    if (!found) return undefined
+    if (pending.length > 0) return Promise.all(pending).then(() => replace(res.body))
+    return replace(res.body)
+  }
+}
+
+const filter = new BrokerAddressFilter()
+
+export const brokerAddressPlugin: FilterPlugin<undefined> = {
+  name: 'broker-address',
+  parseConfig: () => undefined,
+  configure: (): ConfiguredFilter => ({ name: 'broker-address', forConnection: () => filter }),
+}

@@ -1,0 +1,670 @@
+import type net from 'node:net'
+import type { Logger } from 'pino'
+import { CodecError } from '../../codec/errors.js'
+import { FrameDecoder } from '../../codec/frame-decoder.js'
+import { peekClientId, peekRequestHeader, peekResponseCorrelationId } from '../../codec/header.js'
+import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
+import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
+import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
+import { peekProduceAcks } from '../../codec/messages/peek.js'
+import { formatHostPort, type HostPort } from '../config/host-port.js'
+import { buildErrorResponse } from '../pipeline/error-responses.js'
+import type {
+  BrokerEndpointService,
+  ClientSoftware,
+  ConnectionInfo,
+  DecodedRequest,
+  DecodedResponse,
+  Filter,
+  FilterContext,
+  RequestVerdict,
+  ResponseVerdict,
+} from '../pipeline/filter-api.js'
+import { type FilterChain, isPromise } from '../pipeline/filter-chain.js'
+import { apiVersionsUnsupportedResponse, decodeApiVersionsResponse } from './api-versions.js'
+import { saslOpaqueExchanges } from './sasl.js'
+import type { UpstreamConnector } from './upstream-connector.js'
+
+/**
+ * One client connection and its one upstream connection (1:1, because SASL state and the broker's own
+ * throttling are per connection).
+ *
+ * Requests are handled strictly in arrival order: a filter that returns a promise holds back the requests
+ * behind it (and reading from the client) until it settles. Responses go back in request order: each
+ * request that expects a response takes a slot in `responseOrder`, filled by the broker's answer or by a
+ * filter's own answer, and slots are written to the client from the head as they fill.
+ * Frames that no filter wants are forwarded as the original bytes, never decoded.
+ */
+
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number
+  readonly idleTimeoutMs: number
+  /** Requests awaiting responses before the sidecar stops reading from the client (backpressure). */
+  readonly maxInflightRequests: number
+}
+
+/** What a connection needs from the sidecar around it. */
+export interface ConnectionRuntime {
+  readonly log: Logger
+  readonly limits: ConnectionLimits
+  readonly connector: UpstreamConnector
+  readonly brokers: BrokerEndpointService
+  /** Broker addresses to try, in order, for this listener (bootstrap: every bootstrap server; node: that node). */
+  upstreamCandidates(listener: ConnectionInfo['listener']): Promise<readonly HostPort[]>
+  /** The filter chain for a new connection, from the configuration current at accept time. */
+  createChain(info: ConnectionInfo): FilterChain
+  /** Frame-level debug logging, switchable at runtime. */
+  frameLogging(): boolean
+  onClosed(conn: ClientConnection): void
+  /** Counts a failure once per cause for logs and metrics. */
+  reportError(code: string, err: unknown, conn: ClientConnection): void
+}
+
+interface Slot {
+  readonly correlationId: number
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly receivedAt: number
+  /** Filters that want the response decoded (decided when the request passed). */
+  readonly responseFilters: readonly Filter[]
+  request: DecodedRequest | undefined
+  /** The frame to send to the client once ready (size prefix included). */
+  response: Buffer | undefined
+}
+
+type State = 'connecting' | 'open' | 'draining' | 'closed'
+
+export class ClientConnection implements FilterContext {
+  readonly connectionId: number
+  readonly peer: { address: string; port: number }
+  readonly listener: ConnectionInfo['listener']
+  readonly principal: string | undefined
+  readonly tls: boolean
+  readonly brokers: BrokerEndpointService
+  log: Logger
+  clientId: string | null = null
+  clientSoftware: ClientSoftware | undefined
+  readonly openedAt = Date.now()
+
+  /** Counters for this connection's close line and statistics. */
+  readonly counters = { requests: 0, responses: 0, bytesIn: 0, bytesOut: 0 }
+
+  private state: State = 'connecting'
+  private upstream: net.Socket | undefined
+  private upstreamAddress: HostPort | undefined
+  private readonly chain: FilterChain
+  private readonly clientFrames: FrameDecoder
+  private readonly upstreamFrames: FrameDecoder
+  /** Requests waiting for their turn while a filter's promise is pending. */
+  private readonly backlog: Buffer[] = []
+  private blocked = false
+  /** Slots in client request order. */
+  private readonly responseOrder: Slot[] = []
+  /** Slots sent upstream, in upstream request order (a subset of responseOrder). */
+  private readonly upstreamPending: Slot[] = []
+  private readonly pauses = new Set<'filter' | 'inflight' | 'upstream-backpressure' | 'connecting' | 'draining'>()
+  private upstreamPausedForClient = false
+  private lastClientIdBytes: Buffer | undefined
+  /**
+   * SASL v0 (SaslHandshake v0): after the handshake the tokens travel as bare size-prefixed frames with no
+   * Kafka header (KIP-43). These count how many such frames remain in each direction.
+   */
+  private opaqueFromClient = 0
+  private opaqueFromUpstream = 0
+  private opaqueArmed = 0
+  private closeReason: string | undefined
+
+  constructor(
+    private readonly socket: net.Socket,
+    info: ConnectionInfo,
+    private readonly runtime: ConnectionRuntime,
+  ) {
+    this.connectionId = info.connectionId
+    this.peer = info.peer
+    this.listener = info.listener
+    this.principal = info.principal
+    this.tls = info.tls
+    this.brokers = runtime.brokers
+    this.log = runtime.log.child({
+      conn: this.connectionId,
+      peer: formatHostPort({ host: info.peer.address, port: info.peer.port }),
+    })
+    this.chain = runtime.createChain(info)
+    this.clientFrames = new FrameDecoder(runtime.limits.maxFrameBytes)
+    this.upstreamFrames = new FrameDecoder(runtime.limits.maxFrameBytes)
+  }
+
+  /** Read through a getter: the state changes across awaits, which TypeScript's narrowing cannot see. */
+  get closed(): boolean {
+    return this.state === 'closed'
+  }
+
+  get inflight(): number {
+    return this.responseOrder.length
+  }
+
+  get upstreamTarget(): HostPort | undefined {
+    return this.upstreamAddress
+  }
+
+  /** Starts the connection: connects upstream, then reads the client. */
+  async start(): Promise<void> {
+    const socket = this.socket
+    socket.setNoDelay(true)
+    this.pause('connecting')
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk))
+    socket.on('end', () => this.close('client closed the connection'))
+    socket.on('close', () => this.close('client connection closed'))
+    socket.on('error', (err) => this.close(`client socket error: ${err.message}`))
+    socket.on('drain', () => this.resumeUpstreamForClient())
+    if (this.runtime.limits.idleTimeoutMs > 0) {
+      socket.setTimeout(this.runtime.limits.idleTimeoutMs, () =>
+        this.close(`idle for ${this.runtime.limits.idleTimeoutMs} ms`),
+      )
+    }
+    this.log.info(
+      { listener: this.listener.kind, nodeId: this.listener.nodeId, principal: this.principal, tls: this.tls },
+      'connection opened',
+    )
+
+    let candidates: readonly HostPort[]
+    try {
+      candidates = await this.runtime.upstreamCandidates(this.listener)
+    } catch (err) {
+      this.refuse(err)
+      return
+    }
+    let lastError: unknown
+    for (const target of candidates) {
+      if (this.closed) return
+      try {
+        const upstream = await this.runtime.connector.connect(target)
+        if (this.closed) {
+          upstream.destroy()
+          return
+        }
+        this.attachUpstream(upstream, target)
+        return
+      } catch (err) {
+        lastError = err
+      }
+    }
+    this.refuse(lastError ?? new Error('no upstream broker address is known for this listener'))
+  }
+
+  /**
+   * The broker cannot be reached: reset the client connection, which a Kafka client treats like a broker
+   * that went away (it backs off, refreshes metadata and retries), instead of holding it open and silent.
+   */
+  private refuse(err: unknown): void {
+    this.runtime.reportError('KSC_ERR_UPSTREAM_CONNECT', err, this)
+    this.closeReason = `upstream unavailable: ${(err as Error)?.message ?? err}`
+    this.state = 'closed'
+    this.socket.resetAndDestroy()
+    this.finish()
+  }
+
+  private attachUpstream(upstream: net.Socket, target: HostPort): void {
+    this.upstream = upstream
+    this.upstreamAddress = target
+    this.state = 'open'
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk))
+    upstream.on('end', () => this.upstreamGone('broker closed the connection'))
+    upstream.on('close', () => this.upstreamGone('broker connection closed'))
+    upstream.on('error', (err) => this.upstreamGone(`broker socket error: ${err.message}`))
+    upstream.on('drain', () => this.unpause('upstream-backpressure'))
+    this.log = this.log.child({ upstream: formatHostPort(target) })
+    this.unpause('connecting')
+  }
+
+  // ------------------------------------------------------------------ client -> broker
+
+  private onClientData(chunk: Buffer): void {
+    this.counters.bytesIn += chunk.length
+    try {
+      this.clientFrames.push(chunk, (frame) => this.onClientFrame(frame))
+    } catch (err) {
+      this.protocolError('client', err)
+    }
+  }
+
+  private onClientFrame(frame: Buffer): void {
+    if (this.state === 'closed') return
+    if (this.blocked) {
+      this.backlog.push(frame)
+      return
+    }
+    const pending = this.handleRequest(frame)
+    if (pending) this.blockOn(pending)
+  }
+
+  private blockOn(pending: Promise<void>): void {
+    this.blocked = true
+    this.pause('filter')
+    pending.then(
+      () => {
+        this.blocked = false
+        while (this.backlog.length > 0 && !this.blocked && this.state !== 'closed') {
+          const next = this.handleRequest(this.backlog.shift()!)
+          if (next) {
+            this.blockOn(next)
+            return
+          }
+        }
+        this.unpause('filter')
+      },
+      (err) => this.internalError('request filter', err),
+    )
+  }
+
+  /** Handles one client frame; returns a promise only when a filter is asynchronous. */
+  private handleRequest(frame: Buffer): Promise<void> | undefined {
+    if (this.opaqueFromClient > 0) {
+      // A bare SASL v0 token: not a Kafka request, forward as is.
+      this.opaqueFromClient--
+      this.writeUpstream(frame)
+      return undefined
+    }
+    let apiKey: number
+    let apiVersion: number
+    let correlationId: number
+    try {
+      ;({ apiKey, apiVersion, correlationId } = peekRequestHeader(frame, 4))
+      this.noteClientId(frame)
+    } catch (err) {
+      this.protocolError('client', err)
+      return undefined
+    }
+    this.counters.requests++
+    if (this.runtime.frameLogging())
+      this.log.debug({ dir: 'request', apiKey, apiVersion, correlationId, bytes: frame.length }, 'frame')
+
+    let expectsResponse = true
+    if (apiKey === ApiKey.Produce) {
+      try {
+        expectsResponse = peekProduceAcks(frame, 4) !== 0
+      } catch (err) {
+        this.protocolError('client', err)
+        return undefined
+      }
+    }
+
+    const decodable = canDecode(apiKey, apiVersion)
+    const requestFilters = decodable ? this.chain.requestFilters(apiKey, apiVersion) : []
+    const responseFilters = decodable ? this.chain.responseFilters(apiKey, apiVersion) : []
+    const slot: Slot = {
+      correlationId,
+      apiKey,
+      apiVersion,
+      receivedAt: performance.now(),
+      responseFilters,
+      request: undefined,
+      response: undefined,
+    }
+
+    // ApiVersions and SaslHandshake are always decoded: the first tells who the client is (KIP-511) and may
+    // need an answer from the sidecar itself; the second changes how the following frames are framed.
+    const builtIn = apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake
+    if (apiKey === ApiKey.ApiVersions && !decodable) {
+      // A client newer than our codec: answer as a broker would, UNSUPPORTED_VERSION in a v0 body listing
+      // the versions we do support, and the client retries with one of them (KIP-511).
+      slot.response = apiVersionsUnsupportedResponse(correlationId)
+      this.responseOrder.push(slot)
+      this.flushResponses()
+      return undefined
+    }
+    if (requestFilters.length === 0 && !builtIn) {
+      this.sendUpstream(frame, slot, expectsResponse)
+      return undefined
+    }
+
+    let req: DecodedRequest
+    try {
+      const d = decodeRequest(frame, 4)
+      req = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
+    } catch (err) {
+      // A frame a filter must inspect but cannot be decoded is not forwarded: policy must not be bypassed.
+      this.protocolError('client', err)
+      return undefined
+    }
+    slot.request = req
+    if (apiKey === ApiKey.ApiVersions) this.noteClientSoftware(req.body as ApiVersionsRequest)
+    if (apiKey === ApiKey.SaslHandshake && apiVersion === 0) {
+      this.opaqueArmed = saslOpaqueExchanges((req.body as SaslHandshakeRequest).mechanism)
+    }
+    if (requestFilters.length === 0) {
+      this.sendUpstream(frame, slot, expectsResponse)
+      return undefined
+    }
+
+    const outcome = this.chain.runRequest(requestFilters, req, this)
+    if (isPromise(outcome)) {
+      return outcome.then((o) => this.applyRequestOutcome(frame, slot, req, o.verdict, o.modified, expectsResponse))
+    }
+    this.applyRequestOutcome(frame, slot, req, outcome.verdict, outcome.modified, expectsResponse)
+    return undefined
+  }
+
+  private applyRequestOutcome(
+    frame: Buffer,
+    slot: Slot,
+    req: DecodedRequest,
+    verdict: RequestVerdict,
+    modified: boolean,
+    expectsResponse: boolean,
+  ): void {
+    if (this.state === 'closed') return
+    switch (verdict.kind) {
+      case 'forward':
+      case 'replace': {
+        let out = frame
+        if (modified) {
+          try {
+            out = encodeRequest(req.header, req.body)
+          } catch (err) {
+            this.internalError(`re-encoding ${apiName(req.apiKey)} v${req.apiVersion}`, err)
+            return
+          }
+        }
+        this.sendUpstream(out, slot, expectsResponse)
+        return
+      }
+      case 'respond':
+        this.answer(slot, verdict.body, expectsResponse)
+        return
+      case 'error': {
+        const body = buildErrorResponse(req, verdict.errorCode, verdict.message)
+        if (body === undefined) {
+          this.close(
+            `a filter rejected ${apiName(req.apiKey)} with error ${verdict.errorCode}, which cannot be expressed in its response`,
+          )
+          return
+        }
+        this.answer(slot, body, expectsResponse)
+        return
+      }
+      case 'close':
+        this.close(`filter closed the connection: ${verdict.reason}`)
+        return
+    }
+  }
+
+  /** Answers a request without the broker (a filter's own response). acks=0 produce gets nothing. */
+  private answer(slot: Slot, body: unknown, expectsResponse: boolean): void {
+    if (!expectsResponse) return
+    try {
+      slot.response = encodeResponse(slot.apiKey, slot.apiVersion, { correlationId: slot.correlationId }, body)
+    } catch (err) {
+      this.internalError(`encoding a filter's ${apiName(slot.apiKey)} response`, err)
+      return
+    }
+    this.responseOrder.push(slot)
+    this.flushResponses()
+  }
+
+  private sendUpstream(frame: Buffer, slot: Slot, expectsResponse: boolean): void {
+    if (expectsResponse) {
+      this.responseOrder.push(slot)
+      this.upstreamPending.push(slot)
+      if (this.responseOrder.length >= this.runtime.limits.maxInflightRequests) this.pause('inflight')
+    }
+    this.writeUpstream(frame)
+    if (this.opaqueArmed > 0 && slot.apiKey === ApiKey.SaslHandshake) {
+      this.opaqueFromClient = this.opaqueArmed
+    }
+  }
+
+  private writeUpstream(frame: Buffer): void {
+    const upstream = this.upstream
+    if (!upstream || this.state === 'closed') return
+    if (!upstream.write(frame)) this.pause('upstream-backpressure')
+  }
+
+  // ------------------------------------------------------------------ broker -> client
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      this.upstreamFrames.push(chunk, (frame) => this.onUpstreamFrame(frame))
+    } catch (err) {
+      this.protocolError('broker', err)
+    }
+  }
+
+  private onUpstreamFrame(frame: Buffer): void {
+    if (this.state === 'closed') return
+    if (this.opaqueFromUpstream > 0) {
+      this.opaqueFromUpstream--
+      this.writeClient(frame)
+      return
+    }
+    let correlationId: number
+    try {
+      correlationId = peekResponseCorrelationId(frame, 4)
+    } catch (err) {
+      this.protocolError('broker', err)
+      return
+    }
+    const slot = this.upstreamPending.shift()
+    if (slot === undefined || slot.correlationId !== correlationId) {
+      this.protocolError(
+        'broker',
+        new Error(
+          slot === undefined
+            ? `response with correlation id ${correlationId} but no request is outstanding`
+            : `response with correlation id ${correlationId} but ${slot.correlationId} was expected next`,
+        ),
+      )
+      return
+    }
+    if (this.runtime.frameLogging()) {
+      this.log.debug(
+        { dir: 'response', apiKey: slot.apiKey, apiVersion: slot.apiVersion, correlationId, bytes: frame.length },
+        'frame',
+      )
+    }
+    if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0 && this.opaqueArmed > 0) {
+      // Tokens follow the handshake response only if it succeeded (error code is the first body field).
+      if (frame.length >= 10 && frame.readInt16BE(8) === 0) this.opaqueFromUpstream = this.opaqueArmed
+      else this.opaqueFromClient = 0
+      this.opaqueArmed = 0
+    }
+
+    if (slot.responseFilters.length === 0) {
+      this.complete(slot, frame)
+      return
+    }
+    let res: DecodedResponse
+    try {
+      const d =
+        slot.apiKey === ApiKey.ApiVersions
+          ? decodeApiVersionsResponse(frame, slot.apiVersion)
+          : decodeResponse(frame, slot.apiKey, slot.apiVersion, 4)
+      res = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request: slot.request }
+    } catch (err) {
+      // Filters that asked for this response (address rewriting among them) cannot do their job: forwarding
+      // it could leak a broker address, so the connection is closed and the client reconnects.
+      this.protocolError('broker', err)
+      return
+    }
+    const outcome = this.chain.runResponse(slot.responseFilters, res, this)
+    if (isPromise(outcome)) {
+      outcome.then(
+        (o) => this.applyResponseOutcome(slot, frame, res, o.verdict, o.modified),
+        (err) => this.internalError('response filter', err),
+      )
+      return
+    }
+    this.applyResponseOutcome(slot, frame, res, outcome.verdict, outcome.modified)
+  }
+
+  private applyResponseOutcome(
+    slot: Slot,
+    frame: Buffer,
+    res: DecodedResponse,
+    verdict: ResponseVerdict,
+    modified: boolean,
+  ): void {
+    if (this.state === 'closed') return
+    if (verdict.kind === 'close') {
+      this.close(`filter closed the connection: ${verdict.reason}`)
+      return
+    }
+    let out = frame
+    if (modified) {
+      try {
+        out = encodeResponse(res.apiKey, res.apiVersion, res.header, res.body)
+      } catch (err) {
+        this.internalError(`re-encoding ${apiName(res.apiKey)} v${res.apiVersion} response`, err)
+        return
+      }
+    }
+    this.complete(slot, out)
+  }
+
+  private complete(slot: Slot, frame: Buffer): void {
+    slot.response = frame
+    this.flushResponses()
+  }
+
+  /** Writes every ready response at the head of the queue, in request order. */
+  private flushResponses(): void {
+    const order = this.responseOrder
+    if (order.length === 0 || order[0]!.response === undefined) return
+    this.socket.cork()
+    while (order.length > 0 && order[0]!.response !== undefined) {
+      const slot = order.shift()!
+      this.counters.responses++
+      this.writeClient(slot.response!)
+    }
+    this.socket.uncork()
+    if (order.length < this.runtime.limits.maxInflightRequests) this.unpause('inflight')
+    if (this.state === 'draining') this.maybeFinishDrain()
+  }
+
+  private writeClient(frame: Buffer): void {
+    this.counters.bytesOut += frame.length
+    if (!this.socket.write(frame) && this.upstream && !this.upstreamPausedForClient) {
+      // The client reads slower than the broker answers: stop reading the broker until it catches up.
+      this.upstreamPausedForClient = true
+      this.upstream.pause()
+    }
+  }
+
+  private resumeUpstreamForClient(): void {
+    if (this.upstreamPausedForClient) {
+      this.upstreamPausedForClient = false
+      this.upstream?.resume()
+    }
+  }
+
+  // ------------------------------------------------------------------ identity
+
+  private noteClientId(frame: Buffer): void {
+    const n = frame.length >= 14 ? frame.readInt16BE(12) : -1
+    // Same client id as the previous request (the common case): compare bytes, skip the string decode.
+    const prev = this.lastClientIdBytes
+    if (prev !== undefined && n === prev.length && frame.compare(prev, 0, n, 14, 14 + n) === 0) return
+    const id = peekClientId(frame, 4)
+    this.lastClientIdBytes = n >= 0 ? Buffer.from(frame.subarray(14, 14 + n)) : undefined
+    if (id !== this.clientId) {
+      this.clientId = id
+      this.log = this.log.child({ clientId: id })
+    }
+  }
+
+  private noteClientSoftware(body: ApiVersionsRequest): void {
+    if (body.clientSoftwareName !== undefined && body.clientSoftwareVersion !== undefined) {
+      this.clientSoftware = { name: body.clientSoftwareName, version: body.clientSoftwareVersion }
+    }
+  }
+
+  // ------------------------------------------------------------------ flow control
+
+  private pause(reason: 'filter' | 'inflight' | 'upstream-backpressure' | 'connecting' | 'draining'): void {
+    if (this.pauses.size === 0) this.socket.pause()
+    this.pauses.add(reason)
+  }
+
+  private unpause(reason: 'filter' | 'inflight' | 'upstream-backpressure' | 'connecting' | 'draining'): void {
+    if (!this.pauses.delete(reason)) return
+    if (this.pauses.size === 0 && this.state !== 'closed') this.socket.resume()
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /**
+   * Graceful stop: read no further requests, let those in flight be answered, then close. Resolves when
+   * closed; the caller bounds the wait.
+   */
+  drain(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve()
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve())
+      if (this.state === 'connecting') {
+        this.close('sidecar shutting down')
+        return
+      }
+      this.state = 'draining'
+      this.pause('draining')
+      this.maybeFinishDrain()
+    })
+  }
+
+  private maybeFinishDrain(): void {
+    if (this.state === 'draining' && this.responseOrder.length === 0 && !this.blocked) {
+      this.close('sidecar shutting down')
+    }
+  }
+
+  /** The broker went away: deliver what is ready, then close the client as the broker closed us. */
+  private upstreamGone(reason: string): void {
+    if (this.state === 'closed') return
+    this.flushResponses()
+    this.close(reason)
+  }
+
+  private protocolError(side: 'client' | 'broker', err: unknown): void {
+    const code = err instanceof CodecError ? err.code : 'KSC_ERR_PROTOCOL'
+    this.runtime.reportError(code, err, this)
+    this.close(`${side === 'client' ? 'client' : 'broker'} protocol error: ${(err as Error)?.message ?? err}`)
+  }
+
+  private internalError(what: string, err: unknown): void {
+    this.runtime.reportError('KSC_ERR_INTERNAL', err, this)
+    this.close(`internal error in ${what}: ${(err as Error)?.message ?? err}`)
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.closeReason = reason
+    this.upstream?.destroy()
+    // end() lets responses already written reach the client before the FIN; destroy() follows if it stalls.
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 1000).unref()
+    this.finish()
+  }
+
+  private finish(): void {
+    this.chain.close()
+    this.log.info(
+      {
+        clientId: this.clientId,
+        clientSoftware: this.clientSoftware ? `${this.clientSoftware.name}/${this.clientSoftware.version}` : undefined,
+        principal: this.principal,
+        requests: this.counters.requests,
+        bytesIn: this.counters.bytesIn,
+        bytesOut: this.counters.bytesOut,
+        durationMs: Date.now() - this.openedAt,
+        reason: this.closeReason,
+      },
+      'connection closed',
+    )
+    this.runtime.onClosed(this)
+  }
+}
+
+function apiName(apiKey: number): string {
+  return API_DEFINITIONS[apiKey]?.name ?? `api ${apiKey}`
+}

@@ -1,0 +1,127 @@
+import net from 'node:net'
+import type { Logger } from 'pino'
+import { formatHostPort, type HostPort } from '../config/host-port.js'
+import { SidecarError } from '../errors.js'
+import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
+import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
+
+export class ListenError extends SidecarError {
+  constructor(target: HostPort, err: Error & { code?: string }) {
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'the address is already in use (another sidecar or service? choose another port)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'no local interface has this address'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : err.message
+    super('KSC_ERR_LISTEN', `cannot listen on ${formatHostPort(target)}: ${why}`, { cause: err })
+  }
+}
+
+export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener']) => void
+
+/** Creates the server behind a listener: plain TCP here; the TLS listener module supplies its own. */
+export type ServerFactory = (onSocket: (socket: net.Socket) => void) => net.Server
+
+export const plainServer: ServerFactory = (onSocket) => net.createServer({ noDelay: true }, onSocket)
+
+/**
+ * The bootstrap listener clients are configured with, plus one listener per upstream node, started on
+ * demand when a response first names the node. Each per-node listener is at a deterministic port
+ * (broker-port-plan.ts), so clients holding cached metadata reach the same node after a sidecar restart.
+ */
+export class Listeners {
+  private bootstrapServer: net.Server | undefined
+  private readonly nodeServers = new Map<
+    string,
+    { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint }
+  >()
+  private accepting = true
+
+  constructor(
+    private readonly bootstrapAddress: HostPort,
+    private readonly plan: BrokerPortPlan,
+    private readonly createServer: ServerFactory,
+    private readonly onAccept: AcceptHandler,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the bootstrap listener; resolves with the bound address (port 0 picks a free one). */
+  async start(): Promise<HostPort> {
+    const server = this.createServer((socket) =>
+      this.onAccept(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }),
+    )
+    const address = await listen(server, this.bootstrapAddress)
+    this.bootstrapServer = server
+    this.log.info({ listener: 'bootstrap', address: formatHostPort(address) }, 'listening')
+    return address
+  }
+
+  get bootstrap(): HostPort | undefined {
+    const a = this.bootstrapServer?.address() as net.AddressInfo | null | undefined
+    return a ? { host: a.address, port: a.port } : undefined
+  }
+
+  /** The local endpoint of a node, listening once the returned value (or promise) is there. */
+  endpointFor(kind: EndpointKind, nodeId: number): BrokerEndpoint | Promise<BrokerEndpoint> {
+    const key = `${kind}:${nodeId}`
+    const existing = this.nodeServers.get(key)
+    if (existing) return existing.endpoint ?? existing.ready
+    const port = localPortFor(this.plan, kind, nodeId)
+    const listener: ConnectionInfo['listener'] = { kind, nodeId, port }
+    const server = this.createServer((socket) => this.onAccept(socket, listener))
+    const entry: { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
+      server,
+      ready: listen(server, { host: this.plan.bindHost, port }).then(
+        () => {
+          const endpoint = { host: this.plan.advertisedHost, port }
+          entry.endpoint = endpoint
+          this.log.info(
+            { listener: kind, nodeId, address: formatHostPort({ host: this.plan.bindHost, port }) },
+            'listening',
+          )
+          return endpoint
+        },
+        (err) => {
+          this.nodeServers.delete(key)
+          throw err
+        },
+      ),
+    }
+    this.nodeServers.set(key, entry)
+    return entry.ready
+  }
+
+  /** Node listeners currently open, for status output. */
+  nodeListeners(): { kind: EndpointKind; nodeId: number; port: number }[] {
+    return [...this.nodeServers.entries()]
+      .filter(([, e]) => e.endpoint !== undefined)
+      .map(([k, e]) => {
+        const [kind, id] = k.split(':') as [EndpointKind, string]
+        return { kind, nodeId: Number(id), port: e.endpoint!.port }
+      })
+  }
+
+  /** Stops accepting new connections on every listener; open connections are not touched. */
+  async stopAccepting(): Promise<void> {
+    if (!this.accepting) return
+    this.accepting = false
+    const servers = [this.bootstrapServer, ...[...this.nodeServers.values()].map((e) => e.server)].filter(
+      (s): s is net.Server => s !== undefined && s.listening,
+    )
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}
+
+function listen(server: net.Server, target: HostPort): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(new ListenError(target, err))
+    server.once('error', onError)
+    server.listen({ host: target.host, port: target.port }, () => {
+      server.off('error', onError)
+      const a = server.address() as net.AddressInfo
+      resolve({ host: a.address, port: a.port })
+    })
+  })
+}

@@ -1,0 +1,300 @@
+import { readFileSync } from 'node:fs'
+import type net from 'node:net'
+import tls from 'node:tls'
+import type { Logger } from 'pino'
+import { apiVersionsPlugin } from '../../filters/api-versions/index.js'
+import { brokerAddressPlugin } from '../../filters/broker-address/index.js'
+import type { HostPort } from '../config/host-port.js'
+import type { SidecarConfig } from '../config/schema.js'
+import { SidecarError } from '../errors.js'
+import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } from '../pipeline/filter-api.js'
+import { FilterChain } from '../pipeline/filter-chain.js'
+import type { BrokerPortPlan, EndpointKind } from './broker-port-plan.js'
+import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
+import { Listeners, plainServer, type ServerFactory } from './listeners.js'
+import { MetadataRefresher } from './metadata-refresher.js'
+import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
+import { UpstreamDirectory } from './upstream-directory.js'
+
+/**
+ * The running sidecar: listeners, the upstream directory, the filter pipeline and every client connection.
+ * Built from a validated SidecarConfig; `reload` applies a new one without dropping connections.
+ */
+
+/** Built-in filters, first in the chain: on the way back they run last, so clients see rewritten addresses. */
+const BUILT_IN: readonly FilterPlugin<undefined>[] = [apiVersionsPlugin, brokerAddressPlugin]
+
+export class UnknownFilterError extends SidecarError {
+  constructor(name: string, known: readonly string[]) {
+    super(
+      'KSC_ERR_CONFIG_UNKNOWN_FILTER',
+      `filters: unknown filter "${name}"; known filters: ${known.join(', ') || '(none)'}`,
+    )
+  }
+}
+
+export class UnknownNodeError extends SidecarError {
+  constructor(kind: EndpointKind, nodeId: number) {
+    super(
+      'KSC_ERR_UPSTREAM_UNKNOWN_NODE',
+      `no address is known for upstream ${kind} ${nodeId} (not in the brokers' metadata); the client will re-bootstrap`,
+    )
+  }
+}
+
+export interface SidecarOptions {
+  readonly log: Logger
+  /** Filters users can configure, by name. */
+  readonly plugins?: readonly FilterPlugin[]
+  /** Server for client-facing listeners (TLS termination supplies its own). */
+  readonly serverFactory?: ServerFactory
+  /** Called for every failure, once per cause in logs; metrics count them all. */
+  readonly onError?: (code: string, err: unknown) => void
+}
+
+export interface SidecarStatus {
+  bootstrap: HostPort | undefined
+  connections: number
+  upstreamReachable: boolean
+  upstreamError: string | undefined
+  nodeListeners: { kind: EndpointKind; nodeId: number; port: number }[]
+}
+
+export class Sidecar {
+  private config: SidecarConfig
+  private filters: ConfiguredFilter[] = []
+  private readonly connections = new Set<ClientConnection>()
+  private nextConnectionId = 1
+  private readonly directory: UpstreamDirectory
+  private readonly connector: UpstreamConnector
+  private readonly refresher: MetadataRefresher
+  private readonly listeners: Listeners
+  private readonly errorsSeen = new Map<string, number>()
+  private framesLogging: boolean
+  private shuttingDown = false
+
+  private constructor(
+    config: SidecarConfig,
+    private readonly options: SidecarOptions,
+  ) {
+    this.config = config
+    this.framesLogging = config.log.frames
+    this.directory = new UpstreamDirectory(config.upstream.bootstrap)
+    this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstreamTls(config, options.log))
+    this.refresher = new MetadataRefresher(
+      this.directory,
+      this.connector,
+      options.log,
+      config.upstream.metadataRefreshMs,
+    )
+    this.listeners = new Listeners(
+      config.listen,
+      portPlan(config),
+      options.serverFactory ?? plainServer,
+      (socket, listener) => this.accept(socket, listener),
+      options.log,
+    )
+  }
+
+  static async start(config: SidecarConfig, options: SidecarOptions): Promise<Sidecar> {
+    const sidecar = new Sidecar(config, options)
+    sidecar.filters = await sidecar.configureFilters(config, [])
+    await sidecar.listeners.start()
+    sidecar.refresher.start()
+    return sidecar
+  }
+
+  get log(): Logger {
+    return this.options.log
+  }
+
+  status(): SidecarStatus {
+    return {
+      bootstrap: this.listeners.bootstrap,
+      connections: this.connections.size,
+      upstreamReachable: this.refresher.health.reachable,
+      upstreamError: this.refresher.health.lastError,
+      nodeListeners: this.listeners.nodeListeners(),
+    }
+  }
+
+  /** Checks upstream reachability now (for /readyz). */
+  async checkUpstream(): Promise<boolean> {
+    await this.refresher.refresh()
+    return this.refresher.health.reachable
+  }
+
+  /**
+   * Applies a new configuration: filters are rebuilt (new connections use them; open connections keep theirs),
+   * log settings change at once. Listener and upstream settings need a restart; the caller reports that.
+   * Throws, changing nothing, when a filter rejects its config.
+   */
+  async reload(config: SidecarConfig): Promise<void> {
+    const filters = await this.configureFilters(config, this.filters)
+    const old = this.filters
+    this.filters = filters
+    this.config = config
+    this.framesLogging = config.log.frames
+    this.options.log.level = config.log.level
+    for (const f of old) if (!filters.includes(f)) void f.close?.()
+  }
+
+  private async configureFilters(
+    config: SidecarConfig,
+    previous: readonly ConfiguredFilter[],
+  ): Promise<ConfiguredFilter[]> {
+    const plugins = new Map((this.options.plugins ?? []).map((p) => [p.name, p]))
+    const ctx = { log: this.options.log }
+    const built: ConfiguredFilter[] = []
+    for (const p of BUILT_IN)
+      built.push(
+        await p.configure(
+          undefined,
+          ctx,
+          previous.find((f) => f.name === p.name),
+        ),
+      )
+    for (const entry of config.filters) {
+      const plugin = plugins.get(entry.name)
+      if (!plugin) throw new UnknownFilterError(entry.name, [...plugins.keys()])
+      const parsed = plugin.parseConfig(entry.config ?? {})
+      built.push(
+        await plugin.configure(
+          parsed,
+          ctx,
+          previous.find((f) => f.name === entry.name),
+        ),
+      )
+    }
+    return built
+  }
+
+  private accept(socket: net.Socket, listener: ConnectionInfo['listener']): void {
+    if (this.shuttingDown) {
+      socket.destroy()
+      return
+    }
+    const filters = this.filters
+    const tlsSocket = socket instanceof tls.TLSSocket ? socket : undefined
+    const info: ConnectionInfo = {
+      connectionId: this.nextConnectionId++,
+      peer: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
+      listener,
+      principal: (socket as net.Socket & { principal?: string }).principal,
+      tls: tlsSocket !== undefined,
+    }
+    const conn = new ClientConnection(socket, info, this.runtimeFor(filters))
+    this.connections.add(conn)
+    void conn.start()
+  }
+
+  private runtimeFor(filters: readonly ConfiguredFilter[]): ConnectionRuntime {
+    return {
+      log: this.options.log,
+      limits: this.config.limits,
+      connector: this.connector,
+      brokers: { localEndpointFor: (nodeId, upstream, kind) => this.localEndpointFor(nodeId, upstream, kind) },
+      upstreamCandidates: (listener) => this.upstreamCandidates(listener),
+      createChain: (info) => new FilterChain(filters.map((f) => f.forConnection(info))),
+      frameLogging: () => this.framesLogging,
+      onClosed: (conn) => this.connections.delete(conn),
+      reportError: (code, err, conn) => this.reportError(code, err, conn.log),
+    }
+  }
+
+  private localEndpointFor(
+    nodeId: number,
+    upstream: { host: string; port: number; rack?: string | null },
+    kind: EndpointKind,
+  ): BrokerEndpoint | Promise<BrokerEndpoint> {
+    this.directory.observe(kind, nodeId, { host: upstream.host, port: upstream.port, rack: upstream.rack })
+    return this.listeners.endpointFor(kind, nodeId)
+  }
+
+  private async upstreamCandidates(listener: ConnectionInfo['listener']): Promise<readonly HostPort[]> {
+    if (listener.kind === 'bootstrap') {
+      // Spread bootstrap connections over the bootstrap servers, each next one as fallback.
+      const servers = this.directory.bootstrap
+      const start = this.nextConnectionId % Math.max(1, servers.length)
+      return [...servers.slice(start), ...servers.slice(0, start)]
+    }
+    const nodeId = listener.nodeId!
+    let address = this.directory.addressOf(listener.kind, nodeId)
+    if (address === undefined && listener.kind === 'broker') {
+      await this.refresher.refresh()
+      address = this.directory.addressOf(listener.kind, nodeId)
+    }
+    if (address === undefined) throw new UnknownNodeError(listener.kind, nodeId)
+    return [address]
+  }
+
+  /** Logs the first failure of each kind in full; later ones of the same code only at debug, counted. */
+  private reportError(code: string, err: unknown, log: Logger): void {
+    const seen = this.errorsSeen.get(code) ?? 0
+    this.errorsSeen.set(code, seen + 1)
+    this.options.onError?.(code, err)
+    const message = (err as Error)?.message ?? String(err)
+    if (seen === 0)
+      log.warn({ code, err: message }, 'connection error (further errors with this code are logged at debug)')
+    else log.debug({ code, err: message, occurrences: seen + 1 }, 'connection error')
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish for at most `drainTimeoutMs`, then close
+   * whatever is left and release the filters.
+   */
+  async shutdown(drainTimeoutMs = this.config.limits.drainTimeoutMs): Promise<void> {
+    if (this.shuttingDown) return
+    this.shuttingDown = true
+    this.refresher.stop()
+    await this.listeners.stopAccepting()
+    const open = [...this.connections]
+    this.options.log.info({ connections: open.length, drainTimeoutMs }, 'draining connections')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(open.map((c) => c.drain())),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, drainTimeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
+    for (const c of this.connections) c.close('drain timeout')
+    await Promise.all(this.filters.map((f) => f.close?.()))
+    this.options.log.info('shut down')
+  }
+}
+
+function portPlan(config: SidecarConfig): BrokerPortPlan {
+  return {
+    bindHost: config.brokers.host,
+    advertisedHost: config.brokers.advertisedHost,
+    portBase: config.brokers.portBase,
+    ports: config.brokers.ports,
+    // Controllers (DescribeQuorum, DescribeCluster for controllers) sit 1000 ports above the broker range.
+    controllerPortBase: config.brokers.portBase + 1000,
+  }
+}
+
+function upstreamTls(config: SidecarConfig, log: Logger): UpstreamTls | undefined {
+  const t = config.upstream.tls
+  if (!t.enabled) return undefined
+  if (t.insecureSkipVerify) {
+    log.warn(
+      'upstream.tls.insecureSkipVerify is on: broker certificates are NOT verified; never use this in production',
+    )
+  } else if (!t.verifyHostname) {
+    log.warn('upstream.tls.verifyHostname is off: broker certificates are not checked against the broker host name')
+  }
+  const load = () =>
+    tls.createSecureContext({
+      ca: t.ca ? readFileSync(t.ca) : undefined,
+      cert: t.cert ? readFileSync(t.cert) : undefined,
+      key: t.key ? readFileSync(t.key) : undefined,
+    })
+  return {
+    secureContext: load,
+    servername: t.servername,
+    verifyHostname: t.verifyHostname,
+    insecureSkipVerify: t.insecureSkipVerify,
+  }
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { getCluster } from '../harness/index.js'
+import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
+
+describe('kafkajs through the sidecar (3-node cluster)', () => {
+  const cluster = getCluster('triple')
+  let sc: TestSidecar
+
+  beforeAll(async () => {
+    sc = await startTestSidecar(cluster.description.bootstrapServers)
+  })
+  afterAll(async () => {
+    await sc?.stop()
+  })
+
+  it('produces and consumes known messages; the client sees only sidecar addresses', async () => {
+    const kafka = new Kafka({ clientId: 'kafkajs-passthrough', brokers: [sc.bootstrap], logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    const topic = `pt-${randomUUID()}`
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+    expect(meta.topics[0]!.partitions).toHaveLength(3)
+    const cluster_ = await admin.describeCluster()
+    for (const b of cluster_.brokers) expect(b.host).toBe('127.0.0.1')
+    await admin.disconnect()
+
+    const producer = kafka.producer()
+    await producer.connect()
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: `value-${i}` }))
+    for (let i = 0; i < sent.length; i += 50) await producer.send({ topic, messages: sent.slice(i, i + 50), acks: -1 })
+    await producer.disconnect()
+
+    const consumer = kafka.consumer({ groupId: `g-${randomUUID()}` })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const received: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`only ${received.length} of ${sent.length} messages arrived`)),
+        60_000,
+      )
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          received.push(message.value!.toString())
+          if (received.length === sent.length) {
+            clearTimeout(timer)
+            resolve()
+          }
+        },
+      })
+    })
+    await consumer.disconnect()
+    expect(received.sort()).toEqual(sent.map((m) => m.value).sort())
+  })
+})

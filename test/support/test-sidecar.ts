@@ -1,0 +1,81 @@
+import net from 'node:net'
+import { Writable } from 'node:stream'
+import pino, { type Logger } from 'pino'
+import type { SidecarConfig } from '../../src/config/schema.js'
+import { validateConfig } from '../../src/config/schema.js'
+import type { FilterPlugin } from '../../src/pipeline/filter-api.js'
+import { Sidecar, type SidecarOptions } from '../../src/server/sidecar.js'
+
+/**
+ * A sidecar running in the test process in front of a real cluster, with its log lines captured so tests can
+ * assert on them. Ports: the bootstrap listener takes a free port; the per-node listeners a free range.
+ */
+export interface TestSidecar {
+  readonly sidecar: Sidecar
+  readonly config: SidecarConfig
+  /** host:port clients are pointed at. */
+  readonly bootstrap: string
+  readonly logs: Record<string, unknown>[]
+  readonly log: Logger
+  stop(): Promise<void>
+}
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer()
+    s.once('error', () => resolve(false))
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)))
+  })
+}
+
+/** A port base B such that B..B+span are free now (node ids 1..n listen at B+id; B itself is the bootstrap). */
+export async function freePortBase(span = 8): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    let ok = true
+    for (let i = 0; i <= span && ok; i++) ok = await isFree(base + i)
+    if (ok) return base
+  }
+  throw new Error('no free port range found for the per-broker listeners')
+}
+
+export async function startTestSidecar(
+  bootstrapServers: string,
+  raw: Record<string, unknown> = {},
+  options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory'>> = {},
+): Promise<TestSidecar> {
+  const logs: Record<string, unknown>[] = []
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line))
+      done()
+    },
+  })
+  const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'debug' }, sink)
+  const portBase = await freePortBase(12)
+  const result = validateConfig(
+    {
+      // The bootstrap listener sits just below the node range: base+1.. are the nodes.
+      listen: { host: '127.0.0.1', port: portBase },
+      brokers: { host: '127.0.0.1', advertisedHost: '127.0.0.1', portBase },
+      upstream: { bootstrap: bootstrapServers.split(',') },
+      admin: { enabled: false },
+      ...raw,
+    },
+    { requireUpstream: true },
+  )
+  if (!result.config) throw new Error(`test sidecar config invalid: ${JSON.stringify(result.issues)}`)
+  const config = result.config
+  const sidecar = await Sidecar.start(config, { log, ...options })
+  const b = sidecar.status().bootstrap!
+  return {
+    sidecar,
+    config,
+    bootstrap: `${b.host}:${b.port}`,
+    logs,
+    log,
+    stop: () => sidecar.shutdown(2000),
+  }
+}
+
+export type { FilterPlugin }
