@@ -1,0 +1,42 @@
+/**
+ * The sidecar's configuration: a YAML file, environment variables and CLI flags (in that order of precedence,
+ * over the defaults), validated into one frozen SidecarConfig, and reloaded on SIGHUP or file change.
+ */
+export { ConfigError, ConfigFileUnreadableError, type ConfigIssue, formatIssue } from './errors.js'
+export { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from './host-port.js'
+export { configFilePath, type Environment, type LoadConfigInput, loadConfig, parseConfigText } from './load.js'
+export {
+  CONFIG_FILE_ENV,
+  CONFIG_OVERRIDES,
+  type ConfigOverride,
+  configFlagOptions,
+  environmentLayer,
+  flagLayer,
+  type OverrideKind,
+} from './overrides.js'
+export {
+  type ConfigChange,
+  ConfigWatcher,
+  type ConfigWatcherOptions,
+  RESTART_REQUIRED_SECTIONS,
+  type ReloadLogger,
+  type ReloadOutcome,
+  type ReloadTrigger,
+  type SignalSource,
+} from './reload.js'
+export {
+  type AdminConfig,
+  type BrokersConfig,
+  CONFIG_SECTIONS,
+  type ConfigSection,
+  DEFAULTS,
+  type FilterEntry,
+  type LimitsConfig,
+  LOG_LEVELS,
+  type LogConfig,
+  type LogLevel,
+  type SidecarConfig,
+  type UpstreamConfig,
+  type UpstreamTlsConfig,
+  validateConfig,
+} from './schema.js'

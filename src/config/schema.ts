@@ -1,0 +1,378 @@
+import { accessSync, constants } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { type HostPort, isWildcardHost, parseHost, parseHostPort } from './host-port.js'
+import { describeValue, type PathSegment, type RawIssue, Validator } from './validator.js'
+
+/**
+ * The sidecar's configuration after validation: every key present, defaults filled in, frozen.
+ * Plain data (no Maps, no classes) so that it can be compared, printed and diffed as JSON.
+ */
+export interface SidecarConfig {
+  /** The bootstrap listener that clients are pointed at. */
+  readonly listen: HostPort
+  readonly brokers: BrokersConfig
+  readonly upstream: UpstreamConfig
+  readonly limits: LimitsConfig
+  readonly admin: AdminConfig
+  readonly log: LogConfig
+  /** Filters in pipeline order; each filter validates its own `config` when it is created. */
+  readonly filters: readonly FilterEntry[]
+}
+
+/** One local listener per upstream broker node id, at a port that depends only on the node id. */
+export interface BrokersConfig {
+  /** Bind host of the per-broker listeners. Default: listen.host. */
+  readonly host: string
+  /** Host name clients are told in Metadata and FindCoordinator. Default: listen.host, or localhost for 0.0.0.0/::. */
+  readonly advertisedHost: string
+  /** Node N listens on portBase + N unless `ports` names it. */
+  readonly portBase: number
+  /** Explicit ports by node id (decimal string keys, as in the YAML). */
+  readonly ports: Readonly<Record<string, number>>
+}
+
+export interface UpstreamConfig {
+  /** Bootstrap brokers; required for `run` (from the file, KAFKA_SIDECAR_UPSTREAM or --upstream). */
+  readonly bootstrap: readonly HostPort[]
+  readonly connectTimeoutMs: number
+  readonly metadataRefreshMs: number
+  readonly tls: UpstreamTlsConfig
+}
+
+export interface UpstreamTlsConfig {
+  /** Default: true when any of ca, cert, key, servername is set, else false. */
+  readonly enabled: boolean
+  /** Absolute paths (relative ones are resolved against the config file's directory). */
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+  /** SNI and the name checked against the certificate; default: the host being connected to. */
+  readonly servername?: string
+  readonly verifyHostname: boolean
+  /** Accept any certificate. For tests only; the sidecar logs a warning when it is on. */
+  readonly insecureSkipVerify: boolean
+}
+
+export interface LimitsConfig {
+  readonly maxFrameBytes: number
+  /** Close client connections idle this long; 0 never closes them. */
+  readonly idleTimeoutMs: number
+  readonly maxInflightRequests: number
+  /** How long shutdown waits for in-flight requests. */
+  readonly drainTimeoutMs: number
+}
+
+export interface AdminConfig {
+  readonly host: string
+  readonly port: number
+  readonly enabled: boolean
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface LogConfig {
+  readonly level: LogLevel
+  /** Log every frame (api, version, correlation id, size) at debug; can be switched at runtime. */
+  readonly frames: boolean
+}
+
+export interface FilterEntry {
+  readonly name: string
+  readonly config?: Readonly<Record<string, unknown>>
+}
+
+export type ConfigSection = keyof SidecarConfig
+export const CONFIG_SECTIONS: readonly ConfigSection[] = [
+  'listen',
+  'brokers',
+  'upstream',
+  'limits',
+  'admin',
+  'log',
+  'filters',
+]
+
+const INT32_MAX = 2_147_483_647
+
+export const DEFAULTS = {
+  listen: { host: '127.0.0.1', port: 9092 },
+  brokers: { portBase: 9093 },
+  upstream: { connectTimeoutMs: 10_000, metadataRefreshMs: 30_000 },
+  limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
+  admin: { host: '127.0.0.1', port: 9644, enabled: true },
+  log: { level: 'info' as LogLevel, frames: false },
+} as const
+
+export interface ValidateOptions {
+  /** `run` needs upstream brokers; other commands (validate a partial file) may not. Default true. */
+  requireUpstream?: boolean
+  /** Directory that relative TLS file paths are resolved against (the config file's). Default: cwd. */
+  baseDir?: string
+  /** Check that TLS files exist and are readable. Default true. */
+  checkFiles?: boolean
+}
+
+export interface ValidationResult {
+  /** Present when there were no issues. */
+  readonly config?: SidecarConfig
+  readonly issues: readonly RawIssue[]
+}
+
+/**
+ * Validates a merged raw configuration (file, environment and flags already layered) and fills in defaults.
+ * Never throws: problems come back as issues; the loader turns them into one ConfigError.
+ */
+export function validateConfig(raw: unknown, options: ValidateOptions = {}): ValidationResult {
+  const v = new Validator()
+  const root = v.mapping(raw, [], CONFIG_SECTIONS)
+
+  const listen = hostPortSection(v, root.listen, ['listen'], DEFAULTS.listen)
+  const admin = adminSection(v, root.admin)
+  const brokers = brokersSection(v, root.brokers, listen)
+  const upstream = upstreamSection(v, root.upstream, options)
+  const limits = limitsSection(v, root.limits)
+  const log = logSection(v, root.log)
+  const filters = filtersSection(v, root.filters)
+
+  if (
+    admin.enabled &&
+    admin.port === listen.port &&
+    hostsOverlap(admin.host, listen.host) &&
+    !v.issues.some((i) => i.segments[0] === 'admin' || i.segments[0] === 'listen')
+  ) {
+    v.fail(['admin', 'port'], `${admin.port} is also listen.port: give the admin endpoint its own port`)
+  }
+  for (const [node, port] of Object.entries(brokers.ports)) {
+    const clash =
+      port === listen.port && hostsOverlap(brokers.host, listen.host)
+        ? 'listen.port'
+        : admin.enabled && port === admin.port && hostsOverlap(brokers.host, admin.host)
+          ? 'admin.port'
+          : undefined
+    if (clash !== undefined) v.fail(['brokers', 'ports', node], `${port} is also ${clash}: pick another port`)
+  }
+
+  if (v.issues.length > 0) return { issues: v.issues }
+  const config: SidecarConfig = { listen, brokers, upstream, limits, admin, log, filters }
+  return { config: deepFreeze(config), issues: [] }
+}
+
+function hostsOverlap(a: string, b: string): boolean {
+  return a === b || isWildcardHost(a) || isWildcardHost(b)
+}
+
+function hostPortSection(
+  v: Validator,
+  value: unknown,
+  at: readonly PathSegment[],
+  defaults: HostPort,
+  extraKeys: readonly string[] = [],
+): HostPort {
+  // `listen: 0.0.0.0:9092` is accepted as a shorthand for the mapping.
+  if (typeof value === 'string') {
+    const hp = parseHostPort(value)
+    if ('error' in hp) {
+      v.fail(at, `${describeValue(value)} is not a valid host:port (${hp.error})`)
+      return defaults
+    }
+    return hp
+  }
+  const m = v.mapping(value, at, ['host', 'port', ...extraKeys])
+  return {
+    host: hostValue(v, m.host, [...at, 'host'], defaults.host),
+    port: v.int(m.port, [...at, 'port'], defaults.port, 1, 65535, 'a port'),
+  }
+}
+
+function hostValue(v: Validator, value: unknown, at: readonly PathSegment[], fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value === 'string') {
+    const host = parseHost(value.trim())
+    if (host !== undefined) return host
+  }
+  v.fail(at, `${describeValue(value)} is not a host name or IP address`)
+  return fallback
+}
+
+function adminSection(v: Validator, value: unknown): AdminConfig {
+  const hp = hostPortSection(v, value, ['admin'], DEFAULTS.admin, ['enabled'])
+  const enabled = v.isMapping(value) ? v.bool(value.enabled, ['admin', 'enabled'], DEFAULTS.admin.enabled) : true
+  return { host: hp.host, port: hp.port, enabled }
+}
+
+function brokersSection(v: Validator, value: unknown, listen: HostPort): BrokersConfig {
+  const at = ['brokers']
+  const m = v.mapping(value, at, ['host', 'advertisedHost', 'portBase', 'ports'])
+  const host = hostValue(v, m.host, [...at, 'host'], listen.host)
+  const advertisedDefault = isWildcardHost(listen.host) ? 'localhost' : listen.host
+  const advertisedHost = hostValue(v, m.advertisedHost, [...at, 'advertisedHost'], advertisedDefault)
+  if (isWildcardHost(advertisedHost)) {
+    v.fail(
+      [...at, 'advertisedHost'],
+      `"${advertisedHost}" cannot be told to clients: set the host name or address they can reach the sidecar at`,
+    )
+  }
+  const portBase = v.int(m.portBase, [...at, 'portBase'], DEFAULTS.brokers.portBase, 1, 65535, 'a port')
+  const ports: Record<string, number> = {}
+  const pm = v.mapping(m.ports, [...at, 'ports'], null)
+  const seen = new Map<number, string>()
+  for (const [node, port] of Object.entries(pm)) {
+    const nodeAt = [...at, 'ports', node]
+    if (!/^\d{1,10}$/.test(node) || Number(node) > INT32_MAX) {
+      v.fail(nodeAt, `"${node}" is not a broker node id (expected a non-negative integer)`)
+      continue
+    }
+    const p = v.int(port, nodeAt, -1, 1, 65535, 'a port')
+    if (p < 0) continue
+    const other = seen.get(p)
+    if (other !== undefined) v.fail(nodeAt, `port ${p} is already used by node ${other}`)
+    seen.set(p, node)
+    ports[String(Number(node))] = p
+  }
+  return { host, advertisedHost, portBase, ports }
+}
+
+function upstreamSection(v: Validator, value: unknown, options: ValidateOptions): UpstreamConfig {
+  const at = ['upstream']
+  const m = v.mapping(value, at, ['bootstrap', 'connectTimeoutMs', 'metadataRefreshMs', 'tls'])
+  const bootstrap: HostPort[] = []
+  const list =
+    typeof m.bootstrap === 'string' ? m.bootstrap.split(',') : v.list(m.bootstrap, [...at, 'bootstrap'], 'host:port')
+  list.forEach((entry, i) => {
+    const entryAt = [...at, 'bootstrap', i]
+    if (typeof entry !== 'string') {
+      v.fail(entryAt, `${describeValue(entry)} is not a valid host:port (expected a string like broker-1:9092)`)
+      return
+    }
+    const hp = parseHostPort(entry)
+    if ('error' in hp) v.fail(entryAt, `${describeValue(entry)} is not a valid host:port (${hp.error})`)
+    else bootstrap.push(hp)
+  })
+  if (bootstrap.length === 0 && list.length === 0 && options.requireUpstream !== false) {
+    v.fail(
+      [...at, 'bootstrap'],
+      'no upstream brokers: list them in upstream.bootstrap, KAFKA_SIDECAR_UPSTREAM or --upstream (host:port, comma-separated)',
+    )
+  }
+  return {
+    bootstrap,
+    connectTimeoutMs: v.int(
+      m.connectTimeoutMs,
+      [...at, 'connectTimeoutMs'],
+      DEFAULTS.upstream.connectTimeoutMs,
+      1,
+      INT32_MAX,
+      'milliseconds',
+    ),
+    metadataRefreshMs: v.int(
+      m.metadataRefreshMs,
+      [...at, 'metadataRefreshMs'],
+      DEFAULTS.upstream.metadataRefreshMs,
+      1000,
+      INT32_MAX,
+      'milliseconds',
+    ),
+    tls: tlsSection(v, m.tls, [...at, 'tls'], options),
+  }
+}
+
+function tlsSection(
+  v: Validator,
+  value: unknown,
+  at: readonly PathSegment[],
+  options: ValidateOptions,
+): UpstreamTlsConfig {
+  const keys = ['enabled', 'ca', 'cert', 'key', 'servername', 'verifyHostname', 'insecureSkipVerify']
+  const m = v.mapping(value, at, keys)
+  const file = (k: 'ca' | 'cert' | 'key'): string | undefined => {
+    const p = v.optionalString(m[k], [...at, k], 'a file path')
+    if (p === undefined) return undefined
+    const abs = isAbsolute(p) ? p : resolve(options.baseDir ?? process.cwd(), p)
+    if (options.checkFiles !== false) {
+      try {
+        accessSync(abs, constants.R_OK)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error'
+        v.fail([...at, k], `cannot read ${JSON.stringify(abs)} (${code}): check the path and its permissions`)
+      }
+    }
+    return abs
+  }
+  const ca = file('ca')
+  const cert = file('cert')
+  const key = file('key')
+  const servername = v.optionalString(m.servername, [...at, 'servername'], 'a host name')
+  if ((cert === undefined) !== (key === undefined)) {
+    v.fail(
+      [...at, cert === undefined ? 'cert' : 'key'],
+      'cert and key go together: set both for a client certificate, or neither',
+    )
+  }
+  const implied = ca !== undefined || cert !== undefined || key !== undefined || servername !== undefined
+  const tls: { -readonly [K in keyof UpstreamTlsConfig]: UpstreamTlsConfig[K] } = {
+    enabled: v.bool(m.enabled, [...at, 'enabled'], implied),
+    verifyHostname: v.bool(m.verifyHostname, [...at, 'verifyHostname'], true),
+    insecureSkipVerify: v.bool(m.insecureSkipVerify, [...at, 'insecureSkipVerify'], false),
+  }
+  if (ca !== undefined) tls.ca = ca
+  if (cert !== undefined) tls.cert = cert
+  if (key !== undefined) tls.key = key
+  if (servername !== undefined) tls.servername = servername
+  return tls
+}
+
+function limitsSection(v: Validator, value: unknown): LimitsConfig {
+  const at = ['limits']
+  const d = DEFAULTS.limits
+  const m = v.mapping(value, at, ['maxFrameBytes', 'idleTimeoutMs', 'maxInflightRequests', 'drainTimeoutMs'])
+  return {
+    maxFrameBytes: v.int(m.maxFrameBytes, [...at, 'maxFrameBytes'], d.maxFrameBytes, 1024, INT32_MAX, 'bytes'),
+    idleTimeoutMs: v.int(m.idleTimeoutMs, [...at, 'idleTimeoutMs'], d.idleTimeoutMs, 0, INT32_MAX, 'milliseconds'),
+    maxInflightRequests: v.int(
+      m.maxInflightRequests,
+      [...at, 'maxInflightRequests'],
+      d.maxInflightRequests,
+      1,
+      65536,
+      'requests',
+    ),
+    drainTimeoutMs: v.int(m.drainTimeoutMs, [...at, 'drainTimeoutMs'], d.drainTimeoutMs, 0, INT32_MAX, 'milliseconds'),
+  }
+}
+
+function logSection(v: Validator, value: unknown): LogConfig {
+  const m = v.mapping(value, ['log'], ['level', 'frames'])
+  return {
+    level: v.choice(m.level, ['log', 'level'], DEFAULTS.log.level, LOG_LEVELS),
+    frames: v.bool(m.frames, ['log', 'frames'], DEFAULTS.log.frames),
+  }
+}
+
+function filtersSection(v: Validator, value: unknown): readonly FilterEntry[] {
+  const entries: FilterEntry[] = []
+  v.list(value, ['filters'], 'filters ({ name, config })').forEach((item, i) => {
+    const at = ['filters', i]
+    if (!v.isMapping(item)) {
+      v.fail(at, `expected a mapping { name, config }, got ${describeValue(item)}`)
+      return
+    }
+    const m = v.mapping(item, at, ['name', 'config'])
+    const name = v.string(m.name, [...at, 'name'], '', 'the filter name')
+    if (m.name === undefined) v.fail([...at, 'name'], 'missing: every filter needs a name')
+    if (m.config !== undefined && m.config !== null && !v.isMapping(m.config)) {
+      v.fail([...at, 'config'], `expected a mapping of filter settings, got ${describeValue(m.config)}`)
+      return
+    }
+    entries.push(v.isMapping(m.config) ? { name, config: m.config } : { name })
+  })
+  return entries
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

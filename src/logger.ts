@@ -1,0 +1,246 @@
+import { pino } from 'pino'
+import type { LogConfig, LogLevel } from './config/schema.js'
+
+/**
+ * Logging: pino, one JSON object per line on stdout.
+ *
+ * Level and the frame switch are set on the root logger and reach every child logger, including per-connection
+ * loggers created before the change: pino children created without their own `level` read it from their parent
+ * through the prototype chain (test/logger.test.ts pins this down), and the frame switch is one object shared the
+ * same way. So a config reload only has to call applyLogConfig(root, config.log).
+ */
+
+export type Logger = pino.Logger
+
+export interface LoggerOptions {
+  level?: LogLevel
+  frames?: boolean
+  /** Default: stdout. Tests pass a stream that collects lines. */
+  destination?: pino.DestinationStream
+  /** Bindings on every line (component, pod, ...). */
+  base?: Record<string, unknown>
+}
+
+const FRAMES = Symbol('kafka-sidecar.frames')
+
+interface FrameSwitch {
+  on: boolean
+  /** Per logger, a child at level debug for frame lines (whatever the logger's own level). */
+  readonly debugChildren: WeakMap<Logger, Logger>
+}
+
+type WithFrames = Logger & { [FRAMES]?: FrameSwitch }
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const logger = pino(
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid, ...options.base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  ) as WithFrames
+  logger[FRAMES] = { on: options.frames ?? false, debugChildren: new WeakMap() }
+  return logger
+}
+
+/** Sets level and frame logging on `root` and all its children; what a config reload calls. */
+export function applyLogConfig(root: Logger, log: LogConfig): void {
+  root.level = log.level
+  setFrameLogging(root, log.frames)
+}
+
+export function setFrameLogging(logger: Logger, on: boolean): void {
+  const sw = (logger as WithFrames)[FRAMES]
+  if (sw !== undefined) sw.on = on
+}
+
+export function frameLoggingEnabled(logger: Logger): boolean {
+  return (logger as WithFrames)[FRAMES]?.on === true
+}
+
+/**
+ * Logs one frame-level line at debug, when frame logging is on, whatever the logger's level: turning `log.frames`
+ * on is enough to see frames, without the rest of the debug output. Costs one property read when off.
+ */
+export function logFrame(logger: Logger, fields: Record<string, unknown>, msg: string): void {
+  const sw = (logger as WithFrames)[FRAMES]
+  if (sw === undefined || !sw.on) return
+  let child = sw.debugChildren.get(logger)
+  if (child === undefined) {
+    child = logger.child({}, { level: 'debug' })
+    sw.debugChildren.set(logger, child)
+  }
+  child.debug({ frame: true, ...fields }, msg)
+}
+
+export interface ConnectionLogContext {
+  /** The sidecar's own id for the client connection. */
+  connectionId: number | string
+  /** `host:port` of the client. */
+  remote?: string
+  /** The bootstrap or per-broker listener it came in on. */
+  listener?: string
+  principal?: string
+}
+
+/** A child logger whose every line carries the connection's context (`conn`, `remote`, ...). */
+export function connectionLogger(parent: Logger, ctx: ConnectionLogContext): Logger {
+  const bindings: Record<string, unknown> = { conn: ctx.connectionId }
+  if (ctx.remote !== undefined) bindings.remote = ctx.remote
+  if (ctx.listener !== undefined) bindings.listener = ctx.listener
+  if (ctx.principal !== undefined) bindings.principal = ctx.principal
+  return parent.child(bindings)
+}
+
+/** One cause of repeated errors and how often it has occurred. */
+export interface CauseCount {
+  readonly code: string
+  readonly key: string
+  /** Every occurrence, the first included. */
+  readonly count: number
+  readonly firstAt: number
+  readonly lastAt: number
+}
+
+interface CauseState {
+  code: string
+  key: string
+  count: number
+  firstAt: number
+  lastAt: number
+  /** Occurrences not logged yet, and since when. */
+  pending: number
+  pendingSince: number
+  logger: Logger
+}
+
+export interface CauseTrackerOptions {
+  /** Shortest time between two summary lines for one cause. Default 60 000. */
+  summaryIntervalMs?: number
+  /** Causes tracked separately; later ones share the key "other" (bounded memory and metric labels). Default 1000. */
+  maxCauses?: number
+  now?: () => number
+}
+
+/**
+ * Logs the first occurrence of each error cause (its code plus a caller-chosen key such as a client id or remote
+ * address) and counts the rest; a summary line "N more of <code> since <time>" follows at most once per interval
+ * per cause, while occurrences keep coming. Counts are kept for metrics.
+ */
+export class CauseTracker {
+  private readonly causes = new Map<string, CauseState>()
+  private readonly intervalMs: number
+  private readonly maxCauses: number
+  private readonly now: () => number
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(options: CauseTrackerOptions = {}) {
+    this.intervalMs = options.summaryIntervalMs ?? 60_000
+    this.maxCauses = options.maxCauses ?? 1000
+    this.now = options.now ?? Date.now
+  }
+
+  /** Returns true when this call logged the error (first occurrence of its cause). */
+  record(logger: Logger, key: string, err: unknown, level: 'warn' | 'error' = 'warn'): boolean {
+    const code = errorCode(err)
+    let id = `${code}\u0000${key}`
+    let state = this.causes.get(id)
+    if (state === undefined && this.causes.size >= this.maxCauses) {
+      key = 'other'
+      id = `${code}\u0000other`
+      state = this.causes.get(id)
+    }
+    const now = this.now()
+    if (state === undefined) {
+      this.causes.set(id, { code, key, count: 1, firstAt: now, lastAt: now, pending: 0, pendingSince: now, logger })
+      logger[level](
+        { err, cause: key, code },
+        `${code} (${key}): ${errorMessage(err)}; repeats are counted, not logged`,
+      )
+      return true
+    }
+    state.count++
+    state.lastAt = now
+    if (state.pending === 0) state.pendingSince = now
+    state.pending++
+    state.logger = logger
+    this.arm()
+    return false
+  }
+
+  /** Logs a summary line for every cause with unlogged occurrences whose interval has passed. */
+  flush(force = false): void {
+    const now = this.now()
+    let waiting = false
+    for (const s of this.causes.values()) {
+      if (s.pending === 0) continue
+      if (!force && now - s.pendingSince < this.intervalMs) {
+        waiting = true
+        continue
+      }
+      s.logger.warn(
+        { code: s.code, cause: s.key, count: s.pending, total: s.count },
+        `${s.pending} more of ${s.code} (${s.key}) since ${new Date(s.pendingSince).toISOString()}`,
+      )
+      s.pending = 0
+    }
+    if (!waiting && this.timer !== undefined) {
+      clearInterval(this.timer)
+      this.timer = undefined
+    }
+  }
+
+  /** Every cause seen, for metrics (e.g. kafka_sidecar_errors_total{code, cause}). */
+  counts(): CauseCount[] {
+    return [...this.causes.values()].map(({ code, key, count, firstAt, lastAt }) => ({
+      code,
+      key,
+      count,
+      firstAt,
+      lastAt,
+    }))
+  }
+
+  /** Stops the summary timer after logging what is pending. */
+  close(): void {
+    this.flush(true)
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) return
+    this.timer = setInterval(() => this.flush(), Math.min(this.intervalMs, 10_000))
+    this.timer.unref()
+  }
+}
+
+/** The process-wide tracker used by logOncePerCause. */
+export const defaultCauseTracker = new CauseTracker()
+
+/**
+ * Logs `err` the first time its cause (`code` + `key`) occurs, at warn (or error), and only counts it afterwards.
+ * Returns true when it logged.
+ */
+export function logOncePerCause(
+  logger: Logger,
+  key: string,
+  err: unknown,
+  options: { level?: 'warn' | 'error'; tracker?: CauseTracker } = {},
+): boolean {
+  return (options.tracker ?? defaultCauseTracker).record(logger, key, err, options.level ?? 'warn')
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && code !== '') return code
+  if (err instanceof Error) return err.name
+  return 'UNKNOWN'
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
