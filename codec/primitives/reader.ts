@@ -109,12 +109,22 @@ export class Reader {
   uvarint(): number {
     const buf = this.buf
     let pos = this.pos
+    // Most varints on the wire (record fields, compact lengths) are one byte: answer those before the loop.
+    // Record decoding spends much of its time here (bench/codec-records.ts), hence also the running `scale`
+    // rather than 2 ** shift.
+    if (pos < this.end) {
+      const first = buf[pos]!
+      if (first < 0x80) {
+        this.pos = pos + 1
+        return first
+      }
+    }
     let value = 0
-    for (let shift = 0; shift < 35; shift += 7) {
+    for (let i = 0, scale = 1; i < 5; i++, scale *= 128) {
       if (pos >= this.end) throw new TruncatedInputError('varint', 1, 0, pos)
       const b = buf[pos++]!
       // Multiplication instead of << keeps bit 31 positive: the result is an unsigned 32-bit value.
-      value += (b & 0x7f) * 2 ** shift
+      value += (b & 0x7f) * scale
       if ((b & 0x80) === 0) {
         if (value > 0xffffffff) throw new InvalidVarintError(32, this.pos)
         this.pos = pos

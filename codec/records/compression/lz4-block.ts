@@ -18,6 +18,8 @@ const LAST_LITERALS = 5
 const MF_LIMIT = 12
 const MAX_OFFSET = 65535
 const HASH_BITS = 12
+// Below this many bytes a plain loop beats the native copy (subarray + set / copyWithin) and its allocation.
+const SHORT_COPY = 32
 
 /** Returned by decodeLz4Block when the block would write past `dstLimit`. */
 export const LZ4_OUTPUT_FULL = -1
@@ -52,9 +54,13 @@ export function decodeLz4Block(
     }
     if (literals > end - s) throw new CompressionError(NAME, 'literals run past the end of the block')
     if (literals > dstLimit - d) return LZ4_OUTPUT_FULL
-    dst.set(src.subarray(s, s + literals), d)
-    s += literals
-    d += literals
+    if (literals < SHORT_COPY) {
+      for (const stop = s + literals; s < stop; ) dst[d++] = src[s++]!
+    } else {
+      dst.set(src.subarray(s, s + literals), d)
+      s += literals
+      d += literals
+    }
     if (s === end) return d
     if (end - s < 2) throw new CompressionError(NAME, 'match offset runs past the end of the block')
     const offset = src[s]! | (src[s + 1]! << 8)
@@ -72,10 +78,11 @@ export function decodeLz4Block(
     }
     if (length > dstLimit - d) return LZ4_OUTPUT_FULL
     let from = d - offset
-    if (offset >= length) {
+    if (length >= SHORT_COPY && offset >= length) {
       dst.copyWithin(d, from, from + length)
       d += length
     } else {
+      // Short or overlapping (offset < length repeats the last `offset` bytes): byte by byte.
       for (const stop = d + length; d < stop; ) dst[d++] = dst[from++]!
     }
   }

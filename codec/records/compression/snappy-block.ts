@@ -14,6 +14,8 @@ import { CompressionError, DecompressedSizeExceededError } from '../../errors.js
  */
 
 const NAME = 'snappy'
+// Below this many bytes a plain loop beats the native copy (subarray + set / copyWithin) and its allocation.
+const SHORT_COPY = 32
 
 /** Reads the uncompressed-length preamble: [length, bytes used]. */
 export function snappyUncompressedLength(src: Uint8Array, start: number, end: number): [number, number] {
@@ -65,9 +67,13 @@ export function decodeSnappyBlock(
       len += 1
       if (len > end - s) throw new CompressionError(NAME, 'literal runs past the end of the block')
       if (len > dEnd - d) throw new CompressionError(NAME, 'literal runs past the declared length')
-      dst.set(src.subarray(s, s + len), d)
-      s += len
-      d += len
+      if (len < SHORT_COPY) {
+        for (const stop = s + len; s < stop; ) dst[d++] = src[s++]!
+      } else {
+        dst.set(src.subarray(s, s + len), d)
+        s += len
+        d += len
+      }
       continue
     }
     let len: number
@@ -90,10 +96,11 @@ export function decodeSnappyBlock(
     if (offset === 0 || offset > d - dstStart) throw new CompressionError(NAME, `copy offset ${offset} is out of range`)
     if (len > dEnd - d) throw new CompressionError(NAME, 'copy runs past the declared length')
     let from = d - offset
-    if (offset >= len) {
+    if (len >= SHORT_COPY && offset >= len) {
       dst.copyWithin(d, from, from + len)
       d += len
     } else {
+      // Short or overlapping (offset < len repeats the last `offset` bytes): byte by byte.
       for (const stop = d + len; d < stop; ) dst[d++] = dst[from++]!
     }
   }

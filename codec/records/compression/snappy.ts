@@ -1,5 +1,4 @@
 import { CompressionError, DecompressedSizeExceededError } from '../../errors.js'
-import { BoundedOutput } from './bounded-output.js'
 import { decodeSnappyBlock, encodeSnappyBlock, maxSnappyBlockSize, snappyUncompressedLength } from './snappy-block.js'
 
 /**
@@ -51,23 +50,28 @@ function decompressRaw(data: Uint8Array, maxSize: number): Buffer {
 function decompressXerial(data: Uint8Array, maxSize: number): Buffer {
   if (data.length < XERIAL_HEADER_SIZE) throw new CompressionError(NAME, 'xerial header is truncated')
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  const out = new BoundedOutput(NAME, maxSize, Math.min(data.length * 4, maxSize))
-  let pos = XERIAL_HEADER_SIZE
-  while (pos < data.length) {
+  // First pass: find the chunks and add up the lengths they declare, so the output is allocated once, at its
+  // exact size, and only after that size has been checked against the cap.
+  const chunks: number[] = []
+  let total = 0
+  for (let pos = XERIAL_HEADER_SIZE; pos < data.length; ) {
     if (data.length - pos < 4) throw new CompressionError(NAME, 'xerial chunk length is truncated')
     const chunkLength = view.readInt32BE(pos)
     pos += 4
     if (chunkLength < 0 || chunkLength > data.length - pos)
       throw new CompressionError(NAME, `xerial chunk length ${chunkLength} runs past the end of the data`)
-    const chunkEnd = pos + chunkLength
-    const [length] = snappyUncompressedLength(data, pos, chunkEnd)
+    const [length] = snappyUncompressedLength(data, pos, pos + chunkLength)
     if (length > MAX_EXPANSION * chunkLength)
       throw new CompressionError(NAME, `declared length ${length} is impossible for ${chunkLength} input bytes`)
-    out.reserve(length)
-    out.length += decodeSnappyBlock(data, pos, chunkEnd, out.buf, out.length, out.room)
-    pos = chunkEnd
+    total += length
+    if (total > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
+    chunks.push(pos, pos + chunkLength)
+    pos += chunkLength
   }
-  return out.result()
+  const out = Buffer.allocUnsafe(total)
+  let d = 0
+  for (let i = 0; i < chunks.length; i += 2) d += decodeSnappyBlock(data, chunks[i]!, chunks[i + 1]!, out, d, maxSize)
+  return out
 }
 
 export function snappyCompress(data: Uint8Array): Buffer {
