@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeSnappyBlock, maxSnappyBlockSize } from '../../../codec/records/compression/snappy-block.js'
+import { crc32c } from '../../../codec/records/crc32c.js'
 import {
   CompressionType,
   ControlRecordType,
@@ -46,6 +48,17 @@ const JAVA_SOURCE = fileURLToPath(new URL('./java/RecordBatchInterop.java', impo
 
 const sent = interopRecords()
 let dir: string
+let rawInput: Buffer
+
+function single(buf: Buffer): RecordBatch {
+  const [batch] = readBatches(buf)
+  return batch as RecordBatch
+}
+
+function rawSnappy(data: Buffer): Buffer {
+  const out = Buffer.alloc(maxSnappyBlockSize(data.length))
+  return out.subarray(0, encodeSnappyBlock(data, 0, data.length, out, 0))
+}
 
 function ourBatches(codec: (typeof CODECS)[number]): Buffer {
   const compression = TYPE[codec]
@@ -77,6 +90,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ksc-records-java-'))
   await writeFile(join(dir, 'records.txt'), `${sent.map(toInteropLine).join('\n')}\n`)
   for (const codec of CODECS) await writeFile(join(dir, `ours-${codec}.bin`), ourBatches(codec))
+  rawInput = single(encodeRecordBatch(sent.map(toRecordInput), { baseOffset: BASE_OFFSET })).recordsSection
+  await writeFile(join(dir, 'raw-input.bin'), rawInput)
+  await writeFile(join(dir, 'raw-ours.snappy'), rawSnappy(rawInput))
   const classpath = await kafkaClasspath()
   await promisify(execFile)(javaCommand(), ['-cp', classpath, JAVA_SOURCE, dir], {
     timeout: 120_000,
@@ -182,5 +198,22 @@ describe.each(CODECS)('batches this codec compresses with %s', (codec) => {
     const data = records.slice(0, 2 * sent.length)
     expect(data.map(([offset]) => offset)).toEqual(data.map((_, i) => String(BASE_OFFSET + BigInt(i))))
     expect(data.map(([, ...fields]) => viewOfInteropFields(fields))).toEqual([...sent, ...sent].map(viewOf))
+  })
+})
+
+describe('raw snappy blocks (the form librdkafka writes), against Google snappy through snappy-java', () => {
+  it('a batch whose records Google snappy compressed raw decodes to the records that were sent', async () => {
+    const section = await readFile(join(dir, 'raw-java.snappy'))
+    const plain = single(encodeRecordBatch(sent.map(toRecordInput), { baseOffset: BASE_OFFSET }))
+    // The same batch with the raw block as its records section: attributes say snappy, CRC recomputed.
+    const batch = Buffer.concat([plain.raw.subarray(0, 61), section])
+    batch.writeInt32BE(batch.length - 12, 8)
+    batch.writeInt16BE(CompressionType.Snappy, 21)
+    batch.writeUInt32BE(crc32c(batch, 0, 21), 17)
+    expectRecords(single(batch).toArray({ verifyCrc: true }), sent, BASE_OFFSET)
+  })
+
+  it('raw blocks this codec writes decompress in Google snappy', async () => {
+    expect((await readFile(join(dir, 'raw-ours.out'))).equals(rawInput)).toBe(true)
   })
 })

@@ -17,6 +17,7 @@ import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.MemoryRecordsBuilder;
 import org.apache.kafka.common.record.internal.Record;
 import org.apache.kafka.common.record.internal.RecordBatch;
+import org.xerial.snappy.Snappy;
 
 /**
  * Record batches written and read by Kafka's own Java client code (kafka-clients 4.x, record classes in
@@ -28,6 +29,10 @@ import org.apache.kafka.common.record.internal.RecordBatch;
  *   java-<codec>.bin     output: a plain batch, a transactional batch, a COMMIT and an ABORT marker
  *   ours-<codec>.bin     input when present: batches written by the TypeScript codec
  *   ours-<codec>.txt     output: what Java reads from them, after ensureValid() (CRC and layout)
+ *   raw-input.bin        input: bytes that raw-java.snappy receives compressed by snappy-java's Snappy.compress,
+ *                        Google's snappy without the xerial framing: the form librdkafka writes
+ *   raw-ours.snappy      input: a raw snappy block written by the TypeScript codec; raw-ours.out gets it
+ *                        decompressed by Snappy.uncompress
  */
 public class RecordBatchInterop {
     static final String[] CODECS = {"none", "gzip", "snappy", "lz4", "zstd"};
@@ -48,6 +53,8 @@ public class RecordBatchInterop {
             Path ours = dir.resolve("ours-" + codec + ".bin");
             if (Files.exists(ours)) describe(Files.readAllBytes(ours), dir.resolve("ours-" + codec + ".txt"));
         }
+        Files.write(dir.resolve("raw-java.snappy"), Snappy.compress(Files.readAllBytes(dir.resolve("raw-input.bin"))));
+        Files.write(dir.resolve("raw-ours.out"), Snappy.uncompress(Files.readAllBytes(dir.resolve("raw-ours.snappy"))));
     }
 
     /** Fields separated by tabs; bytes in base64, "-" for null; headers as key:value pairs joined by commas. */
