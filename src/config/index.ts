@@ -9,6 +9,7 @@ export {
   CONFIG_FILE_ENV,
   CONFIG_OVERRIDES,
   type ConfigOverride,
+  configFileOption,
   configFlagOptions,
   environmentLayer,
   flagLayer,

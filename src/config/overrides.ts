@@ -190,6 +190,13 @@ function setIn(target: Record<string, unknown>, key: readonly string[], value: u
   node[key[key.length - 1]!] = value
 }
 
+/** The --config option of commands that load a config file (`run`, `dev`). */
+export function configFileOption(): Record<'config', { type: 'string'; describe: string; requiresArg: true }> {
+  return {
+    config: { type: 'string', describe: `YAML config file [env ${CONFIG_FILE_ENV}]`, requiresArg: true },
+  }
+}
+
 /** Option definitions for yargs (or any parser taking the same shape), generated from CONFIG_OVERRIDES. */
 export function configFlagOptions(): Record<
   string,

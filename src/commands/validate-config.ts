@@ -1,0 +1,106 @@
+import {
+  CONFIG_FILE_ENV,
+  CONFIG_OVERRIDES,
+  ConfigError,
+  configFilePath,
+  configFlagOptions,
+  type Environment,
+  formatHostPort,
+  loadConfig,
+  type SidecarConfig,
+} from '../config/index.js'
+import { type CliCommand, type CommandResult, emit } from './command.js'
+
+/**
+ * `kafka-sidecar validate-config [FILE]`: validates a config file as `run` would see it (with the environment's and
+ * the given flags' overrides), prints "ok" and a summary, or every problem and exit code 1.
+ */
+
+export interface ValidateConfigArgs {
+  /** Default: KAFKA_SIDECAR_CONFIG. */
+  file?: string
+  /** Apply KAFKA_SIDECAR_* overrides from `env` (default true). */
+  useEnv?: boolean
+  env?: Environment
+  /** Override flags, keyed as in CONFIG_OVERRIDES. */
+  flags?: Readonly<Record<string, unknown>>
+}
+
+export function runValidateConfig(args: ValidateConfigArgs): CommandResult {
+  const env = args.useEnv === false ? {} : (args.env ?? {})
+  const file = args.file ?? env[CONFIG_FILE_ENV] ?? args.env?.[CONFIG_FILE_ENV]
+  if (file === undefined || file.trim() === '') {
+    return {
+      exitCode: 2,
+      stdout: '',
+      stderr: `error KSC_ERR_CLI_USAGE: name the config file: kafka-sidecar validate-config FILE (or set ${CONFIG_FILE_ENV})\n`,
+    }
+  }
+  const flags = args.flags ?? {}
+  try {
+    const config = loadConfig({ file, env, flags })
+    const overrides = CONFIG_OVERRIDES.flatMap((o) => [
+      ...(o.env !== undefined && env[o.env] !== undefined && env[o.env]!.trim() !== '' ? [o.env] : []),
+      ...(flags[o.flag] !== undefined ? [`--${o.flag}`] : []),
+    ])
+    return { exitCode: 0, stdout: `ok: ${configFilePath({ file })}\n${summarize(config, overrides)}`, stderr: '' }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return { exitCode: 1, stdout: '', stderr: `${err.message}\n` }
+  }
+}
+
+/** A few lines saying what the sidecar would do with this configuration. */
+export function summarize(config: SidecarConfig, overrides: readonly string[] = []): string {
+  const { brokers, upstream, limits, admin, log, filters } = config
+  const explicit = Object.entries(brokers.ports).map(([node, port]) => `node ${node}: ${port}`)
+  const tls = upstream.tls.enabled
+    ? `TLS on${upstream.tls.insecureSkipVerify ? ', certificates NOT verified' : ''}${upstream.tls.cert !== undefined ? ', client certificate' : ''}`
+    : 'TLS off'
+  const lines: [string, string][] = [
+    ['listen', formatHostPort(config.listen)],
+    [
+      'brokers',
+      `bind ${brokers.host}, advertised as ${brokers.advertisedHost}, port ${brokers.portBase} + node id${explicit.length > 0 ? ` (${explicit.join(', ')})` : ''}`,
+    ],
+    [
+      'upstream',
+      `${upstream.bootstrap.map(formatHostPort).join(', ')} (${tls}; connect timeout ${upstream.connectTimeoutMs} ms, metadata refresh ${upstream.metadataRefreshMs} ms)`,
+    ],
+    [
+      'limits',
+      `max frame ${limits.maxFrameBytes} bytes, idle timeout ${limits.idleTimeoutMs === 0 ? 'off' : `${limits.idleTimeoutMs} ms`}, ${limits.maxInflightRequests} in-flight requests, drain ${limits.drainTimeoutMs} ms`,
+    ],
+    ['admin', admin.enabled ? formatHostPort(admin) : 'disabled'],
+    ['log', `${log.level} (frames ${log.frames ? 'on' : 'off'})`],
+    ['filters', filters.length === 0 ? 'none' : filters.map((f) => f.name).join(' -> ')],
+  ]
+  if (overrides.length > 0) lines.push(['overrides', overrides.join(', ')])
+  return lines.map(([k, v]) => `  ${k.padEnd(10)}${v}\n`).join('')
+}
+
+export const validateConfigCommand: CliCommand = {
+  command: 'validate-config [file]',
+  describe: 'Check a config file (with environment and flag overrides applied) and summarize it',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', describe: `YAML config file (default: $${CONFIG_FILE_ENV})` })
+      .option('env', {
+        type: 'boolean',
+        default: true,
+        describe: 'apply KAFKA_SIDECAR_* environment overrides (--no-env: the file alone)',
+      })
+      .options(configFlagOptions())
+      .example('$0 validate-config /etc/kafka-sidecar/config.yaml', 'check a file')
+      .example(
+        '$0 validate-config config.yaml --upstream broker-1:9092',
+        'check it as `run --upstream ...` would see it',
+      )
+      .epilogue('Exit codes: 0 valid, 1 problems found (all are listed), 2 usage.'),
+  handler: (parsed) => {
+    const argv = parsed as unknown as { file?: string; env: boolean } & Record<string, unknown>
+    const args: ValidateConfigArgs = { useEnv: argv.env, env: process.env, flags: argv }
+    if (argv.file !== undefined) args.file = argv.file
+    emit(runValidateConfig(args))
+  },
+}
