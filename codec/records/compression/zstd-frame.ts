@@ -2,7 +2,7 @@ import { CompressionError, DecompressedSizeExceededError } from '../../errors.js
 
 /**
  * Zstandard frame structure (RFC 8878 section 3.1), read without decoding any block: enough to know, before a
- * decoder allocates anything, how much output and window memory the data can demand.
+ * decoder allocates anything, how much output the data can demand, and to keep its window no larger than that.
  *
  *   frame      = magic 0xFD2FB528 (LE)  Frame_Header_Descriptor  [Window_Descriptor]  [Dictionary_ID]
  *                [Frame_Content_Size]  block+  [Content_Checksum u32]
@@ -23,11 +23,15 @@ export const ZSTD_MAGIC = 0xfd2fb528
 const SKIPPABLE_MAGIC = 0x184d2a50
 const MAX_BLOCK = 128 * 1024
 
-export interface ZstdFramesSummary {
-  /** Upper bound of the decoded size of all frames. */
+export interface ZstdFrameSummary {
+  /** Upper bound of what the frame decodes to: its content size when declared, else the sum of its block bounds. */
   outputBound: number
-  /** Largest window any frame declares (what a decoder allocates for a frame without a content size). */
-  maxWindow: number
+  /** Declared content size, -1 when the frame does not declare one. */
+  contentSize: number
+  /** The window the frame declares (its content size for single-segment frames). */
+  window: number
+  /** Position of the Window_Descriptor byte in the data, -1 for single-segment frames. */
+  windowDescriptorAt: number
 }
 
 function u32(data: Uint8Array, i: number): number {
@@ -39,13 +43,13 @@ function need(data: Uint8Array, pos: number, n: number, what: string): void {
 }
 
 /**
- * Walks every frame of `data`, checking its structure and summing the most each can decode to.
- * Throws DecompressedSizeExceededError as soon as that bound passes `maxSize`.
+ * Walks every frame of `data`, checking its structure and bounding what each can decode to (skippable frames are
+ * stepped over). Throws DecompressedSizeExceededError as soon as the bounds add up past `maxSize`.
  */
-export function summarizeZstdFrames(data: Uint8Array, maxSize: number): ZstdFramesSummary {
+export function summarizeZstdFrames(data: Uint8Array, maxSize: number): ZstdFrameSummary[] {
+  const frames: ZstdFrameSummary[] = []
   let pos = 0
-  let outputBound = 0
-  let maxWindow = 0
+  let total = 0
   if (data.length === 0) throw new CompressionError(NAME, 'no frame')
   while (pos < data.length) {
     need(data, pos, 4, 'frame magic')
@@ -67,8 +71,10 @@ export function summarizeZstdFrames(data: Uint8Array, maxSize: number): ZstdFram
     const hasChecksum = (fhd & 0x04) !== 0
     const dictIdBytes = [0, 1, 2, 4][fhd & 3]!
     let window = 0
+    let windowDescriptorAt = -1
     if (!singleSegment) {
       need(data, pos, 1, 'window descriptor')
+      windowDescriptorAt = pos
       const wd = data[pos++]!
       const base = 2 ** (10 + (wd >>> 3))
       window = base + (base / 8) * (wd & 7)
@@ -87,7 +93,7 @@ export function summarizeZstdFrames(data: Uint8Array, maxSize: number): ZstdFram
       for (let k = 0; k < fcsBytes; k++) contentSize += data[pos + k]! * 2 ** (8 * k)
       if (fcsBytes === 2) contentSize += 256
       pos += fcsBytes
-      if (outputBound + contentSize > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
+      if (total + contentSize > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
     }
     if (singleSegment) window = contentSize
     const blockMax = Math.min(window, MAX_BLOCK)
@@ -105,16 +111,37 @@ export function summarizeZstdFrames(data: Uint8Array, maxSize: number): ZstdFram
       need(data, pos, stored, 'block')
       pos += stored
       blocksBound += type === 2 ? blockMax : size
-      if (contentSize < 0 && outputBound + blocksBound > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
+      if (contentSize < 0 && total + blocksBound > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
     }
     if (hasChecksum) {
       need(data, pos, 4, 'content checksum')
       pos += 4
     }
-    outputBound += contentSize >= 0 ? contentSize : blocksBound
-    if (window > maxWindow) maxWindow = window
+    const outputBound = contentSize >= 0 ? contentSize : blocksBound
+    total += outputBound
+    frames.push({ outputBound, contentSize, window, windowDescriptorAt })
   }
-  return { outputBound, maxWindow }
+  return frames
+}
+
+/**
+ * `data` with the window of every frame that declares no content size lowered to the smallest window that still
+ * covers the frame's output bound (a copy, when anything changes). Decoding is unchanged: without a dictionary a
+ * match can only reach back into the frame's own output, which the new window covers. It matters because
+ * decoders allocate the declared window up front, and streaming compressors (zstd-jni in the Java client)
+ * declare 2 MiB or more however small the batch.
+ */
+export function shrinkZstdWindows(data: Uint8Array, frames: readonly ZstdFrameSummary[]): Uint8Array {
+  let copy: Uint8Array | undefined
+  for (const frame of frames) {
+    if (frame.contentSize >= 0 || frame.windowDescriptorAt < 0) continue
+    let exponent = 0
+    while (2 ** (10 + exponent) < frame.outputBound) exponent++
+    if (2 ** (10 + exponent) >= frame.window) continue
+    copy ??= Uint8Array.from(data)
+    copy[frame.windowDescriptorAt] = exponent << 3
+  }
+  return copy ?? data
 }
 
 /**

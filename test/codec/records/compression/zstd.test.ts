@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { CompressionError, DecompressedSizeExceededError } from '../../../../codec/errors.js'
+import { DecompressedSizeExceededError } from '../../../../codec/errors.js'
 import { zstdCompress, zstdDecompress } from '../../../../codec/records/compression/zstd.js'
-import { encodeStoredZstdFrame, summarizeZstdFrames } from '../../../../codec/records/compression/zstd-frame.js'
+import {
+  encodeStoredZstdFrame,
+  shrinkZstdWindows,
+  summarizeZstdFrames,
+} from '../../../../codec/records/compression/zstd-frame.js'
 import { hasCommand, pipeThrough } from './cli-tools.js'
 import { compressionSamples } from './samples.js'
 
@@ -17,15 +21,20 @@ describe('zstd', () => {
     const frame = encodeStoredZstdFrame(Buffer.alloc(300_000, 1))
     // Clear the content size: FCS flag 0 without single segment means no content size field.
     const noSize = Buffer.concat([frame.subarray(0, 4), Buffer.from([0x00, frame[5]!]), frame.subarray(10)])
-    expect(summarizeZstdFrames(noSize, MAX).outputBound).toBe(300_000)
+    expect(summarizeZstdFrames(noSize, MAX)[0]!.outputBound).toBe(300_000)
     expect(zstdDecompress(noSize, MAX).equals(Buffer.alloc(300_000, 1))).toBe(true)
     expect(() => zstdDecompress(noSize, 200_000)).toThrow(DecompressedSizeExceededError)
   })
 
-  it('refuses a window larger than the cap allows, before allocating it', () => {
-    // Window descriptor exponent 20: a 1 GiB window, no content size, one empty raw block.
-    const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x01, 0x00, 0x00])
-    expect(() => zstdDecompress(frame, MAX)).toThrow(CompressionError)
+  it('lowers a declared window to what the frame can produce, without changing the output', () => {
+    // Window descriptor exponent 20: a 1 GiB window, no content size, one raw block of 3 bytes.
+    const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x19, 0x00, 0x00, 0x61, 0x62, 0x63])
+    const frames = summarizeZstdFrames(frame, MAX)
+    expect(frames).toEqual([{ outputBound: 3, contentSize: -1, window: 2 ** 30, windowDescriptorAt: 5 }])
+    const shrunk = shrinkZstdWindows(frame, frames)
+    expect(shrunk[5]).toBe(0)
+    expect(frame[5]).toBe(20 << 3)
+    expect(zstdDecompress(frame, MAX).toString()).toBe('abc')
   })
 
   it('rejects frames that need a dictionary', () => {
@@ -40,6 +49,7 @@ describe('zstd', () => {
       ['level 19', ['-19']],
       ['fast level', ['--fast=3']],
       ['small blocks', ['-B4096']],
+      ['a 128 MiB window (--long=27)', ['--long=27']],
     ]
     it.each(variants)('decodes frames written with %s', (_name, args) => {
       for (const [, data] of samples) {
