@@ -1,6 +1,6 @@
 import type net from 'node:net'
 import type { Logger } from 'pino'
-import { CodecError } from '../../codec/errors.js'
+import { CodecError, UnknownApiKeyError } from '../../codec/errors.js'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId } from '../../codec/header.js'
 import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
@@ -274,6 +274,12 @@ export class ClientConnection implements FilterContext {
       this.noteClientId(frame)
     } catch (err) {
       this.protocolError('client', err)
+      return undefined
+    }
+    if (API_DEFINITIONS[apiKey] === undefined || apiVersion < 0) {
+      // Well-behaved clients only use APIs from the (narrowed) ApiVersions answer, all of which the codec knows:
+      // anything else is garbage or an attack and is not passed on to the broker.
+      this.protocolError('client', new UnknownApiKeyError(apiKey))
       return undefined
     }
     this.counters.requests++
