@@ -103,6 +103,10 @@ export class RecordBatch implements RecordBase {
   get hasDeleteHorizon(): boolean {
     return (this.raw[ATTRIBUTES + 1]! & DELETE_HORIZON_BIT) !== 0
   }
+  /** The delete horizon of a compacted batch (baseTimestamp when bit 6 is set), else null. */
+  get deleteHorizonMs(): bigint | null {
+    return this.hasDeleteHorizon ? this.baseTimestamp : null
+  }
   get lastOffsetDelta(): number {
     return this.raw.readInt32BE(LAST_OFFSET_DELTA)
   }

@@ -109,11 +109,13 @@ describe('record batch encode -> decode', () => {
     expect(batch.recordCount).toBe(0)
     expect(batch.toArray()).toEqual([])
     expect(batch.maxTimestamp).toBe(-1n)
+    expect(batch.deleteHorizonMs).toBeNull()
   })
 
   it('marks a delete horizon and stores it as the base timestamp', () => {
     const batch = single(encodeRecordBatch([{ value: null, timestamp: 50n }], { deleteHorizonMs: 40n }))
     expect(batch.hasDeleteHorizon).toBe(true)
+    expect(batch.deleteHorizonMs).toBe(40n)
     expect(batch.baseTimestamp).toBe(40n)
     expect(batch.toArray()[0]!.timestamp).toBe(50n)
   })
