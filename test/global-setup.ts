@@ -1,0 +1,37 @@
+import type { TestProject } from 'vitest/node'
+import { startClusterControlServer } from './harness/cluster-control.js'
+import type {} from './harness/provided-context.js'
+import { planSharedClusters, startSharedClusters } from './harness/shared-clusters.js'
+
+/**
+ * Starts the real Kafka clusters shared by every test file of the run (see planSharedClusters for the
+ * KAFKA_HARNESS / KAFKA_TEST_VERSIONS switches), a loopback control endpoint through which workers can
+ * stop, kill and restart their nodes, and hands both to the tests via provide/inject.
+ * The brokers run under watchdogs: if this process dies without running the teardown, they die with it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (message: string): void => {
+    process.stderr.write(`[kafka-harness] ${message}\n`)
+  }
+  const { mode, plans } = planSharedClusters()
+  const started = Date.now()
+  const shared = await startSharedClusters(mode, plans, log)
+  if (plans.length > 0) {
+    log(`${plans.length} shared cluster(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s (${mode})`)
+  } else {
+    log('KAFKA_HARNESS=none: no shared clusters; tests that need one will fail')
+  }
+  const control = await startClusterControlServer(shared.clusters)
+
+  project.provide(
+    'kafkaClusters',
+    [...shared.clusters.values()].map((cluster) => cluster.describe()),
+  )
+  project.provide('kafkaControlUrl', control.url)
+  project.provide('kafkaTls', shared.tls)
+
+  return async () => {
+    await control.close()
+    await shared.stop()
+  }
+}

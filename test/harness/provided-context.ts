@@ -1,0 +1,17 @@
+import type { KafkaClusterDescription } from './kafka-cluster.js'
+import type { TestTlsMaterial } from './tls.js'
+
+/*
+ * What test/global-setup.ts hands to test files through vitest's provide/inject. Declared here once so
+ * both sides type-check against the same shape.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Every shared cluster of this run: single/triple on the default version, plus KAFKA_TEST_VERSIONS extras. */
+    kafkaClusters: KafkaClusterDescription[]
+    /** Base URL (with token) of the cluster control endpoint in the globalSetup process. */
+    kafkaControlUrl: string
+    /** CA, broker and client certificates behind the shared clusters' SSL listeners (absent without SSL). */
+    kafkaTls: TestTlsMaterial | null
+  }
+}
