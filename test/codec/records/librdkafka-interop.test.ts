@@ -61,6 +61,9 @@ describe.skipIf(!hasKcat)('librdkafka (kcat) batches', () => {
           codec,
           '-X',
           'acks=0',
+          // One batch for all lines where possible; kcat's final flush sends without waiting for it.
+          '-X',
+          'linger.ms=1000',
         ],
         `${lines.map((l) => `${l.key}:${l.value}`).join('\n')}\n`,
       )
@@ -72,9 +75,12 @@ describe.skipIf(!hasKcat)('librdkafka (kcat) batches', () => {
       ...readBatches(records, { partial: 'reject' }),
     ]) as RecordBatch[]
     expect(batches.length).toBeGreaterThan(0)
+    // librdkafka sends a batch uncompressed when compressing did not make it smaller (a batch of a record or two,
+    // when a loaded machine feeds kcat slowly), so only "at least one batch compressed" can be asked for.
+    expect(batches.some((b) => b.compression === TYPE[codec])).toBe(true)
     for (const batch of batches) {
       expect(batch.kind).toBe('batch')
-      expect(batch.compression).toBe(codec === 'none' ? CompressionType.None : TYPE[codec])
+      expect([CompressionType.None, TYPE[codec]]).toContain(batch.compression)
       expect(batch.verifyCrc()).toBe(true)
       // librdkafka writes raw snappy, not the xerial framing of the Java client.
       if (codec === 'snappy') expect(isXerialFramed(batch.recordsSection)).toBe(false)
