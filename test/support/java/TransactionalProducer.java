@@ -15,9 +15,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * A Java transactional producer for tests: real InitProducerId, AddPartitionsToTxn, transactional Produce and
- * EndTxn traffic (and, with --offsets-group, AddOffsetsToTxn and TxnOffsetCommit), as a Kafka Java application
- * sends it. Single-file source launch, nothing to build:
+ * A Java transactional producer for tests: InitProducerId, transactional Produce and EndTxn (and, with
+ * --offsets-group, TxnOffsetCommit) as a Kafka Java application sends them. Against brokers with transaction
+ * version 2 (KIP-890, the default of new Kafka 4 clusters) the client sends no AddPartitionsToTxn/AddOffsetsToTxn:
+ * the partition leader adds partitions itself, with an AddPartitionsToTxn v5 of its own to the coordinator; older
+ * brokers get both from this client. Single-file source launch, nothing to build:
  *
  *   java -cp <kafka classpath> TransactionalProducer.java <bootstrap> <topic> <committedCount> <abortedCount> [options]
  *
@@ -105,11 +107,7 @@ public class TransactionalProducer {
       for (int i = 0; i < committed; i++) sent.add(producer.send(new ProducerRecord<>(topic, "k-" + i, "committed-" + i)));
       producer.flush();
       collectPartitions(sent, partitions);
-      if (offsetsGroup != null) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        offsets.put(new TopicPartition(topic, 0), new OffsetAndMetadata(committed));
-        producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(offsetsGroup));
-      }
+      if (offsetsGroup != null) sendOffsets(producer, topic, committed, offsetsGroup);
       producer.commitTransaction();
 
       producer.beginTransaction();
@@ -130,6 +128,15 @@ public class TransactionalProducer {
         "TransactionalProducer committed=" + committed + " aborted=" + aborted + " topic=" + topic
             + " transactionalId=" + transactionalId + " partitions="
             + String.join(",", partitions.stream().map(String::valueOf).toList()));
+  }
+
+  // A consumer's groupMetadata() is the supported source of ConsumerGroupMetadata; constructing one from a group
+  // id (deprecated for removal in Kafka 4) spares this tool a consumer. The broker only needs the group id.
+  @SuppressWarnings("removal")
+  private static void sendOffsets(KafkaProducer<String, String> producer, String topic, int offset, String group) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    offsets.put(new TopicPartition(topic, 0), new OffsetAndMetadata(offset));
+    producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(group));
   }
 
   private static void collectPartitions(List<Future<RecordMetadata>> sent, List<Integer> partitions) throws Exception {
