@@ -19,6 +19,7 @@ import {
   readBatches,
   TimestampType,
 } from '../../../codec/records/index.js'
+import { DEFAULT_KAFKA_VERSION, javaCommand, resolveKafkaClasspath } from '../../harness/kafka-jars.js'
 import {
   interopRecords,
   maxTimestampOf,
@@ -28,7 +29,6 @@ import {
   viewOf,
   viewOfInteropFields,
 } from './interop-records.js'
-import { javaCommand, kafkaClasspath } from './java/kafka-classpath.js'
 
 /**
  * Record batches written by Kafka's own Java client classes (MemoryRecordsBuilder, the code every Java producer
@@ -93,7 +93,7 @@ beforeAll(async () => {
   rawInput = single(encodeRecordBatch(sent.map(toRecordInput), { baseOffset: BASE_OFFSET })).recordsSection
   await writeFile(join(dir, 'raw-input.bin'), rawInput)
   await writeFile(join(dir, 'raw-ours.snappy'), rawSnappy(rawInput))
-  const classpath = await kafkaClasspath()
+  const classpath = await resolveKafkaClasspath(DEFAULT_KAFKA_VERSION)
   await promisify(execFile)(javaCommand(), ['-cp', classpath, JAVA_SOURCE, dir], {
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,
