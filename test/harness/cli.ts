@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     if (stopping || !cluster) process.exit(signal === 'SIGINT' ? 130 : 143)
     stopping = true
     say(`${signal}: stopping the cluster...`)
-    cluster.stop({ graceful: values['data-dir'] !== undefined }).then(
+    cluster.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         say(`stop failed: ${(err as Error).message}`)

@@ -591,6 +591,10 @@ export class KafkaCluster implements ManagedCluster {
 
   async #shutdown(graceful: boolean): Promise<void> {
     await Promise.all(this.#nodes.map((node) => this.#stopProcess(node, graceful)))
+    // A node operation in flight (a restart) may have spawned a JVM after the sweep above: once it has
+    // settled (its broker died with the others, so it fails fast), sweep again.
+    await this.#operations
+    await Promise.all(this.#nodes.map((node) => this.#stopProcess(node, false)))
     if (this.#ownsRootDir) await rm(this.rootDir, { recursive: true, force: true })
   }
 

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HarnessConfigError } from './errors.js'
 import { KafkaCluster, type ManagedCluster, type SaslUser } from './kafka-cluster.js'
@@ -25,6 +25,7 @@ export interface SharedClusterPlan {
  *   KAFKA_HARNESS        maven (default) | testcontainers (needs Docker; single-node only) | none (start nothing,
  *                        for runs that need no broker, e.g. codec unit tests only)
  *   KAFKA_TEST_VERSIONS  extra Kafka versions, comma-separated (e.g. 3.9.2); each gets its own clusters
+ *   KAFKA_HARNESS_START_CONCURRENCY  clusters started at once (default: one per two cores)
  * The default version's clusters are named "single" and "triple"; extra versions append "-<version>".
  */
 export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
@@ -57,9 +58,11 @@ export interface SharedClusters {
 }
 
 /**
- * Starts every planned cluster at once (JVM start-up waits on I/O and on the quorum as much as on CPU, so
- * overlapping them is faster than one after another even on two cores). If any fails, the others are
- * stopped before the error propagates.
+ * Starts every planned cluster, a few at a time: a broker's start-up is CPU-bound (class loading, JIT), so
+ * overlapping clusters only pays with cores to spare. Measured on 2 cores (single + triple, Kafka 4.3.1):
+ * one after the other 10 s idle / 19-21 s under load, both at once 10 s idle / 22-25 s under load.
+ * Default: one cluster per two cores; KAFKA_HARNESS_START_CONCURRENCY overrides.
+ * If any cluster fails, the others are stopped before the error propagates.
  */
 export async function startSharedClusters(
   mode: HarnessMode,
@@ -78,12 +81,18 @@ export async function startSharedClusters(
       tlsDir = await mkdtemp(join(tmpdir(), 'ksc-tls-'))
       tls = await generateTestTls(tlsDir)
     }
-    const results = await Promise.allSettled(
-      plans.map(async (plan) => {
-        const cluster = await startOne(mode, plan, tls, log)
-        clusters.set(plan.name, cluster)
-      }),
-    )
+    const queue = [...plans]
+    const worker = async (): Promise<void> => {
+      for (let plan = queue.shift(); plan; plan = queue.shift()) {
+        try {
+          clusters.set(plan.name, await startOne(mode, plan, tls, log))
+        } catch (err) {
+          queue.length = 0 // no point starting the rest: the run fails anyway
+          throw err
+        }
+      }
+    }
+    const results = await Promise.allSettled(Array.from({ length: startConcurrency() }, worker))
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failure) throw failure.reason
   } catch (err) {
@@ -93,6 +102,12 @@ export async function startSharedClusters(
   // Insertion order follows start-up completion; keep the plan's order for stable test names.
   const ordered = new Map(plans.map((plan) => [plan.name, clusters.get(plan.name)!]))
   return { clusters: ordered, tls, stop }
+}
+
+function startConcurrency(): number {
+  const configured = Number(process.env.KAFKA_HARNESS_START_CONCURRENCY)
+  if (Number.isInteger(configured) && configured > 0) return configured
+  return Math.max(1, Math.floor(availableParallelism() / 2))
 }
 
 async function startOne(
