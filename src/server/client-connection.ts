@@ -9,6 +9,7 @@ import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
 import { peekProduceAcks } from '../../codec/messages/peek.js'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
+import { logFrame } from '../logger.js'
 import { buildErrorResponse } from '../pipeline/error-responses.js'
 import type {
   BrokerEndpointService,
@@ -283,8 +284,9 @@ export class ClientConnection implements FilterContext {
       return undefined
     }
     this.counters.requests++
-    if (this.runtime.frameLogging())
-      this.log.debug({ dir: 'request', apiKey, apiVersion, correlationId, bytes: frame.length }, 'frame')
+    if (this.runtime.frameLogging()) {
+      logFrame(this.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes: frame.length }, 'frame')
+    }
 
     let expectsResponse = true
     if (apiKey === ApiKey.Produce) {
@@ -464,7 +466,8 @@ export class ClientConnection implements FilterContext {
       return
     }
     if (this.runtime.frameLogging()) {
-      this.log.debug(
+      logFrame(
+        this.log,
         { dir: 'response', apiKey: slot.apiKey, apiVersion: slot.apiVersion, correlationId, bytes: frame.length },
         'frame',
       )

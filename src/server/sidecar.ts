@@ -7,6 +7,7 @@ import { brokerAddressPlugin } from '../../filters/broker-address/index.js'
 import type { HostPort } from '../config/host-port.js'
 import type { SidecarConfig } from '../config/schema.js'
 import { SidecarError } from '../errors.js'
+import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
 import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } from '../pipeline/filter-api.js'
 import { FilterChain } from '../pipeline/filter-chain.js'
 import type { BrokerPortPlan, EndpointKind } from './broker-port-plan.js'
@@ -69,16 +70,16 @@ export class Sidecar {
   private readonly connector: UpstreamConnector
   private readonly refresher: MetadataRefresher
   private readonly listeners: Listeners
-  private readonly errorsSeen = new Map<string, number>()
-  private framesLogging: boolean
   private shuttingDown = false
+  /** Per sidecar, so that each instance logs the first failure of every cause. */
+  private readonly causes = new CauseTracker()
 
   private constructor(
     config: SidecarConfig,
     private readonly options: SidecarOptions,
   ) {
     this.config = config
-    this.framesLogging = config.log.frames
+    applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
     this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstreamTls(config, options.log))
     this.refresher = new MetadataRefresher(
@@ -134,8 +135,7 @@ export class Sidecar {
     const old = this.filters
     this.filters = filters
     this.config = config
-    this.framesLogging = config.log.frames
-    this.options.log.level = config.log.level
+    applyLogConfig(this.options.log, config.log)
     for (const f of old) if (!filters.includes(f)) void f.close?.()
   }
 
@@ -196,7 +196,7 @@ export class Sidecar {
       brokers: { localEndpointFor: (nodeId, upstream, kind) => this.localEndpointFor(nodeId, upstream, kind) },
       upstreamCandidates: (listener) => this.upstreamCandidates(listener),
       createChain: (info) => new FilterChain(filters.map((f) => f.forConnection(info))),
-      frameLogging: () => this.framesLogging,
+      frameLogging: () => frameLoggingEnabled(this.options.log),
       onClosed: (conn) => this.connections.delete(conn),
       reportError: (code, err, conn) => this.reportError(code, err, conn.log),
     }
@@ -228,15 +228,10 @@ export class Sidecar {
     return [address]
   }
 
-  /** Logs the first failure of each kind in full; later ones of the same code only at debug, counted. */
+  /** Every failure is counted; the first of each cause is logged in full, the rest summarised (logOncePerCause). */
   private reportError(code: string, err: unknown, log: Logger): void {
-    const seen = this.errorsSeen.get(code) ?? 0
-    this.errorsSeen.set(code, seen + 1)
     this.options.onError?.(code, err)
-    const message = (err as Error)?.message ?? String(err)
-    if (seen === 0)
-      log.warn({ code, err: message }, 'connection error (further errors with this code are logged at debug)')
-    else log.debug({ code, err: message, occurrences: seen + 1 }, 'connection error')
+    logOncePerCause(log, code, err, { tracker: this.causes })
   }
 
   /**
@@ -260,6 +255,8 @@ export class Sidecar {
     clearTimeout(timer)
     for (const c of this.connections) c.close('drain timeout')
     await Promise.all(this.filters.map((f) => f.close?.()))
+    this.causes.flush(true)
+    this.causes.close()
     this.options.log.info('shut down')
   }
 }

@@ -1,0 +1,118 @@
+import type { Argv } from 'yargs'
+import { formatHostPort } from '../config/host-port.js'
+import {
+  configFileOption,
+  configFlagOptions,
+  type LoadConfigInput,
+  loadConfig,
+  type SidecarConfig,
+} from '../config/index.js'
+import { createLogger, type Logger } from '../logger.js'
+import type { CliCommand } from './command.js'
+import { flagsOf, handleSignals, runOrExit, startSidecarProcess } from './run.js'
+
+/**
+ * `kafka-sidecar dev`: the sidecar with a local Kafka behind it, for trying it out and for development. Without an
+ * upstream (no --upstream, no KAFKA_SIDECAR_UPSTREAM, none in --config), it starts an embedded Apache Kafka in
+ * KRaft mode from the Maven jars (the test harness: Java 17+ and Maven needed; the first start downloads the jars)
+ * and puts the sidecar in front of it. With an upstream it is `run`.
+ */
+
+interface EmbeddedKafka {
+  bootstrapServers: string
+  version: string
+  nodes: number
+  stop(): Promise<void>
+}
+
+async function startEmbeddedKafka(
+  nodes: number,
+  version: string | undefined,
+  progress: (m: string) => void,
+): Promise<EmbeddedKafka> {
+  // The harness ships compiled beside the sidecar (dist/test/harness); loaded only when dev needs it.
+  const { KafkaCluster } = await import('../../test/harness/kafka-cluster.js')
+  const cluster = await KafkaCluster.start({ nodes, name: 'dev', log: progress, ...(version ? { version } : {}) })
+  const d = cluster.describe()
+  return { bootstrapServers: d.bootstrapServers, version: d.version, nodes: d.nodes.length, stop: () => cluster.stop() }
+}
+
+function banner(config: SidecarConfig, kafka: EmbeddedKafka | undefined): string {
+  const bootstrap = formatHostPort(config.listen)
+  const lines = [
+    '',
+    kafka
+      ? `kafka-sidecar dev: embedded Apache Kafka ${kafka.version} (${kafka.nodes} node${kafka.nodes > 1 ? 's' : ''}, KRaft) behind the sidecar`
+      : 'kafka-sidecar dev: sidecar in front of the configured upstream',
+    `  point clients at   ${bootstrap}`,
+    `  upstream brokers   ${kafka ? kafka.bootstrapServers : config.upstream.bootstrap.map(formatHostPort).join(',')}   (clients never see these)`,
+    `  broker listeners   ${config.brokers.advertisedHost}:${config.brokers.portBase}+<node id>`,
+    ...(config.admin.enabled ? [`  admin              http://${formatHostPort(config.admin)}/readyz`] : []),
+    '',
+    'Try:',
+    `  kcat -b ${bootstrap} -L`,
+    `  echo hello | kcat -b ${bootstrap} -t demo -P && kcat -b ${bootstrap} -t demo -C -e`,
+    `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })`,
+    '',
+    'Ctrl-C stops the sidecar' + (kafka ? ' and the embedded Kafka.' : '.'),
+    '',
+  ]
+  return lines.join('\n')
+}
+
+export const devCommand: CliCommand = {
+  command: 'dev',
+  describe: 'Run the sidecar with an embedded local Kafka (when no upstream is given)',
+  builder: (y: Argv) =>
+    y
+      .options({
+        ...configFileOption(),
+        ...configFlagOptions(),
+        nodes: { type: 'number', default: 1, describe: 'Embedded Kafka: number of brokers (KRaft, combined mode)' },
+        'kafka-version': {
+          type: 'string',
+          describe: 'Embedded Kafka: Apache Kafka version from Maven Central (default: newest 4.x the harness knows)',
+        },
+      })
+      .example('$0 dev', 'local Kafka + sidecar on 127.0.0.1:9092')
+      .example('$0 dev --nodes 3', 'a 3-broker local cluster behind the sidecar'),
+  handler: async (args: Record<string, unknown>) => {
+    let log: Logger | undefined
+    await runOrExit(
+      () => log,
+      async () => {
+        const base: LoadConfigInput = {
+          file: args.config as string | undefined,
+          env: process.env,
+          flags: flagsOf(args),
+        }
+        const probe = loadConfig({ ...base, requireUpstream: false })
+        log = createLogger({ level: probe.log.level, frames: probe.log.frames })
+        let kafka: EmbeddedKafka | undefined
+        let input = base
+        if (probe.upstream.bootstrap.length === 0) {
+          process.stderr.write(
+            'No upstream given: starting an embedded Kafka (the first run downloads its jars with Maven)...\n',
+          )
+          kafka = await startEmbeddedKafka(Number(args.nodes ?? 1), args['kafka-version'] as string | undefined, (m) =>
+            process.stderr.write(`[kafka] ${m}\n`),
+          )
+          input = { ...base, flags: { ...base.flags, upstream: kafka.bootstrapServers } }
+        }
+        const config = loadConfig(input)
+        let running: Awaited<ReturnType<typeof startSidecarProcess>>
+        try {
+          running = await startSidecarProcess(input, log, config)
+        } catch (err) {
+          await kafka?.stop()
+          throw err
+        }
+        process.stderr.write(banner(config, kafka))
+        handleSignals(log, async () => {
+          await running.stop()
+          await kafka?.stop()
+        })
+      },
+    )
+  },
+}

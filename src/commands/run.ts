@@ -1,0 +1,171 @@
+import type { Argv } from 'yargs'
+import { AdminServer, type Readiness } from '../admin/admin-server.js'
+import {
+  ConfigError,
+  configFileOption,
+  configFlagOptions,
+  type LoadConfigInput,
+  loadConfig,
+  type SidecarConfig,
+} from '../config/index.js'
+import { ConfigWatcher } from '../config/reload.js'
+import { SidecarError } from '../errors.js'
+import { FILTER_PLUGINS } from '../filter-plugins.js'
+import { createLogger, frameLoggingEnabled, type Logger, setFrameLogging } from '../logger.js'
+import { Sidecar } from '../server/sidecar.js'
+import type { CliCommand } from './command.js'
+
+/**
+ * `kafka-sidecar run`: the sidecar as deployed. Loads the configuration (file < environment < flags), starts the
+ * listeners and the admin endpoint, reloads on SIGHUP and file changes, and drains on SIGTERM.
+ */
+
+export interface RunningSidecar {
+  readonly sidecar: Sidecar
+  readonly admin: AdminServer | undefined
+  readonly config: () => SidecarConfig
+  /** Graceful stop: drain (bounded by limits.drainTimeoutMs), close the admin endpoint and the watcher. */
+  stop(): Promise<void>
+}
+
+/** Starts everything `run` runs, without touching process signals other than through the config watcher. */
+export async function startSidecarProcess(
+  input: LoadConfigInput,
+  log: Logger,
+  initial: SidecarConfig = loadConfig(input),
+  watchConfig = true,
+): Promise<RunningSidecar> {
+  const sidecar = await Sidecar.start(initial, { log, plugins: FILTER_PLUGINS })
+  let current = initial
+
+  let admin: AdminServer | undefined
+  if (initial.admin.enabled) {
+    admin = new AdminServer(() => readiness(sidecar), log)
+    await admin.listen({ host: initial.admin.host, port: initial.admin.port })
+  }
+
+  let watcher: ConfigWatcher | undefined
+  if (watchConfig) {
+    watcher = new ConfigWatcher({ ...input, logger: log, initial })
+    watcher.on('change', (change) => {
+      if (change.requiresRestart.length > 0) {
+        log.warn(
+          { sections: change.requiresRestart },
+          'these settings change only after a restart; the running values stay',
+        )
+      }
+      sidecar.reload(change.config).then(
+        () => {
+          current = change.config
+          log.info({ changed: change.changed, trigger: change.trigger }, 'configuration reloaded')
+        },
+        (err: Error) =>
+          log.error(
+            { err: err.message, code: (err as SidecarError).code },
+            'reload rejected; the old configuration stays',
+          ),
+      )
+    })
+    watcher.start()
+  }
+
+  return {
+    sidecar,
+    admin,
+    config: () => current,
+    async stop() {
+      watcher?.close()
+      await sidecar.shutdown(current.limits.drainTimeoutMs)
+      await admin?.close()
+    },
+  }
+}
+
+/** Ready when the bootstrap listener is up and some upstream broker answers at the TCP/TLS level. */
+async function readiness(sidecar: Sidecar): Promise<Readiness> {
+  const status = sidecar.status()
+  if (status.bootstrap === undefined) return { ready: false, reason: 'the bootstrap listener is not listening' }
+  if (await sidecar.checkUpstream()) return { ready: true }
+  return { ready: false, reason: `no upstream broker reachable: ${sidecar.status().upstreamError ?? 'unknown'}` }
+}
+
+/**
+ * Process plumbing shared by `run` and `dev`: SIGTERM/SIGINT drain and exit (a second one exits at once),
+ * SIGUSR2 toggles frame-level debug logging.
+ */
+export function handleSignals(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    stopping = true
+    log.info({ signal }, 'shutting down: no new connections, draining in-flight requests')
+    stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+  process.on('SIGUSR2', () => {
+    const on = !frameLoggingEnabled(log)
+    setFrameLogging(log, on)
+    log.info({ frames: on }, 'frame logging toggled (SIGUSR2)')
+  })
+}
+
+/** Runs a command body, turning configuration and startup errors into one clear line and exit code. */
+export async function runOrExit(log: () => Logger | undefined, body: () => Promise<void>): Promise<void> {
+  try {
+    await body()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    if (err instanceof SidecarError) {
+      const l = log()
+      if (l) l.fatal({ code: err.code, err: err.message }, 'cannot start')
+      else process.stderr.write(`error ${err.code}: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+export function flagsOf(args: Record<string, unknown>): Record<string, unknown> {
+  const flags: Record<string, unknown> = {}
+  for (const key of Object.keys(configFlagOptions())) if (args[key] !== undefined) flags[key] = args[key]
+  return flags
+}
+
+export const runCommand: CliCommand = {
+  command: 'run',
+  describe: 'Run the sidecar in front of the upstream brokers',
+  builder: (y: Argv) =>
+    y
+      .options({ ...configFileOption(), ...configFlagOptions() })
+      .example('$0 run --upstream broker-1:9092,broker-2:9092', 'proxy localhost:9092 to a cluster')
+      .example(
+        '$0 run --config /etc/kafka-sidecar/config.yaml',
+        'everything from a file (reloaded on change and SIGHUP)',
+      ),
+  handler: async (args: Record<string, unknown>) => {
+    const input: LoadConfigInput = { file: args.config as string | undefined, env: process.env, flags: flagsOf(args) }
+    let log: Logger | undefined
+    await runOrExit(
+      () => log,
+      async () => {
+        const config = loadConfig(input)
+        log = createLogger({ level: config.log.level, frames: config.log.frames })
+        const running = await startSidecarProcess(input, log, config)
+        handleSignals(log, () => running.stop())
+      },
+    )
+  },
+}
