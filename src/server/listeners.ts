@@ -103,14 +103,17 @@ export class Listeners {
       })
   }
 
-  /** Stops accepting new connections on every listener; open connections are not touched. */
-  async stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting new connections on every listener; open connections are not touched. server.close() stops
+   * listening at once but calls back only when every connection has ended, so it is not awaited here: the
+   * caller drains the connections itself.
+   */
+  stopAccepting(): void {
     if (!this.accepting) return
     this.accepting = false
-    const servers = [this.bootstrapServer, ...[...this.nodeServers.values()].map((e) => e.server)].filter(
-      (s): s is net.Server => s !== undefined && s.listening,
-    )
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    for (const s of [this.bootstrapServer, ...[...this.nodeServers.values()].map((e) => e.server)]) {
+      if (s?.listening) s.close()
+    }
   }
 }
 

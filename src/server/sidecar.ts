@@ -242,7 +242,7 @@ export class Sidecar {
     if (this.shuttingDown) return
     this.shuttingDown = true
     this.refresher.stop()
-    await this.listeners.stopAccepting()
+    this.listeners.stopAccepting()
     const open = [...this.connections]
     this.options.log.info({ connections: open.length, drainTimeoutMs }, 'draining connections')
     let timer: NodeJS.Timeout | undefined
