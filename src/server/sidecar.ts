@@ -95,12 +95,19 @@ export class Sidecar {
       (socket, listener) => this.accept(socket, listener),
       options.log,
     )
+    // A node seen anywhere (own metadata refresh, any response) gets its listener at once: clients holding metadata
+    // from before a sidecar restart reconnect straight to the node's port, before any Metadata passes through.
+    this.directory.onChange((kind, nodeId) => {
+      const ready = this.listeners.endpointFor(kind, nodeId)
+      if (ready instanceof Promise) ready.catch((err) => this.reportError('KSC_ERR_LISTEN', err, options.log))
+    })
   }
 
   static async start(config: SidecarConfig, options: SidecarOptions): Promise<Sidecar> {
     const sidecar = new Sidecar(config, options)
     sidecar.filters = await sidecar.configureFilters(config, [])
     await sidecar.listeners.start()
+    // The first refresh starts the node listeners; start-up does not wait for it (brokers may still be down).
     sidecar.refresher.start()
     return sidecar
   }
