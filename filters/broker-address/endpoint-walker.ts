@@ -20,15 +20,15 @@ export interface Endpoint {
 
 export type EndpointVisitor = (nodeId: number, endpoint: Endpoint) => void
 
-const ID_FIELDS = ['nodeId', 'brokerId']
+const ID_FIELDS = ['nodeId', 'brokerId', 'leaderId']
 
 interface StructPlan {
   /** Property holding this struct's node id, if it has one. */
   idProp: string | undefined
-  /** True when the struct itself is an endpoint. */
+  /** True when the struct itself is a broker endpoint. */
   isEndpoint: boolean
-  /** Fields leading to endpoints: property and whether it is an array. */
-  children: { prop: string; array: boolean; struct: string }[]
+  /** Fields leading to endpoints. */
+  children: { prop: string; array: boolean; struct: string; hasId: boolean }[]
 }
 
 const present = (f: FieldSchema, version: number) => inRange(f.versions, version) || inRange(f.tagged, version)
@@ -42,9 +42,14 @@ function structOf(t: TypeSchema): { struct: string; array: boolean } | undefined
 
 const planCache = new Map<string, StructPlan | null>()
 
-/** The walk plan for a struct at a version; null when no endpoint can occur under it. */
-export function endpointPlan(structName: string, version: number): StructPlan | null {
-  const key = `${structName}@${version}`
+/**
+ * The walk plan for a struct at a version; null when no endpoint can occur under it. Only host/port structs with
+ * a node id (their own or an enclosing struct's) are broker endpoints: Kafka Streams' user endpoints
+ * (StreamsGroupHeartbeat/Describe, KIP-1071) also have host and port but name application instances, which the
+ * sidecar must leave alone. `parentHasId` says whether an enclosing struct carries a node id.
+ */
+export function endpointPlan(structName: string, version: number, parentHasId = false): StructPlan | null {
+  const key = `${structName}@${version}@${parentHasId}`
   const cached = planCache.get(key)
   if (cached !== undefined) return cached
   planCache.set(key, null) // guards against cycles while computing
@@ -53,13 +58,13 @@ export function endpointPlan(structName: string, version: number): StructPlan | 
   if (schema && inRange(schema.versions, version)) {
     const fields = schema.fields.filter((f) => present(f, version))
     const has = (prop: string) => fields.some((f) => f.prop === prop)
-    const isEndpoint = has('host') && has('port')
     const idProp = ID_FIELDS.find((p) => fields.some((f) => f.prop === p && f.type === 'int32'))
+    const hasId = idProp !== undefined || parentHasId
+    const isEndpoint = hasId && has('host') && has('port')
     const children: StructPlan['children'] = []
     for (const f of fields) {
       const s = structOf(f.type)
-      if (s && endpointPlan(s.struct, version) !== null)
-        children.push({ prop: f.prop, array: s.array, struct: s.struct })
+      if (s && endpointPlan(s.struct, version, hasId) !== null) children.push({ prop: f.prop, ...s, hasId })
     }
     if (isEndpoint || children.length > 0) plan = { idProp, isEndpoint, children }
   }
@@ -69,7 +74,7 @@ export function endpointPlan(structName: string, version: number): StructPlan | 
 
 /** Calls `visit` for every endpoint in `message` (a decoded struct named `structName` at `version`). */
 export function visitEndpoints(structName: string, version: number, message: unknown, visit: EndpointVisitor): void {
-  walk(structName, version, message as Record<string, unknown>, -1, visit)
+  walk(structName, version, message as Record<string, unknown>, -1, false, visit)
 }
 
 function walk(
@@ -77,19 +82,18 @@ function walk(
   version: number,
   obj: Record<string, unknown> | null | undefined,
   parentId: number,
+  parentHasId: boolean,
   visit: EndpointVisitor,
 ): void {
   if (obj === null || obj === undefined) return
-  const plan = endpointPlan(structName, version)
+  const plan = endpointPlan(structName, version, parentHasId)
   if (plan === null) return
   const id = plan.idProp !== undefined ? (obj[plan.idProp] as number) : parentId
   if (plan.isEndpoint && id >= 0 && typeof obj.host === 'string') visit(id, obj as unknown as Endpoint)
   for (const c of plan.children) {
     const v = obj[c.prop]
-    if (c.array) {
-      if (Array.isArray(v)) for (const e of v) walk(c.struct, version, e as Record<string, unknown>, id, visit)
-    } else {
-      walk(c.struct, version, v as Record<string, unknown> | null | undefined, id, visit)
-    }
+    if (!c.array) walk(c.struct, version, v as Record<string, unknown> | null | undefined, id, c.hasId, visit)
+    else if (Array.isArray(v))
+      for (const e of v) walk(c.struct, version, e as Record<string, unknown>, id, c.hasId, visit)
   }
 }

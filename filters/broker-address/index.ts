@@ -25,6 +25,7 @@ const CONTROLLER_APIS = new Set<number>([
   ApiKey.BeginQuorumEpoch,
   ApiKey.EndQuorumEpoch,
   ApiKey.FetchSnapshot,
+  ApiKey.UpdateRaftVoter,
 ])
 
 /** DescribeCluster v1+ EndpointType: 1 brokers, 2 controllers (KIP-919). */

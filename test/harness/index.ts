@@ -39,6 +39,7 @@ export {
 export { type KcatOptions, type KcatVersions, kcatSupportsScram, kcatVersions, runKcat } from './kcat.js'
 export { SHARED_SASL_USERS } from './shared-clusters.js'
 export { generateTestTls } from './tls.js'
+export { type CreateTopicOptions, createTopic, waitForTopic } from './topics.js'
 export { waitFor } from './wait-for.js'
 export { isProcessAlive } from './watchdog.js'
 export type { TestTlsMaterial }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { replicationFactorFor, sharedClusters, uniqueTopicName, waitFor } from './index.js'
+import { createTopic, replicationFactorFor, sharedClusters, uniqueTopicName, waitFor } from './index.js'
 
 const MESSAGE_COUNT = 300
 
@@ -31,7 +31,7 @@ describe.each(sharedClusters())('kafkajs against $name (Kafka $version)', (clust
   it(`produces ${MESSAGE_COUNT} messages and consumes exactly those back`, async () => {
     const topic = uniqueTopicName('kafkajs')
     const replicationFactor = replicationFactorFor(cluster)
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor }], waitForLeaders: true })
+    await createTopic(cluster, topic, { partitions: 3, replicationFactor })
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
     expect(metadata?.partitions.map((partition) => partition.replicas.length)).toEqual([
       replicationFactor,

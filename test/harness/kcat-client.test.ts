@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { replicationFactorFor, runKcat, sharedClusters, uniqueTopicName } from './index.js'
+import { createTopic, replicationFactorFor, runKcat, sharedClusters, uniqueTopicName } from './index.js'
 
 const MESSAGE_COUNT = 200
 
@@ -22,16 +21,7 @@ describe.each(sharedClusters())('kcat against $name (Kafka $version)', (cluster)
 
     beforeAll(async () => {
       topic = uniqueTopicName('kcat')
-      const admin = new Kafka({ brokers: bootstrap.split(','), logLevel: logLevel.NOTHING }).admin()
-      await admin.connect()
-      try {
-        await admin.createTopics({
-          topics: [{ topic, numPartitions: 3, replicationFactor: replicationFactorFor(cluster) }],
-          waitForLeaders: true,
-        })
-      } finally {
-        await admin.disconnect()
-      }
+      await createTopic(cluster, topic, { partitions: 3, replicationFactor: replicationFactorFor(cluster) })
     })
 
     it(`produces ${MESSAGE_COUNT} keyed messages (-P) and consumes exactly those (-C -e)`, async () => {

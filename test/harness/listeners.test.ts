@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  createTopic,
   type KafkaClusterDescription,
   kcatSupportsScram,
   kcatVersions,
@@ -143,13 +144,7 @@ describe.each(saslClusters)('SASL_PLAINTEXT listener of $name (Kafka $version)',
       const kafka = client({ mechanism: 'scram-sha-512', username: alice.name, password: alice.password })
       const topic = uniqueTopicName('sasl-scram')
       const values = Array.from({ length: 10 }, (_, i) => `scram-${i}`)
-      const admin = kafka.admin()
-      await admin.connect()
-      try {
-        await admin.createTopics({ topics: [{ topic }], waitForLeaders: true })
-      } finally {
-        await admin.disconnect()
-      }
+      await createTopic(cluster, topic)
       const producer = kafka.producer()
       await producer.connect()
       try {

@@ -5,6 +5,7 @@ import { probeMetadata } from './broker-probe.js'
 import {
   ClusterControlClient,
   type ClusterControlServer,
+  createTopic,
   getCluster,
   isProcessAlive,
   KafkaCluster,
@@ -57,23 +58,7 @@ describe('node faults on a dedicated 3-node cluster, through the control endpoin
     server = await startClusterControlServer(new Map([[NAME, cluster]]))
     control = new ClusterControlClient(server.url)
     kafka = new Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
-    try {
-      await admin.createTopics({
-        topics: [
-          {
-            topic,
-            numPartitions: 3,
-            replicationFactor: 3,
-            configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-          },
-        ],
-        waitForLeaders: true,
-      })
-    } finally {
-      await admin.disconnect()
-    }
+    await createTopic(cluster, topic, { partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } })
     await produce(30)
   })
 

@@ -14,12 +14,15 @@ export class RawKafkaClient {
   >()
   private closedError: Error | undefined
   readonly closed: Promise<void>
+  /** Correlation ids of the responses, in the order they arrived. */
+  readonly arrivals: number[] = []
 
   private constructor(private readonly socket: net.Socket) {
     const decoder = new FrameDecoder()
     socket.on('data', (chunk: Buffer) =>
       decoder.push(chunk, (frame) => {
         const id = frame.readInt32BE(4)
+        this.arrivals.push(id)
         const p = this.pending.get(id)
         if (!p) return
         this.pending.delete(id)

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
+import { ApiKey } from '../../codec/messages/generated/apis.js'
+import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import {
+  type ConfiguredFilter,
+  type DecodedRequest,
+  type FilterPlugin,
+  respond,
+} from '../../src/pipeline/filter-api.js'
+import { getCluster } from '../harness/index.js'
+import { RawKafkaClient } from '../support/raw-client.js'
+import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
+
+/**
+ * A test filter that makes Metadata requests wait (as a schema-registry lookup would) and answers ApiVersions
+ * itself (a short-circuit), so responses become ready out of order: the client must still get them in order.
+ */
+const orderingProbe: FilterPlugin<{ delayMs: number }> = {
+  name: 'ordering-probe',
+  parseConfig: (raw) => ({ delayMs: Number((raw as { delayMs?: number }).delayMs ?? 100) }),
+  configure: (config): ConfiguredFilter => ({
+    name: 'ordering-probe',
+    forConnection: () => ({
+      wantsRequest: (apiKey) => apiKey === ApiKey.Metadata || apiKey === ApiKey.ApiVersions,
+      onRequest: (req: DecodedRequest) => {
+        if (req.apiKey === ApiKey.ApiVersions) {
+          const body: ApiVersionsResponse = {
+            errorCode: 0,
+            apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
+            throttleTimeMs: 0,
+          }
+          return respond(body)
+        }
+        return new Promise((resolve) => setTimeout(() => resolve(undefined), config.delayMs))
+      },
+    }),
+  }),
+}
+
+describe('requests keep their order through asynchronous filters and short-circuits', () => {
+  const cluster = getCluster('single')
+  let sc: TestSidecar
+
+  beforeAll(async () => {
+    sc = await startTestSidecar(
+      cluster.description.bootstrapServers,
+      { filters: [{ name: 'ordering-probe', config: { delayMs: 150 } }] },
+      { plugins: [orderingProbe] },
+    )
+  })
+  afterAll(async () => {
+    await sc?.stop()
+  })
+
+  it('pipelined Metadata (delayed), ApiVersions (answered by the filter) and Metadata come back in request order', async () => {
+    const c = await RawKafkaClient.connect(sc.bootstrap)
+    try {
+      const md = () => c.request<MetadataResponse>(ApiKey.Metadata, 4, { topics: [], allowAutoTopicCreation: false })
+      const av = () => c.request<ApiVersionsResponse>(ApiKey.ApiVersions, 2, {})
+      const results = await Promise.all([md(), av(), md(), av(), av(), md()])
+      expect(c.arrivals).toEqual([1, 2, 3, 4, 5, 6])
+      expect((results[1] as ApiVersionsResponse).apiKeys).toEqual([{ apiKey: 18, minVersion: 0, maxVersion: 3 }])
+      expect((results[0] as MetadataResponse).brokers).toHaveLength(1)
+    } finally {
+      c.close()
+    }
+  })
+})
