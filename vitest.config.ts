@@ -10,5 +10,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Counts for .ci/run's summary line, written on every run.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-results.json' },
   },
 })
