@@ -47,6 +47,8 @@ async function startSidecar(upstream: string): Promise<{ child: ChildProcess; bo
   const child = spawn(
     process.execPath,
     [
+      // e.g. KSC_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar under load.
+      ...(process.env.KSC_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       new URL('../src/cli.js', import.meta.url).pathname,
       'run',
       '--upstream',
