@@ -24,6 +24,7 @@ import type {
 } from '../pipeline/filter-api.js'
 import { type FilterChain, isPromise } from '../pipeline/filter-chain.js'
 import { apiVersionsUnsupportedResponse, decodeApiVersionsResponse } from './api-versions.js'
+import type { ConnectionObserver } from './connection-observer.js'
 import { saslOpaqueExchanges } from './sasl.js'
 import type { UpstreamConnector } from './upstream-connector.js'
 
@@ -60,6 +61,7 @@ export interface ConnectionRuntime {
   onClosed(conn: ClientConnection): void
   /** Counts a failure once per cause for logs and metrics. */
   reportError(code: string, err: unknown, conn: ClientConnection): void
+  readonly observer: ConnectionObserver
 }
 
 interface Slot {
@@ -67,6 +69,9 @@ interface Slot {
   readonly apiKey: number
   readonly apiVersion: number
   readonly receivedAt: number
+  /** When the request was written to the broker, and when its response arrived (0: not sent / filter's answer). */
+  sentAt: number
+  answeredAt: number
   /** Filters that want the response decoded (decided when the request passed). */
   readonly responseFilters: readonly Filter[]
   request: DecodedRequest | undefined
@@ -168,6 +173,7 @@ export class ClientConnection implements FilterContext {
       { listener: this.listener.kind, nodeId: this.listener.nodeId, principal: this.principal, tls: this.tls },
       'connection opened',
     )
+    this.runtime.observer.opened(this)
 
     let candidates: readonly HostPort[]
     try {
@@ -284,6 +290,7 @@ export class ClientConnection implements FilterContext {
       return undefined
     }
     this.counters.requests++
+    this.runtime.observer.request(this, apiKey, apiVersion, frame.length)
     if (this.runtime.frameLogging()) {
       logFrame(this.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes: frame.length }, 'frame')
     }
@@ -306,6 +313,8 @@ export class ClientConnection implements FilterContext {
       apiKey,
       apiVersion,
       receivedAt: performance.now(),
+      sentAt: 0,
+      answeredAt: 0,
       responseFilters,
       request: undefined,
       response: undefined,
@@ -323,6 +332,7 @@ export class ClientConnection implements FilterContext {
       return undefined
     }
     if (requestFilters.length === 0 && !builtIn) {
+      this.runtime.observer.passedThrough(this, 'request')
       this.sendUpstream(frame, slot, expectsResponse)
       return undefined
     }
@@ -412,6 +422,7 @@ export class ClientConnection implements FilterContext {
   }
 
   private sendUpstream(frame: Buffer, slot: Slot, expectsResponse: boolean): void {
+    slot.sentAt = performance.now()
     if (expectsResponse) {
       this.responseOrder.push(slot)
       this.upstreamPending.push(slot)
@@ -479,7 +490,9 @@ export class ClientConnection implements FilterContext {
       this.opaqueArmed = 0
     }
 
+    slot.answeredAt = performance.now()
     if (slot.responseFilters.length === 0) {
+      this.runtime.observer.passedThrough(this, 'response')
       this.complete(slot, frame)
       return
     }
@@ -541,10 +554,20 @@ export class ClientConnection implements FilterContext {
     const order = this.responseOrder
     if (order.length === 0 || order[0]!.response === undefined) return
     this.socket.cork()
+    const now = performance.now()
     while (order.length > 0 && order[0]!.response !== undefined) {
       const slot = order.shift()!
       this.counters.responses++
       this.writeClient(slot.response!)
+      const upstreamMs = slot.answeredAt > 0 ? slot.answeredAt - slot.sentAt : 0
+      this.runtime.observer.response(
+        this,
+        slot.apiKey,
+        slot.apiVersion,
+        slot.response!.length,
+        now - slot.receivedAt,
+        upstreamMs,
+      )
     }
     this.socket.uncork()
     if (order.length < this.runtime.limits.maxInflightRequests) this.unpause('inflight')
@@ -579,12 +602,14 @@ export class ClientConnection implements FilterContext {
     if (id !== this.clientId) {
       this.clientId = id
       this.log = this.log.child({ clientId: id })
+      this.runtime.observer.identified(this)
     }
   }
 
   private noteClientSoftware(body: ApiVersionsRequest): void {
     if (body.clientSoftwareName !== undefined && body.clientSoftwareVersion !== undefined) {
       this.clientSoftware = { name: body.clientSoftwareName, version: body.clientSoftwareVersion }
+      this.runtime.observer.identified(this)
     }
   }
 
@@ -670,6 +695,7 @@ export class ClientConnection implements FilterContext {
       },
       'connection closed',
     )
+    this.runtime.observer.closed(this, this.closeReason ?? 'closed')
     this.runtime.onClosed(this)
   }
 }

@@ -12,6 +12,7 @@ import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } f
 import { FilterChain } from '../pipeline/filter-chain.js'
 import type { BrokerPortPlan, EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
+import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from './connection-observer.js'
 import { Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MetadataRefresher } from './metadata-refresher.js'
 import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
@@ -49,8 +50,8 @@ export interface SidecarOptions {
   readonly plugins?: readonly FilterPlugin[]
   /** Server for client-facing listeners (TLS termination supplies its own). */
   readonly serverFactory?: ServerFactory
-  /** Called for every failure, once per cause in logs; metrics count them all. */
-  readonly onError?: (code: string, err: unknown) => void
+  /** Told about every connection, frame and failure (statistics, metrics, audit). */
+  readonly observer?: ConnectionObserver
 }
 
 export interface SidecarStatus {
@@ -71,6 +72,7 @@ export class Sidecar {
   private readonly refresher: MetadataRefresher
   private readonly listeners: Listeners
   private shuttingDown = false
+  private readonly observer: ConnectionObserver
   /** Per sidecar, so that each instance logs the first failure of every cause. */
   private readonly causes = new CauseTracker()
 
@@ -79,6 +81,7 @@ export class Sidecar {
     private readonly options: SidecarOptions,
   ) {
     this.config = config
+    this.observer = options.observer ?? NO_OBSERVER
     applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
     this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstreamTls(config, options.log))
@@ -205,7 +208,8 @@ export class Sidecar {
       createChain: (info) => new FilterChain(filters.map((f) => f.forConnection(info))),
       frameLogging: () => frameLoggingEnabled(this.options.log),
       onClosed: (conn) => this.connections.delete(conn),
-      reportError: (code, err, conn) => this.reportError(code, err, conn.log),
+      reportError: (code, err, conn) => this.reportError(code, err, conn.log, conn),
+      observer: this.observer,
     }
   }
 
@@ -236,8 +240,8 @@ export class Sidecar {
   }
 
   /** Every failure is counted; the first of each cause is logged in full, the rest summarised (logOncePerCause). */
-  private reportError(code: string, err: unknown, log: Logger): void {
-    this.options.onError?.(code, err)
+  private reportError(code: string, err: unknown, log: Logger, conn?: ObservedConnection): void {
+    this.observer.error(code, conn)
     logOncePerCause(log, code, err, { tracker: this.causes })
   }
 

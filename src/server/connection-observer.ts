@@ -1,0 +1,65 @@
+import type { ClientSoftware, ConnectionInfo } from '../pipeline/filter-api.js'
+
+/**
+ * What the runtime reports about connections and frames, for statistics and metrics. Calls happen on the hot
+ * path: implementations must be cheap and must never throw (an exception here would be a bug in the observer,
+ * and the runtime does not guard against it). Nothing is reported for frames a connection refuses.
+ */
+export interface ConnectionObserver {
+  opened(conn: ObservedConnection): void
+  /** The client id or the client software (ApiVersions, KIP-511) became known or changed. */
+  identified(conn: ObservedConnection): void
+  /** A request frame arrived from the client (before any filter), `bytes` including the size prefix. */
+  request(conn: ObservedConnection, apiKey: number, apiVersion: number, bytes: number): void
+  /**
+   * A response went to the client. Times in milliseconds: `upstreamMs` from sending the request to the broker
+   * until its response arrived (0 when a filter answered), `totalMs` from the request's arrival until the
+   * response was written. Time in the sidecar is totalMs - upstreamMs.
+   */
+  response(
+    conn: ObservedConnection,
+    apiKey: number,
+    apiVersion: number,
+    bytes: number,
+    totalMs: number,
+    upstreamMs: number,
+  ): void
+  /** A failure with a stable code (KSC_ERR_*), attributed to a connection when there is one. */
+  error(code: string, conn: ObservedConnection | undefined): void
+  /** A frame forwarded without being decoded (the decode predicate said no filter wants it). */
+  passedThrough(conn: ObservedConnection, direction: 'request' | 'response'): void
+  closed(conn: ObservedConnection, reason: string): void
+}
+
+/** The view of a connection observers get. */
+export interface ObservedConnection extends ConnectionInfo {
+  readonly clientId: string | null
+  readonly clientSoftware: ClientSoftware | undefined
+  readonly openedAt: number
+}
+
+/** An observer that ignores everything: the default when statistics are off. */
+export const NO_OBSERVER: ConnectionObserver = {
+  opened() {},
+  identified() {},
+  request() {},
+  response() {},
+  error() {},
+  passedThrough() {},
+  closed() {},
+}
+
+/** Fans calls out to several observers (metrics, statistics, audit), in order. */
+export function combineObservers(observers: readonly ConnectionObserver[]): ConnectionObserver {
+  if (observers.length === 0) return NO_OBSERVER
+  if (observers.length === 1) return observers[0]!
+  return {
+    opened: (c) => observers.forEach((o) => o.opened(c)),
+    identified: (c) => observers.forEach((o) => o.identified(c)),
+    request: (c, k, v, b) => observers.forEach((o) => o.request(c, k, v, b)),
+    response: (c, k, v, b, t, u) => observers.forEach((o) => o.response(c, k, v, b, t, u)),
+    error: (code, c) => observers.forEach((o) => o.error(code, c)),
+    passedThrough: (c, d) => observers.forEach((o) => o.passedThrough(c, d)),
+    closed: (c, r) => observers.forEach((o) => o.closed(c, r)),
+  }
+}
