@@ -132,8 +132,10 @@ function parseMetadataV1(body: Buffer): MetadataProbe {
       const partitionError = int16()
       const partition = int32()
       const leader = int32()
-      at += 4 * int32() // replicas
-      at += 4 * int32() // isr
+      const replicas = int32()
+      at += 4 * replicas
+      const isr = int32()
+      at += 4 * isr
       partitions.push({ partition, errorCode: partitionError, leader })
     }
     topics.push({ name, errorCode, partitions })

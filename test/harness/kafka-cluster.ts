@@ -358,7 +358,7 @@ export class KafkaCluster implements ManagedCluster {
   async #formatStorage(): Promise<void> {
     const settings = this.#settings
     const storageTool = await resolveMainClass(this.classpath, this.version, 'storage')
-    const clusterId = randomBytes(16).toString('base64url')
+    const clusterId = newClusterId()
     const scramArgs: string[] = []
     for (const mechanism of settings.sasl?.mechanisms ?? []) {
       if (!mechanism.startsWith('SCRAM-')) continue
@@ -687,6 +687,17 @@ function normalizeOptions(options: KafkaClusterOptions): Settings {
     startTimeoutMs,
     jvmOptions: options.jvmOptions ?? DEFAULT_JVM_OPTIONS,
     log: options.log ?? (() => {}),
+  }
+}
+
+/**
+ * A Kafka cluster id: 16 random bytes, base64url (22 characters). Like Kafka's own Uuid.randomUuid(), never
+ * one starting with '-', which StorageTool's argument parser would take for an option (1 id in 64 otherwise).
+ */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
   }
 }
 

@@ -27,7 +27,7 @@ describe.each(sharedClusters())('kcat against $name (Kafka $version)', (cluster)
     it(`produces ${MESSAGE_COUNT} keyed messages (-P) and consumes exactly those (-C -e)`, async () => {
       const run = randomBytes(4).toString('hex')
       const lines = Array.from({ length: MESSAGE_COUNT }, (_, i) => `key-${i}:value-${i}-${run}`)
-      const produced = await runKcat(['-b', bootstrap, '-t', topic, '-P', '-K', ':', '-X', 'acks=all'], {
+      const produced = await runKcat(['-b', bootstrap, '-t', topic, '-P', '-K', ':', '-X', 'enable.idempotence=true'], {
         input: `${lines.join('\n')}\n`,
       })
       expect(produced.code, produced.stderr).toBe(0)

@@ -145,7 +145,7 @@ describe.each(saslClusters)('SASL_PLAINTEXT listener of $name (Kafka $version)',
       const topic = uniqueTopicName('sasl-scram')
       const values = Array.from({ length: 10 }, (_, i) => `scram-${i}`)
       await createTopic(cluster, topic)
-      const producer = kafka.producer()
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()
       try {
         await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) })

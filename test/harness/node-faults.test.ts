@@ -38,7 +38,7 @@ describe('node faults on a dedicated 3-node cluster, through the control endpoin
 
   const produce = async (count: number): Promise<void> => {
     const values = Array.from({ length: count }, (_, i) => `faults-${sent.length + i}`)
-    const producer = kafka.producer()
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
     try {
       await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) })
