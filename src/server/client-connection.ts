@@ -9,6 +9,7 @@ import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
 import { peekProduceAcks } from '../../codec/messages/peek.js'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
+import { SidecarError } from '../errors.js'
 import { logFrame } from '../logger.js'
 import { buildErrorResponse } from '../pipeline/error-responses.js'
 import type {
@@ -228,6 +229,11 @@ export class ClientConnection implements FilterContext {
   // ------------------------------------------------------------------ client -> broker
 
   private onClientData(chunk: Buffer): void {
+    if (this.counters.bytesIn === 0 && looksLikeTlsClientHello(chunk)) {
+      // A TLS client on a plaintext listener: its ClientHello would read as a ~370 MB frame. Say what it is.
+      this.protocolError('client', new TlsOnPlaintextListenerError())
+      return
+    }
     this.counters.bytesIn += chunk.length
     try {
       this.clientFrames.push(chunk, (frame) => this.onClientFrame(frame))
@@ -697,6 +703,30 @@ export class ClientConnection implements FilterContext {
     )
     this.runtime.observer.closed(this, this.closeReason ?? 'closed')
     this.runtime.onClosed(this)
+  }
+}
+
+/**
+ * A TLS record header for a handshake: content type 22, protocol major version 3 (SSL 3.0 / TLS 1.x), then a
+ * ClientHello (handshake type 1) at byte 5 (RFC 8446 section 5.1, RFC 5246 section 6.2.1). As a Kafka size prefix
+ * these bytes are 0x1603xxxx, far above any sane frame, so no Kafka client can start like this.
+ */
+export function looksLikeTlsClientHello(chunk: Buffer): boolean {
+  return (
+    chunk.length >= 3 &&
+    chunk[0] === 0x16 &&
+    chunk[1] === 0x03 &&
+    chunk[2]! <= 0x04 &&
+    (chunk.length < 6 || chunk[5] === 0x01)
+  )
+}
+
+export class TlsOnPlaintextListenerError extends SidecarError {
+  constructor() {
+    super(
+      'KSC_ERR_TLS_ON_PLAINTEXT',
+      'the client started a TLS handshake on a plaintext listener: configure the client for PLAINTEXT, or enable TLS on this listener',
+    )
   }
 }
 

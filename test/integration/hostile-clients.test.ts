@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import net from 'node:net'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getCluster } from '../harness/index.js'
+import { getCluster, runKcat } from '../harness/index.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /** Opens a raw connection to the sidecar, sends `bytes`, and resolves when the sidecar closes it. */
@@ -101,5 +101,34 @@ describe('hostile and broken clients do not disturb a working client', () => {
     const codes = new Set(sc.logs.map((l) => l.code).filter(Boolean))
     expect(codes).toContain('KSC_ERR_CODEC_FRAME_TOO_LARGE')
     expect(codes).toContain('KSC_ERR_CODEC_UNKNOWN_API_KEY')
+  })
+})
+
+describe('a TLS client on the plaintext listener', () => {
+  const cluster = getCluster('single')
+  let sc: TestSidecar
+  beforeAll(async () => {
+    sc = await startTestSidecar(cluster.description.bootstrapServers)
+  })
+  afterAll(async () => {
+    await sc?.stop()
+  })
+
+  it('is told apart from garbage, closed at once, and logged with its own code', async () => {
+    const started = Date.now()
+    const result = await runKcat([
+      '-b',
+      sc.bootstrap,
+      '-X',
+      'security.protocol=SSL',
+      '-X',
+      'enable.ssl.certificate.verification=false',
+      '-L',
+      '-m',
+      '3',
+    ])
+    expect(result.code).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(sc.logs.some((l) => l.code === 'KSC_ERR_TLS_ON_PLAINTEXT')).toBe(true)
   })
 })
