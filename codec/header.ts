@@ -1,5 +1,6 @@
 import { TruncatedInputError } from './errors.js'
 import { API_DEFINITIONS, ApiKey } from './messages/generated/apis.js'
+import { Reader } from './primitives/reader.js'
 
 /**
  * Request and response headers (https://kafka.apache.org/protocol#protocol_messages):
@@ -74,4 +75,19 @@ export function clientIdBytes(buf: Buffer, offset = 0): Buffer | null {
   if (buf.length - offset - 10 < n)
     throw new TruncatedInputError('request header client_id', n, buf.length - offset - 10, offset + 10)
   return buf.subarray(offset + 10, offset + 10 + n)
+}
+
+/**
+ * Where the body of a response starts: after the correlation id (v0), plus the header's tagged-field section (v1).
+ * `offset` is where the response header starts (4 for a frame with its size prefix).
+ */
+export function responseBodyOffset(buf: Buffer, apiKey: number, apiVersion: number, offset = 0): number {
+  let pos = offset + 4
+  if (responseHeaderVersion(apiKey, apiVersion) >= 1) {
+    const r = new Reader(buf, pos)
+    r.skipTaggedFields()
+    pos = r.pos
+  }
+  if (pos > buf.length) throw new TruncatedInputError('response header', pos - offset, buf.length - offset, offset)
+  return pos
 }

@@ -107,6 +107,7 @@ export class MessageEmitter {
     for (const s of this.msg.structs) this.emitInterface(s)
     for (const s of this.msg.structs) {
       this.emitRead(s)
+      this.emitSkip(s)
       this.emitSize(s)
       this.emitWrite(s)
     }
@@ -387,6 +388,69 @@ export class MessageEmitter {
 
     this.emitFunction(
       `export function read${s.tsName}(r: Reader, version: number): ${s.tsName} {`,
+      body.toString(),
+      flexCond,
+    )
+  }
+
+  // ---------------------------------------------------------------- skip
+
+  /** Statement skipping one value (regular or tagged) without building it. */
+  private skipStmt(s: StructDef, p: FieldPlan, tagged: boolean): string {
+    const { f } = p
+    const flex = tagged ? 'true' : p.flex
+    const what = `${s.specName}.${f.name}`
+    switch (f.type.kind) {
+      case 'string':
+        return `r.skipString(${flex}, '${what}')`
+      case 'bytes':
+      case 'records':
+        return `r.skipBytes(${flex}, '${what}')`
+      case 'struct': {
+        const skip = `skip${f.type.struct.tsName}(r, version)`
+        if (p.nullable.empty) return skip
+        // The presence marker comes first: int8 for regular fields, uvarint for tagged ones.
+        return tagged ? `if (r.uvarint() !== 0) ${skip}` : `if (r.int8() >= 0) ${skip}`
+      }
+      case 'array': {
+        const el = f.type.element
+        const fixed = FIXED_SIZE[el.kind]
+        const n = `r.arrayLength(${flex}, true, '${what}')`
+        if (fixed !== undefined) return `{ const n = ${n}; if (n > 0) r.skip(n * ${fixed}, '${what}') }`
+        const elem =
+          el.kind === 'string'
+            ? `r.skipString(${flex}, '${what}[]')`
+            : el.kind === 'bytes'
+              ? `r.skipBytes(${flex}, '${what}[]')`
+              : el.kind === 'struct'
+                ? `skip${el.struct.tsName}(r, version)`
+                : 'undefined'
+        return `{ const n = ${n}; for (let i = 0; i < n; i++) ${elem} }`
+      }
+      default:
+        return `r.skip(${FIXED_SIZE[f.type.kind]}, '${f.type.kind}')`
+    }
+  }
+
+  /**
+   * skipX(r, version, stopAtTags): moves past a struct without building it. With stopAtTags the reader stops at
+   * the struct's tagged-field section, so a caller can look for one top-level tagged field (KIP-951 NodeEndpoints
+   * in Fetch and Produce responses) at the cost of a scan instead of a decode.
+   */
+  private emitSkip(s: StructDef): void {
+    const plans = s.fields.map((f) => this.plan(s, f)).filter((p) => !p.mandatory.empty)
+    this.usedImports.add('Reader')
+    const body = new Code()
+    const flexible = this.structFlexible(s)
+    const flexCond = versionCondition(flexible, s.versions)
+    for (const p of plans) {
+      const cond = versionCondition(p.mandatory, s.versions)
+      const stmt = this.skipStmt(s, p, false)
+      body.line(cond === 'true' ? stmt : `if (${cond}) ${stmt}`)
+    }
+    if (!flexible.empty) body.line(`if (${flexCond === 'true' ? '' : `${flexCond} && `}!stopAtTags) r.skipTaggedFields()`)
+    this.emitFunction(
+      `export function skip${s.tsName}(r: Reader, version: number${flexible.empty ? '' : ', stopAtTags = false'}): void {`,
       body.toString(),
       flexCond,
     )

@@ -72,7 +72,7 @@ export function apiPairs(specs: MessageDef[]): ApiPair[] {
 function codecLiteral(m: MessageDef): string {
   const flexMin = m.flexibleVersions.empty ? 'Number.POSITIVE_INFINITY' : String(m.flexibleVersions.min)
   const [min, max] = m.validVersions.empty ? [0, -1] : [m.validVersions.min, m.validVersions.max]
-  return `{ name: '${m.name}', minVersion: ${min}, maxVersion: ${max}, flexibleMinVersion: ${flexMin}, read: read${m.name}, size: size${m.name}, write: write${m.name} }`
+  return `{ name: '${m.name}', minVersion: ${min}, maxVersion: ${max}, flexibleMinVersion: ${flexMin}, read: read${m.name}, skip: skip${m.name}, size: size${m.name}, write: write${m.name} }`
 }
 
 /** The API table: every API key with its request and response codecs, plus key constants and type maps. */
@@ -82,7 +82,7 @@ export function emitApiTable(specs: MessageDef[], version: string): string {
   for (const p of pairs) {
     for (const m of [p.request, p.response]) {
       lines.push(
-        `import { type ${m.name}, read${m.name}, size${m.name}, write${m.name} } from './${moduleName(m.name)}.js'`,
+        `import { type ${m.name}, read${m.name}, size${m.name}, skip${m.name}, write${m.name} } from './${moduleName(m.name)}.js'`,
       )
     }
   }

@@ -10,6 +10,8 @@ export interface MessageCodec<T = unknown> {
   /** First version using compact encodings and tagged fields; +Infinity when the message has none. */
   readonly flexibleMinVersion: number
   read(r: Reader, version: number): T
+  /** Moves past one message without building it; with stopAtTags, stops at its tagged-field section. */
+  skip(r: Reader, version: number, stopAtTags?: boolean): void
   size(m: T, version: number): number
   write(w: Writer, m: T, version: number): void
 }

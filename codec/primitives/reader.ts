@@ -278,6 +278,35 @@ export class Reader {
     return n
   }
 
+  // ---- skipping: move past values without building them (used to find a field without decoding a message)
+
+  skip(n: number, what = 'bytes'): void {
+    this.need(n, what)
+    this.pos += n
+  }
+
+  /** Skips a STRING / COMPACT_STRING, null or not. */
+  skipString(flexible: boolean, what: string): void {
+    const n = this.stringLength(flexible)
+    if (n > 0) this.skip(n, what)
+  }
+
+  /** Skips BYTES / COMPACT_BYTES / records, null or not. */
+  skipBytes(flexible: boolean, what: string): void {
+    const n = this.bytesLength(flexible)
+    if (n > 0) this.skip(n, what)
+  }
+
+  /** Skips a tagged-field section (KIP-482): uvarint count, then per field uvarint tag, uvarint size, bytes. */
+  skipTaggedFields(): void {
+    const count = this.uvarint()
+    for (let i = 0; i < count; i++) {
+      this.uvarint()
+      const size = this.uvarint()
+      this.skip(size, 'tagged field')
+    }
+  }
+
   /** Throws unless the reader consumed everything it was given. */
   expectEnd(what: string): void {
     if (this.pos !== this.end) throw new TrailingBytesError(what, this.end - this.pos, this.pos)

@@ -97,3 +97,32 @@ function walk(
       for (const e of v) walk(c.struct, version, e as Record<string, unknown>, id, c.hasId, visit)
   }
 }
+
+const tagCache = new Map<string, ReadonlySet<number> | 'always'>()
+
+/**
+ * Where a message's endpoints can be: 'always' when some path to them is a regular field (Metadata brokers), or the
+ * tags of the top-level tagged fields that lead to them (KIP-951 NodeEndpoints, tag 0 in Produce and Fetch
+ * responses). In the second case a scan of the top-level tags tells whether a decode is needed at all.
+ */
+export function endpointTags(structName: string, version: number): ReadonlySet<number> | 'always' {
+  const key = `${structName}@${version}`
+  let hit = tagCache.get(key)
+  if (hit !== undefined) return hit
+  const plan = endpointPlan(structName, version)
+  const schema = STRUCT_SCHEMAS[structName]
+  const tags = new Set<number>()
+  hit = plan === null ? tags : plan.isEndpoint ? 'always' : tags
+  if (plan !== null && hit !== 'always') {
+    for (const c of plan.children) {
+      const f = schema?.fields.find((x) => x.prop === c.prop)
+      if (f === undefined || inRange(f.versions, version) || f.tag === undefined) {
+        hit = 'always'
+        break
+      }
+      tags.add(f.tag)
+    }
+  }
+  tagCache.set(key, hit)
+  return hit
+}

@@ -1,5 +1,6 @@
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { DescribeClusterResponse } from '../../codec/messages/generated/describe-cluster-response.js'
+import { Reader } from '../../codec/primitives/reader.js'
 import {
   type ConfiguredFilter,
   type DecodedResponse,
@@ -10,7 +11,7 @@ import {
   type ResponseVerdict,
   replace,
 } from '../../src/pipeline/filter-api.js'
-import { endpointPlan, visitEndpoints } from './endpoint-walker.js'
+import { endpointPlan, endpointTags, visitEndpoints } from './endpoint-walker.js'
 
 /**
  * Built-in: the client never learns a real broker address. Every endpoint in every response is replaced by
@@ -46,6 +47,26 @@ export class BrokerAddressFilter implements Filter {
   wantsResponse(apiKey: number, apiVersion: number): boolean {
     const name = API_DEFINITIONS[apiKey]?.response.name
     return name !== undefined && endpointPlan(name, apiVersion) !== null
+  }
+
+  /**
+   * Fetch and Produce responses carry endpoints only in a top-level tagged field, present after a leader moved:
+   * scan the top-level tags (skipping the rest without building it) and decode only when one is there.
+   */
+  needsResponse(apiKey: number, apiVersion: number, body: Buffer): boolean {
+    const codec = API_DEFINITIONS[apiKey]!.response
+    const tags = endpointTags(codec.name, apiVersion)
+    if (tags === 'always') return true
+    if (tags.size === 0) return false
+    const r = new Reader(body)
+    codec.skip(r, apiVersion, true)
+    const count = r.uvarint()
+    for (let i = 0; i < count; i++) {
+      const tag = r.uvarint()
+      if (tags.has(tag)) return true
+      r.skip(r.uvarint(), 'tagged field')
+    }
+    return false
   }
 
   onResponse(res: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined> {

@@ -144,6 +144,13 @@ export interface Filter {
   wantsRequest?(apiKey: number, apiVersion: number): boolean
   /** Decode responses of this API key and version for this filter? */
   wantsResponse?(apiKey: number, apiVersion: number): boolean
+  /**
+   * Optional refinement of wantsResponse, asked per response: given the raw body (the bytes after the response
+   * header, a view valid only during the call), does this filter need it decoded? Lets a filter that acts on rare
+   * content skip decoding the common case (NodeEndpoints appear in Fetch responses only after a leader moved).
+   * Must be cheap; must not throw for well-formed input (a throw counts as "yes").
+   */
+  needsResponse?(apiKey: number, apiVersion: number, body: Buffer): boolean
   onRequest?(request: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined>
   onResponse?(response: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined>
   /** The connection closed; release per-connection resources. */

@@ -2,7 +2,7 @@ import type net from 'node:net'
 import type { Logger } from 'pino'
 import { CodecError, UnknownApiKeyError } from '../../codec/errors.js'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
-import { peekClientId, peekRequestHeader, peekResponseCorrelationId } from '../../codec/header.js'
+import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
 import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
@@ -497,7 +497,8 @@ export class ClientConnection implements FilterContext {
     }
 
     slot.answeredAt = performance.now()
-    if (slot.responseFilters.length === 0) {
+    const responseFilters = this.filtersNeeding(slot, frame)
+    if (responseFilters.length === 0) {
       this.runtime.observer.passedThrough(this, 'response')
       this.complete(slot, frame)
       return
@@ -515,7 +516,7 @@ export class ClientConnection implements FilterContext {
       this.protocolError('broker', err)
       return
     }
-    const outcome = this.chain.runResponse(slot.responseFilters, res, this)
+    const outcome = this.chain.runResponse(responseFilters, res, this)
     if (isPromise(outcome)) {
       outcome.then(
         (o) => this.applyResponseOutcome(slot, frame, res, o.verdict, o.modified),
@@ -524,6 +525,26 @@ export class ClientConnection implements FilterContext {
       return
     }
     this.applyResponseOutcome(slot, frame, res, outcome.verdict, outcome.modified)
+  }
+
+  /** The response filters that need this response decoded: those that want it, narrowed by needsResponse. */
+  private filtersNeeding(slot: Slot, frame: Buffer): readonly Filter[] {
+    const wanted = slot.responseFilters
+    if (wanted.length === 0 || !wanted.some((f) => f.needsResponse !== undefined)) return wanted
+    let body: Buffer
+    try {
+      body = frame.subarray(responseBodyOffset(frame, slot.apiKey, slot.apiVersion, 4))
+    } catch {
+      return wanted // malformed: let the decoder report it
+    }
+    return wanted.filter((f) => {
+      if (f.needsResponse === undefined) return true
+      try {
+        return f.needsResponse(slot.apiKey, slot.apiVersion, body)
+      } catch {
+        return true
+      }
+    })
   }
 
   private applyResponseOutcome(

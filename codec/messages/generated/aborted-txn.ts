@@ -24,6 +24,13 @@ export function readAbortedTxn(r: Reader, _version: number): AbortedTxn {
   return { producerId: $producerId, firstOffset: $firstOffset, lastOffset: $lastOffset, lastStableOffset: $lastStableOffset }
 }
 
+export function skipAbortedTxn(r: Reader, _version: number): void {
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+}
+
 export function sizeAbortedTxn(_m: AbortedTxn, _version: number): number {
   let size = 32
   return size

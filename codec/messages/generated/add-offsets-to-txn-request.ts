@@ -42,6 +42,15 @@ export function readAddOffsetsToTxnRequest(r: Reader, version: number): AddOffse
   return { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, groupId: $groupId, _unknownTaggedFields }
 }
 
+export function skipAddOffsetsToTxnRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'AddOffsetsToTxnRequest.TransactionalId')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AddOffsetsToTxnRequest.GroupId')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddOffsetsToTxnRequest(m: AddOffsetsToTxnRequest, version: number): number {
   const flexible = version >= 3
   let size = 10

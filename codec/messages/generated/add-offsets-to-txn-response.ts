@@ -35,6 +35,12 @@ export function readAddOffsetsToTxnResponse(r: Reader, version: number): AddOffs
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipAddOffsetsToTxnResponse(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddOffsetsToTxnResponse(m: AddOffsetsToTxnResponse, version: number): number {
   let size = 6
   if (version >= 3) {

@@ -121,6 +121,16 @@ export function readAddPartitionsToTxnRequest(r: Reader, version: number): AddPa
   return { transactions: $transactions, v3AndBelowTransactionalId: $v3AndBelowTransactionalId, v3AndBelowProducerId: $v3AndBelowProducerId, v3AndBelowProducerEpoch: $v3AndBelowProducerEpoch, v3AndBelowTopics: $v3AndBelowTopics, _unknownTaggedFields }
 }
 
+export function skipAddPartitionsToTxnRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version >= 4) { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnRequest.Transactions'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, version) }
+  if (version <= 3) r.skipString(flexible, 'AddPartitionsToTxnRequest.V3AndBelowTransactionalId')
+  if (version <= 3) r.skip(8, 'int64')
+  if (version <= 3) r.skip(2, 'int16')
+  if (version <= 3) { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnRequest.V3AndBelowTopics'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddPartitionsToTxnRequest(m: AddPartitionsToTxnRequest, version: number): number {
   const flexible = version >= 3
   let size = 0
@@ -219,6 +229,16 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Re
   return { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, verifyOnly: $verifyOnly, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AddPartitionsToTxnTransaction.TransactionalId')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnTransaction.Topics'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction, version: number): number {
   const flexible = true
   let size = 11
@@ -292,6 +312,13 @@ export function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, 
     }
   }
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'AddPartitionsToTxnTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnTopic.Partitions'); if (n > 0) r.skip(n * 4, 'AddPartitionsToTxnTopic.Partitions') }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic, version: number): number {

@@ -122,6 +122,15 @@ export function readAddPartitionsToTxnResponse(r: Reader, version: number): AddP
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, resultsByTransaction: $resultsByTransaction, resultsByTopicV3AndBelow: $resultsByTopicV3AndBelow, _unknownTaggedFields }
 }
 
+export function skipAddPartitionsToTxnResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skip(4, 'int32')
+  if (version >= 4) r.skip(2, 'int16')
+  if (version >= 4) { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnResponse.ResultsByTransaction'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, version) }
+  if (version <= 3) { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddPartitionsToTxnResponse(m: AddPartitionsToTxnResponse, version: number): number {
   const flexible = version >= 3
   let size = 4
@@ -207,6 +216,13 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader
   return { transactionalId: $transactionalId, topicResults: $topicResults, _unknownTaggedFields }
 }
 
+export function skipAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AddPartitionsToTxnResult.TransactionalId')
+  { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnResult.TopicResults'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddPartitionsToTxnResponseAddPartitionsToTxnResult(m: AddPartitionsToTxnResponseAddPartitionsToTxnResult, version: number): number {
   const flexible = true
   let size = 0
@@ -281,6 +297,13 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: R
   return { name: $name, resultsByPartition: $resultsByPartition, _unknownTaggedFields }
 }
 
+export function skipAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'AddPartitionsToTxnTopicResult.Name')
+  { const n = r.arrayLength(flexible, true, 'AddPartitionsToTxnTopicResult.ResultsByPartition'); for (let i = 0; i < n; i++) skipAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, version: number): number {
   const flexible = version >= 3
   let size = 0
@@ -327,6 +350,12 @@ export function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
     }
   }
   return { partitionIndex: $partitionIndex, partitionErrorCode: $partitionErrorCode, _unknownTaggedFields }
+}
+
+export function skipAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult, version: number): number {

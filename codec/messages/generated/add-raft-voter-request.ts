@@ -85,6 +85,17 @@ export function readAddRaftVoterRequest(r: Reader, version: number): AddRaftVote
   return { clusterId: $clusterId, timeoutMs: $timeoutMs, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners, ackWhenCommitted: $ackWhenCommitted, _unknownTaggedFields }
 }
 
+export function skipAddRaftVoterRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AddRaftVoterRequest.ClusterId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'AddRaftVoterRequest.Listeners'); for (let i = 0; i < n; i++) skipAddRaftVoterRequestListener(r, version) }
+  if (version >= 1) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddRaftVoterRequest(m: AddRaftVoterRequest, version: number): number {
   const flexible = true
   let size = 24
@@ -141,6 +152,14 @@ export function readAddRaftVoterRequestListener(r: Reader, _version: number): Ad
     }
   }
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipAddRaftVoterRequestListener(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Listener.Name')
+  r.skipString(flexible, 'Listener.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAddRaftVoterRequestListener(m: AddRaftVoterRequestListener, _version: number): number {

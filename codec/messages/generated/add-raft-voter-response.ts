@@ -39,6 +39,14 @@ export function readAddRaftVoterResponse(r: Reader, _version: number): AddRaftVo
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipAddRaftVoterResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AddRaftVoterResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAddRaftVoterResponse(m: AddRaftVoterResponse, _version: number): number {
   const flexible = true
   let size = 6

@@ -35,6 +35,12 @@ export function readAllocateProducerIdsRequest(r: Reader, _version: number): All
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, _unknownTaggedFields }
 }
 
+export function skipAllocateProducerIdsRequest(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAllocateProducerIdsRequest(m: AllocateProducerIdsRequest, _version: number): number {
   let size = 12
   {

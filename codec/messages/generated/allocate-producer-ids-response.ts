@@ -41,6 +41,14 @@ export function readAllocateProducerIdsResponse(r: Reader, _version: number): Al
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerIdStart: $producerIdStart, producerIdLen: $producerIdLen, _unknownTaggedFields }
 }
 
+export function skipAllocateProducerIdsResponse(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAllocateProducerIdsResponse(m: AllocateProducerIdsResponse, _version: number): number {
   let size = 18
   {

@@ -93,6 +93,13 @@ export function readAlterClientQuotasRequest(r: Reader, version: number): AlterC
   return { entries: $entries, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipAlterClientQuotasRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  { const n = r.arrayLength(flexible, true, 'AlterClientQuotasRequest.Entries'); for (let i = 0; i < n; i++) skipAlterClientQuotasRequestEntryData(r, version) }
+  r.skip(1, 'bool')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterClientQuotasRequest(m: AlterClientQuotasRequest, version: number): number {
   const flexible = version >= 1
   let size = 1
@@ -191,6 +198,13 @@ export function readAlterClientQuotasRequestEntryData(r: Reader, version: number
   return { entity: $entity, ops: $ops, _unknownTaggedFields }
 }
 
+export function skipAlterClientQuotasRequestEntryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  { const n = r.arrayLength(flexible, true, 'EntryData.Entity'); for (let i = 0; i < n; i++) skipAlterClientQuotasRequestEntityData(r, version) }
+  { const n = r.arrayLength(flexible, true, 'EntryData.Ops'); for (let i = 0; i < n; i++) skipAlterClientQuotasRequestOpData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterClientQuotasRequestEntryData(m: AlterClientQuotasRequestEntryData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -238,6 +252,13 @@ export function readAlterClientQuotasRequestEntityData(r: Reader, version: numbe
     }
   }
   return { entityType: $entityType, entityName: $entityName, _unknownTaggedFields }
+}
+
+export function skipAlterClientQuotasRequestEntityData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'EntityData.EntityType')
+  r.skipString(flexible, 'EntityData.EntityName')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterClientQuotasRequestEntityData(m: AlterClientQuotasRequestEntityData, version: number): number {
@@ -288,6 +309,14 @@ export function readAlterClientQuotasRequestOpData(r: Reader, version: number): 
     }
   }
   return { key: $key, value: $value, remove: $remove, _unknownTaggedFields }
+}
+
+export function skipAlterClientQuotasRequestOpData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'OpData.Key')
+  r.skip(8, 'float64')
+  r.skip(1, 'bool')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterClientQuotasRequestOpData(m: AlterClientQuotasRequestOpData, version: number): number {

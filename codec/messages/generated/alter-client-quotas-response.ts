@@ -83,6 +83,13 @@ export function readAlterClientQuotasResponse(r: Reader, version: number): Alter
   return { throttleTimeMs: $throttleTimeMs, entries: $entries, _unknownTaggedFields }
 }
 
+export function skipAlterClientQuotasResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'AlterClientQuotasResponse.Entries'); for (let i = 0; i < n; i++) skipAlterClientQuotasResponseEntryData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterClientQuotasResponse(m: AlterClientQuotasResponse, version: number): number {
   const flexible = version >= 1
   let size = 4
@@ -157,6 +164,14 @@ export function readAlterClientQuotasResponseEntryData(r: Reader, version: numbe
   return { errorCode: $errorCode, errorMessage: $errorMessage, entity: $entity, _unknownTaggedFields }
 }
 
+export function skipAlterClientQuotasResponseEntryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'EntryData.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'EntryData.Entity'); for (let i = 0; i < n; i++) skipAlterClientQuotasResponseEntityData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterClientQuotasResponseEntryData(m: AlterClientQuotasResponseEntryData, version: number): number {
   const flexible = version >= 1
   let size = 2
@@ -205,6 +220,13 @@ export function readAlterClientQuotasResponseEntityData(r: Reader, version: numb
     }
   }
   return { entityType: $entityType, entityName: $entityName, _unknownTaggedFields }
+}
+
+export function skipAlterClientQuotasResponseEntityData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'EntityData.EntityType')
+  r.skipString(flexible, 'EntityData.EntityName')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterClientQuotasResponseEntityData(m: AlterClientQuotasResponseEntityData, version: number): number {

@@ -83,6 +83,13 @@ export function readAlterConfigsRequest(r: Reader, version: number): AlterConfig
   return { resources: $resources, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipAlterConfigsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'AlterConfigsRequest.Resources'); for (let i = 0; i < n; i++) skipAlterConfigsRequestAlterConfigsResource(r, version) }
+  r.skip(1, 'bool')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterConfigsRequest(m: AlterConfigsRequest, version: number): number {
   const flexible = version >= 2
   let size = 1
@@ -157,6 +164,14 @@ export function readAlterConfigsRequestAlterConfigsResource(r: Reader, version: 
   return { resourceType: $resourceType, resourceName: $resourceName, configs: $configs, _unknownTaggedFields }
 }
 
+export function skipAlterConfigsRequestAlterConfigsResource(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AlterConfigsResource.ResourceName')
+  { const n = r.arrayLength(flexible, true, 'AlterConfigsResource.Configs'); for (let i = 0; i < n; i++) skipAlterConfigsRequestAlterableConfig(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterConfigsRequestAlterConfigsResource(m: AlterConfigsRequestAlterConfigsResource, version: number): number {
   const flexible = version >= 2
   let size = 1
@@ -205,6 +220,13 @@ export function readAlterConfigsRequestAlterableConfig(r: Reader, version: numbe
     }
   }
   return { name: $name, value: $value, _unknownTaggedFields }
+}
+
+export function skipAlterConfigsRequestAlterableConfig(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'AlterableConfig.Name')
+  r.skipString(flexible, 'AlterableConfig.Value')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterConfigsRequestAlterableConfig(m: AlterConfigsRequestAlterableConfig, version: number): number {

@@ -75,6 +75,13 @@ export function readAlterConfigsResponse(r: Reader, version: number): AlterConfi
   return { throttleTimeMs: $throttleTimeMs, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipAlterConfigsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'AlterConfigsResponse.Responses'); for (let i = 0; i < n; i++) skipAlterConfigsResponseAlterConfigsResourceResponse(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterConfigsResponse(m: AlterConfigsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -123,6 +130,15 @@ export function readAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, 
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, _unknownTaggedFields }
+}
+
+export function skipAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterConfigsResourceResponse.ErrorMessage')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AlterConfigsResourceResponse.ResourceName')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterConfigsResponseAlterConfigsResourceResponse(m: AlterConfigsResponseAlterConfigsResourceResponse, version: number): number {

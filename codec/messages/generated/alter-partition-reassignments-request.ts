@@ -84,6 +84,14 @@ export function readAlterPartitionReassignmentsRequest(r: Reader, version: numbe
   return { timeoutMs: $timeoutMs, allowReplicationFactorChange: $allowReplicationFactorChange, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionReassignmentsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'AlterPartitionReassignmentsRequest.Topics'); for (let i = 0; i < n; i++) skipAlterPartitionReassignmentsRequestReassignableTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionReassignmentsRequest(m: AlterPartitionReassignmentsRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -162,6 +170,13 @@ export function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reade
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ReassignableTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'ReassignableTopic.Partitions'); for (let i = 0; i < n; i++) skipAlterPartitionReassignmentsRequestReassignablePartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionReassignmentsRequestReassignableTopic(m: AlterPartitionReassignmentsRequestReassignableTopic, version: number): number {
   const flexible = true
   let size = 0
@@ -232,6 +247,13 @@ export function readAlterPartitionReassignmentsRequestReassignablePartition(r: R
     }
   }
   return { partitionIndex: $partitionIndex, replicas: $replicas, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ReassignablePartition.Replicas'); if (n > 0) r.skip(n * 4, 'ReassignablePartition.Replicas') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionReassignmentsRequestReassignablePartition(m: AlterPartitionReassignmentsRequestReassignablePartition, version: number): number {

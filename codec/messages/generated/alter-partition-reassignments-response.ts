@@ -92,6 +92,16 @@ export function readAlterPartitionReassignmentsResponse(r: Reader, version: numb
   return { throttleTimeMs: $throttleTimeMs, allowReplicationFactorChange: $allowReplicationFactorChange, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionReassignmentsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(1, 'bool')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterPartitionReassignmentsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'AlterPartitionReassignmentsResponse.Responses'); for (let i = 0; i < n; i++) skipAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionReassignmentsResponse(m: AlterPartitionReassignmentsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -172,6 +182,13 @@ export function readAlterPartitionReassignmentsResponseReassignableTopicResponse
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ReassignableTopicResponse.Name')
+  { const n = r.arrayLength(flexible, true, 'ReassignableTopicResponse.Partitions'); for (let i = 0; i < n; i++) skipAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionReassignmentsResponseReassignableTopicResponse(m: AlterPartitionReassignmentsResponseReassignableTopicResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -220,6 +237,14 @@ export function readAlterPartitionReassignmentsResponseReassignablePartitionResp
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionReassignmentsResponseReassignablePartitionResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ReassignablePartitionResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionReassignmentsResponseReassignablePartitionResponse(m: AlterPartitionReassignmentsResponseReassignablePartitionResponse, _version: number): number {

@@ -102,6 +102,14 @@ export function readAlterPartitionRequest(r: Reader, version: number): AlterPart
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'AlterPartitionRequest.Topics'); for (let i = 0; i < n; i++) skipAlterPartitionRequestTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionRequest(m: AlterPartitionRequest, version: number): number {
   const flexible = true
   let size = 12
@@ -174,6 +182,13 @@ export function readAlterPartitionRequestTopicData(r: Reader, version: number): 
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipAlterPartitionRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionRequestTopicData(m: AlterPartitionRequestTopicData, version: number): number {
@@ -276,6 +291,17 @@ export function readAlterPartitionRequestPartitionData(r: Reader, version: numbe
   return { partitionIndex: $partitionIndex, leaderEpoch: $leaderEpoch, newIsr: $newIsr, newIsrWithEpochs: $newIsrWithEpochs, leaderRecoveryState: $leaderRecoveryState, partitionEpoch: $partitionEpoch, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionRequestPartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version <= 2) { const n = r.arrayLength(flexible, true, 'PartitionData.NewIsr'); if (n > 0) r.skip(n * 4, 'PartitionData.NewIsr') }
+  if (version >= 3) { const n = r.arrayLength(flexible, true, 'PartitionData.NewIsrWithEpochs'); for (let i = 0; i < n; i++) skipAlterPartitionRequestBrokerState(r, version) }
+  r.skip(1, 'int8')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionRequestPartitionData(m: AlterPartitionRequestPartitionData, version: number): number {
   const flexible = true
   let size = 13
@@ -332,6 +358,12 @@ export function readAlterPartitionRequestBrokerState(r: Reader, _version: number
     }
   }
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionRequestBrokerState(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionRequestBrokerState(m: AlterPartitionRequestBrokerState, _version: number): number {

@@ -94,6 +94,14 @@ export function readAlterPartitionResponse(r: Reader, version: number): AlterPar
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAlterPartitionResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'AlterPartitionResponse.Topics'); for (let i = 0; i < n; i++) skipAlterPartitionResponseTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterPartitionResponse(m: AlterPartitionResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -166,6 +174,13 @@ export function readAlterPartitionResponseTopicData(r: Reader, version: number):
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipAlterPartitionResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionResponseTopicData(m: AlterPartitionResponseTopicData, version: number): number {
@@ -242,6 +257,18 @@ export function readAlterPartitionResponsePartitionData(r: Reader, version: numb
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, isr: $isr, leaderRecoveryState: $leaderRecoveryState, partitionEpoch: $partitionEpoch, _unknownTaggedFields }
+}
+
+export function skipAlterPartitionResponsePartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'PartitionData.Isr'); if (n > 0) r.skip(n * 4, 'PartitionData.Isr') }
+  r.skip(1, 'int8')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterPartitionResponsePartitionData(m: AlterPartitionResponsePartitionData, version: number): number {

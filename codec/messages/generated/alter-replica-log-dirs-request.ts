@@ -78,6 +78,12 @@ export function readAlterReplicaLogDirsRequest(r: Reader, version: number): Alte
   return { dirs: $dirs, _unknownTaggedFields }
 }
 
+export function skipAlterReplicaLogDirsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'AlterReplicaLogDirsRequest.Dirs'); for (let i = 0; i < n; i++) skipAlterReplicaLogDirsRequestAlterReplicaLogDir(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterReplicaLogDirsRequest(m: AlterReplicaLogDirsRequest, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -150,6 +156,13 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, vers
   return { path: $path, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'AlterReplicaLogDir.Path')
+  { const n = r.arrayLength(flexible, true, 'AlterReplicaLogDir.Topics'); for (let i = 0; i < n; i++) skipAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterReplicaLogDirsRequestAlterReplicaLogDir(m: AlterReplicaLogDirsRequestAlterReplicaLogDir, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -220,6 +233,13 @@ export function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader,
     }
   }
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'AlterReplicaLogDirTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'AlterReplicaLogDirTopic.Partitions'); if (n > 0) r.skip(n * 4, 'AlterReplicaLogDirTopic.Partitions') }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic, version: number): number {

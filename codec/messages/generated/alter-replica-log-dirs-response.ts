@@ -81,6 +81,13 @@ export function readAlterReplicaLogDirsResponse(r: Reader, version: number): Alt
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipAlterReplicaLogDirsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'AlterReplicaLogDirsResponse.Results'); for (let i = 0; i < n; i++) skipAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterReplicaLogDirsResponse(m: AlterReplicaLogDirsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -154,6 +161,13 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: 
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'AlterReplicaLogDirTopicResult.TopicName')
+  { const n = r.arrayLength(flexible, true, 'AlterReplicaLogDirTopicResult.Partitions'); for (let i = 0; i < n; i++) skipAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -200,6 +214,12 @@ export function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult, version: number): number {

@@ -81,6 +81,13 @@ export function readAlterShareGroupOffsetsRequest(r: Reader, version: number): A
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipAlterShareGroupOffsetsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AlterShareGroupOffsetsRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'AlterShareGroupOffsetsRequest.Topics'); for (let i = 0; i < n; i++) skipAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterShareGroupOffsetsRequest(m: AlterShareGroupOffsetsRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -155,6 +162,13 @@ export function readAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTo
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AlterShareGroupOffsetsRequestTopic.TopicName')
+  { const n = r.arrayLength(flexible, true, 'AlterShareGroupOffsetsRequestTopic.Partitions'); for (let i = 0; i < n; i++) skipAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic(m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic, version: number): number {
   const flexible = true
   let size = 0
@@ -201,6 +215,12 @@ export function readAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPa
     }
   }
   return { partitionIndex: $partitionIndex, startOffset: $startOffset, _unknownTaggedFields }
+}
+
+export function skipAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition(m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition, _version: number): number {

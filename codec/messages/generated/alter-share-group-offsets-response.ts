@@ -91,6 +91,15 @@ export function readAlterShareGroupOffsetsResponse(r: Reader, version: number): 
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipAlterShareGroupOffsetsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterShareGroupOffsetsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'AlterShareGroupOffsetsResponse.Responses'); for (let i = 0; i < n; i++) skipAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterShareGroupOffsetsResponse(m: AlterShareGroupOffsetsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -168,6 +177,14 @@ export function readAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponse
   return { topicName: $topicName, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AlterShareGroupOffsetsResponseTopic.TopicName')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'AlterShareGroupOffsetsResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic(m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic, version: number): number {
   const flexible = true
   let size = 16
@@ -217,6 +234,14 @@ export function readAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponse
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterShareGroupOffsetsResponsePartition.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition(m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition, _version: number): number {

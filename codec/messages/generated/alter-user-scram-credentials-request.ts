@@ -112,6 +112,13 @@ export function readAlterUserScramCredentialsRequest(r: Reader, version: number)
   return { deletions: $deletions, upsertions: $upsertions, _unknownTaggedFields }
 }
 
+export function skipAlterUserScramCredentialsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'AlterUserScramCredentialsRequest.Deletions'); for (let i = 0; i < n; i++) skipAlterUserScramCredentialsRequestScramCredentialDeletion(r, version) }
+  { const n = r.arrayLength(flexible, true, 'AlterUserScramCredentialsRequest.Upsertions'); for (let i = 0; i < n; i++) skipAlterUserScramCredentialsRequestScramCredentialUpsertion(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterUserScramCredentialsRequest(m: AlterUserScramCredentialsRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -159,6 +166,13 @@ export function readAlterUserScramCredentialsRequestScramCredentialDeletion(r: R
     }
   }
   return { name: $name, mechanism: $mechanism, _unknownTaggedFields }
+}
+
+export function skipAlterUserScramCredentialsRequestScramCredentialDeletion(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ScramCredentialDeletion.Name')
+  r.skip(1, 'int8')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterUserScramCredentialsRequestScramCredentialDeletion(m: AlterUserScramCredentialsRequestScramCredentialDeletion, _version: number): number {
@@ -210,6 +224,16 @@ export function readAlterUserScramCredentialsRequestScramCredentialUpsertion(r: 
     }
   }
   return { name: $name, mechanism: $mechanism, iterations: $iterations, salt: $salt, saltedPassword: $saltedPassword, _unknownTaggedFields }
+}
+
+export function skipAlterUserScramCredentialsRequestScramCredentialUpsertion(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ScramCredentialUpsertion.Name')
+  r.skip(1, 'int8')
+  r.skip(4, 'int32')
+  r.skipBytes(flexible, 'ScramCredentialUpsertion.Salt')
+  r.skipBytes(flexible, 'ScramCredentialUpsertion.SaltedPassword')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterUserScramCredentialsRequestScramCredentialUpsertion(m: AlterUserScramCredentialsRequestScramCredentialUpsertion, _version: number): number {

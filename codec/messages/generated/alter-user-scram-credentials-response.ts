@@ -73,6 +73,13 @@ export function readAlterUserScramCredentialsResponse(r: Reader, version: number
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipAlterUserScramCredentialsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'AlterUserScramCredentialsResponse.Results'); for (let i = 0; i < n; i++) skipAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAlterUserScramCredentialsResponse(m: AlterUserScramCredentialsResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -120,6 +127,14 @@ export function readAlterUserScramCredentialsResponseAlterUserScramCredentialsRe
     }
   }
   return { user: $user, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'AlterUserScramCredentialsResult.User')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterUserScramCredentialsResult.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult, _version: number): number {

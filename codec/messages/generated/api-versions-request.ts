@@ -42,6 +42,15 @@ export function readApiVersionsRequest(r: Reader, version: number): ApiVersionsR
   return { clientSoftwareName: $clientSoftwareName, clientSoftwareVersion: $clientSoftwareVersion, clusterId: $clusterId, nodeId: $nodeId, _unknownTaggedFields }
 }
 
+export function skipApiVersionsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version >= 3) r.skipString(flexible, 'ApiVersionsRequest.ClientSoftwareName')
+  if (version >= 3) r.skipString(flexible, 'ApiVersionsRequest.ClientSoftwareVersion')
+  if (version >= 5) r.skipString(flexible, 'ApiVersionsRequest.ClusterId')
+  if (version >= 5) r.skip(4, 'int32')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeApiVersionsRequest(m: ApiVersionsRequest, version: number): number {
   const flexible = version >= 3
   let size = 0

@@ -172,6 +172,14 @@ export function readApiVersionsResponse(r: Reader, version: number): ApiVersions
   return { errorCode: $errorCode, apiKeys: $apiKeys, throttleTimeMs: $throttleTimeMs, supportedFeatures: $supportedFeatures, finalizedFeaturesEpoch: $finalizedFeaturesEpoch, finalizedFeatures: $finalizedFeatures, zkMigrationReady: $zkMigrationReady, _unknownTaggedFields }
 }
 
+export function skipApiVersionsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'ApiVersionsResponse.ApiKeys'); for (let i = 0; i < n; i++) skipApiVersionsResponseApiVersion(r, version) }
+  if (version >= 1) r.skip(4, 'int32')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeApiVersionsResponse(m: ApiVersionsResponse, version: number): number {
   const flexible = version >= 3
   let size = 2
@@ -267,6 +275,13 @@ export function readApiVersionsResponseApiVersion(r: Reader, version: number): A
   return { apiKey: $apiKey, minVersion: $minVersion, maxVersion: $maxVersion, _unknownTaggedFields }
 }
 
+export function skipApiVersionsResponseApiVersion(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeApiVersionsResponseApiVersion(m: ApiVersionsResponseApiVersion, version: number): number {
   let size = 6
   if (version >= 3) {
@@ -312,6 +327,14 @@ export function readApiVersionsResponseSupportedFeatureKey(r: Reader, _version: 
     }
   }
   return { name: $name, minVersion: $minVersion, maxVersion: $maxVersion, _unknownTaggedFields }
+}
+
+export function skipApiVersionsResponseSupportedFeatureKey(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'SupportedFeatureKey.Name')
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeApiVersionsResponseSupportedFeatureKey(m: ApiVersionsResponseSupportedFeatureKey, _version: number): number {
@@ -362,6 +385,14 @@ export function readApiVersionsResponseFinalizedFeatureKey(r: Reader, _version: 
     }
   }
   return { name: $name, maxVersionLevel: $maxVersionLevel, minVersionLevel: $minVersionLevel, _unknownTaggedFields }
+}
+
+export function skipApiVersionsResponseFinalizedFeatureKey(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'FinalizedFeatureKey.Name')
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeApiVersionsResponseFinalizedFeatureKey(m: ApiVersionsResponseFinalizedFeatureKey, _version: number): number {

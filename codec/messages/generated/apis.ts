@@ -2,196 +2,196 @@
 // common/message/*.json). DO NOT EDIT: change the generator and run `npm run codegen`.
 
 import type { ApiDefinition } from '../message-codec.js'
-import { type ProduceRequest, readProduceRequest, sizeProduceRequest, writeProduceRequest } from './produce-request.js'
-import { type ProduceResponse, readProduceResponse, sizeProduceResponse, writeProduceResponse } from './produce-response.js'
-import { type FetchRequest, readFetchRequest, sizeFetchRequest, writeFetchRequest } from './fetch-request.js'
-import { type FetchResponse, readFetchResponse, sizeFetchResponse, writeFetchResponse } from './fetch-response.js'
-import { type ListOffsetsRequest, readListOffsetsRequest, sizeListOffsetsRequest, writeListOffsetsRequest } from './list-offsets-request.js'
-import { type ListOffsetsResponse, readListOffsetsResponse, sizeListOffsetsResponse, writeListOffsetsResponse } from './list-offsets-response.js'
-import { type MetadataRequest, readMetadataRequest, sizeMetadataRequest, writeMetadataRequest } from './metadata-request.js'
-import { type MetadataResponse, readMetadataResponse, sizeMetadataResponse, writeMetadataResponse } from './metadata-response.js'
-import { type LeaderAndIsrRequest, readLeaderAndIsrRequest, sizeLeaderAndIsrRequest, writeLeaderAndIsrRequest } from './leader-and-isr-request.js'
-import { type LeaderAndIsrResponse, readLeaderAndIsrResponse, sizeLeaderAndIsrResponse, writeLeaderAndIsrResponse } from './leader-and-isr-response.js'
-import { type StopReplicaRequest, readStopReplicaRequest, sizeStopReplicaRequest, writeStopReplicaRequest } from './stop-replica-request.js'
-import { type StopReplicaResponse, readStopReplicaResponse, sizeStopReplicaResponse, writeStopReplicaResponse } from './stop-replica-response.js'
-import { type UpdateMetadataRequest, readUpdateMetadataRequest, sizeUpdateMetadataRequest, writeUpdateMetadataRequest } from './update-metadata-request.js'
-import { type UpdateMetadataResponse, readUpdateMetadataResponse, sizeUpdateMetadataResponse, writeUpdateMetadataResponse } from './update-metadata-response.js'
-import { type ControlledShutdownRequest, readControlledShutdownRequest, sizeControlledShutdownRequest, writeControlledShutdownRequest } from './controlled-shutdown-request.js'
-import { type ControlledShutdownResponse, readControlledShutdownResponse, sizeControlledShutdownResponse, writeControlledShutdownResponse } from './controlled-shutdown-response.js'
-import { type OffsetCommitRequest, readOffsetCommitRequest, sizeOffsetCommitRequest, writeOffsetCommitRequest } from './offset-commit-request.js'
-import { type OffsetCommitResponse, readOffsetCommitResponse, sizeOffsetCommitResponse, writeOffsetCommitResponse } from './offset-commit-response.js'
-import { type OffsetFetchRequest, readOffsetFetchRequest, sizeOffsetFetchRequest, writeOffsetFetchRequest } from './offset-fetch-request.js'
-import { type OffsetFetchResponse, readOffsetFetchResponse, sizeOffsetFetchResponse, writeOffsetFetchResponse } from './offset-fetch-response.js'
-import { type FindCoordinatorRequest, readFindCoordinatorRequest, sizeFindCoordinatorRequest, writeFindCoordinatorRequest } from './find-coordinator-request.js'
-import { type FindCoordinatorResponse, readFindCoordinatorResponse, sizeFindCoordinatorResponse, writeFindCoordinatorResponse } from './find-coordinator-response.js'
-import { type JoinGroupRequest, readJoinGroupRequest, sizeJoinGroupRequest, writeJoinGroupRequest } from './join-group-request.js'
-import { type JoinGroupResponse, readJoinGroupResponse, sizeJoinGroupResponse, writeJoinGroupResponse } from './join-group-response.js'
-import { type HeartbeatRequest, readHeartbeatRequest, sizeHeartbeatRequest, writeHeartbeatRequest } from './heartbeat-request.js'
-import { type HeartbeatResponse, readHeartbeatResponse, sizeHeartbeatResponse, writeHeartbeatResponse } from './heartbeat-response.js'
-import { type LeaveGroupRequest, readLeaveGroupRequest, sizeLeaveGroupRequest, writeLeaveGroupRequest } from './leave-group-request.js'
-import { type LeaveGroupResponse, readLeaveGroupResponse, sizeLeaveGroupResponse, writeLeaveGroupResponse } from './leave-group-response.js'
-import { type SyncGroupRequest, readSyncGroupRequest, sizeSyncGroupRequest, writeSyncGroupRequest } from './sync-group-request.js'
-import { type SyncGroupResponse, readSyncGroupResponse, sizeSyncGroupResponse, writeSyncGroupResponse } from './sync-group-response.js'
-import { type DescribeGroupsRequest, readDescribeGroupsRequest, sizeDescribeGroupsRequest, writeDescribeGroupsRequest } from './describe-groups-request.js'
-import { type DescribeGroupsResponse, readDescribeGroupsResponse, sizeDescribeGroupsResponse, writeDescribeGroupsResponse } from './describe-groups-response.js'
-import { type ListGroupsRequest, readListGroupsRequest, sizeListGroupsRequest, writeListGroupsRequest } from './list-groups-request.js'
-import { type ListGroupsResponse, readListGroupsResponse, sizeListGroupsResponse, writeListGroupsResponse } from './list-groups-response.js'
-import { type SaslHandshakeRequest, readSaslHandshakeRequest, sizeSaslHandshakeRequest, writeSaslHandshakeRequest } from './sasl-handshake-request.js'
-import { type SaslHandshakeResponse, readSaslHandshakeResponse, sizeSaslHandshakeResponse, writeSaslHandshakeResponse } from './sasl-handshake-response.js'
-import { type ApiVersionsRequest, readApiVersionsRequest, sizeApiVersionsRequest, writeApiVersionsRequest } from './api-versions-request.js'
-import { type ApiVersionsResponse, readApiVersionsResponse, sizeApiVersionsResponse, writeApiVersionsResponse } from './api-versions-response.js'
-import { type CreateTopicsRequest, readCreateTopicsRequest, sizeCreateTopicsRequest, writeCreateTopicsRequest } from './create-topics-request.js'
-import { type CreateTopicsResponse, readCreateTopicsResponse, sizeCreateTopicsResponse, writeCreateTopicsResponse } from './create-topics-response.js'
-import { type DeleteTopicsRequest, readDeleteTopicsRequest, sizeDeleteTopicsRequest, writeDeleteTopicsRequest } from './delete-topics-request.js'
-import { type DeleteTopicsResponse, readDeleteTopicsResponse, sizeDeleteTopicsResponse, writeDeleteTopicsResponse } from './delete-topics-response.js'
-import { type DeleteRecordsRequest, readDeleteRecordsRequest, sizeDeleteRecordsRequest, writeDeleteRecordsRequest } from './delete-records-request.js'
-import { type DeleteRecordsResponse, readDeleteRecordsResponse, sizeDeleteRecordsResponse, writeDeleteRecordsResponse } from './delete-records-response.js'
-import { type InitProducerIdRequest, readInitProducerIdRequest, sizeInitProducerIdRequest, writeInitProducerIdRequest } from './init-producer-id-request.js'
-import { type InitProducerIdResponse, readInitProducerIdResponse, sizeInitProducerIdResponse, writeInitProducerIdResponse } from './init-producer-id-response.js'
-import { type OffsetForLeaderEpochRequest, readOffsetForLeaderEpochRequest, sizeOffsetForLeaderEpochRequest, writeOffsetForLeaderEpochRequest } from './offset-for-leader-epoch-request.js'
-import { type OffsetForLeaderEpochResponse, readOffsetForLeaderEpochResponse, sizeOffsetForLeaderEpochResponse, writeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch-response.js'
-import { type AddPartitionsToTxnRequest, readAddPartitionsToTxnRequest, sizeAddPartitionsToTxnRequest, writeAddPartitionsToTxnRequest } from './add-partitions-to-txn-request.js'
-import { type AddPartitionsToTxnResponse, readAddPartitionsToTxnResponse, sizeAddPartitionsToTxnResponse, writeAddPartitionsToTxnResponse } from './add-partitions-to-txn-response.js'
-import { type AddOffsetsToTxnRequest, readAddOffsetsToTxnRequest, sizeAddOffsetsToTxnRequest, writeAddOffsetsToTxnRequest } from './add-offsets-to-txn-request.js'
-import { type AddOffsetsToTxnResponse, readAddOffsetsToTxnResponse, sizeAddOffsetsToTxnResponse, writeAddOffsetsToTxnResponse } from './add-offsets-to-txn-response.js'
-import { type EndTxnRequest, readEndTxnRequest, sizeEndTxnRequest, writeEndTxnRequest } from './end-txn-request.js'
-import { type EndTxnResponse, readEndTxnResponse, sizeEndTxnResponse, writeEndTxnResponse } from './end-txn-response.js'
-import { type WriteTxnMarkersRequest, readWriteTxnMarkersRequest, sizeWriteTxnMarkersRequest, writeWriteTxnMarkersRequest } from './write-txn-markers-request.js'
-import { type WriteTxnMarkersResponse, readWriteTxnMarkersResponse, sizeWriteTxnMarkersResponse, writeWriteTxnMarkersResponse } from './write-txn-markers-response.js'
-import { type TxnOffsetCommitRequest, readTxnOffsetCommitRequest, sizeTxnOffsetCommitRequest, writeTxnOffsetCommitRequest } from './txn-offset-commit-request.js'
-import { type TxnOffsetCommitResponse, readTxnOffsetCommitResponse, sizeTxnOffsetCommitResponse, writeTxnOffsetCommitResponse } from './txn-offset-commit-response.js'
-import { type DescribeAclsRequest, readDescribeAclsRequest, sizeDescribeAclsRequest, writeDescribeAclsRequest } from './describe-acls-request.js'
-import { type DescribeAclsResponse, readDescribeAclsResponse, sizeDescribeAclsResponse, writeDescribeAclsResponse } from './describe-acls-response.js'
-import { type CreateAclsRequest, readCreateAclsRequest, sizeCreateAclsRequest, writeCreateAclsRequest } from './create-acls-request.js'
-import { type CreateAclsResponse, readCreateAclsResponse, sizeCreateAclsResponse, writeCreateAclsResponse } from './create-acls-response.js'
-import { type DeleteAclsRequest, readDeleteAclsRequest, sizeDeleteAclsRequest, writeDeleteAclsRequest } from './delete-acls-request.js'
-import { type DeleteAclsResponse, readDeleteAclsResponse, sizeDeleteAclsResponse, writeDeleteAclsResponse } from './delete-acls-response.js'
-import { type DescribeConfigsRequest, readDescribeConfigsRequest, sizeDescribeConfigsRequest, writeDescribeConfigsRequest } from './describe-configs-request.js'
-import { type DescribeConfigsResponse, readDescribeConfigsResponse, sizeDescribeConfigsResponse, writeDescribeConfigsResponse } from './describe-configs-response.js'
-import { type AlterConfigsRequest, readAlterConfigsRequest, sizeAlterConfigsRequest, writeAlterConfigsRequest } from './alter-configs-request.js'
-import { type AlterConfigsResponse, readAlterConfigsResponse, sizeAlterConfigsResponse, writeAlterConfigsResponse } from './alter-configs-response.js'
-import { type AlterReplicaLogDirsRequest, readAlterReplicaLogDirsRequest, sizeAlterReplicaLogDirsRequest, writeAlterReplicaLogDirsRequest } from './alter-replica-log-dirs-request.js'
-import { type AlterReplicaLogDirsResponse, readAlterReplicaLogDirsResponse, sizeAlterReplicaLogDirsResponse, writeAlterReplicaLogDirsResponse } from './alter-replica-log-dirs-response.js'
-import { type DescribeLogDirsRequest, readDescribeLogDirsRequest, sizeDescribeLogDirsRequest, writeDescribeLogDirsRequest } from './describe-log-dirs-request.js'
-import { type DescribeLogDirsResponse, readDescribeLogDirsResponse, sizeDescribeLogDirsResponse, writeDescribeLogDirsResponse } from './describe-log-dirs-response.js'
-import { type SaslAuthenticateRequest, readSaslAuthenticateRequest, sizeSaslAuthenticateRequest, writeSaslAuthenticateRequest } from './sasl-authenticate-request.js'
-import { type SaslAuthenticateResponse, readSaslAuthenticateResponse, sizeSaslAuthenticateResponse, writeSaslAuthenticateResponse } from './sasl-authenticate-response.js'
-import { type CreatePartitionsRequest, readCreatePartitionsRequest, sizeCreatePartitionsRequest, writeCreatePartitionsRequest } from './create-partitions-request.js'
-import { type CreatePartitionsResponse, readCreatePartitionsResponse, sizeCreatePartitionsResponse, writeCreatePartitionsResponse } from './create-partitions-response.js'
-import { type CreateDelegationTokenRequest, readCreateDelegationTokenRequest, sizeCreateDelegationTokenRequest, writeCreateDelegationTokenRequest } from './create-delegation-token-request.js'
-import { type CreateDelegationTokenResponse, readCreateDelegationTokenResponse, sizeCreateDelegationTokenResponse, writeCreateDelegationTokenResponse } from './create-delegation-token-response.js'
-import { type RenewDelegationTokenRequest, readRenewDelegationTokenRequest, sizeRenewDelegationTokenRequest, writeRenewDelegationTokenRequest } from './renew-delegation-token-request.js'
-import { type RenewDelegationTokenResponse, readRenewDelegationTokenResponse, sizeRenewDelegationTokenResponse, writeRenewDelegationTokenResponse } from './renew-delegation-token-response.js'
-import { type ExpireDelegationTokenRequest, readExpireDelegationTokenRequest, sizeExpireDelegationTokenRequest, writeExpireDelegationTokenRequest } from './expire-delegation-token-request.js'
-import { type ExpireDelegationTokenResponse, readExpireDelegationTokenResponse, sizeExpireDelegationTokenResponse, writeExpireDelegationTokenResponse } from './expire-delegation-token-response.js'
-import { type DescribeDelegationTokenRequest, readDescribeDelegationTokenRequest, sizeDescribeDelegationTokenRequest, writeDescribeDelegationTokenRequest } from './describe-delegation-token-request.js'
-import { type DescribeDelegationTokenResponse, readDescribeDelegationTokenResponse, sizeDescribeDelegationTokenResponse, writeDescribeDelegationTokenResponse } from './describe-delegation-token-response.js'
-import { type DeleteGroupsRequest, readDeleteGroupsRequest, sizeDeleteGroupsRequest, writeDeleteGroupsRequest } from './delete-groups-request.js'
-import { type DeleteGroupsResponse, readDeleteGroupsResponse, sizeDeleteGroupsResponse, writeDeleteGroupsResponse } from './delete-groups-response.js'
-import { type ElectLeadersRequest, readElectLeadersRequest, sizeElectLeadersRequest, writeElectLeadersRequest } from './elect-leaders-request.js'
-import { type ElectLeadersResponse, readElectLeadersResponse, sizeElectLeadersResponse, writeElectLeadersResponse } from './elect-leaders-response.js'
-import { type IncrementalAlterConfigsRequest, readIncrementalAlterConfigsRequest, sizeIncrementalAlterConfigsRequest, writeIncrementalAlterConfigsRequest } from './incremental-alter-configs-request.js'
-import { type IncrementalAlterConfigsResponse, readIncrementalAlterConfigsResponse, sizeIncrementalAlterConfigsResponse, writeIncrementalAlterConfigsResponse } from './incremental-alter-configs-response.js'
-import { type AlterPartitionReassignmentsRequest, readAlterPartitionReassignmentsRequest, sizeAlterPartitionReassignmentsRequest, writeAlterPartitionReassignmentsRequest } from './alter-partition-reassignments-request.js'
-import { type AlterPartitionReassignmentsResponse, readAlterPartitionReassignmentsResponse, sizeAlterPartitionReassignmentsResponse, writeAlterPartitionReassignmentsResponse } from './alter-partition-reassignments-response.js'
-import { type ListPartitionReassignmentsRequest, readListPartitionReassignmentsRequest, sizeListPartitionReassignmentsRequest, writeListPartitionReassignmentsRequest } from './list-partition-reassignments-request.js'
-import { type ListPartitionReassignmentsResponse, readListPartitionReassignmentsResponse, sizeListPartitionReassignmentsResponse, writeListPartitionReassignmentsResponse } from './list-partition-reassignments-response.js'
-import { type OffsetDeleteRequest, readOffsetDeleteRequest, sizeOffsetDeleteRequest, writeOffsetDeleteRequest } from './offset-delete-request.js'
-import { type OffsetDeleteResponse, readOffsetDeleteResponse, sizeOffsetDeleteResponse, writeOffsetDeleteResponse } from './offset-delete-response.js'
-import { type DescribeClientQuotasRequest, readDescribeClientQuotasRequest, sizeDescribeClientQuotasRequest, writeDescribeClientQuotasRequest } from './describe-client-quotas-request.js'
-import { type DescribeClientQuotasResponse, readDescribeClientQuotasResponse, sizeDescribeClientQuotasResponse, writeDescribeClientQuotasResponse } from './describe-client-quotas-response.js'
-import { type AlterClientQuotasRequest, readAlterClientQuotasRequest, sizeAlterClientQuotasRequest, writeAlterClientQuotasRequest } from './alter-client-quotas-request.js'
-import { type AlterClientQuotasResponse, readAlterClientQuotasResponse, sizeAlterClientQuotasResponse, writeAlterClientQuotasResponse } from './alter-client-quotas-response.js'
-import { type DescribeUserScramCredentialsRequest, readDescribeUserScramCredentialsRequest, sizeDescribeUserScramCredentialsRequest, writeDescribeUserScramCredentialsRequest } from './describe-user-scram-credentials-request.js'
-import { type DescribeUserScramCredentialsResponse, readDescribeUserScramCredentialsResponse, sizeDescribeUserScramCredentialsResponse, writeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials-response.js'
-import { type AlterUserScramCredentialsRequest, readAlterUserScramCredentialsRequest, sizeAlterUserScramCredentialsRequest, writeAlterUserScramCredentialsRequest } from './alter-user-scram-credentials-request.js'
-import { type AlterUserScramCredentialsResponse, readAlterUserScramCredentialsResponse, sizeAlterUserScramCredentialsResponse, writeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials-response.js'
-import { type VoteRequest, readVoteRequest, sizeVoteRequest, writeVoteRequest } from './vote-request.js'
-import { type VoteResponse, readVoteResponse, sizeVoteResponse, writeVoteResponse } from './vote-response.js'
-import { type BeginQuorumEpochRequest, readBeginQuorumEpochRequest, sizeBeginQuorumEpochRequest, writeBeginQuorumEpochRequest } from './begin-quorum-epoch-request.js'
-import { type BeginQuorumEpochResponse, readBeginQuorumEpochResponse, sizeBeginQuorumEpochResponse, writeBeginQuorumEpochResponse } from './begin-quorum-epoch-response.js'
-import { type EndQuorumEpochRequest, readEndQuorumEpochRequest, sizeEndQuorumEpochRequest, writeEndQuorumEpochRequest } from './end-quorum-epoch-request.js'
-import { type EndQuorumEpochResponse, readEndQuorumEpochResponse, sizeEndQuorumEpochResponse, writeEndQuorumEpochResponse } from './end-quorum-epoch-response.js'
-import { type DescribeQuorumRequest, readDescribeQuorumRequest, sizeDescribeQuorumRequest, writeDescribeQuorumRequest } from './describe-quorum-request.js'
-import { type DescribeQuorumResponse, readDescribeQuorumResponse, sizeDescribeQuorumResponse, writeDescribeQuorumResponse } from './describe-quorum-response.js'
-import { type AlterPartitionRequest, readAlterPartitionRequest, sizeAlterPartitionRequest, writeAlterPartitionRequest } from './alter-partition-request.js'
-import { type AlterPartitionResponse, readAlterPartitionResponse, sizeAlterPartitionResponse, writeAlterPartitionResponse } from './alter-partition-response.js'
-import { type UpdateFeaturesRequest, readUpdateFeaturesRequest, sizeUpdateFeaturesRequest, writeUpdateFeaturesRequest } from './update-features-request.js'
-import { type UpdateFeaturesResponse, readUpdateFeaturesResponse, sizeUpdateFeaturesResponse, writeUpdateFeaturesResponse } from './update-features-response.js'
-import { type EnvelopeRequest, readEnvelopeRequest, sizeEnvelopeRequest, writeEnvelopeRequest } from './envelope-request.js'
-import { type EnvelopeResponse, readEnvelopeResponse, sizeEnvelopeResponse, writeEnvelopeResponse } from './envelope-response.js'
-import { type FetchSnapshotRequest, readFetchSnapshotRequest, sizeFetchSnapshotRequest, writeFetchSnapshotRequest } from './fetch-snapshot-request.js'
-import { type FetchSnapshotResponse, readFetchSnapshotResponse, sizeFetchSnapshotResponse, writeFetchSnapshotResponse } from './fetch-snapshot-response.js'
-import { type DescribeClusterRequest, readDescribeClusterRequest, sizeDescribeClusterRequest, writeDescribeClusterRequest } from './describe-cluster-request.js'
-import { type DescribeClusterResponse, readDescribeClusterResponse, sizeDescribeClusterResponse, writeDescribeClusterResponse } from './describe-cluster-response.js'
-import { type DescribeProducersRequest, readDescribeProducersRequest, sizeDescribeProducersRequest, writeDescribeProducersRequest } from './describe-producers-request.js'
-import { type DescribeProducersResponse, readDescribeProducersResponse, sizeDescribeProducersResponse, writeDescribeProducersResponse } from './describe-producers-response.js'
-import { type BrokerRegistrationRequest, readBrokerRegistrationRequest, sizeBrokerRegistrationRequest, writeBrokerRegistrationRequest } from './broker-registration-request.js'
-import { type BrokerRegistrationResponse, readBrokerRegistrationResponse, sizeBrokerRegistrationResponse, writeBrokerRegistrationResponse } from './broker-registration-response.js'
-import { type BrokerHeartbeatRequest, readBrokerHeartbeatRequest, sizeBrokerHeartbeatRequest, writeBrokerHeartbeatRequest } from './broker-heartbeat-request.js'
-import { type BrokerHeartbeatResponse, readBrokerHeartbeatResponse, sizeBrokerHeartbeatResponse, writeBrokerHeartbeatResponse } from './broker-heartbeat-response.js'
-import { type UnregisterBrokerRequest, readUnregisterBrokerRequest, sizeUnregisterBrokerRequest, writeUnregisterBrokerRequest } from './unregister-broker-request.js'
-import { type UnregisterBrokerResponse, readUnregisterBrokerResponse, sizeUnregisterBrokerResponse, writeUnregisterBrokerResponse } from './unregister-broker-response.js'
-import { type DescribeTransactionsRequest, readDescribeTransactionsRequest, sizeDescribeTransactionsRequest, writeDescribeTransactionsRequest } from './describe-transactions-request.js'
-import { type DescribeTransactionsResponse, readDescribeTransactionsResponse, sizeDescribeTransactionsResponse, writeDescribeTransactionsResponse } from './describe-transactions-response.js'
-import { type ListTransactionsRequest, readListTransactionsRequest, sizeListTransactionsRequest, writeListTransactionsRequest } from './list-transactions-request.js'
-import { type ListTransactionsResponse, readListTransactionsResponse, sizeListTransactionsResponse, writeListTransactionsResponse } from './list-transactions-response.js'
-import { type AllocateProducerIdsRequest, readAllocateProducerIdsRequest, sizeAllocateProducerIdsRequest, writeAllocateProducerIdsRequest } from './allocate-producer-ids-request.js'
-import { type AllocateProducerIdsResponse, readAllocateProducerIdsResponse, sizeAllocateProducerIdsResponse, writeAllocateProducerIdsResponse } from './allocate-producer-ids-response.js'
-import { type ConsumerGroupHeartbeatRequest, readConsumerGroupHeartbeatRequest, sizeConsumerGroupHeartbeatRequest, writeConsumerGroupHeartbeatRequest } from './consumer-group-heartbeat-request.js'
-import { type ConsumerGroupHeartbeatResponse, readConsumerGroupHeartbeatResponse, sizeConsumerGroupHeartbeatResponse, writeConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat-response.js'
-import { type ConsumerGroupDescribeRequest, readConsumerGroupDescribeRequest, sizeConsumerGroupDescribeRequest, writeConsumerGroupDescribeRequest } from './consumer-group-describe-request.js'
-import { type ConsumerGroupDescribeResponse, readConsumerGroupDescribeResponse, sizeConsumerGroupDescribeResponse, writeConsumerGroupDescribeResponse } from './consumer-group-describe-response.js'
-import { type ControllerRegistrationRequest, readControllerRegistrationRequest, sizeControllerRegistrationRequest, writeControllerRegistrationRequest } from './controller-registration-request.js'
-import { type ControllerRegistrationResponse, readControllerRegistrationResponse, sizeControllerRegistrationResponse, writeControllerRegistrationResponse } from './controller-registration-response.js'
-import { type GetTelemetrySubscriptionsRequest, readGetTelemetrySubscriptionsRequest, sizeGetTelemetrySubscriptionsRequest, writeGetTelemetrySubscriptionsRequest } from './get-telemetry-subscriptions-request.js'
-import { type GetTelemetrySubscriptionsResponse, readGetTelemetrySubscriptionsResponse, sizeGetTelemetrySubscriptionsResponse, writeGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions-response.js'
-import { type PushTelemetryRequest, readPushTelemetryRequest, sizePushTelemetryRequest, writePushTelemetryRequest } from './push-telemetry-request.js'
-import { type PushTelemetryResponse, readPushTelemetryResponse, sizePushTelemetryResponse, writePushTelemetryResponse } from './push-telemetry-response.js'
-import { type AssignReplicasToDirsRequest, readAssignReplicasToDirsRequest, sizeAssignReplicasToDirsRequest, writeAssignReplicasToDirsRequest } from './assign-replicas-to-dirs-request.js'
-import { type AssignReplicasToDirsResponse, readAssignReplicasToDirsResponse, sizeAssignReplicasToDirsResponse, writeAssignReplicasToDirsResponse } from './assign-replicas-to-dirs-response.js'
-import { type ListConfigResourcesRequest, readListConfigResourcesRequest, sizeListConfigResourcesRequest, writeListConfigResourcesRequest } from './list-config-resources-request.js'
-import { type ListConfigResourcesResponse, readListConfigResourcesResponse, sizeListConfigResourcesResponse, writeListConfigResourcesResponse } from './list-config-resources-response.js'
-import { type DescribeTopicPartitionsRequest, readDescribeTopicPartitionsRequest, sizeDescribeTopicPartitionsRequest, writeDescribeTopicPartitionsRequest } from './describe-topic-partitions-request.js'
-import { type DescribeTopicPartitionsResponse, readDescribeTopicPartitionsResponse, sizeDescribeTopicPartitionsResponse, writeDescribeTopicPartitionsResponse } from './describe-topic-partitions-response.js'
-import { type ShareGroupHeartbeatRequest, readShareGroupHeartbeatRequest, sizeShareGroupHeartbeatRequest, writeShareGroupHeartbeatRequest } from './share-group-heartbeat-request.js'
-import { type ShareGroupHeartbeatResponse, readShareGroupHeartbeatResponse, sizeShareGroupHeartbeatResponse, writeShareGroupHeartbeatResponse } from './share-group-heartbeat-response.js'
-import { type ShareGroupDescribeRequest, readShareGroupDescribeRequest, sizeShareGroupDescribeRequest, writeShareGroupDescribeRequest } from './share-group-describe-request.js'
-import { type ShareGroupDescribeResponse, readShareGroupDescribeResponse, sizeShareGroupDescribeResponse, writeShareGroupDescribeResponse } from './share-group-describe-response.js'
-import { type ShareFetchRequest, readShareFetchRequest, sizeShareFetchRequest, writeShareFetchRequest } from './share-fetch-request.js'
-import { type ShareFetchResponse, readShareFetchResponse, sizeShareFetchResponse, writeShareFetchResponse } from './share-fetch-response.js'
-import { type ShareAcknowledgeRequest, readShareAcknowledgeRequest, sizeShareAcknowledgeRequest, writeShareAcknowledgeRequest } from './share-acknowledge-request.js'
-import { type ShareAcknowledgeResponse, readShareAcknowledgeResponse, sizeShareAcknowledgeResponse, writeShareAcknowledgeResponse } from './share-acknowledge-response.js'
-import { type AddRaftVoterRequest, readAddRaftVoterRequest, sizeAddRaftVoterRequest, writeAddRaftVoterRequest } from './add-raft-voter-request.js'
-import { type AddRaftVoterResponse, readAddRaftVoterResponse, sizeAddRaftVoterResponse, writeAddRaftVoterResponse } from './add-raft-voter-response.js'
-import { type RemoveRaftVoterRequest, readRemoveRaftVoterRequest, sizeRemoveRaftVoterRequest, writeRemoveRaftVoterRequest } from './remove-raft-voter-request.js'
-import { type RemoveRaftVoterResponse, readRemoveRaftVoterResponse, sizeRemoveRaftVoterResponse, writeRemoveRaftVoterResponse } from './remove-raft-voter-response.js'
-import { type UpdateRaftVoterRequest, readUpdateRaftVoterRequest, sizeUpdateRaftVoterRequest, writeUpdateRaftVoterRequest } from './update-raft-voter-request.js'
-import { type UpdateRaftVoterResponse, readUpdateRaftVoterResponse, sizeUpdateRaftVoterResponse, writeUpdateRaftVoterResponse } from './update-raft-voter-response.js'
-import { type InitializeShareGroupStateRequest, readInitializeShareGroupStateRequest, sizeInitializeShareGroupStateRequest, writeInitializeShareGroupStateRequest } from './initialize-share-group-state-request.js'
-import { type InitializeShareGroupStateResponse, readInitializeShareGroupStateResponse, sizeInitializeShareGroupStateResponse, writeInitializeShareGroupStateResponse } from './initialize-share-group-state-response.js'
-import { type ReadShareGroupStateRequest, readReadShareGroupStateRequest, sizeReadShareGroupStateRequest, writeReadShareGroupStateRequest } from './read-share-group-state-request.js'
-import { type ReadShareGroupStateResponse, readReadShareGroupStateResponse, sizeReadShareGroupStateResponse, writeReadShareGroupStateResponse } from './read-share-group-state-response.js'
-import { type WriteShareGroupStateRequest, readWriteShareGroupStateRequest, sizeWriteShareGroupStateRequest, writeWriteShareGroupStateRequest } from './write-share-group-state-request.js'
-import { type WriteShareGroupStateResponse, readWriteShareGroupStateResponse, sizeWriteShareGroupStateResponse, writeWriteShareGroupStateResponse } from './write-share-group-state-response.js'
-import { type DeleteShareGroupStateRequest, readDeleteShareGroupStateRequest, sizeDeleteShareGroupStateRequest, writeDeleteShareGroupStateRequest } from './delete-share-group-state-request.js'
-import { type DeleteShareGroupStateResponse, readDeleteShareGroupStateResponse, sizeDeleteShareGroupStateResponse, writeDeleteShareGroupStateResponse } from './delete-share-group-state-response.js'
-import { type ReadShareGroupStateSummaryRequest, readReadShareGroupStateSummaryRequest, sizeReadShareGroupStateSummaryRequest, writeReadShareGroupStateSummaryRequest } from './read-share-group-state-summary-request.js'
-import { type ReadShareGroupStateSummaryResponse, readReadShareGroupStateSummaryResponse, sizeReadShareGroupStateSummaryResponse, writeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary-response.js'
-import { type StreamsGroupHeartbeatRequest, readStreamsGroupHeartbeatRequest, sizeStreamsGroupHeartbeatRequest, writeStreamsGroupHeartbeatRequest } from './streams-group-heartbeat-request.js'
-import { type StreamsGroupHeartbeatResponse, readStreamsGroupHeartbeatResponse, sizeStreamsGroupHeartbeatResponse, writeStreamsGroupHeartbeatResponse } from './streams-group-heartbeat-response.js'
-import { type StreamsGroupDescribeRequest, readStreamsGroupDescribeRequest, sizeStreamsGroupDescribeRequest, writeStreamsGroupDescribeRequest } from './streams-group-describe-request.js'
-import { type StreamsGroupDescribeResponse, readStreamsGroupDescribeResponse, sizeStreamsGroupDescribeResponse, writeStreamsGroupDescribeResponse } from './streams-group-describe-response.js'
-import { type DescribeShareGroupOffsetsRequest, readDescribeShareGroupOffsetsRequest, sizeDescribeShareGroupOffsetsRequest, writeDescribeShareGroupOffsetsRequest } from './describe-share-group-offsets-request.js'
-import { type DescribeShareGroupOffsetsResponse, readDescribeShareGroupOffsetsResponse, sizeDescribeShareGroupOffsetsResponse, writeDescribeShareGroupOffsetsResponse } from './describe-share-group-offsets-response.js'
-import { type AlterShareGroupOffsetsRequest, readAlterShareGroupOffsetsRequest, sizeAlterShareGroupOffsetsRequest, writeAlterShareGroupOffsetsRequest } from './alter-share-group-offsets-request.js'
-import { type AlterShareGroupOffsetsResponse, readAlterShareGroupOffsetsResponse, sizeAlterShareGroupOffsetsResponse, writeAlterShareGroupOffsetsResponse } from './alter-share-group-offsets-response.js'
-import { type DeleteShareGroupOffsetsRequest, readDeleteShareGroupOffsetsRequest, sizeDeleteShareGroupOffsetsRequest, writeDeleteShareGroupOffsetsRequest } from './delete-share-group-offsets-request.js'
-import { type DeleteShareGroupOffsetsResponse, readDeleteShareGroupOffsetsResponse, sizeDeleteShareGroupOffsetsResponse, writeDeleteShareGroupOffsetsResponse } from './delete-share-group-offsets-response.js'
-import { type StreamsGroupTopologyDescriptionUpdateRequest, readStreamsGroupTopologyDescriptionUpdateRequest, sizeStreamsGroupTopologyDescriptionUpdateRequest, writeStreamsGroupTopologyDescriptionUpdateRequest } from './streams-group-topology-description-update-request.js'
-import { type StreamsGroupTopologyDescriptionUpdateResponse, readStreamsGroupTopologyDescriptionUpdateResponse, sizeStreamsGroupTopologyDescriptionUpdateResponse, writeStreamsGroupTopologyDescriptionUpdateResponse } from './streams-group-topology-description-update-response.js'
-import { type UnregisterControllerRequest, readUnregisterControllerRequest, sizeUnregisterControllerRequest, writeUnregisterControllerRequest } from './unregister-controller-request.js'
-import { type UnregisterControllerResponse, readUnregisterControllerResponse, sizeUnregisterControllerResponse, writeUnregisterControllerResponse } from './unregister-controller-response.js'
+import { type ProduceRequest, readProduceRequest, sizeProduceRequest, skipProduceRequest, writeProduceRequest } from './produce-request.js'
+import { type ProduceResponse, readProduceResponse, sizeProduceResponse, skipProduceResponse, writeProduceResponse } from './produce-response.js'
+import { type FetchRequest, readFetchRequest, sizeFetchRequest, skipFetchRequest, writeFetchRequest } from './fetch-request.js'
+import { type FetchResponse, readFetchResponse, sizeFetchResponse, skipFetchResponse, writeFetchResponse } from './fetch-response.js'
+import { type ListOffsetsRequest, readListOffsetsRequest, sizeListOffsetsRequest, skipListOffsetsRequest, writeListOffsetsRequest } from './list-offsets-request.js'
+import { type ListOffsetsResponse, readListOffsetsResponse, sizeListOffsetsResponse, skipListOffsetsResponse, writeListOffsetsResponse } from './list-offsets-response.js'
+import { type MetadataRequest, readMetadataRequest, sizeMetadataRequest, skipMetadataRequest, writeMetadataRequest } from './metadata-request.js'
+import { type MetadataResponse, readMetadataResponse, sizeMetadataResponse, skipMetadataResponse, writeMetadataResponse } from './metadata-response.js'
+import { type LeaderAndIsrRequest, readLeaderAndIsrRequest, sizeLeaderAndIsrRequest, skipLeaderAndIsrRequest, writeLeaderAndIsrRequest } from './leader-and-isr-request.js'
+import { type LeaderAndIsrResponse, readLeaderAndIsrResponse, sizeLeaderAndIsrResponse, skipLeaderAndIsrResponse, writeLeaderAndIsrResponse } from './leader-and-isr-response.js'
+import { type StopReplicaRequest, readStopReplicaRequest, sizeStopReplicaRequest, skipStopReplicaRequest, writeStopReplicaRequest } from './stop-replica-request.js'
+import { type StopReplicaResponse, readStopReplicaResponse, sizeStopReplicaResponse, skipStopReplicaResponse, writeStopReplicaResponse } from './stop-replica-response.js'
+import { type UpdateMetadataRequest, readUpdateMetadataRequest, sizeUpdateMetadataRequest, skipUpdateMetadataRequest, writeUpdateMetadataRequest } from './update-metadata-request.js'
+import { type UpdateMetadataResponse, readUpdateMetadataResponse, sizeUpdateMetadataResponse, skipUpdateMetadataResponse, writeUpdateMetadataResponse } from './update-metadata-response.js'
+import { type ControlledShutdownRequest, readControlledShutdownRequest, sizeControlledShutdownRequest, skipControlledShutdownRequest, writeControlledShutdownRequest } from './controlled-shutdown-request.js'
+import { type ControlledShutdownResponse, readControlledShutdownResponse, sizeControlledShutdownResponse, skipControlledShutdownResponse, writeControlledShutdownResponse } from './controlled-shutdown-response.js'
+import { type OffsetCommitRequest, readOffsetCommitRequest, sizeOffsetCommitRequest, skipOffsetCommitRequest, writeOffsetCommitRequest } from './offset-commit-request.js'
+import { type OffsetCommitResponse, readOffsetCommitResponse, sizeOffsetCommitResponse, skipOffsetCommitResponse, writeOffsetCommitResponse } from './offset-commit-response.js'
+import { type OffsetFetchRequest, readOffsetFetchRequest, sizeOffsetFetchRequest, skipOffsetFetchRequest, writeOffsetFetchRequest } from './offset-fetch-request.js'
+import { type OffsetFetchResponse, readOffsetFetchResponse, sizeOffsetFetchResponse, skipOffsetFetchResponse, writeOffsetFetchResponse } from './offset-fetch-response.js'
+import { type FindCoordinatorRequest, readFindCoordinatorRequest, sizeFindCoordinatorRequest, skipFindCoordinatorRequest, writeFindCoordinatorRequest } from './find-coordinator-request.js'
+import { type FindCoordinatorResponse, readFindCoordinatorResponse, sizeFindCoordinatorResponse, skipFindCoordinatorResponse, writeFindCoordinatorResponse } from './find-coordinator-response.js'
+import { type JoinGroupRequest, readJoinGroupRequest, sizeJoinGroupRequest, skipJoinGroupRequest, writeJoinGroupRequest } from './join-group-request.js'
+import { type JoinGroupResponse, readJoinGroupResponse, sizeJoinGroupResponse, skipJoinGroupResponse, writeJoinGroupResponse } from './join-group-response.js'
+import { type HeartbeatRequest, readHeartbeatRequest, sizeHeartbeatRequest, skipHeartbeatRequest, writeHeartbeatRequest } from './heartbeat-request.js'
+import { type HeartbeatResponse, readHeartbeatResponse, sizeHeartbeatResponse, skipHeartbeatResponse, writeHeartbeatResponse } from './heartbeat-response.js'
+import { type LeaveGroupRequest, readLeaveGroupRequest, sizeLeaveGroupRequest, skipLeaveGroupRequest, writeLeaveGroupRequest } from './leave-group-request.js'
+import { type LeaveGroupResponse, readLeaveGroupResponse, sizeLeaveGroupResponse, skipLeaveGroupResponse, writeLeaveGroupResponse } from './leave-group-response.js'
+import { type SyncGroupRequest, readSyncGroupRequest, sizeSyncGroupRequest, skipSyncGroupRequest, writeSyncGroupRequest } from './sync-group-request.js'
+import { type SyncGroupResponse, readSyncGroupResponse, sizeSyncGroupResponse, skipSyncGroupResponse, writeSyncGroupResponse } from './sync-group-response.js'
+import { type DescribeGroupsRequest, readDescribeGroupsRequest, sizeDescribeGroupsRequest, skipDescribeGroupsRequest, writeDescribeGroupsRequest } from './describe-groups-request.js'
+import { type DescribeGroupsResponse, readDescribeGroupsResponse, sizeDescribeGroupsResponse, skipDescribeGroupsResponse, writeDescribeGroupsResponse } from './describe-groups-response.js'
+import { type ListGroupsRequest, readListGroupsRequest, sizeListGroupsRequest, skipListGroupsRequest, writeListGroupsRequest } from './list-groups-request.js'
+import { type ListGroupsResponse, readListGroupsResponse, sizeListGroupsResponse, skipListGroupsResponse, writeListGroupsResponse } from './list-groups-response.js'
+import { type SaslHandshakeRequest, readSaslHandshakeRequest, sizeSaslHandshakeRequest, skipSaslHandshakeRequest, writeSaslHandshakeRequest } from './sasl-handshake-request.js'
+import { type SaslHandshakeResponse, readSaslHandshakeResponse, sizeSaslHandshakeResponse, skipSaslHandshakeResponse, writeSaslHandshakeResponse } from './sasl-handshake-response.js'
+import { type ApiVersionsRequest, readApiVersionsRequest, sizeApiVersionsRequest, skipApiVersionsRequest, writeApiVersionsRequest } from './api-versions-request.js'
+import { type ApiVersionsResponse, readApiVersionsResponse, sizeApiVersionsResponse, skipApiVersionsResponse, writeApiVersionsResponse } from './api-versions-response.js'
+import { type CreateTopicsRequest, readCreateTopicsRequest, sizeCreateTopicsRequest, skipCreateTopicsRequest, writeCreateTopicsRequest } from './create-topics-request.js'
+import { type CreateTopicsResponse, readCreateTopicsResponse, sizeCreateTopicsResponse, skipCreateTopicsResponse, writeCreateTopicsResponse } from './create-topics-response.js'
+import { type DeleteTopicsRequest, readDeleteTopicsRequest, sizeDeleteTopicsRequest, skipDeleteTopicsRequest, writeDeleteTopicsRequest } from './delete-topics-request.js'
+import { type DeleteTopicsResponse, readDeleteTopicsResponse, sizeDeleteTopicsResponse, skipDeleteTopicsResponse, writeDeleteTopicsResponse } from './delete-topics-response.js'
+import { type DeleteRecordsRequest, readDeleteRecordsRequest, sizeDeleteRecordsRequest, skipDeleteRecordsRequest, writeDeleteRecordsRequest } from './delete-records-request.js'
+import { type DeleteRecordsResponse, readDeleteRecordsResponse, sizeDeleteRecordsResponse, skipDeleteRecordsResponse, writeDeleteRecordsResponse } from './delete-records-response.js'
+import { type InitProducerIdRequest, readInitProducerIdRequest, sizeInitProducerIdRequest, skipInitProducerIdRequest, writeInitProducerIdRequest } from './init-producer-id-request.js'
+import { type InitProducerIdResponse, readInitProducerIdResponse, sizeInitProducerIdResponse, skipInitProducerIdResponse, writeInitProducerIdResponse } from './init-producer-id-response.js'
+import { type OffsetForLeaderEpochRequest, readOffsetForLeaderEpochRequest, sizeOffsetForLeaderEpochRequest, skipOffsetForLeaderEpochRequest, writeOffsetForLeaderEpochRequest } from './offset-for-leader-epoch-request.js'
+import { type OffsetForLeaderEpochResponse, readOffsetForLeaderEpochResponse, sizeOffsetForLeaderEpochResponse, skipOffsetForLeaderEpochResponse, writeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch-response.js'
+import { type AddPartitionsToTxnRequest, readAddPartitionsToTxnRequest, sizeAddPartitionsToTxnRequest, skipAddPartitionsToTxnRequest, writeAddPartitionsToTxnRequest } from './add-partitions-to-txn-request.js'
+import { type AddPartitionsToTxnResponse, readAddPartitionsToTxnResponse, sizeAddPartitionsToTxnResponse, skipAddPartitionsToTxnResponse, writeAddPartitionsToTxnResponse } from './add-partitions-to-txn-response.js'
+import { type AddOffsetsToTxnRequest, readAddOffsetsToTxnRequest, sizeAddOffsetsToTxnRequest, skipAddOffsetsToTxnRequest, writeAddOffsetsToTxnRequest } from './add-offsets-to-txn-request.js'
+import { type AddOffsetsToTxnResponse, readAddOffsetsToTxnResponse, sizeAddOffsetsToTxnResponse, skipAddOffsetsToTxnResponse, writeAddOffsetsToTxnResponse } from './add-offsets-to-txn-response.js'
+import { type EndTxnRequest, readEndTxnRequest, sizeEndTxnRequest, skipEndTxnRequest, writeEndTxnRequest } from './end-txn-request.js'
+import { type EndTxnResponse, readEndTxnResponse, sizeEndTxnResponse, skipEndTxnResponse, writeEndTxnResponse } from './end-txn-response.js'
+import { type WriteTxnMarkersRequest, readWriteTxnMarkersRequest, sizeWriteTxnMarkersRequest, skipWriteTxnMarkersRequest, writeWriteTxnMarkersRequest } from './write-txn-markers-request.js'
+import { type WriteTxnMarkersResponse, readWriteTxnMarkersResponse, sizeWriteTxnMarkersResponse, skipWriteTxnMarkersResponse, writeWriteTxnMarkersResponse } from './write-txn-markers-response.js'
+import { type TxnOffsetCommitRequest, readTxnOffsetCommitRequest, sizeTxnOffsetCommitRequest, skipTxnOffsetCommitRequest, writeTxnOffsetCommitRequest } from './txn-offset-commit-request.js'
+import { type TxnOffsetCommitResponse, readTxnOffsetCommitResponse, sizeTxnOffsetCommitResponse, skipTxnOffsetCommitResponse, writeTxnOffsetCommitResponse } from './txn-offset-commit-response.js'
+import { type DescribeAclsRequest, readDescribeAclsRequest, sizeDescribeAclsRequest, skipDescribeAclsRequest, writeDescribeAclsRequest } from './describe-acls-request.js'
+import { type DescribeAclsResponse, readDescribeAclsResponse, sizeDescribeAclsResponse, skipDescribeAclsResponse, writeDescribeAclsResponse } from './describe-acls-response.js'
+import { type CreateAclsRequest, readCreateAclsRequest, sizeCreateAclsRequest, skipCreateAclsRequest, writeCreateAclsRequest } from './create-acls-request.js'
+import { type CreateAclsResponse, readCreateAclsResponse, sizeCreateAclsResponse, skipCreateAclsResponse, writeCreateAclsResponse } from './create-acls-response.js'
+import { type DeleteAclsRequest, readDeleteAclsRequest, sizeDeleteAclsRequest, skipDeleteAclsRequest, writeDeleteAclsRequest } from './delete-acls-request.js'
+import { type DeleteAclsResponse, readDeleteAclsResponse, sizeDeleteAclsResponse, skipDeleteAclsResponse, writeDeleteAclsResponse } from './delete-acls-response.js'
+import { type DescribeConfigsRequest, readDescribeConfigsRequest, sizeDescribeConfigsRequest, skipDescribeConfigsRequest, writeDescribeConfigsRequest } from './describe-configs-request.js'
+import { type DescribeConfigsResponse, readDescribeConfigsResponse, sizeDescribeConfigsResponse, skipDescribeConfigsResponse, writeDescribeConfigsResponse } from './describe-configs-response.js'
+import { type AlterConfigsRequest, readAlterConfigsRequest, sizeAlterConfigsRequest, skipAlterConfigsRequest, writeAlterConfigsRequest } from './alter-configs-request.js'
+import { type AlterConfigsResponse, readAlterConfigsResponse, sizeAlterConfigsResponse, skipAlterConfigsResponse, writeAlterConfigsResponse } from './alter-configs-response.js'
+import { type AlterReplicaLogDirsRequest, readAlterReplicaLogDirsRequest, sizeAlterReplicaLogDirsRequest, skipAlterReplicaLogDirsRequest, writeAlterReplicaLogDirsRequest } from './alter-replica-log-dirs-request.js'
+import { type AlterReplicaLogDirsResponse, readAlterReplicaLogDirsResponse, sizeAlterReplicaLogDirsResponse, skipAlterReplicaLogDirsResponse, writeAlterReplicaLogDirsResponse } from './alter-replica-log-dirs-response.js'
+import { type DescribeLogDirsRequest, readDescribeLogDirsRequest, sizeDescribeLogDirsRequest, skipDescribeLogDirsRequest, writeDescribeLogDirsRequest } from './describe-log-dirs-request.js'
+import { type DescribeLogDirsResponse, readDescribeLogDirsResponse, sizeDescribeLogDirsResponse, skipDescribeLogDirsResponse, writeDescribeLogDirsResponse } from './describe-log-dirs-response.js'
+import { type SaslAuthenticateRequest, readSaslAuthenticateRequest, sizeSaslAuthenticateRequest, skipSaslAuthenticateRequest, writeSaslAuthenticateRequest } from './sasl-authenticate-request.js'
+import { type SaslAuthenticateResponse, readSaslAuthenticateResponse, sizeSaslAuthenticateResponse, skipSaslAuthenticateResponse, writeSaslAuthenticateResponse } from './sasl-authenticate-response.js'
+import { type CreatePartitionsRequest, readCreatePartitionsRequest, sizeCreatePartitionsRequest, skipCreatePartitionsRequest, writeCreatePartitionsRequest } from './create-partitions-request.js'
+import { type CreatePartitionsResponse, readCreatePartitionsResponse, sizeCreatePartitionsResponse, skipCreatePartitionsResponse, writeCreatePartitionsResponse } from './create-partitions-response.js'
+import { type CreateDelegationTokenRequest, readCreateDelegationTokenRequest, sizeCreateDelegationTokenRequest, skipCreateDelegationTokenRequest, writeCreateDelegationTokenRequest } from './create-delegation-token-request.js'
+import { type CreateDelegationTokenResponse, readCreateDelegationTokenResponse, sizeCreateDelegationTokenResponse, skipCreateDelegationTokenResponse, writeCreateDelegationTokenResponse } from './create-delegation-token-response.js'
+import { type RenewDelegationTokenRequest, readRenewDelegationTokenRequest, sizeRenewDelegationTokenRequest, skipRenewDelegationTokenRequest, writeRenewDelegationTokenRequest } from './renew-delegation-token-request.js'
+import { type RenewDelegationTokenResponse, readRenewDelegationTokenResponse, sizeRenewDelegationTokenResponse, skipRenewDelegationTokenResponse, writeRenewDelegationTokenResponse } from './renew-delegation-token-response.js'
+import { type ExpireDelegationTokenRequest, readExpireDelegationTokenRequest, sizeExpireDelegationTokenRequest, skipExpireDelegationTokenRequest, writeExpireDelegationTokenRequest } from './expire-delegation-token-request.js'
+import { type ExpireDelegationTokenResponse, readExpireDelegationTokenResponse, sizeExpireDelegationTokenResponse, skipExpireDelegationTokenResponse, writeExpireDelegationTokenResponse } from './expire-delegation-token-response.js'
+import { type DescribeDelegationTokenRequest, readDescribeDelegationTokenRequest, sizeDescribeDelegationTokenRequest, skipDescribeDelegationTokenRequest, writeDescribeDelegationTokenRequest } from './describe-delegation-token-request.js'
+import { type DescribeDelegationTokenResponse, readDescribeDelegationTokenResponse, sizeDescribeDelegationTokenResponse, skipDescribeDelegationTokenResponse, writeDescribeDelegationTokenResponse } from './describe-delegation-token-response.js'
+import { type DeleteGroupsRequest, readDeleteGroupsRequest, sizeDeleteGroupsRequest, skipDeleteGroupsRequest, writeDeleteGroupsRequest } from './delete-groups-request.js'
+import { type DeleteGroupsResponse, readDeleteGroupsResponse, sizeDeleteGroupsResponse, skipDeleteGroupsResponse, writeDeleteGroupsResponse } from './delete-groups-response.js'
+import { type ElectLeadersRequest, readElectLeadersRequest, sizeElectLeadersRequest, skipElectLeadersRequest, writeElectLeadersRequest } from './elect-leaders-request.js'
+import { type ElectLeadersResponse, readElectLeadersResponse, sizeElectLeadersResponse, skipElectLeadersResponse, writeElectLeadersResponse } from './elect-leaders-response.js'
+import { type IncrementalAlterConfigsRequest, readIncrementalAlterConfigsRequest, sizeIncrementalAlterConfigsRequest, skipIncrementalAlterConfigsRequest, writeIncrementalAlterConfigsRequest } from './incremental-alter-configs-request.js'
+import { type IncrementalAlterConfigsResponse, readIncrementalAlterConfigsResponse, sizeIncrementalAlterConfigsResponse, skipIncrementalAlterConfigsResponse, writeIncrementalAlterConfigsResponse } from './incremental-alter-configs-response.js'
+import { type AlterPartitionReassignmentsRequest, readAlterPartitionReassignmentsRequest, sizeAlterPartitionReassignmentsRequest, skipAlterPartitionReassignmentsRequest, writeAlterPartitionReassignmentsRequest } from './alter-partition-reassignments-request.js'
+import { type AlterPartitionReassignmentsResponse, readAlterPartitionReassignmentsResponse, sizeAlterPartitionReassignmentsResponse, skipAlterPartitionReassignmentsResponse, writeAlterPartitionReassignmentsResponse } from './alter-partition-reassignments-response.js'
+import { type ListPartitionReassignmentsRequest, readListPartitionReassignmentsRequest, sizeListPartitionReassignmentsRequest, skipListPartitionReassignmentsRequest, writeListPartitionReassignmentsRequest } from './list-partition-reassignments-request.js'
+import { type ListPartitionReassignmentsResponse, readListPartitionReassignmentsResponse, sizeListPartitionReassignmentsResponse, skipListPartitionReassignmentsResponse, writeListPartitionReassignmentsResponse } from './list-partition-reassignments-response.js'
+import { type OffsetDeleteRequest, readOffsetDeleteRequest, sizeOffsetDeleteRequest, skipOffsetDeleteRequest, writeOffsetDeleteRequest } from './offset-delete-request.js'
+import { type OffsetDeleteResponse, readOffsetDeleteResponse, sizeOffsetDeleteResponse, skipOffsetDeleteResponse, writeOffsetDeleteResponse } from './offset-delete-response.js'
+import { type DescribeClientQuotasRequest, readDescribeClientQuotasRequest, sizeDescribeClientQuotasRequest, skipDescribeClientQuotasRequest, writeDescribeClientQuotasRequest } from './describe-client-quotas-request.js'
+import { type DescribeClientQuotasResponse, readDescribeClientQuotasResponse, sizeDescribeClientQuotasResponse, skipDescribeClientQuotasResponse, writeDescribeClientQuotasResponse } from './describe-client-quotas-response.js'
+import { type AlterClientQuotasRequest, readAlterClientQuotasRequest, sizeAlterClientQuotasRequest, skipAlterClientQuotasRequest, writeAlterClientQuotasRequest } from './alter-client-quotas-request.js'
+import { type AlterClientQuotasResponse, readAlterClientQuotasResponse, sizeAlterClientQuotasResponse, skipAlterClientQuotasResponse, writeAlterClientQuotasResponse } from './alter-client-quotas-response.js'
+import { type DescribeUserScramCredentialsRequest, readDescribeUserScramCredentialsRequest, sizeDescribeUserScramCredentialsRequest, skipDescribeUserScramCredentialsRequest, writeDescribeUserScramCredentialsRequest } from './describe-user-scram-credentials-request.js'
+import { type DescribeUserScramCredentialsResponse, readDescribeUserScramCredentialsResponse, sizeDescribeUserScramCredentialsResponse, skipDescribeUserScramCredentialsResponse, writeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials-response.js'
+import { type AlterUserScramCredentialsRequest, readAlterUserScramCredentialsRequest, sizeAlterUserScramCredentialsRequest, skipAlterUserScramCredentialsRequest, writeAlterUserScramCredentialsRequest } from './alter-user-scram-credentials-request.js'
+import { type AlterUserScramCredentialsResponse, readAlterUserScramCredentialsResponse, sizeAlterUserScramCredentialsResponse, skipAlterUserScramCredentialsResponse, writeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials-response.js'
+import { type VoteRequest, readVoteRequest, sizeVoteRequest, skipVoteRequest, writeVoteRequest } from './vote-request.js'
+import { type VoteResponse, readVoteResponse, sizeVoteResponse, skipVoteResponse, writeVoteResponse } from './vote-response.js'
+import { type BeginQuorumEpochRequest, readBeginQuorumEpochRequest, sizeBeginQuorumEpochRequest, skipBeginQuorumEpochRequest, writeBeginQuorumEpochRequest } from './begin-quorum-epoch-request.js'
+import { type BeginQuorumEpochResponse, readBeginQuorumEpochResponse, sizeBeginQuorumEpochResponse, skipBeginQuorumEpochResponse, writeBeginQuorumEpochResponse } from './begin-quorum-epoch-response.js'
+import { type EndQuorumEpochRequest, readEndQuorumEpochRequest, sizeEndQuorumEpochRequest, skipEndQuorumEpochRequest, writeEndQuorumEpochRequest } from './end-quorum-epoch-request.js'
+import { type EndQuorumEpochResponse, readEndQuorumEpochResponse, sizeEndQuorumEpochResponse, skipEndQuorumEpochResponse, writeEndQuorumEpochResponse } from './end-quorum-epoch-response.js'
+import { type DescribeQuorumRequest, readDescribeQuorumRequest, sizeDescribeQuorumRequest, skipDescribeQuorumRequest, writeDescribeQuorumRequest } from './describe-quorum-request.js'
+import { type DescribeQuorumResponse, readDescribeQuorumResponse, sizeDescribeQuorumResponse, skipDescribeQuorumResponse, writeDescribeQuorumResponse } from './describe-quorum-response.js'
+import { type AlterPartitionRequest, readAlterPartitionRequest, sizeAlterPartitionRequest, skipAlterPartitionRequest, writeAlterPartitionRequest } from './alter-partition-request.js'
+import { type AlterPartitionResponse, readAlterPartitionResponse, sizeAlterPartitionResponse, skipAlterPartitionResponse, writeAlterPartitionResponse } from './alter-partition-response.js'
+import { type UpdateFeaturesRequest, readUpdateFeaturesRequest, sizeUpdateFeaturesRequest, skipUpdateFeaturesRequest, writeUpdateFeaturesRequest } from './update-features-request.js'
+import { type UpdateFeaturesResponse, readUpdateFeaturesResponse, sizeUpdateFeaturesResponse, skipUpdateFeaturesResponse, writeUpdateFeaturesResponse } from './update-features-response.js'
+import { type EnvelopeRequest, readEnvelopeRequest, sizeEnvelopeRequest, skipEnvelopeRequest, writeEnvelopeRequest } from './envelope-request.js'
+import { type EnvelopeResponse, readEnvelopeResponse, sizeEnvelopeResponse, skipEnvelopeResponse, writeEnvelopeResponse } from './envelope-response.js'
+import { type FetchSnapshotRequest, readFetchSnapshotRequest, sizeFetchSnapshotRequest, skipFetchSnapshotRequest, writeFetchSnapshotRequest } from './fetch-snapshot-request.js'
+import { type FetchSnapshotResponse, readFetchSnapshotResponse, sizeFetchSnapshotResponse, skipFetchSnapshotResponse, writeFetchSnapshotResponse } from './fetch-snapshot-response.js'
+import { type DescribeClusterRequest, readDescribeClusterRequest, sizeDescribeClusterRequest, skipDescribeClusterRequest, writeDescribeClusterRequest } from './describe-cluster-request.js'
+import { type DescribeClusterResponse, readDescribeClusterResponse, sizeDescribeClusterResponse, skipDescribeClusterResponse, writeDescribeClusterResponse } from './describe-cluster-response.js'
+import { type DescribeProducersRequest, readDescribeProducersRequest, sizeDescribeProducersRequest, skipDescribeProducersRequest, writeDescribeProducersRequest } from './describe-producers-request.js'
+import { type DescribeProducersResponse, readDescribeProducersResponse, sizeDescribeProducersResponse, skipDescribeProducersResponse, writeDescribeProducersResponse } from './describe-producers-response.js'
+import { type BrokerRegistrationRequest, readBrokerRegistrationRequest, sizeBrokerRegistrationRequest, skipBrokerRegistrationRequest, writeBrokerRegistrationRequest } from './broker-registration-request.js'
+import { type BrokerRegistrationResponse, readBrokerRegistrationResponse, sizeBrokerRegistrationResponse, skipBrokerRegistrationResponse, writeBrokerRegistrationResponse } from './broker-registration-response.js'
+import { type BrokerHeartbeatRequest, readBrokerHeartbeatRequest, sizeBrokerHeartbeatRequest, skipBrokerHeartbeatRequest, writeBrokerHeartbeatRequest } from './broker-heartbeat-request.js'
+import { type BrokerHeartbeatResponse, readBrokerHeartbeatResponse, sizeBrokerHeartbeatResponse, skipBrokerHeartbeatResponse, writeBrokerHeartbeatResponse } from './broker-heartbeat-response.js'
+import { type UnregisterBrokerRequest, readUnregisterBrokerRequest, sizeUnregisterBrokerRequest, skipUnregisterBrokerRequest, writeUnregisterBrokerRequest } from './unregister-broker-request.js'
+import { type UnregisterBrokerResponse, readUnregisterBrokerResponse, sizeUnregisterBrokerResponse, skipUnregisterBrokerResponse, writeUnregisterBrokerResponse } from './unregister-broker-response.js'
+import { type DescribeTransactionsRequest, readDescribeTransactionsRequest, sizeDescribeTransactionsRequest, skipDescribeTransactionsRequest, writeDescribeTransactionsRequest } from './describe-transactions-request.js'
+import { type DescribeTransactionsResponse, readDescribeTransactionsResponse, sizeDescribeTransactionsResponse, skipDescribeTransactionsResponse, writeDescribeTransactionsResponse } from './describe-transactions-response.js'
+import { type ListTransactionsRequest, readListTransactionsRequest, sizeListTransactionsRequest, skipListTransactionsRequest, writeListTransactionsRequest } from './list-transactions-request.js'
+import { type ListTransactionsResponse, readListTransactionsResponse, sizeListTransactionsResponse, skipListTransactionsResponse, writeListTransactionsResponse } from './list-transactions-response.js'
+import { type AllocateProducerIdsRequest, readAllocateProducerIdsRequest, sizeAllocateProducerIdsRequest, skipAllocateProducerIdsRequest, writeAllocateProducerIdsRequest } from './allocate-producer-ids-request.js'
+import { type AllocateProducerIdsResponse, readAllocateProducerIdsResponse, sizeAllocateProducerIdsResponse, skipAllocateProducerIdsResponse, writeAllocateProducerIdsResponse } from './allocate-producer-ids-response.js'
+import { type ConsumerGroupHeartbeatRequest, readConsumerGroupHeartbeatRequest, sizeConsumerGroupHeartbeatRequest, skipConsumerGroupHeartbeatRequest, writeConsumerGroupHeartbeatRequest } from './consumer-group-heartbeat-request.js'
+import { type ConsumerGroupHeartbeatResponse, readConsumerGroupHeartbeatResponse, sizeConsumerGroupHeartbeatResponse, skipConsumerGroupHeartbeatResponse, writeConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat-response.js'
+import { type ConsumerGroupDescribeRequest, readConsumerGroupDescribeRequest, sizeConsumerGroupDescribeRequest, skipConsumerGroupDescribeRequest, writeConsumerGroupDescribeRequest } from './consumer-group-describe-request.js'
+import { type ConsumerGroupDescribeResponse, readConsumerGroupDescribeResponse, sizeConsumerGroupDescribeResponse, skipConsumerGroupDescribeResponse, writeConsumerGroupDescribeResponse } from './consumer-group-describe-response.js'
+import { type ControllerRegistrationRequest, readControllerRegistrationRequest, sizeControllerRegistrationRequest, skipControllerRegistrationRequest, writeControllerRegistrationRequest } from './controller-registration-request.js'
+import { type ControllerRegistrationResponse, readControllerRegistrationResponse, sizeControllerRegistrationResponse, skipControllerRegistrationResponse, writeControllerRegistrationResponse } from './controller-registration-response.js'
+import { type GetTelemetrySubscriptionsRequest, readGetTelemetrySubscriptionsRequest, sizeGetTelemetrySubscriptionsRequest, skipGetTelemetrySubscriptionsRequest, writeGetTelemetrySubscriptionsRequest } from './get-telemetry-subscriptions-request.js'
+import { type GetTelemetrySubscriptionsResponse, readGetTelemetrySubscriptionsResponse, sizeGetTelemetrySubscriptionsResponse, skipGetTelemetrySubscriptionsResponse, writeGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions-response.js'
+import { type PushTelemetryRequest, readPushTelemetryRequest, sizePushTelemetryRequest, skipPushTelemetryRequest, writePushTelemetryRequest } from './push-telemetry-request.js'
+import { type PushTelemetryResponse, readPushTelemetryResponse, sizePushTelemetryResponse, skipPushTelemetryResponse, writePushTelemetryResponse } from './push-telemetry-response.js'
+import { type AssignReplicasToDirsRequest, readAssignReplicasToDirsRequest, sizeAssignReplicasToDirsRequest, skipAssignReplicasToDirsRequest, writeAssignReplicasToDirsRequest } from './assign-replicas-to-dirs-request.js'
+import { type AssignReplicasToDirsResponse, readAssignReplicasToDirsResponse, sizeAssignReplicasToDirsResponse, skipAssignReplicasToDirsResponse, writeAssignReplicasToDirsResponse } from './assign-replicas-to-dirs-response.js'
+import { type ListConfigResourcesRequest, readListConfigResourcesRequest, sizeListConfigResourcesRequest, skipListConfigResourcesRequest, writeListConfigResourcesRequest } from './list-config-resources-request.js'
+import { type ListConfigResourcesResponse, readListConfigResourcesResponse, sizeListConfigResourcesResponse, skipListConfigResourcesResponse, writeListConfigResourcesResponse } from './list-config-resources-response.js'
+import { type DescribeTopicPartitionsRequest, readDescribeTopicPartitionsRequest, sizeDescribeTopicPartitionsRequest, skipDescribeTopicPartitionsRequest, writeDescribeTopicPartitionsRequest } from './describe-topic-partitions-request.js'
+import { type DescribeTopicPartitionsResponse, readDescribeTopicPartitionsResponse, sizeDescribeTopicPartitionsResponse, skipDescribeTopicPartitionsResponse, writeDescribeTopicPartitionsResponse } from './describe-topic-partitions-response.js'
+import { type ShareGroupHeartbeatRequest, readShareGroupHeartbeatRequest, sizeShareGroupHeartbeatRequest, skipShareGroupHeartbeatRequest, writeShareGroupHeartbeatRequest } from './share-group-heartbeat-request.js'
+import { type ShareGroupHeartbeatResponse, readShareGroupHeartbeatResponse, sizeShareGroupHeartbeatResponse, skipShareGroupHeartbeatResponse, writeShareGroupHeartbeatResponse } from './share-group-heartbeat-response.js'
+import { type ShareGroupDescribeRequest, readShareGroupDescribeRequest, sizeShareGroupDescribeRequest, skipShareGroupDescribeRequest, writeShareGroupDescribeRequest } from './share-group-describe-request.js'
+import { type ShareGroupDescribeResponse, readShareGroupDescribeResponse, sizeShareGroupDescribeResponse, skipShareGroupDescribeResponse, writeShareGroupDescribeResponse } from './share-group-describe-response.js'
+import { type ShareFetchRequest, readShareFetchRequest, sizeShareFetchRequest, skipShareFetchRequest, writeShareFetchRequest } from './share-fetch-request.js'
+import { type ShareFetchResponse, readShareFetchResponse, sizeShareFetchResponse, skipShareFetchResponse, writeShareFetchResponse } from './share-fetch-response.js'
+import { type ShareAcknowledgeRequest, readShareAcknowledgeRequest, sizeShareAcknowledgeRequest, skipShareAcknowledgeRequest, writeShareAcknowledgeRequest } from './share-acknowledge-request.js'
+import { type ShareAcknowledgeResponse, readShareAcknowledgeResponse, sizeShareAcknowledgeResponse, skipShareAcknowledgeResponse, writeShareAcknowledgeResponse } from './share-acknowledge-response.js'
+import { type AddRaftVoterRequest, readAddRaftVoterRequest, sizeAddRaftVoterRequest, skipAddRaftVoterRequest, writeAddRaftVoterRequest } from './add-raft-voter-request.js'
+import { type AddRaftVoterResponse, readAddRaftVoterResponse, sizeAddRaftVoterResponse, skipAddRaftVoterResponse, writeAddRaftVoterResponse } from './add-raft-voter-response.js'
+import { type RemoveRaftVoterRequest, readRemoveRaftVoterRequest, sizeRemoveRaftVoterRequest, skipRemoveRaftVoterRequest, writeRemoveRaftVoterRequest } from './remove-raft-voter-request.js'
+import { type RemoveRaftVoterResponse, readRemoveRaftVoterResponse, sizeRemoveRaftVoterResponse, skipRemoveRaftVoterResponse, writeRemoveRaftVoterResponse } from './remove-raft-voter-response.js'
+import { type UpdateRaftVoterRequest, readUpdateRaftVoterRequest, sizeUpdateRaftVoterRequest, skipUpdateRaftVoterRequest, writeUpdateRaftVoterRequest } from './update-raft-voter-request.js'
+import { type UpdateRaftVoterResponse, readUpdateRaftVoterResponse, sizeUpdateRaftVoterResponse, skipUpdateRaftVoterResponse, writeUpdateRaftVoterResponse } from './update-raft-voter-response.js'
+import { type InitializeShareGroupStateRequest, readInitializeShareGroupStateRequest, sizeInitializeShareGroupStateRequest, skipInitializeShareGroupStateRequest, writeInitializeShareGroupStateRequest } from './initialize-share-group-state-request.js'
+import { type InitializeShareGroupStateResponse, readInitializeShareGroupStateResponse, sizeInitializeShareGroupStateResponse, skipInitializeShareGroupStateResponse, writeInitializeShareGroupStateResponse } from './initialize-share-group-state-response.js'
+import { type ReadShareGroupStateRequest, readReadShareGroupStateRequest, sizeReadShareGroupStateRequest, skipReadShareGroupStateRequest, writeReadShareGroupStateRequest } from './read-share-group-state-request.js'
+import { type ReadShareGroupStateResponse, readReadShareGroupStateResponse, sizeReadShareGroupStateResponse, skipReadShareGroupStateResponse, writeReadShareGroupStateResponse } from './read-share-group-state-response.js'
+import { type WriteShareGroupStateRequest, readWriteShareGroupStateRequest, sizeWriteShareGroupStateRequest, skipWriteShareGroupStateRequest, writeWriteShareGroupStateRequest } from './write-share-group-state-request.js'
+import { type WriteShareGroupStateResponse, readWriteShareGroupStateResponse, sizeWriteShareGroupStateResponse, skipWriteShareGroupStateResponse, writeWriteShareGroupStateResponse } from './write-share-group-state-response.js'
+import { type DeleteShareGroupStateRequest, readDeleteShareGroupStateRequest, sizeDeleteShareGroupStateRequest, skipDeleteShareGroupStateRequest, writeDeleteShareGroupStateRequest } from './delete-share-group-state-request.js'
+import { type DeleteShareGroupStateResponse, readDeleteShareGroupStateResponse, sizeDeleteShareGroupStateResponse, skipDeleteShareGroupStateResponse, writeDeleteShareGroupStateResponse } from './delete-share-group-state-response.js'
+import { type ReadShareGroupStateSummaryRequest, readReadShareGroupStateSummaryRequest, sizeReadShareGroupStateSummaryRequest, skipReadShareGroupStateSummaryRequest, writeReadShareGroupStateSummaryRequest } from './read-share-group-state-summary-request.js'
+import { type ReadShareGroupStateSummaryResponse, readReadShareGroupStateSummaryResponse, sizeReadShareGroupStateSummaryResponse, skipReadShareGroupStateSummaryResponse, writeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary-response.js'
+import { type StreamsGroupHeartbeatRequest, readStreamsGroupHeartbeatRequest, sizeStreamsGroupHeartbeatRequest, skipStreamsGroupHeartbeatRequest, writeStreamsGroupHeartbeatRequest } from './streams-group-heartbeat-request.js'
+import { type StreamsGroupHeartbeatResponse, readStreamsGroupHeartbeatResponse, sizeStreamsGroupHeartbeatResponse, skipStreamsGroupHeartbeatResponse, writeStreamsGroupHeartbeatResponse } from './streams-group-heartbeat-response.js'
+import { type StreamsGroupDescribeRequest, readStreamsGroupDescribeRequest, sizeStreamsGroupDescribeRequest, skipStreamsGroupDescribeRequest, writeStreamsGroupDescribeRequest } from './streams-group-describe-request.js'
+import { type StreamsGroupDescribeResponse, readStreamsGroupDescribeResponse, sizeStreamsGroupDescribeResponse, skipStreamsGroupDescribeResponse, writeStreamsGroupDescribeResponse } from './streams-group-describe-response.js'
+import { type DescribeShareGroupOffsetsRequest, readDescribeShareGroupOffsetsRequest, sizeDescribeShareGroupOffsetsRequest, skipDescribeShareGroupOffsetsRequest, writeDescribeShareGroupOffsetsRequest } from './describe-share-group-offsets-request.js'
+import { type DescribeShareGroupOffsetsResponse, readDescribeShareGroupOffsetsResponse, sizeDescribeShareGroupOffsetsResponse, skipDescribeShareGroupOffsetsResponse, writeDescribeShareGroupOffsetsResponse } from './describe-share-group-offsets-response.js'
+import { type AlterShareGroupOffsetsRequest, readAlterShareGroupOffsetsRequest, sizeAlterShareGroupOffsetsRequest, skipAlterShareGroupOffsetsRequest, writeAlterShareGroupOffsetsRequest } from './alter-share-group-offsets-request.js'
+import { type AlterShareGroupOffsetsResponse, readAlterShareGroupOffsetsResponse, sizeAlterShareGroupOffsetsResponse, skipAlterShareGroupOffsetsResponse, writeAlterShareGroupOffsetsResponse } from './alter-share-group-offsets-response.js'
+import { type DeleteShareGroupOffsetsRequest, readDeleteShareGroupOffsetsRequest, sizeDeleteShareGroupOffsetsRequest, skipDeleteShareGroupOffsetsRequest, writeDeleteShareGroupOffsetsRequest } from './delete-share-group-offsets-request.js'
+import { type DeleteShareGroupOffsetsResponse, readDeleteShareGroupOffsetsResponse, sizeDeleteShareGroupOffsetsResponse, skipDeleteShareGroupOffsetsResponse, writeDeleteShareGroupOffsetsResponse } from './delete-share-group-offsets-response.js'
+import { type StreamsGroupTopologyDescriptionUpdateRequest, readStreamsGroupTopologyDescriptionUpdateRequest, sizeStreamsGroupTopologyDescriptionUpdateRequest, skipStreamsGroupTopologyDescriptionUpdateRequest, writeStreamsGroupTopologyDescriptionUpdateRequest } from './streams-group-topology-description-update-request.js'
+import { type StreamsGroupTopologyDescriptionUpdateResponse, readStreamsGroupTopologyDescriptionUpdateResponse, sizeStreamsGroupTopologyDescriptionUpdateResponse, skipStreamsGroupTopologyDescriptionUpdateResponse, writeStreamsGroupTopologyDescriptionUpdateResponse } from './streams-group-topology-description-update-response.js'
+import { type UnregisterControllerRequest, readUnregisterControllerRequest, sizeUnregisterControllerRequest, skipUnregisterControllerRequest, writeUnregisterControllerRequest } from './unregister-controller-request.js'
+import { type UnregisterControllerResponse, readUnregisterControllerResponse, sizeUnregisterControllerResponse, skipUnregisterControllerResponse, writeUnregisterControllerResponse } from './unregister-controller-response.js'
 
 /** API keys by name (https://kafka.apache.org/protocol#protocol_api_keys). */
 export const ApiKey = {
@@ -503,760 +503,760 @@ export const API_DEFINITIONS: readonly (ApiDefinition | undefined)[] = (() => {
     name: 'Produce',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ProduceRequest', minVersion: 3, maxVersion: 13, flexibleMinVersion: 9, read: readProduceRequest, size: sizeProduceRequest, write: writeProduceRequest },
-    response: { name: 'ProduceResponse', minVersion: 3, maxVersion: 13, flexibleMinVersion: 9, read: readProduceResponse, size: sizeProduceResponse, write: writeProduceResponse },
+    request: { name: 'ProduceRequest', minVersion: 3, maxVersion: 13, flexibleMinVersion: 9, read: readProduceRequest, skip: skipProduceRequest, size: sizeProduceRequest, write: writeProduceRequest },
+    response: { name: 'ProduceResponse', minVersion: 3, maxVersion: 13, flexibleMinVersion: 9, read: readProduceResponse, skip: skipProduceResponse, size: sizeProduceResponse, write: writeProduceResponse },
   } as ApiDefinition
   table[1] = {
     apiKey: 1,
     name: 'Fetch',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'FetchRequest', minVersion: 4, maxVersion: 18, flexibleMinVersion: 12, read: readFetchRequest, size: sizeFetchRequest, write: writeFetchRequest },
-    response: { name: 'FetchResponse', minVersion: 4, maxVersion: 18, flexibleMinVersion: 12, read: readFetchResponse, size: sizeFetchResponse, write: writeFetchResponse },
+    request: { name: 'FetchRequest', minVersion: 4, maxVersion: 18, flexibleMinVersion: 12, read: readFetchRequest, skip: skipFetchRequest, size: sizeFetchRequest, write: writeFetchRequest },
+    response: { name: 'FetchResponse', minVersion: 4, maxVersion: 18, flexibleMinVersion: 12, read: readFetchResponse, skip: skipFetchResponse, size: sizeFetchResponse, write: writeFetchResponse },
   } as ApiDefinition
   table[2] = {
     apiKey: 2,
     name: 'ListOffsets',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ListOffsetsRequest', minVersion: 1, maxVersion: 11, flexibleMinVersion: 6, read: readListOffsetsRequest, size: sizeListOffsetsRequest, write: writeListOffsetsRequest },
-    response: { name: 'ListOffsetsResponse', minVersion: 1, maxVersion: 11, flexibleMinVersion: 6, read: readListOffsetsResponse, size: sizeListOffsetsResponse, write: writeListOffsetsResponse },
+    request: { name: 'ListOffsetsRequest', minVersion: 1, maxVersion: 11, flexibleMinVersion: 6, read: readListOffsetsRequest, skip: skipListOffsetsRequest, size: sizeListOffsetsRequest, write: writeListOffsetsRequest },
+    response: { name: 'ListOffsetsResponse', minVersion: 1, maxVersion: 11, flexibleMinVersion: 6, read: readListOffsetsResponse, skip: skipListOffsetsResponse, size: sizeListOffsetsResponse, write: writeListOffsetsResponse },
   } as ApiDefinition
   table[3] = {
     apiKey: 3,
     name: 'Metadata',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'MetadataRequest', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, read: readMetadataRequest, size: sizeMetadataRequest, write: writeMetadataRequest },
-    response: { name: 'MetadataResponse', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, read: readMetadataResponse, size: sizeMetadataResponse, write: writeMetadataResponse },
+    request: { name: 'MetadataRequest', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, read: readMetadataRequest, skip: skipMetadataRequest, size: sizeMetadataRequest, write: writeMetadataRequest },
+    response: { name: 'MetadataResponse', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, read: readMetadataResponse, skip: skipMetadataResponse, size: sizeMetadataResponse, write: writeMetadataResponse },
   } as ApiDefinition
   table[4] = {
     apiKey: 4,
     name: 'LeaderAndIsr',
     listeners: [],
     latestVersionUnstable: false,
-    request: { name: 'LeaderAndIsrRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readLeaderAndIsrRequest, size: sizeLeaderAndIsrRequest, write: writeLeaderAndIsrRequest },
-    response: { name: 'LeaderAndIsrResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readLeaderAndIsrResponse, size: sizeLeaderAndIsrResponse, write: writeLeaderAndIsrResponse },
+    request: { name: 'LeaderAndIsrRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readLeaderAndIsrRequest, skip: skipLeaderAndIsrRequest, size: sizeLeaderAndIsrRequest, write: writeLeaderAndIsrRequest },
+    response: { name: 'LeaderAndIsrResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readLeaderAndIsrResponse, skip: skipLeaderAndIsrResponse, size: sizeLeaderAndIsrResponse, write: writeLeaderAndIsrResponse },
   } as ApiDefinition
   table[5] = {
     apiKey: 5,
     name: 'StopReplica',
     listeners: [],
     latestVersionUnstable: false,
-    request: { name: 'StopReplicaRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readStopReplicaRequest, size: sizeStopReplicaRequest, write: writeStopReplicaRequest },
-    response: { name: 'StopReplicaResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readStopReplicaResponse, size: sizeStopReplicaResponse, write: writeStopReplicaResponse },
+    request: { name: 'StopReplicaRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readStopReplicaRequest, skip: skipStopReplicaRequest, size: sizeStopReplicaRequest, write: writeStopReplicaRequest },
+    response: { name: 'StopReplicaResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readStopReplicaResponse, skip: skipStopReplicaResponse, size: sizeStopReplicaResponse, write: writeStopReplicaResponse },
   } as ApiDefinition
   table[6] = {
     apiKey: 6,
     name: 'UpdateMetadata',
     listeners: [],
     latestVersionUnstable: false,
-    request: { name: 'UpdateMetadataRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readUpdateMetadataRequest, size: sizeUpdateMetadataRequest, write: writeUpdateMetadataRequest },
-    response: { name: 'UpdateMetadataResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readUpdateMetadataResponse, size: sizeUpdateMetadataResponse, write: writeUpdateMetadataResponse },
+    request: { name: 'UpdateMetadataRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readUpdateMetadataRequest, skip: skipUpdateMetadataRequest, size: sizeUpdateMetadataRequest, write: writeUpdateMetadataRequest },
+    response: { name: 'UpdateMetadataResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readUpdateMetadataResponse, skip: skipUpdateMetadataResponse, size: sizeUpdateMetadataResponse, write: writeUpdateMetadataResponse },
   } as ApiDefinition
   table[7] = {
     apiKey: 7,
     name: 'ControlledShutdown',
     listeners: [],
     latestVersionUnstable: false,
-    request: { name: 'ControlledShutdownRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readControlledShutdownRequest, size: sizeControlledShutdownRequest, write: writeControlledShutdownRequest },
-    response: { name: 'ControlledShutdownResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readControlledShutdownResponse, size: sizeControlledShutdownResponse, write: writeControlledShutdownResponse },
+    request: { name: 'ControlledShutdownRequest', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readControlledShutdownRequest, skip: skipControlledShutdownRequest, size: sizeControlledShutdownRequest, write: writeControlledShutdownRequest },
+    response: { name: 'ControlledShutdownResponse', minVersion: 0, maxVersion: -1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readControlledShutdownResponse, skip: skipControlledShutdownResponse, size: sizeControlledShutdownResponse, write: writeControlledShutdownResponse },
   } as ApiDefinition
   table[8] = {
     apiKey: 8,
     name: 'OffsetCommit',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'OffsetCommitRequest', minVersion: 2, maxVersion: 10, flexibleMinVersion: 8, read: readOffsetCommitRequest, size: sizeOffsetCommitRequest, write: writeOffsetCommitRequest },
-    response: { name: 'OffsetCommitResponse', minVersion: 2, maxVersion: 10, flexibleMinVersion: 8, read: readOffsetCommitResponse, size: sizeOffsetCommitResponse, write: writeOffsetCommitResponse },
+    request: { name: 'OffsetCommitRequest', minVersion: 2, maxVersion: 10, flexibleMinVersion: 8, read: readOffsetCommitRequest, skip: skipOffsetCommitRequest, size: sizeOffsetCommitRequest, write: writeOffsetCommitRequest },
+    response: { name: 'OffsetCommitResponse', minVersion: 2, maxVersion: 10, flexibleMinVersion: 8, read: readOffsetCommitResponse, skip: skipOffsetCommitResponse, size: sizeOffsetCommitResponse, write: writeOffsetCommitResponse },
   } as ApiDefinition
   table[9] = {
     apiKey: 9,
     name: 'OffsetFetch',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'OffsetFetchRequest', minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, read: readOffsetFetchRequest, size: sizeOffsetFetchRequest, write: writeOffsetFetchRequest },
-    response: { name: 'OffsetFetchResponse', minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, read: readOffsetFetchResponse, size: sizeOffsetFetchResponse, write: writeOffsetFetchResponse },
+    request: { name: 'OffsetFetchRequest', minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, read: readOffsetFetchRequest, skip: skipOffsetFetchRequest, size: sizeOffsetFetchRequest, write: writeOffsetFetchRequest },
+    response: { name: 'OffsetFetchResponse', minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, read: readOffsetFetchResponse, skip: skipOffsetFetchResponse, size: sizeOffsetFetchResponse, write: writeOffsetFetchResponse },
   } as ApiDefinition
   table[10] = {
     apiKey: 10,
     name: 'FindCoordinator',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'FindCoordinatorRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readFindCoordinatorRequest, size: sizeFindCoordinatorRequest, write: writeFindCoordinatorRequest },
-    response: { name: 'FindCoordinatorResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readFindCoordinatorResponse, size: sizeFindCoordinatorResponse, write: writeFindCoordinatorResponse },
+    request: { name: 'FindCoordinatorRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readFindCoordinatorRequest, skip: skipFindCoordinatorRequest, size: sizeFindCoordinatorRequest, write: writeFindCoordinatorRequest },
+    response: { name: 'FindCoordinatorResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readFindCoordinatorResponse, skip: skipFindCoordinatorResponse, size: sizeFindCoordinatorResponse, write: writeFindCoordinatorResponse },
   } as ApiDefinition
   table[11] = {
     apiKey: 11,
     name: 'JoinGroup',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'JoinGroupRequest', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, read: readJoinGroupRequest, size: sizeJoinGroupRequest, write: writeJoinGroupRequest },
-    response: { name: 'JoinGroupResponse', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, read: readJoinGroupResponse, size: sizeJoinGroupResponse, write: writeJoinGroupResponse },
+    request: { name: 'JoinGroupRequest', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, read: readJoinGroupRequest, skip: skipJoinGroupRequest, size: sizeJoinGroupRequest, write: writeJoinGroupRequest },
+    response: { name: 'JoinGroupResponse', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, read: readJoinGroupResponse, skip: skipJoinGroupResponse, size: sizeJoinGroupResponse, write: writeJoinGroupResponse },
   } as ApiDefinition
   table[12] = {
     apiKey: 12,
     name: 'Heartbeat',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'HeartbeatRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, read: readHeartbeatRequest, size: sizeHeartbeatRequest, write: writeHeartbeatRequest },
-    response: { name: 'HeartbeatResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, read: readHeartbeatResponse, size: sizeHeartbeatResponse, write: writeHeartbeatResponse },
+    request: { name: 'HeartbeatRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, read: readHeartbeatRequest, skip: skipHeartbeatRequest, size: sizeHeartbeatRequest, write: writeHeartbeatRequest },
+    response: { name: 'HeartbeatResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, read: readHeartbeatResponse, skip: skipHeartbeatResponse, size: sizeHeartbeatResponse, write: writeHeartbeatResponse },
   } as ApiDefinition
   table[13] = {
     apiKey: 13,
     name: 'LeaveGroup',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'LeaveGroupRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readLeaveGroupRequest, size: sizeLeaveGroupRequest, write: writeLeaveGroupRequest },
-    response: { name: 'LeaveGroupResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readLeaveGroupResponse, size: sizeLeaveGroupResponse, write: writeLeaveGroupResponse },
+    request: { name: 'LeaveGroupRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readLeaveGroupRequest, skip: skipLeaveGroupRequest, size: sizeLeaveGroupRequest, write: writeLeaveGroupRequest },
+    response: { name: 'LeaveGroupResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readLeaveGroupResponse, skip: skipLeaveGroupResponse, size: sizeLeaveGroupResponse, write: writeLeaveGroupResponse },
   } as ApiDefinition
   table[14] = {
     apiKey: 14,
     name: 'SyncGroup',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'SyncGroupRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readSyncGroupRequest, size: sizeSyncGroupRequest, write: writeSyncGroupRequest },
-    response: { name: 'SyncGroupResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readSyncGroupResponse, size: sizeSyncGroupResponse, write: writeSyncGroupResponse },
+    request: { name: 'SyncGroupRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readSyncGroupRequest, skip: skipSyncGroupRequest, size: sizeSyncGroupRequest, write: writeSyncGroupRequest },
+    response: { name: 'SyncGroupResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, read: readSyncGroupResponse, skip: skipSyncGroupResponse, size: sizeSyncGroupResponse, write: writeSyncGroupResponse },
   } as ApiDefinition
   table[15] = {
     apiKey: 15,
     name: 'DescribeGroups',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeGroupsRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, read: readDescribeGroupsRequest, size: sizeDescribeGroupsRequest, write: writeDescribeGroupsRequest },
-    response: { name: 'DescribeGroupsResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, read: readDescribeGroupsResponse, size: sizeDescribeGroupsResponse, write: writeDescribeGroupsResponse },
+    request: { name: 'DescribeGroupsRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, read: readDescribeGroupsRequest, skip: skipDescribeGroupsRequest, size: sizeDescribeGroupsRequest, write: writeDescribeGroupsRequest },
+    response: { name: 'DescribeGroupsResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, read: readDescribeGroupsResponse, skip: skipDescribeGroupsResponse, size: sizeDescribeGroupsResponse, write: writeDescribeGroupsResponse },
   } as ApiDefinition
   table[16] = {
     apiKey: 16,
     name: 'ListGroups',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ListGroupsRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readListGroupsRequest, size: sizeListGroupsRequest, write: writeListGroupsRequest },
-    response: { name: 'ListGroupsResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readListGroupsResponse, size: sizeListGroupsResponse, write: writeListGroupsResponse },
+    request: { name: 'ListGroupsRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readListGroupsRequest, skip: skipListGroupsRequest, size: sizeListGroupsRequest, write: writeListGroupsRequest },
+    response: { name: 'ListGroupsResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readListGroupsResponse, skip: skipListGroupsResponse, size: sizeListGroupsResponse, write: writeListGroupsResponse },
   } as ApiDefinition
   table[17] = {
     apiKey: 17,
     name: 'SaslHandshake',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'SaslHandshakeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readSaslHandshakeRequest, size: sizeSaslHandshakeRequest, write: writeSaslHandshakeRequest },
-    response: { name: 'SaslHandshakeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readSaslHandshakeResponse, size: sizeSaslHandshakeResponse, write: writeSaslHandshakeResponse },
+    request: { name: 'SaslHandshakeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readSaslHandshakeRequest, skip: skipSaslHandshakeRequest, size: sizeSaslHandshakeRequest, write: writeSaslHandshakeRequest },
+    response: { name: 'SaslHandshakeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readSaslHandshakeResponse, skip: skipSaslHandshakeResponse, size: sizeSaslHandshakeResponse, write: writeSaslHandshakeResponse },
   } as ApiDefinition
   table[18] = {
     apiKey: 18,
     name: 'ApiVersions',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'ApiVersionsRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readApiVersionsRequest, size: sizeApiVersionsRequest, write: writeApiVersionsRequest },
-    response: { name: 'ApiVersionsResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readApiVersionsResponse, size: sizeApiVersionsResponse, write: writeApiVersionsResponse },
+    request: { name: 'ApiVersionsRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readApiVersionsRequest, skip: skipApiVersionsRequest, size: sizeApiVersionsRequest, write: writeApiVersionsRequest },
+    response: { name: 'ApiVersionsResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readApiVersionsResponse, skip: skipApiVersionsResponse, size: sizeApiVersionsResponse, write: writeApiVersionsResponse },
   } as ApiDefinition
   table[19] = {
     apiKey: 19,
     name: 'CreateTopics',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'CreateTopicsRequest', minVersion: 2, maxVersion: 7, flexibleMinVersion: 5, read: readCreateTopicsRequest, size: sizeCreateTopicsRequest, write: writeCreateTopicsRequest },
-    response: { name: 'CreateTopicsResponse', minVersion: 2, maxVersion: 7, flexibleMinVersion: 5, read: readCreateTopicsResponse, size: sizeCreateTopicsResponse, write: writeCreateTopicsResponse },
+    request: { name: 'CreateTopicsRequest', minVersion: 2, maxVersion: 7, flexibleMinVersion: 5, read: readCreateTopicsRequest, skip: skipCreateTopicsRequest, size: sizeCreateTopicsRequest, write: writeCreateTopicsRequest },
+    response: { name: 'CreateTopicsResponse', minVersion: 2, maxVersion: 7, flexibleMinVersion: 5, read: readCreateTopicsResponse, skip: skipCreateTopicsResponse, size: sizeCreateTopicsResponse, write: writeCreateTopicsResponse },
   } as ApiDefinition
   table[20] = {
     apiKey: 20,
     name: 'DeleteTopics',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteTopicsRequest', minVersion: 1, maxVersion: 6, flexibleMinVersion: 4, read: readDeleteTopicsRequest, size: sizeDeleteTopicsRequest, write: writeDeleteTopicsRequest },
-    response: { name: 'DeleteTopicsResponse', minVersion: 1, maxVersion: 6, flexibleMinVersion: 4, read: readDeleteTopicsResponse, size: sizeDeleteTopicsResponse, write: writeDeleteTopicsResponse },
+    request: { name: 'DeleteTopicsRequest', minVersion: 1, maxVersion: 6, flexibleMinVersion: 4, read: readDeleteTopicsRequest, skip: skipDeleteTopicsRequest, size: sizeDeleteTopicsRequest, write: writeDeleteTopicsRequest },
+    response: { name: 'DeleteTopicsResponse', minVersion: 1, maxVersion: 6, flexibleMinVersion: 4, read: readDeleteTopicsResponse, skip: skipDeleteTopicsResponse, size: sizeDeleteTopicsResponse, write: writeDeleteTopicsResponse },
   } as ApiDefinition
   table[21] = {
     apiKey: 21,
     name: 'DeleteRecords',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteRecordsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readDeleteRecordsRequest, size: sizeDeleteRecordsRequest, write: writeDeleteRecordsRequest },
-    response: { name: 'DeleteRecordsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readDeleteRecordsResponse, size: sizeDeleteRecordsResponse, write: writeDeleteRecordsResponse },
+    request: { name: 'DeleteRecordsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readDeleteRecordsRequest, skip: skipDeleteRecordsRequest, size: sizeDeleteRecordsRequest, write: writeDeleteRecordsRequest },
+    response: { name: 'DeleteRecordsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readDeleteRecordsResponse, skip: skipDeleteRecordsResponse, size: sizeDeleteRecordsResponse, write: writeDeleteRecordsResponse },
   } as ApiDefinition
   table[22] = {
     apiKey: 22,
     name: 'InitProducerId',
     listeners: ['broker'],
     latestVersionUnstable: true,
-    request: { name: 'InitProducerIdRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, read: readInitProducerIdRequest, size: sizeInitProducerIdRequest, write: writeInitProducerIdRequest },
-    response: { name: 'InitProducerIdResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, read: readInitProducerIdResponse, size: sizeInitProducerIdResponse, write: writeInitProducerIdResponse },
+    request: { name: 'InitProducerIdRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, read: readInitProducerIdRequest, skip: skipInitProducerIdRequest, size: sizeInitProducerIdRequest, write: writeInitProducerIdRequest },
+    response: { name: 'InitProducerIdResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, read: readInitProducerIdResponse, skip: skipInitProducerIdResponse, size: sizeInitProducerIdResponse, write: writeInitProducerIdResponse },
   } as ApiDefinition
   table[23] = {
     apiKey: 23,
     name: 'OffsetForLeaderEpoch',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'OffsetForLeaderEpochRequest', minVersion: 2, maxVersion: 4, flexibleMinVersion: 4, read: readOffsetForLeaderEpochRequest, size: sizeOffsetForLeaderEpochRequest, write: writeOffsetForLeaderEpochRequest },
-    response: { name: 'OffsetForLeaderEpochResponse', minVersion: 2, maxVersion: 4, flexibleMinVersion: 4, read: readOffsetForLeaderEpochResponse, size: sizeOffsetForLeaderEpochResponse, write: writeOffsetForLeaderEpochResponse },
+    request: { name: 'OffsetForLeaderEpochRequest', minVersion: 2, maxVersion: 4, flexibleMinVersion: 4, read: readOffsetForLeaderEpochRequest, skip: skipOffsetForLeaderEpochRequest, size: sizeOffsetForLeaderEpochRequest, write: writeOffsetForLeaderEpochRequest },
+    response: { name: 'OffsetForLeaderEpochResponse', minVersion: 2, maxVersion: 4, flexibleMinVersion: 4, read: readOffsetForLeaderEpochResponse, skip: skipOffsetForLeaderEpochResponse, size: sizeOffsetForLeaderEpochResponse, write: writeOffsetForLeaderEpochResponse },
   } as ApiDefinition
   table[24] = {
     apiKey: 24,
     name: 'AddPartitionsToTxn',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'AddPartitionsToTxnRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readAddPartitionsToTxnRequest, size: sizeAddPartitionsToTxnRequest, write: writeAddPartitionsToTxnRequest },
-    response: { name: 'AddPartitionsToTxnResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readAddPartitionsToTxnResponse, size: sizeAddPartitionsToTxnResponse, write: writeAddPartitionsToTxnResponse },
+    request: { name: 'AddPartitionsToTxnRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readAddPartitionsToTxnRequest, skip: skipAddPartitionsToTxnRequest, size: sizeAddPartitionsToTxnRequest, write: writeAddPartitionsToTxnRequest },
+    response: { name: 'AddPartitionsToTxnResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readAddPartitionsToTxnResponse, skip: skipAddPartitionsToTxnResponse, size: sizeAddPartitionsToTxnResponse, write: writeAddPartitionsToTxnResponse },
   } as ApiDefinition
   table[25] = {
     apiKey: 25,
     name: 'AddOffsetsToTxn',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'AddOffsetsToTxnRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, read: readAddOffsetsToTxnRequest, size: sizeAddOffsetsToTxnRequest, write: writeAddOffsetsToTxnRequest },
-    response: { name: 'AddOffsetsToTxnResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, read: readAddOffsetsToTxnResponse, size: sizeAddOffsetsToTxnResponse, write: writeAddOffsetsToTxnResponse },
+    request: { name: 'AddOffsetsToTxnRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, read: readAddOffsetsToTxnRequest, skip: skipAddOffsetsToTxnRequest, size: sizeAddOffsetsToTxnRequest, write: writeAddOffsetsToTxnRequest },
+    response: { name: 'AddOffsetsToTxnResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, read: readAddOffsetsToTxnResponse, skip: skipAddOffsetsToTxnResponse, size: sizeAddOffsetsToTxnResponse, write: writeAddOffsetsToTxnResponse },
   } as ApiDefinition
   table[26] = {
     apiKey: 26,
     name: 'EndTxn',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'EndTxnRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readEndTxnRequest, size: sizeEndTxnRequest, write: writeEndTxnRequest },
-    response: { name: 'EndTxnResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readEndTxnResponse, size: sizeEndTxnResponse, write: writeEndTxnResponse },
+    request: { name: 'EndTxnRequest', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readEndTxnRequest, skip: skipEndTxnRequest, size: sizeEndTxnRequest, write: writeEndTxnRequest },
+    response: { name: 'EndTxnResponse', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, read: readEndTxnResponse, skip: skipEndTxnResponse, size: sizeEndTxnResponse, write: writeEndTxnResponse },
   } as ApiDefinition
   table[27] = {
     apiKey: 27,
     name: 'WriteTxnMarkers',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'WriteTxnMarkersRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 1, read: readWriteTxnMarkersRequest, size: sizeWriteTxnMarkersRequest, write: writeWriteTxnMarkersRequest },
-    response: { name: 'WriteTxnMarkersResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 1, read: readWriteTxnMarkersResponse, size: sizeWriteTxnMarkersResponse, write: writeWriteTxnMarkersResponse },
+    request: { name: 'WriteTxnMarkersRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 1, read: readWriteTxnMarkersRequest, skip: skipWriteTxnMarkersRequest, size: sizeWriteTxnMarkersRequest, write: writeWriteTxnMarkersRequest },
+    response: { name: 'WriteTxnMarkersResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 1, read: readWriteTxnMarkersResponse, skip: skipWriteTxnMarkersResponse, size: sizeWriteTxnMarkersResponse, write: writeWriteTxnMarkersResponse },
   } as ApiDefinition
   table[28] = {
     apiKey: 28,
     name: 'TxnOffsetCommit',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'TxnOffsetCommitRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readTxnOffsetCommitRequest, size: sizeTxnOffsetCommitRequest, write: writeTxnOffsetCommitRequest },
-    response: { name: 'TxnOffsetCommitResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readTxnOffsetCommitResponse, size: sizeTxnOffsetCommitResponse, write: writeTxnOffsetCommitResponse },
+    request: { name: 'TxnOffsetCommitRequest', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readTxnOffsetCommitRequest, skip: skipTxnOffsetCommitRequest, size: sizeTxnOffsetCommitRequest, write: writeTxnOffsetCommitRequest },
+    response: { name: 'TxnOffsetCommitResponse', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, read: readTxnOffsetCommitResponse, skip: skipTxnOffsetCommitResponse, size: sizeTxnOffsetCommitResponse, write: writeTxnOffsetCommitResponse },
   } as ApiDefinition
   table[29] = {
     apiKey: 29,
     name: 'DescribeAcls',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeAclsRequest, size: sizeDescribeAclsRequest, write: writeDescribeAclsRequest },
-    response: { name: 'DescribeAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeAclsResponse, size: sizeDescribeAclsResponse, write: writeDescribeAclsResponse },
+    request: { name: 'DescribeAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeAclsRequest, skip: skipDescribeAclsRequest, size: sizeDescribeAclsRequest, write: writeDescribeAclsRequest },
+    response: { name: 'DescribeAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeAclsResponse, skip: skipDescribeAclsResponse, size: sizeDescribeAclsResponse, write: writeDescribeAclsResponse },
   } as ApiDefinition
   table[30] = {
     apiKey: 30,
     name: 'CreateAcls',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'CreateAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateAclsRequest, size: sizeCreateAclsRequest, write: writeCreateAclsRequest },
-    response: { name: 'CreateAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateAclsResponse, size: sizeCreateAclsResponse, write: writeCreateAclsResponse },
+    request: { name: 'CreateAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateAclsRequest, skip: skipCreateAclsRequest, size: sizeCreateAclsRequest, write: writeCreateAclsRequest },
+    response: { name: 'CreateAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateAclsResponse, skip: skipCreateAclsResponse, size: sizeCreateAclsResponse, write: writeCreateAclsResponse },
   } as ApiDefinition
   table[31] = {
     apiKey: 31,
     name: 'DeleteAcls',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteAclsRequest, size: sizeDeleteAclsRequest, write: writeDeleteAclsRequest },
-    response: { name: 'DeleteAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteAclsResponse, size: sizeDeleteAclsResponse, write: writeDeleteAclsResponse },
+    request: { name: 'DeleteAclsRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteAclsRequest, skip: skipDeleteAclsRequest, size: sizeDeleteAclsRequest, write: writeDeleteAclsRequest },
+    response: { name: 'DeleteAclsResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteAclsResponse, skip: skipDeleteAclsResponse, size: sizeDeleteAclsResponse, write: writeDeleteAclsResponse },
   } as ApiDefinition
   table[32] = {
     apiKey: 32,
     name: 'DescribeConfigs',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeConfigsRequest', minVersion: 1, maxVersion: 4, flexibleMinVersion: 4, read: readDescribeConfigsRequest, size: sizeDescribeConfigsRequest, write: writeDescribeConfigsRequest },
-    response: { name: 'DescribeConfigsResponse', minVersion: 1, maxVersion: 4, flexibleMinVersion: 4, read: readDescribeConfigsResponse, size: sizeDescribeConfigsResponse, write: writeDescribeConfigsResponse },
+    request: { name: 'DescribeConfigsRequest', minVersion: 1, maxVersion: 4, flexibleMinVersion: 4, read: readDescribeConfigsRequest, skip: skipDescribeConfigsRequest, size: sizeDescribeConfigsRequest, write: writeDescribeConfigsRequest },
+    response: { name: 'DescribeConfigsResponse', minVersion: 1, maxVersion: 4, flexibleMinVersion: 4, read: readDescribeConfigsResponse, skip: skipDescribeConfigsResponse, size: sizeDescribeConfigsResponse, write: writeDescribeConfigsResponse },
   } as ApiDefinition
   table[33] = {
     apiKey: 33,
     name: 'AlterConfigs',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'AlterConfigsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readAlterConfigsRequest, size: sizeAlterConfigsRequest, write: writeAlterConfigsRequest },
-    response: { name: 'AlterConfigsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readAlterConfigsResponse, size: sizeAlterConfigsResponse, write: writeAlterConfigsResponse },
+    request: { name: 'AlterConfigsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readAlterConfigsRequest, skip: skipAlterConfigsRequest, size: sizeAlterConfigsRequest, write: writeAlterConfigsRequest },
+    response: { name: 'AlterConfigsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readAlterConfigsResponse, skip: skipAlterConfigsResponse, size: sizeAlterConfigsResponse, write: writeAlterConfigsResponse },
   } as ApiDefinition
   table[34] = {
     apiKey: 34,
     name: 'AlterReplicaLogDirs',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'AlterReplicaLogDirsRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readAlterReplicaLogDirsRequest, size: sizeAlterReplicaLogDirsRequest, write: writeAlterReplicaLogDirsRequest },
-    response: { name: 'AlterReplicaLogDirsResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readAlterReplicaLogDirsResponse, size: sizeAlterReplicaLogDirsResponse, write: writeAlterReplicaLogDirsResponse },
+    request: { name: 'AlterReplicaLogDirsRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readAlterReplicaLogDirsRequest, skip: skipAlterReplicaLogDirsRequest, size: sizeAlterReplicaLogDirsRequest, write: writeAlterReplicaLogDirsRequest },
+    response: { name: 'AlterReplicaLogDirsResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readAlterReplicaLogDirsResponse, skip: skipAlterReplicaLogDirsResponse, size: sizeAlterReplicaLogDirsResponse, write: writeAlterReplicaLogDirsResponse },
   } as ApiDefinition
   table[35] = {
     apiKey: 35,
     name: 'DescribeLogDirs',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeLogDirsRequest', minVersion: 1, maxVersion: 5, flexibleMinVersion: 2, read: readDescribeLogDirsRequest, size: sizeDescribeLogDirsRequest, write: writeDescribeLogDirsRequest },
-    response: { name: 'DescribeLogDirsResponse', minVersion: 1, maxVersion: 5, flexibleMinVersion: 2, read: readDescribeLogDirsResponse, size: sizeDescribeLogDirsResponse, write: writeDescribeLogDirsResponse },
+    request: { name: 'DescribeLogDirsRequest', minVersion: 1, maxVersion: 5, flexibleMinVersion: 2, read: readDescribeLogDirsRequest, skip: skipDescribeLogDirsRequest, size: sizeDescribeLogDirsRequest, write: writeDescribeLogDirsRequest },
+    response: { name: 'DescribeLogDirsResponse', minVersion: 1, maxVersion: 5, flexibleMinVersion: 2, read: readDescribeLogDirsResponse, skip: skipDescribeLogDirsResponse, size: sizeDescribeLogDirsResponse, write: writeDescribeLogDirsResponse },
   } as ApiDefinition
   table[36] = {
     apiKey: 36,
     name: 'SaslAuthenticate',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'SaslAuthenticateRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readSaslAuthenticateRequest, size: sizeSaslAuthenticateRequest, write: writeSaslAuthenticateRequest },
-    response: { name: 'SaslAuthenticateResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readSaslAuthenticateResponse, size: sizeSaslAuthenticateResponse, write: writeSaslAuthenticateResponse },
+    request: { name: 'SaslAuthenticateRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readSaslAuthenticateRequest, skip: skipSaslAuthenticateRequest, size: sizeSaslAuthenticateRequest, write: writeSaslAuthenticateRequest },
+    response: { name: 'SaslAuthenticateResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readSaslAuthenticateResponse, skip: skipSaslAuthenticateResponse, size: sizeSaslAuthenticateResponse, write: writeSaslAuthenticateResponse },
   } as ApiDefinition
   table[37] = {
     apiKey: 37,
     name: 'CreatePartitions',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'CreatePartitionsRequest', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readCreatePartitionsRequest, size: sizeCreatePartitionsRequest, write: writeCreatePartitionsRequest },
-    response: { name: 'CreatePartitionsResponse', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readCreatePartitionsResponse, size: sizeCreatePartitionsResponse, write: writeCreatePartitionsResponse },
+    request: { name: 'CreatePartitionsRequest', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readCreatePartitionsRequest, skip: skipCreatePartitionsRequest, size: sizeCreatePartitionsRequest, write: writeCreatePartitionsRequest },
+    response: { name: 'CreatePartitionsResponse', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readCreatePartitionsResponse, skip: skipCreatePartitionsResponse, size: sizeCreatePartitionsResponse, write: writeCreatePartitionsResponse },
   } as ApiDefinition
   table[38] = {
     apiKey: 38,
     name: 'CreateDelegationToken',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'CreateDelegationTokenRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateDelegationTokenRequest, size: sizeCreateDelegationTokenRequest, write: writeCreateDelegationTokenRequest },
-    response: { name: 'CreateDelegationTokenResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateDelegationTokenResponse, size: sizeCreateDelegationTokenResponse, write: writeCreateDelegationTokenResponse },
+    request: { name: 'CreateDelegationTokenRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateDelegationTokenRequest, skip: skipCreateDelegationTokenRequest, size: sizeCreateDelegationTokenRequest, write: writeCreateDelegationTokenRequest },
+    response: { name: 'CreateDelegationTokenResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readCreateDelegationTokenResponse, skip: skipCreateDelegationTokenResponse, size: sizeCreateDelegationTokenResponse, write: writeCreateDelegationTokenResponse },
   } as ApiDefinition
   table[39] = {
     apiKey: 39,
     name: 'RenewDelegationToken',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'RenewDelegationTokenRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readRenewDelegationTokenRequest, size: sizeRenewDelegationTokenRequest, write: writeRenewDelegationTokenRequest },
-    response: { name: 'RenewDelegationTokenResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readRenewDelegationTokenResponse, size: sizeRenewDelegationTokenResponse, write: writeRenewDelegationTokenResponse },
+    request: { name: 'RenewDelegationTokenRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readRenewDelegationTokenRequest, skip: skipRenewDelegationTokenRequest, size: sizeRenewDelegationTokenRequest, write: writeRenewDelegationTokenRequest },
+    response: { name: 'RenewDelegationTokenResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readRenewDelegationTokenResponse, skip: skipRenewDelegationTokenResponse, size: sizeRenewDelegationTokenResponse, write: writeRenewDelegationTokenResponse },
   } as ApiDefinition
   table[40] = {
     apiKey: 40,
     name: 'ExpireDelegationToken',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'ExpireDelegationTokenRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readExpireDelegationTokenRequest, size: sizeExpireDelegationTokenRequest, write: writeExpireDelegationTokenRequest },
-    response: { name: 'ExpireDelegationTokenResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readExpireDelegationTokenResponse, size: sizeExpireDelegationTokenResponse, write: writeExpireDelegationTokenResponse },
+    request: { name: 'ExpireDelegationTokenRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readExpireDelegationTokenRequest, skip: skipExpireDelegationTokenRequest, size: sizeExpireDelegationTokenRequest, write: writeExpireDelegationTokenRequest },
+    response: { name: 'ExpireDelegationTokenResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, read: readExpireDelegationTokenResponse, skip: skipExpireDelegationTokenResponse, size: sizeExpireDelegationTokenResponse, write: writeExpireDelegationTokenResponse },
   } as ApiDefinition
   table[41] = {
     apiKey: 41,
     name: 'DescribeDelegationToken',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeDelegationTokenRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeDelegationTokenRequest, size: sizeDescribeDelegationTokenRequest, write: writeDescribeDelegationTokenRequest },
-    response: { name: 'DescribeDelegationTokenResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeDelegationTokenResponse, size: sizeDescribeDelegationTokenResponse, write: writeDescribeDelegationTokenResponse },
+    request: { name: 'DescribeDelegationTokenRequest', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeDelegationTokenRequest, skip: skipDescribeDelegationTokenRequest, size: sizeDescribeDelegationTokenRequest, write: writeDescribeDelegationTokenRequest },
+    response: { name: 'DescribeDelegationTokenResponse', minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, read: readDescribeDelegationTokenResponse, skip: skipDescribeDelegationTokenResponse, size: sizeDescribeDelegationTokenResponse, write: writeDescribeDelegationTokenResponse },
   } as ApiDefinition
   table[42] = {
     apiKey: 42,
     name: 'DeleteGroups',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteGroupsRequest', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteGroupsRequest, size: sizeDeleteGroupsRequest, write: writeDeleteGroupsRequest },
-    response: { name: 'DeleteGroupsResponse', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteGroupsResponse, size: sizeDeleteGroupsResponse, write: writeDeleteGroupsResponse },
+    request: { name: 'DeleteGroupsRequest', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteGroupsRequest, skip: skipDeleteGroupsRequest, size: sizeDeleteGroupsRequest, write: writeDeleteGroupsRequest },
+    response: { name: 'DeleteGroupsResponse', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, read: readDeleteGroupsResponse, skip: skipDeleteGroupsResponse, size: sizeDeleteGroupsResponse, write: writeDeleteGroupsResponse },
   } as ApiDefinition
   table[43] = {
     apiKey: 43,
     name: 'ElectLeaders',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'ElectLeadersRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readElectLeadersRequest, size: sizeElectLeadersRequest, write: writeElectLeadersRequest },
-    response: { name: 'ElectLeadersResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readElectLeadersResponse, size: sizeElectLeadersResponse, write: writeElectLeadersResponse },
+    request: { name: 'ElectLeadersRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readElectLeadersRequest, skip: skipElectLeadersRequest, size: sizeElectLeadersRequest, write: writeElectLeadersRequest },
+    response: { name: 'ElectLeadersResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, read: readElectLeadersResponse, skip: skipElectLeadersResponse, size: sizeElectLeadersResponse, write: writeElectLeadersResponse },
   } as ApiDefinition
   table[44] = {
     apiKey: 44,
     name: 'IncrementalAlterConfigs',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'IncrementalAlterConfigsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readIncrementalAlterConfigsRequest, size: sizeIncrementalAlterConfigsRequest, write: writeIncrementalAlterConfigsRequest },
-    response: { name: 'IncrementalAlterConfigsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readIncrementalAlterConfigsResponse, size: sizeIncrementalAlterConfigsResponse, write: writeIncrementalAlterConfigsResponse },
+    request: { name: 'IncrementalAlterConfigsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readIncrementalAlterConfigsRequest, skip: skipIncrementalAlterConfigsRequest, size: sizeIncrementalAlterConfigsRequest, write: writeIncrementalAlterConfigsRequest },
+    response: { name: 'IncrementalAlterConfigsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readIncrementalAlterConfigsResponse, skip: skipIncrementalAlterConfigsResponse, size: sizeIncrementalAlterConfigsResponse, write: writeIncrementalAlterConfigsResponse },
   } as ApiDefinition
   table[45] = {
     apiKey: 45,
     name: 'AlterPartitionReassignments',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'AlterPartitionReassignmentsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAlterPartitionReassignmentsRequest, size: sizeAlterPartitionReassignmentsRequest, write: writeAlterPartitionReassignmentsRequest },
-    response: { name: 'AlterPartitionReassignmentsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAlterPartitionReassignmentsResponse, size: sizeAlterPartitionReassignmentsResponse, write: writeAlterPartitionReassignmentsResponse },
+    request: { name: 'AlterPartitionReassignmentsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAlterPartitionReassignmentsRequest, skip: skipAlterPartitionReassignmentsRequest, size: sizeAlterPartitionReassignmentsRequest, write: writeAlterPartitionReassignmentsRequest },
+    response: { name: 'AlterPartitionReassignmentsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAlterPartitionReassignmentsResponse, skip: skipAlterPartitionReassignmentsResponse, size: sizeAlterPartitionReassignmentsResponse, write: writeAlterPartitionReassignmentsResponse },
   } as ApiDefinition
   table[46] = {
     apiKey: 46,
     name: 'ListPartitionReassignments',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'ListPartitionReassignmentsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readListPartitionReassignmentsRequest, size: sizeListPartitionReassignmentsRequest, write: writeListPartitionReassignmentsRequest },
-    response: { name: 'ListPartitionReassignmentsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readListPartitionReassignmentsResponse, size: sizeListPartitionReassignmentsResponse, write: writeListPartitionReassignmentsResponse },
+    request: { name: 'ListPartitionReassignmentsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readListPartitionReassignmentsRequest, skip: skipListPartitionReassignmentsRequest, size: sizeListPartitionReassignmentsRequest, write: writeListPartitionReassignmentsRequest },
+    response: { name: 'ListPartitionReassignmentsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readListPartitionReassignmentsResponse, skip: skipListPartitionReassignmentsResponse, size: sizeListPartitionReassignmentsResponse, write: writeListPartitionReassignmentsResponse },
   } as ApiDefinition
   table[47] = {
     apiKey: 47,
     name: 'OffsetDelete',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'OffsetDeleteRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readOffsetDeleteRequest, size: sizeOffsetDeleteRequest, write: writeOffsetDeleteRequest },
-    response: { name: 'OffsetDeleteResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readOffsetDeleteResponse, size: sizeOffsetDeleteResponse, write: writeOffsetDeleteResponse },
+    request: { name: 'OffsetDeleteRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readOffsetDeleteRequest, skip: skipOffsetDeleteRequest, size: sizeOffsetDeleteRequest, write: writeOffsetDeleteRequest },
+    response: { name: 'OffsetDeleteResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: Number.POSITIVE_INFINITY, read: readOffsetDeleteResponse, skip: skipOffsetDeleteResponse, size: sizeOffsetDeleteResponse, write: writeOffsetDeleteResponse },
   } as ApiDefinition
   table[48] = {
     apiKey: 48,
     name: 'DescribeClientQuotas',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeClientQuotasRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readDescribeClientQuotasRequest, size: sizeDescribeClientQuotasRequest, write: writeDescribeClientQuotasRequest },
-    response: { name: 'DescribeClientQuotasResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readDescribeClientQuotasResponse, size: sizeDescribeClientQuotasResponse, write: writeDescribeClientQuotasResponse },
+    request: { name: 'DescribeClientQuotasRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readDescribeClientQuotasRequest, skip: skipDescribeClientQuotasRequest, size: sizeDescribeClientQuotasRequest, write: writeDescribeClientQuotasRequest },
+    response: { name: 'DescribeClientQuotasResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readDescribeClientQuotasResponse, skip: skipDescribeClientQuotasResponse, size: sizeDescribeClientQuotasResponse, write: writeDescribeClientQuotasResponse },
   } as ApiDefinition
   table[49] = {
     apiKey: 49,
     name: 'AlterClientQuotas',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'AlterClientQuotasRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readAlterClientQuotasRequest, size: sizeAlterClientQuotasRequest, write: writeAlterClientQuotasRequest },
-    response: { name: 'AlterClientQuotasResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readAlterClientQuotasResponse, size: sizeAlterClientQuotasResponse, write: writeAlterClientQuotasResponse },
+    request: { name: 'AlterClientQuotasRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readAlterClientQuotasRequest, skip: skipAlterClientQuotasRequest, size: sizeAlterClientQuotasRequest, write: writeAlterClientQuotasRequest },
+    response: { name: 'AlterClientQuotasResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readAlterClientQuotasResponse, skip: skipAlterClientQuotasResponse, size: sizeAlterClientQuotasResponse, write: writeAlterClientQuotasResponse },
   } as ApiDefinition
   table[50] = {
     apiKey: 50,
     name: 'DescribeUserScramCredentials',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeUserScramCredentialsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeUserScramCredentialsRequest, size: sizeDescribeUserScramCredentialsRequest, write: writeDescribeUserScramCredentialsRequest },
-    response: { name: 'DescribeUserScramCredentialsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeUserScramCredentialsResponse, size: sizeDescribeUserScramCredentialsResponse, write: writeDescribeUserScramCredentialsResponse },
+    request: { name: 'DescribeUserScramCredentialsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeUserScramCredentialsRequest, skip: skipDescribeUserScramCredentialsRequest, size: sizeDescribeUserScramCredentialsRequest, write: writeDescribeUserScramCredentialsRequest },
+    response: { name: 'DescribeUserScramCredentialsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeUserScramCredentialsResponse, skip: skipDescribeUserScramCredentialsResponse, size: sizeDescribeUserScramCredentialsResponse, write: writeDescribeUserScramCredentialsResponse },
   } as ApiDefinition
   table[51] = {
     apiKey: 51,
     name: 'AlterUserScramCredentials',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'AlterUserScramCredentialsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterUserScramCredentialsRequest, size: sizeAlterUserScramCredentialsRequest, write: writeAlterUserScramCredentialsRequest },
-    response: { name: 'AlterUserScramCredentialsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterUserScramCredentialsResponse, size: sizeAlterUserScramCredentialsResponse, write: writeAlterUserScramCredentialsResponse },
+    request: { name: 'AlterUserScramCredentialsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterUserScramCredentialsRequest, skip: skipAlterUserScramCredentialsRequest, size: sizeAlterUserScramCredentialsRequest, write: writeAlterUserScramCredentialsRequest },
+    response: { name: 'AlterUserScramCredentialsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterUserScramCredentialsResponse, skip: skipAlterUserScramCredentialsResponse, size: sizeAlterUserScramCredentialsResponse, write: writeAlterUserScramCredentialsResponse },
   } as ApiDefinition
   table[52] = {
     apiKey: 52,
     name: 'Vote',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'VoteRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readVoteRequest, size: sizeVoteRequest, write: writeVoteRequest },
-    response: { name: 'VoteResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readVoteResponse, size: sizeVoteResponse, write: writeVoteResponse },
+    request: { name: 'VoteRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readVoteRequest, skip: skipVoteRequest, size: sizeVoteRequest, write: writeVoteRequest },
+    response: { name: 'VoteResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readVoteResponse, skip: skipVoteResponse, size: sizeVoteResponse, write: writeVoteResponse },
   } as ApiDefinition
   table[53] = {
     apiKey: 53,
     name: 'BeginQuorumEpoch',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'BeginQuorumEpochRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readBeginQuorumEpochRequest, size: sizeBeginQuorumEpochRequest, write: writeBeginQuorumEpochRequest },
-    response: { name: 'BeginQuorumEpochResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readBeginQuorumEpochResponse, size: sizeBeginQuorumEpochResponse, write: writeBeginQuorumEpochResponse },
+    request: { name: 'BeginQuorumEpochRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readBeginQuorumEpochRequest, skip: skipBeginQuorumEpochRequest, size: sizeBeginQuorumEpochRequest, write: writeBeginQuorumEpochRequest },
+    response: { name: 'BeginQuorumEpochResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readBeginQuorumEpochResponse, skip: skipBeginQuorumEpochResponse, size: sizeBeginQuorumEpochResponse, write: writeBeginQuorumEpochResponse },
   } as ApiDefinition
   table[54] = {
     apiKey: 54,
     name: 'EndQuorumEpoch',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'EndQuorumEpochRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readEndQuorumEpochRequest, size: sizeEndQuorumEpochRequest, write: writeEndQuorumEpochRequest },
-    response: { name: 'EndQuorumEpochResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readEndQuorumEpochResponse, size: sizeEndQuorumEpochResponse, write: writeEndQuorumEpochResponse },
+    request: { name: 'EndQuorumEpochRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readEndQuorumEpochRequest, skip: skipEndQuorumEpochRequest, size: sizeEndQuorumEpochRequest, write: writeEndQuorumEpochRequest },
+    response: { name: 'EndQuorumEpochResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, read: readEndQuorumEpochResponse, skip: skipEndQuorumEpochResponse, size: sizeEndQuorumEpochResponse, write: writeEndQuorumEpochResponse },
   } as ApiDefinition
   table[55] = {
     apiKey: 55,
     name: 'DescribeQuorum',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeQuorumRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeQuorumRequest, size: sizeDescribeQuorumRequest, write: writeDescribeQuorumRequest },
-    response: { name: 'DescribeQuorumResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeQuorumResponse, size: sizeDescribeQuorumResponse, write: writeDescribeQuorumResponse },
+    request: { name: 'DescribeQuorumRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeQuorumRequest, skip: skipDescribeQuorumRequest, size: sizeDescribeQuorumRequest, write: writeDescribeQuorumRequest },
+    response: { name: 'DescribeQuorumResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeQuorumResponse, skip: skipDescribeQuorumResponse, size: sizeDescribeQuorumResponse, write: writeDescribeQuorumResponse },
   } as ApiDefinition
   table[56] = {
     apiKey: 56,
     name: 'AlterPartition',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'AlterPartitionRequest', minVersion: 2, maxVersion: 3, flexibleMinVersion: 0, read: readAlterPartitionRequest, size: sizeAlterPartitionRequest, write: writeAlterPartitionRequest },
-    response: { name: 'AlterPartitionResponse', minVersion: 2, maxVersion: 3, flexibleMinVersion: 0, read: readAlterPartitionResponse, size: sizeAlterPartitionResponse, write: writeAlterPartitionResponse },
+    request: { name: 'AlterPartitionRequest', minVersion: 2, maxVersion: 3, flexibleMinVersion: 0, read: readAlterPartitionRequest, skip: skipAlterPartitionRequest, size: sizeAlterPartitionRequest, write: writeAlterPartitionRequest },
+    response: { name: 'AlterPartitionResponse', minVersion: 2, maxVersion: 3, flexibleMinVersion: 0, read: readAlterPartitionResponse, skip: skipAlterPartitionResponse, size: sizeAlterPartitionResponse, write: writeAlterPartitionResponse },
   } as ApiDefinition
   table[57] = {
     apiKey: 57,
     name: 'UpdateFeatures',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'UpdateFeaturesRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readUpdateFeaturesRequest, size: sizeUpdateFeaturesRequest, write: writeUpdateFeaturesRequest },
-    response: { name: 'UpdateFeaturesResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readUpdateFeaturesResponse, size: sizeUpdateFeaturesResponse, write: writeUpdateFeaturesResponse },
+    request: { name: 'UpdateFeaturesRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readUpdateFeaturesRequest, skip: skipUpdateFeaturesRequest, size: sizeUpdateFeaturesRequest, write: writeUpdateFeaturesRequest },
+    response: { name: 'UpdateFeaturesResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readUpdateFeaturesResponse, skip: skipUpdateFeaturesResponse, size: sizeUpdateFeaturesResponse, write: writeUpdateFeaturesResponse },
   } as ApiDefinition
   table[58] = {
     apiKey: 58,
     name: 'Envelope',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'EnvelopeRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readEnvelopeRequest, size: sizeEnvelopeRequest, write: writeEnvelopeRequest },
-    response: { name: 'EnvelopeResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readEnvelopeResponse, size: sizeEnvelopeResponse, write: writeEnvelopeResponse },
+    request: { name: 'EnvelopeRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readEnvelopeRequest, skip: skipEnvelopeRequest, size: sizeEnvelopeRequest, write: writeEnvelopeRequest },
+    response: { name: 'EnvelopeResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readEnvelopeResponse, skip: skipEnvelopeResponse, size: sizeEnvelopeResponse, write: writeEnvelopeResponse },
   } as ApiDefinition
   table[59] = {
     apiKey: 59,
     name: 'FetchSnapshot',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'FetchSnapshotRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readFetchSnapshotRequest, size: sizeFetchSnapshotRequest, write: writeFetchSnapshotRequest },
-    response: { name: 'FetchSnapshotResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readFetchSnapshotResponse, size: sizeFetchSnapshotResponse, write: writeFetchSnapshotResponse },
+    request: { name: 'FetchSnapshotRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readFetchSnapshotRequest, skip: skipFetchSnapshotRequest, size: sizeFetchSnapshotRequest, write: writeFetchSnapshotRequest },
+    response: { name: 'FetchSnapshotResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readFetchSnapshotResponse, skip: skipFetchSnapshotResponse, size: sizeFetchSnapshotResponse, write: writeFetchSnapshotResponse },
   } as ApiDefinition
   table[60] = {
     apiKey: 60,
     name: 'DescribeCluster',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeClusterRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeClusterRequest, size: sizeDescribeClusterRequest, write: writeDescribeClusterRequest },
-    response: { name: 'DescribeClusterResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeClusterResponse, size: sizeDescribeClusterResponse, write: writeDescribeClusterResponse },
+    request: { name: 'DescribeClusterRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeClusterRequest, skip: skipDescribeClusterRequest, size: sizeDescribeClusterRequest, write: writeDescribeClusterRequest },
+    response: { name: 'DescribeClusterResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readDescribeClusterResponse, skip: skipDescribeClusterResponse, size: sizeDescribeClusterResponse, write: writeDescribeClusterResponse },
   } as ApiDefinition
   table[61] = {
     apiKey: 61,
     name: 'DescribeProducers',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeProducersRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeProducersRequest, size: sizeDescribeProducersRequest, write: writeDescribeProducersRequest },
-    response: { name: 'DescribeProducersResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeProducersResponse, size: sizeDescribeProducersResponse, write: writeDescribeProducersResponse },
+    request: { name: 'DescribeProducersRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeProducersRequest, skip: skipDescribeProducersRequest, size: sizeDescribeProducersRequest, write: writeDescribeProducersRequest },
+    response: { name: 'DescribeProducersResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeProducersResponse, skip: skipDescribeProducersResponse, size: sizeDescribeProducersResponse, write: writeDescribeProducersResponse },
   } as ApiDefinition
   table[62] = {
     apiKey: 62,
     name: 'BrokerRegistration',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'BrokerRegistrationRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, read: readBrokerRegistrationRequest, size: sizeBrokerRegistrationRequest, write: writeBrokerRegistrationRequest },
-    response: { name: 'BrokerRegistrationResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, read: readBrokerRegistrationResponse, size: sizeBrokerRegistrationResponse, write: writeBrokerRegistrationResponse },
+    request: { name: 'BrokerRegistrationRequest', minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, read: readBrokerRegistrationRequest, skip: skipBrokerRegistrationRequest, size: sizeBrokerRegistrationRequest, write: writeBrokerRegistrationRequest },
+    response: { name: 'BrokerRegistrationResponse', minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, read: readBrokerRegistrationResponse, skip: skipBrokerRegistrationResponse, size: sizeBrokerRegistrationResponse, write: writeBrokerRegistrationResponse },
   } as ApiDefinition
   table[63] = {
     apiKey: 63,
     name: 'BrokerHeartbeat',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'BrokerHeartbeatRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readBrokerHeartbeatRequest, size: sizeBrokerHeartbeatRequest, write: writeBrokerHeartbeatRequest },
-    response: { name: 'BrokerHeartbeatResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readBrokerHeartbeatResponse, size: sizeBrokerHeartbeatResponse, write: writeBrokerHeartbeatResponse },
+    request: { name: 'BrokerHeartbeatRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readBrokerHeartbeatRequest, skip: skipBrokerHeartbeatRequest, size: sizeBrokerHeartbeatRequest, write: writeBrokerHeartbeatRequest },
+    response: { name: 'BrokerHeartbeatResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readBrokerHeartbeatResponse, skip: skipBrokerHeartbeatResponse, size: sizeBrokerHeartbeatResponse, write: writeBrokerHeartbeatResponse },
   } as ApiDefinition
   table[64] = {
     apiKey: 64,
     name: 'UnregisterBroker',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'UnregisterBrokerRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterBrokerRequest, size: sizeUnregisterBrokerRequest, write: writeUnregisterBrokerRequest },
-    response: { name: 'UnregisterBrokerResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterBrokerResponse, size: sizeUnregisterBrokerResponse, write: writeUnregisterBrokerResponse },
+    request: { name: 'UnregisterBrokerRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterBrokerRequest, skip: skipUnregisterBrokerRequest, size: sizeUnregisterBrokerRequest, write: writeUnregisterBrokerRequest },
+    response: { name: 'UnregisterBrokerResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterBrokerResponse, skip: skipUnregisterBrokerResponse, size: sizeUnregisterBrokerResponse, write: writeUnregisterBrokerResponse },
   } as ApiDefinition
   table[65] = {
     apiKey: 65,
     name: 'DescribeTransactions',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeTransactionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTransactionsRequest, size: sizeDescribeTransactionsRequest, write: writeDescribeTransactionsRequest },
-    response: { name: 'DescribeTransactionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTransactionsResponse, size: sizeDescribeTransactionsResponse, write: writeDescribeTransactionsResponse },
+    request: { name: 'DescribeTransactionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTransactionsRequest, skip: skipDescribeTransactionsRequest, size: sizeDescribeTransactionsRequest, write: writeDescribeTransactionsRequest },
+    response: { name: 'DescribeTransactionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTransactionsResponse, skip: skipDescribeTransactionsResponse, size: sizeDescribeTransactionsResponse, write: writeDescribeTransactionsResponse },
   } as ApiDefinition
   table[66] = {
     apiKey: 66,
     name: 'ListTransactions',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ListTransactionsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readListTransactionsRequest, size: sizeListTransactionsRequest, write: writeListTransactionsRequest },
-    response: { name: 'ListTransactionsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readListTransactionsResponse, size: sizeListTransactionsResponse, write: writeListTransactionsResponse },
+    request: { name: 'ListTransactionsRequest', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readListTransactionsRequest, skip: skipListTransactionsRequest, size: sizeListTransactionsRequest, write: writeListTransactionsRequest },
+    response: { name: 'ListTransactionsResponse', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, read: readListTransactionsResponse, skip: skipListTransactionsResponse, size: sizeListTransactionsResponse, write: writeListTransactionsResponse },
   } as ApiDefinition
   table[67] = {
     apiKey: 67,
     name: 'AllocateProducerIds',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'AllocateProducerIdsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAllocateProducerIdsRequest, size: sizeAllocateProducerIdsRequest, write: writeAllocateProducerIdsRequest },
-    response: { name: 'AllocateProducerIdsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAllocateProducerIdsResponse, size: sizeAllocateProducerIdsResponse, write: writeAllocateProducerIdsResponse },
+    request: { name: 'AllocateProducerIdsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAllocateProducerIdsRequest, skip: skipAllocateProducerIdsRequest, size: sizeAllocateProducerIdsRequest, write: writeAllocateProducerIdsRequest },
+    response: { name: 'AllocateProducerIdsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAllocateProducerIdsResponse, skip: skipAllocateProducerIdsResponse, size: sizeAllocateProducerIdsResponse, write: writeAllocateProducerIdsResponse },
   } as ApiDefinition
   table[68] = {
     apiKey: 68,
     name: 'ConsumerGroupHeartbeat',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ConsumerGroupHeartbeatRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupHeartbeatRequest, size: sizeConsumerGroupHeartbeatRequest, write: writeConsumerGroupHeartbeatRequest },
-    response: { name: 'ConsumerGroupHeartbeatResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupHeartbeatResponse, size: sizeConsumerGroupHeartbeatResponse, write: writeConsumerGroupHeartbeatResponse },
+    request: { name: 'ConsumerGroupHeartbeatRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupHeartbeatRequest, skip: skipConsumerGroupHeartbeatRequest, size: sizeConsumerGroupHeartbeatRequest, write: writeConsumerGroupHeartbeatRequest },
+    response: { name: 'ConsumerGroupHeartbeatResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupHeartbeatResponse, skip: skipConsumerGroupHeartbeatResponse, size: sizeConsumerGroupHeartbeatResponse, write: writeConsumerGroupHeartbeatResponse },
   } as ApiDefinition
   table[69] = {
     apiKey: 69,
     name: 'ConsumerGroupDescribe',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ConsumerGroupDescribeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupDescribeRequest, size: sizeConsumerGroupDescribeRequest, write: writeConsumerGroupDescribeRequest },
-    response: { name: 'ConsumerGroupDescribeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupDescribeResponse, size: sizeConsumerGroupDescribeResponse, write: writeConsumerGroupDescribeResponse },
+    request: { name: 'ConsumerGroupDescribeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupDescribeRequest, skip: skipConsumerGroupDescribeRequest, size: sizeConsumerGroupDescribeRequest, write: writeConsumerGroupDescribeRequest },
+    response: { name: 'ConsumerGroupDescribeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readConsumerGroupDescribeResponse, skip: skipConsumerGroupDescribeResponse, size: sizeConsumerGroupDescribeResponse, write: writeConsumerGroupDescribeResponse },
   } as ApiDefinition
   table[70] = {
     apiKey: 70,
     name: 'ControllerRegistration',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'ControllerRegistrationRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readControllerRegistrationRequest, size: sizeControllerRegistrationRequest, write: writeControllerRegistrationRequest },
-    response: { name: 'ControllerRegistrationResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readControllerRegistrationResponse, size: sizeControllerRegistrationResponse, write: writeControllerRegistrationResponse },
+    request: { name: 'ControllerRegistrationRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readControllerRegistrationRequest, skip: skipControllerRegistrationRequest, size: sizeControllerRegistrationRequest, write: writeControllerRegistrationRequest },
+    response: { name: 'ControllerRegistrationResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readControllerRegistrationResponse, skip: skipControllerRegistrationResponse, size: sizeControllerRegistrationResponse, write: writeControllerRegistrationResponse },
   } as ApiDefinition
   table[71] = {
     apiKey: 71,
     name: 'GetTelemetrySubscriptions',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'GetTelemetrySubscriptionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readGetTelemetrySubscriptionsRequest, size: sizeGetTelemetrySubscriptionsRequest, write: writeGetTelemetrySubscriptionsRequest },
-    response: { name: 'GetTelemetrySubscriptionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readGetTelemetrySubscriptionsResponse, size: sizeGetTelemetrySubscriptionsResponse, write: writeGetTelemetrySubscriptionsResponse },
+    request: { name: 'GetTelemetrySubscriptionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readGetTelemetrySubscriptionsRequest, skip: skipGetTelemetrySubscriptionsRequest, size: sizeGetTelemetrySubscriptionsRequest, write: writeGetTelemetrySubscriptionsRequest },
+    response: { name: 'GetTelemetrySubscriptionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readGetTelemetrySubscriptionsResponse, skip: skipGetTelemetrySubscriptionsResponse, size: sizeGetTelemetrySubscriptionsResponse, write: writeGetTelemetrySubscriptionsResponse },
   } as ApiDefinition
   table[72] = {
     apiKey: 72,
     name: 'PushTelemetry',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'PushTelemetryRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readPushTelemetryRequest, size: sizePushTelemetryRequest, write: writePushTelemetryRequest },
-    response: { name: 'PushTelemetryResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readPushTelemetryResponse, size: sizePushTelemetryResponse, write: writePushTelemetryResponse },
+    request: { name: 'PushTelemetryRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readPushTelemetryRequest, skip: skipPushTelemetryRequest, size: sizePushTelemetryRequest, write: writePushTelemetryRequest },
+    response: { name: 'PushTelemetryResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readPushTelemetryResponse, skip: skipPushTelemetryResponse, size: sizePushTelemetryResponse, write: writePushTelemetryResponse },
   } as ApiDefinition
   table[73] = {
     apiKey: 73,
     name: 'AssignReplicasToDirs',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'AssignReplicasToDirsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAssignReplicasToDirsRequest, size: sizeAssignReplicasToDirsRequest, write: writeAssignReplicasToDirsRequest },
-    response: { name: 'AssignReplicasToDirsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAssignReplicasToDirsResponse, size: sizeAssignReplicasToDirsResponse, write: writeAssignReplicasToDirsResponse },
+    request: { name: 'AssignReplicasToDirsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAssignReplicasToDirsRequest, skip: skipAssignReplicasToDirsRequest, size: sizeAssignReplicasToDirsRequest, write: writeAssignReplicasToDirsRequest },
+    response: { name: 'AssignReplicasToDirsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAssignReplicasToDirsResponse, skip: skipAssignReplicasToDirsResponse, size: sizeAssignReplicasToDirsResponse, write: writeAssignReplicasToDirsResponse },
   } as ApiDefinition
   table[74] = {
     apiKey: 74,
     name: 'ListConfigResources',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ListConfigResourcesRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readListConfigResourcesRequest, size: sizeListConfigResourcesRequest, write: writeListConfigResourcesRequest },
-    response: { name: 'ListConfigResourcesResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readListConfigResourcesResponse, size: sizeListConfigResourcesResponse, write: writeListConfigResourcesResponse },
+    request: { name: 'ListConfigResourcesRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readListConfigResourcesRequest, skip: skipListConfigResourcesRequest, size: sizeListConfigResourcesRequest, write: writeListConfigResourcesRequest },
+    response: { name: 'ListConfigResourcesResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readListConfigResourcesResponse, skip: skipListConfigResourcesResponse, size: sizeListConfigResourcesResponse, write: writeListConfigResourcesResponse },
   } as ApiDefinition
   table[75] = {
     apiKey: 75,
     name: 'DescribeTopicPartitions',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeTopicPartitionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTopicPartitionsRequest, size: sizeDescribeTopicPartitionsRequest, write: writeDescribeTopicPartitionsRequest },
-    response: { name: 'DescribeTopicPartitionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTopicPartitionsResponse, size: sizeDescribeTopicPartitionsResponse, write: writeDescribeTopicPartitionsResponse },
+    request: { name: 'DescribeTopicPartitionsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTopicPartitionsRequest, skip: skipDescribeTopicPartitionsRequest, size: sizeDescribeTopicPartitionsRequest, write: writeDescribeTopicPartitionsRequest },
+    response: { name: 'DescribeTopicPartitionsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDescribeTopicPartitionsResponse, skip: skipDescribeTopicPartitionsResponse, size: sizeDescribeTopicPartitionsResponse, write: writeDescribeTopicPartitionsResponse },
   } as ApiDefinition
   table[76] = {
     apiKey: 76,
     name: 'ShareGroupHeartbeat',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ShareGroupHeartbeatRequest', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupHeartbeatRequest, size: sizeShareGroupHeartbeatRequest, write: writeShareGroupHeartbeatRequest },
-    response: { name: 'ShareGroupHeartbeatResponse', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupHeartbeatResponse, size: sizeShareGroupHeartbeatResponse, write: writeShareGroupHeartbeatResponse },
+    request: { name: 'ShareGroupHeartbeatRequest', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupHeartbeatRequest, skip: skipShareGroupHeartbeatRequest, size: sizeShareGroupHeartbeatRequest, write: writeShareGroupHeartbeatRequest },
+    response: { name: 'ShareGroupHeartbeatResponse', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupHeartbeatResponse, skip: skipShareGroupHeartbeatResponse, size: sizeShareGroupHeartbeatResponse, write: writeShareGroupHeartbeatResponse },
   } as ApiDefinition
   table[77] = {
     apiKey: 77,
     name: 'ShareGroupDescribe',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ShareGroupDescribeRequest', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupDescribeRequest, size: sizeShareGroupDescribeRequest, write: writeShareGroupDescribeRequest },
-    response: { name: 'ShareGroupDescribeResponse', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupDescribeResponse, size: sizeShareGroupDescribeResponse, write: writeShareGroupDescribeResponse },
+    request: { name: 'ShareGroupDescribeRequest', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupDescribeRequest, skip: skipShareGroupDescribeRequest, size: sizeShareGroupDescribeRequest, write: writeShareGroupDescribeRequest },
+    response: { name: 'ShareGroupDescribeResponse', minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, read: readShareGroupDescribeResponse, skip: skipShareGroupDescribeResponse, size: sizeShareGroupDescribeResponse, write: writeShareGroupDescribeResponse },
   } as ApiDefinition
   table[78] = {
     apiKey: 78,
     name: 'ShareFetch',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ShareFetchRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareFetchRequest, size: sizeShareFetchRequest, write: writeShareFetchRequest },
-    response: { name: 'ShareFetchResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareFetchResponse, size: sizeShareFetchResponse, write: writeShareFetchResponse },
+    request: { name: 'ShareFetchRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareFetchRequest, skip: skipShareFetchRequest, size: sizeShareFetchRequest, write: writeShareFetchRequest },
+    response: { name: 'ShareFetchResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareFetchResponse, skip: skipShareFetchResponse, size: sizeShareFetchResponse, write: writeShareFetchResponse },
   } as ApiDefinition
   table[79] = {
     apiKey: 79,
     name: 'ShareAcknowledge',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ShareAcknowledgeRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareAcknowledgeRequest, size: sizeShareAcknowledgeRequest, write: writeShareAcknowledgeRequest },
-    response: { name: 'ShareAcknowledgeResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareAcknowledgeResponse, size: sizeShareAcknowledgeResponse, write: writeShareAcknowledgeResponse },
+    request: { name: 'ShareAcknowledgeRequest', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareAcknowledgeRequest, skip: skipShareAcknowledgeRequest, size: sizeShareAcknowledgeRequest, write: writeShareAcknowledgeRequest },
+    response: { name: 'ShareAcknowledgeResponse', minVersion: 1, maxVersion: 2, flexibleMinVersion: 0, read: readShareAcknowledgeResponse, skip: skipShareAcknowledgeResponse, size: sizeShareAcknowledgeResponse, write: writeShareAcknowledgeResponse },
   } as ApiDefinition
   table[80] = {
     apiKey: 80,
     name: 'AddRaftVoter',
     listeners: ['controller', 'broker'],
     latestVersionUnstable: false,
-    request: { name: 'AddRaftVoterRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAddRaftVoterRequest, size: sizeAddRaftVoterRequest, write: writeAddRaftVoterRequest },
-    response: { name: 'AddRaftVoterResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAddRaftVoterResponse, size: sizeAddRaftVoterResponse, write: writeAddRaftVoterResponse },
+    request: { name: 'AddRaftVoterRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAddRaftVoterRequest, skip: skipAddRaftVoterRequest, size: sizeAddRaftVoterRequest, write: writeAddRaftVoterRequest },
+    response: { name: 'AddRaftVoterResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readAddRaftVoterResponse, skip: skipAddRaftVoterResponse, size: sizeAddRaftVoterResponse, write: writeAddRaftVoterResponse },
   } as ApiDefinition
   table[81] = {
     apiKey: 81,
     name: 'RemoveRaftVoter',
     listeners: ['controller', 'broker'],
     latestVersionUnstable: false,
-    request: { name: 'RemoveRaftVoterRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readRemoveRaftVoterRequest, size: sizeRemoveRaftVoterRequest, write: writeRemoveRaftVoterRequest },
-    response: { name: 'RemoveRaftVoterResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readRemoveRaftVoterResponse, size: sizeRemoveRaftVoterResponse, write: writeRemoveRaftVoterResponse },
+    request: { name: 'RemoveRaftVoterRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readRemoveRaftVoterRequest, skip: skipRemoveRaftVoterRequest, size: sizeRemoveRaftVoterRequest, write: writeRemoveRaftVoterRequest },
+    response: { name: 'RemoveRaftVoterResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readRemoveRaftVoterResponse, skip: skipRemoveRaftVoterResponse, size: sizeRemoveRaftVoterResponse, write: writeRemoveRaftVoterResponse },
   } as ApiDefinition
   table[82] = {
     apiKey: 82,
     name: 'UpdateRaftVoter',
     listeners: ['controller'],
     latestVersionUnstable: false,
-    request: { name: 'UpdateRaftVoterRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUpdateRaftVoterRequest, size: sizeUpdateRaftVoterRequest, write: writeUpdateRaftVoterRequest },
-    response: { name: 'UpdateRaftVoterResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUpdateRaftVoterResponse, size: sizeUpdateRaftVoterResponse, write: writeUpdateRaftVoterResponse },
+    request: { name: 'UpdateRaftVoterRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUpdateRaftVoterRequest, skip: skipUpdateRaftVoterRequest, size: sizeUpdateRaftVoterRequest, write: writeUpdateRaftVoterRequest },
+    response: { name: 'UpdateRaftVoterResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUpdateRaftVoterResponse, skip: skipUpdateRaftVoterResponse, size: sizeUpdateRaftVoterResponse, write: writeUpdateRaftVoterResponse },
   } as ApiDefinition
   table[83] = {
     apiKey: 83,
     name: 'InitializeShareGroupState',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'InitializeShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readInitializeShareGroupStateRequest, size: sizeInitializeShareGroupStateRequest, write: writeInitializeShareGroupStateRequest },
-    response: { name: 'InitializeShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readInitializeShareGroupStateResponse, size: sizeInitializeShareGroupStateResponse, write: writeInitializeShareGroupStateResponse },
+    request: { name: 'InitializeShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readInitializeShareGroupStateRequest, skip: skipInitializeShareGroupStateRequest, size: sizeInitializeShareGroupStateRequest, write: writeInitializeShareGroupStateRequest },
+    response: { name: 'InitializeShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readInitializeShareGroupStateResponse, skip: skipInitializeShareGroupStateResponse, size: sizeInitializeShareGroupStateResponse, write: writeInitializeShareGroupStateResponse },
   } as ApiDefinition
   table[84] = {
     apiKey: 84,
     name: 'ReadShareGroupState',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ReadShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readReadShareGroupStateRequest, size: sizeReadShareGroupStateRequest, write: writeReadShareGroupStateRequest },
-    response: { name: 'ReadShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readReadShareGroupStateResponse, size: sizeReadShareGroupStateResponse, write: writeReadShareGroupStateResponse },
+    request: { name: 'ReadShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readReadShareGroupStateRequest, skip: skipReadShareGroupStateRequest, size: sizeReadShareGroupStateRequest, write: writeReadShareGroupStateRequest },
+    response: { name: 'ReadShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readReadShareGroupStateResponse, skip: skipReadShareGroupStateResponse, size: sizeReadShareGroupStateResponse, write: writeReadShareGroupStateResponse },
   } as ApiDefinition
   table[85] = {
     apiKey: 85,
     name: 'WriteShareGroupState',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'WriteShareGroupStateRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readWriteShareGroupStateRequest, size: sizeWriteShareGroupStateRequest, write: writeWriteShareGroupStateRequest },
-    response: { name: 'WriteShareGroupStateResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readWriteShareGroupStateResponse, size: sizeWriteShareGroupStateResponse, write: writeWriteShareGroupStateResponse },
+    request: { name: 'WriteShareGroupStateRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readWriteShareGroupStateRequest, skip: skipWriteShareGroupStateRequest, size: sizeWriteShareGroupStateRequest, write: writeWriteShareGroupStateRequest },
+    response: { name: 'WriteShareGroupStateResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readWriteShareGroupStateResponse, skip: skipWriteShareGroupStateResponse, size: sizeWriteShareGroupStateResponse, write: writeWriteShareGroupStateResponse },
   } as ApiDefinition
   table[86] = {
     apiKey: 86,
     name: 'DeleteShareGroupState',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupStateRequest, size: sizeDeleteShareGroupStateRequest, write: writeDeleteShareGroupStateRequest },
-    response: { name: 'DeleteShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupStateResponse, size: sizeDeleteShareGroupStateResponse, write: writeDeleteShareGroupStateResponse },
+    request: { name: 'DeleteShareGroupStateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupStateRequest, skip: skipDeleteShareGroupStateRequest, size: sizeDeleteShareGroupStateRequest, write: writeDeleteShareGroupStateRequest },
+    response: { name: 'DeleteShareGroupStateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupStateResponse, skip: skipDeleteShareGroupStateResponse, size: sizeDeleteShareGroupStateResponse, write: writeDeleteShareGroupStateResponse },
   } as ApiDefinition
   table[87] = {
     apiKey: 87,
     name: 'ReadShareGroupStateSummary',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'ReadShareGroupStateSummaryRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readReadShareGroupStateSummaryRequest, size: sizeReadShareGroupStateSummaryRequest, write: writeReadShareGroupStateSummaryRequest },
-    response: { name: 'ReadShareGroupStateSummaryResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readReadShareGroupStateSummaryResponse, size: sizeReadShareGroupStateSummaryResponse, write: writeReadShareGroupStateSummaryResponse },
+    request: { name: 'ReadShareGroupStateSummaryRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readReadShareGroupStateSummaryRequest, skip: skipReadShareGroupStateSummaryRequest, size: sizeReadShareGroupStateSummaryRequest, write: writeReadShareGroupStateSummaryRequest },
+    response: { name: 'ReadShareGroupStateSummaryResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readReadShareGroupStateSummaryResponse, skip: skipReadShareGroupStateSummaryResponse, size: sizeReadShareGroupStateSummaryResponse, write: writeReadShareGroupStateSummaryResponse },
   } as ApiDefinition
   table[88] = {
     apiKey: 88,
     name: 'StreamsGroupHeartbeat',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'StreamsGroupHeartbeatRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupHeartbeatRequest, size: sizeStreamsGroupHeartbeatRequest, write: writeStreamsGroupHeartbeatRequest },
-    response: { name: 'StreamsGroupHeartbeatResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupHeartbeatResponse, size: sizeStreamsGroupHeartbeatResponse, write: writeStreamsGroupHeartbeatResponse },
+    request: { name: 'StreamsGroupHeartbeatRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupHeartbeatRequest, skip: skipStreamsGroupHeartbeatRequest, size: sizeStreamsGroupHeartbeatRequest, write: writeStreamsGroupHeartbeatRequest },
+    response: { name: 'StreamsGroupHeartbeatResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupHeartbeatResponse, skip: skipStreamsGroupHeartbeatResponse, size: sizeStreamsGroupHeartbeatResponse, write: writeStreamsGroupHeartbeatResponse },
   } as ApiDefinition
   table[89] = {
     apiKey: 89,
     name: 'StreamsGroupDescribe',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'StreamsGroupDescribeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupDescribeRequest, size: sizeStreamsGroupDescribeRequest, write: writeStreamsGroupDescribeRequest },
-    response: { name: 'StreamsGroupDescribeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupDescribeResponse, size: sizeStreamsGroupDescribeResponse, write: writeStreamsGroupDescribeResponse },
+    request: { name: 'StreamsGroupDescribeRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupDescribeRequest, skip: skipStreamsGroupDescribeRequest, size: sizeStreamsGroupDescribeRequest, write: writeStreamsGroupDescribeRequest },
+    response: { name: 'StreamsGroupDescribeResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readStreamsGroupDescribeResponse, skip: skipStreamsGroupDescribeResponse, size: sizeStreamsGroupDescribeResponse, write: writeStreamsGroupDescribeResponse },
   } as ApiDefinition
   table[90] = {
     apiKey: 90,
     name: 'DescribeShareGroupOffsets',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DescribeShareGroupOffsetsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readDescribeShareGroupOffsetsRequest, size: sizeDescribeShareGroupOffsetsRequest, write: writeDescribeShareGroupOffsetsRequest },
-    response: { name: 'DescribeShareGroupOffsetsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readDescribeShareGroupOffsetsResponse, size: sizeDescribeShareGroupOffsetsResponse, write: writeDescribeShareGroupOffsetsResponse },
+    request: { name: 'DescribeShareGroupOffsetsRequest', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readDescribeShareGroupOffsetsRequest, skip: skipDescribeShareGroupOffsetsRequest, size: sizeDescribeShareGroupOffsetsRequest, write: writeDescribeShareGroupOffsetsRequest },
+    response: { name: 'DescribeShareGroupOffsetsResponse', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, read: readDescribeShareGroupOffsetsResponse, skip: skipDescribeShareGroupOffsetsResponse, size: sizeDescribeShareGroupOffsetsResponse, write: writeDescribeShareGroupOffsetsResponse },
   } as ApiDefinition
   table[91] = {
     apiKey: 91,
     name: 'AlterShareGroupOffsets',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'AlterShareGroupOffsetsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterShareGroupOffsetsRequest, size: sizeAlterShareGroupOffsetsRequest, write: writeAlterShareGroupOffsetsRequest },
-    response: { name: 'AlterShareGroupOffsetsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterShareGroupOffsetsResponse, size: sizeAlterShareGroupOffsetsResponse, write: writeAlterShareGroupOffsetsResponse },
+    request: { name: 'AlterShareGroupOffsetsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterShareGroupOffsetsRequest, skip: skipAlterShareGroupOffsetsRequest, size: sizeAlterShareGroupOffsetsRequest, write: writeAlterShareGroupOffsetsRequest },
+    response: { name: 'AlterShareGroupOffsetsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readAlterShareGroupOffsetsResponse, skip: skipAlterShareGroupOffsetsResponse, size: sizeAlterShareGroupOffsetsResponse, write: writeAlterShareGroupOffsetsResponse },
   } as ApiDefinition
   table[92] = {
     apiKey: 92,
     name: 'DeleteShareGroupOffsets',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'DeleteShareGroupOffsetsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupOffsetsRequest, size: sizeDeleteShareGroupOffsetsRequest, write: writeDeleteShareGroupOffsetsRequest },
-    response: { name: 'DeleteShareGroupOffsetsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupOffsetsResponse, size: sizeDeleteShareGroupOffsetsResponse, write: writeDeleteShareGroupOffsetsResponse },
+    request: { name: 'DeleteShareGroupOffsetsRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupOffsetsRequest, skip: skipDeleteShareGroupOffsetsRequest, size: sizeDeleteShareGroupOffsetsRequest, write: writeDeleteShareGroupOffsetsRequest },
+    response: { name: 'DeleteShareGroupOffsetsResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readDeleteShareGroupOffsetsResponse, skip: skipDeleteShareGroupOffsetsResponse, size: sizeDeleteShareGroupOffsetsResponse, write: writeDeleteShareGroupOffsetsResponse },
   } as ApiDefinition
   table[93] = {
     apiKey: 93,
     name: 'StreamsGroupTopologyDescriptionUpdate',
     listeners: ['broker'],
     latestVersionUnstable: false,
-    request: { name: 'StreamsGroupTopologyDescriptionUpdateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readStreamsGroupTopologyDescriptionUpdateRequest, size: sizeStreamsGroupTopologyDescriptionUpdateRequest, write: writeStreamsGroupTopologyDescriptionUpdateRequest },
-    response: { name: 'StreamsGroupTopologyDescriptionUpdateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readStreamsGroupTopologyDescriptionUpdateResponse, size: sizeStreamsGroupTopologyDescriptionUpdateResponse, write: writeStreamsGroupTopologyDescriptionUpdateResponse },
+    request: { name: 'StreamsGroupTopologyDescriptionUpdateRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readStreamsGroupTopologyDescriptionUpdateRequest, skip: skipStreamsGroupTopologyDescriptionUpdateRequest, size: sizeStreamsGroupTopologyDescriptionUpdateRequest, write: writeStreamsGroupTopologyDescriptionUpdateRequest },
+    response: { name: 'StreamsGroupTopologyDescriptionUpdateResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readStreamsGroupTopologyDescriptionUpdateResponse, skip: skipStreamsGroupTopologyDescriptionUpdateResponse, size: sizeStreamsGroupTopologyDescriptionUpdateResponse, write: writeStreamsGroupTopologyDescriptionUpdateResponse },
   } as ApiDefinition
   table[94] = {
     apiKey: 94,
     name: 'UnregisterController',
     listeners: ['broker', 'controller'],
     latestVersionUnstable: false,
-    request: { name: 'UnregisterControllerRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterControllerRequest, size: sizeUnregisterControllerRequest, write: writeUnregisterControllerRequest },
-    response: { name: 'UnregisterControllerResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterControllerResponse, size: sizeUnregisterControllerResponse, write: writeUnregisterControllerResponse },
+    request: { name: 'UnregisterControllerRequest', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterControllerRequest, skip: skipUnregisterControllerRequest, size: sizeUnregisterControllerRequest, write: writeUnregisterControllerRequest },
+    response: { name: 'UnregisterControllerResponse', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, read: readUnregisterControllerResponse, skip: skipUnregisterControllerResponse, size: sizeUnregisterControllerResponse, write: writeUnregisterControllerResponse },
   } as ApiDefinition
   return table
 })()

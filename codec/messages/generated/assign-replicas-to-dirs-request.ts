@@ -92,6 +92,14 @@ export function readAssignReplicasToDirsRequest(r: Reader, version: number): Ass
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, directories: $directories, _unknownTaggedFields }
 }
 
+export function skipAssignReplicasToDirsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'AssignReplicasToDirsRequest.Directories'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsRequestDirectoryData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAssignReplicasToDirsRequest(m: AssignReplicasToDirsRequest, version: number): number {
   const flexible = true
   let size = 12
@@ -164,6 +172,13 @@ export function readAssignReplicasToDirsRequestDirectoryData(r: Reader, version:
     }
   }
   return { id: $id, topics: $topics, _unknownTaggedFields }
+}
+
+export function skipAssignReplicasToDirsRequestDirectoryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'DirectoryData.Topics'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsRequestTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAssignReplicasToDirsRequestDirectoryData(m: AssignReplicasToDirsRequestDirectoryData, version: number): number {
@@ -239,6 +254,13 @@ export function readAssignReplicasToDirsRequestTopicData(r: Reader, version: num
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAssignReplicasToDirsRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAssignReplicasToDirsRequestTopicData(m: AssignReplicasToDirsRequestTopicData, version: number): number {
   const flexible = true
   let size = 16
@@ -283,6 +305,11 @@ export function readAssignReplicasToDirsRequestPartitionData(r: Reader, _version
     }
   }
   return { partitionIndex: $partitionIndex, _unknownTaggedFields }
+}
+
+export function skipAssignReplicasToDirsRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAssignReplicasToDirsRequestPartitionData(m: AssignReplicasToDirsRequestPartitionData, _version: number): number {

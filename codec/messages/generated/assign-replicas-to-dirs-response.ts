@@ -94,6 +94,14 @@ export function readAssignReplicasToDirsResponse(r: Reader, version: number): As
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, directories: $directories, _unknownTaggedFields }
 }
 
+export function skipAssignReplicasToDirsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'AssignReplicasToDirsResponse.Directories'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsResponseDirectoryData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAssignReplicasToDirsResponse(m: AssignReplicasToDirsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -166,6 +174,13 @@ export function readAssignReplicasToDirsResponseDirectoryData(r: Reader, version
     }
   }
   return { id: $id, topics: $topics, _unknownTaggedFields }
+}
+
+export function skipAssignReplicasToDirsResponseDirectoryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'DirectoryData.Topics'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsResponseTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAssignReplicasToDirsResponseDirectoryData(m: AssignReplicasToDirsResponseDirectoryData, version: number): number {
@@ -241,6 +256,13 @@ export function readAssignReplicasToDirsResponseTopicData(r: Reader, version: nu
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipAssignReplicasToDirsResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipAssignReplicasToDirsResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeAssignReplicasToDirsResponseTopicData(m: AssignReplicasToDirsResponseTopicData, version: number): number {
   const flexible = true
   let size = 16
@@ -286,6 +308,12 @@ export function readAssignReplicasToDirsResponsePartitionData(r: Reader, _versio
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipAssignReplicasToDirsResponsePartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeAssignReplicasToDirsResponsePartitionData(m: AssignReplicasToDirsResponsePartitionData, _version: number): number {

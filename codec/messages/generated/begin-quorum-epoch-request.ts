@@ -128,6 +128,15 @@ export function readBeginQuorumEpochRequest(r: Reader, version: number): BeginQu
   return { clusterId: $clusterId, voterId: $voterId, topics: $topics, leaderEndpoints: $leaderEndpoints, _unknownTaggedFields }
 }
 
+export function skipBeginQuorumEpochRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'BeginQuorumEpochRequest.ClusterId')
+  if (version >= 1) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'BeginQuorumEpochRequest.Topics'); for (let i = 0; i < n; i++) skipBeginQuorumEpochRequestTopicData(r, version) }
+  if (version >= 1) { const n = r.arrayLength(flexible, true, 'BeginQuorumEpochRequest.LeaderEndpoints'); for (let i = 0; i < n; i++) skipBeginQuorumEpochRequestLeaderEndpoint(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBeginQuorumEpochRequest(m: BeginQuorumEpochRequest, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -210,6 +219,13 @@ export function readBeginQuorumEpochRequestTopicData(r: Reader, version: number)
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipBeginQuorumEpochRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipBeginQuorumEpochRequestPartitionData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBeginQuorumEpochRequestTopicData(m: BeginQuorumEpochRequestTopicData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -258,6 +274,14 @@ export function readBeginQuorumEpochRequestPartitionData(r: Reader, version: num
     }
   }
   return { partitionIndex: $partitionIndex, voterDirectoryId: $voterDirectoryId, leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipBeginQuorumEpochRequestPartitionData(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(16, 'uuid')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeBeginQuorumEpochRequestPartitionData(m: BeginQuorumEpochRequestPartitionData, version: number): number {
@@ -309,6 +333,14 @@ export function readBeginQuorumEpochRequestLeaderEndpoint(r: Reader, _version: n
     }
   }
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipBeginQuorumEpochRequestLeaderEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'LeaderEndpoint.Name')
+  r.skipString(flexible, 'LeaderEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeBeginQuorumEpochRequestLeaderEndpoint(m: BeginQuorumEpochRequestLeaderEndpoint, _version: number): number {

@@ -129,6 +129,13 @@ export function readBeginQuorumEpochResponse(r: Reader, version: number): BeginQ
   return { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipBeginQuorumEpochResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'BeginQuorumEpochResponse.Topics'); for (let i = 0; i < n; i++) skipBeginQuorumEpochResponseTopicData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBeginQuorumEpochResponse(m: BeginQuorumEpochResponse, version: number): number {
   const flexible = version >= 1
   let size = 2
@@ -213,6 +220,13 @@ export function readBeginQuorumEpochResponseTopicData(r: Reader, version: number
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipBeginQuorumEpochResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipBeginQuorumEpochResponsePartitionData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBeginQuorumEpochResponseTopicData(m: BeginQuorumEpochResponseTopicData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -263,6 +277,14 @@ export function readBeginQuorumEpochResponsePartitionData(r: Reader, version: nu
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
 }
 
+export function skipBeginQuorumEpochResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBeginQuorumEpochResponsePartitionData(m: BeginQuorumEpochResponsePartitionData, version: number): number {
   let size = 14
   if (version >= 1) {
@@ -309,6 +331,14 @@ export function readBeginQuorumEpochResponseNodeEndpoint(r: Reader, _version: nu
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipBeginQuorumEpochResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeBeginQuorumEpochResponseNodeEndpoint(m: BeginQuorumEpochResponseNodeEndpoint, _version: number): number {

@@ -102,6 +102,15 @@ export function readBrokerHeartbeatRequest(r: Reader, version: number): BrokerHe
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, currentMetadataOffset: $currentMetadataOffset, wantFence: $wantFence, wantShutDown: $wantShutDown, offlineLogDirs: $offlineLogDirs, cordonedLogDirs: $cordonedLogDirs, _unknownTaggedFields }
 }
 
+export function skipBrokerHeartbeatRequest(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(1, 'bool')
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBrokerHeartbeatRequest(m: BrokerHeartbeatRequest, version: number): number {
   let size = 22
   {

@@ -44,6 +44,15 @@ export function readBrokerHeartbeatResponse(r: Reader, _version: number): Broker
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, isCaughtUp: $isCaughtUp, isFenced: $isFenced, shouldShutDown: $shouldShutDown, _unknownTaggedFields }
 }
 
+export function skipBrokerHeartbeatResponse(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(1, 'bool')
+  r.skip(1, 'bool')
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBrokerHeartbeatResponse(m: BrokerHeartbeatResponse, _version: number): number {
   let size = 9
   {

@@ -156,6 +156,20 @@ export function readBrokerRegistrationRequest(r: Reader, version: number): Broke
   return { brokerId: $brokerId, clusterId: $clusterId, incarnationId: $incarnationId, listeners: $listeners, features: $features, rack: $rack, isMigratingZkBroker: $isMigratingZkBroker, logDirs: $logDirs, previousBrokerEpoch: $previousBrokerEpoch, _unknownTaggedFields }
 }
 
+export function skipBrokerRegistrationRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'BrokerRegistrationRequest.ClusterId')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'BrokerRegistrationRequest.Listeners'); for (let i = 0; i < n; i++) skipBrokerRegistrationRequestListener(r, version) }
+  { const n = r.arrayLength(flexible, true, 'BrokerRegistrationRequest.Features'); for (let i = 0; i < n; i++) skipBrokerRegistrationRequestFeature(r, version) }
+  r.skipString(flexible, 'BrokerRegistrationRequest.Rack')
+  if (version >= 1) r.skip(1, 'bool')
+  if (version >= 2) { const n = r.arrayLength(flexible, true, 'BrokerRegistrationRequest.LogDirs'); if (n > 0) r.skip(n * 16, 'BrokerRegistrationRequest.LogDirs') }
+  if (version >= 3) r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBrokerRegistrationRequest(m: BrokerRegistrationRequest, version: number): number {
   const flexible = true
   let size = 20
@@ -226,6 +240,15 @@ export function readBrokerRegistrationRequestListener(r: Reader, _version: numbe
   return { name: $name, host: $host, port: $port, securityProtocol: $securityProtocol, _unknownTaggedFields }
 }
 
+export function skipBrokerRegistrationRequestListener(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Listener.Name')
+  r.skipString(flexible, 'Listener.Host')
+  r.skip(2, 'uint16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBrokerRegistrationRequestListener(m: BrokerRegistrationRequestListener, _version: number): number {
   const flexible = true
   let size = 4
@@ -276,6 +299,14 @@ export function readBrokerRegistrationRequestFeature(r: Reader, _version: number
     }
   }
   return { name: $name, minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion, _unknownTaggedFields }
+}
+
+export function skipBrokerRegistrationRequestFeature(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Feature.Name')
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeBrokerRegistrationRequestFeature(m: BrokerRegistrationRequestFeature, _version: number): number {

@@ -38,6 +38,13 @@ export function readBrokerRegistrationResponse(r: Reader, _version: number): Bro
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, brokerEpoch: $brokerEpoch, _unknownTaggedFields }
 }
 
+export function skipBrokerRegistrationResponse(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeBrokerRegistrationResponse(m: BrokerRegistrationResponse, _version: number): number {
   let size = 14
   {

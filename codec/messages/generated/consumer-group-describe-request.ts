@@ -61,6 +61,13 @@ export function readConsumerGroupDescribeRequest(r: Reader, version: number): Co
   return { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupDescribeRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'ConsumerGroupDescribeRequest.GroupIds'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ConsumerGroupDescribeRequest.GroupIds[]') }
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupDescribeRequest(m: ConsumerGroupDescribeRequest, version: number): number {
   const flexible = true
   let size = 1

@@ -133,6 +133,13 @@ export function readConsumerGroupDescribeResponse(r: Reader, version: number): C
   return { throttleTimeMs: $throttleTimeMs, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupDescribeResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ConsumerGroupDescribeResponse.Groups'); for (let i = 0; i < n; i++) skipConsumerGroupDescribeResponseDescribedGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupDescribeResponse(m: ConsumerGroupDescribeResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -211,6 +218,20 @@ export function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, versi
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, assignorName: $assignorName, members: $members, authorizedOperations: $authorizedOperations, _unknownTaggedFields }
+}
+
+export function skipConsumerGroupDescribeResponseDescribedGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribedGroup.ErrorMessage')
+  r.skipString(flexible, 'DescribedGroup.GroupId')
+  r.skipString(flexible, 'DescribedGroup.GroupState')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'DescribedGroup.AssignorName')
+  { const n = r.arrayLength(flexible, true, 'DescribedGroup.Members'); for (let i = 0; i < n; i++) skipConsumerGroupDescribeResponseMember(r, version) }
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeConsumerGroupDescribeResponseDescribedGroup(m: ConsumerGroupDescribeResponseDescribedGroup, version: number): number {
@@ -306,6 +327,22 @@ export function readConsumerGroupDescribeResponseMember(r: Reader, version: numb
   return { memberId: $memberId, instanceId: $instanceId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, assignment: $assignment, targetAssignment: $targetAssignment, memberType: $memberType, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupDescribeResponseMember(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Member.MemberId')
+  r.skipString(flexible, 'Member.InstanceId')
+  r.skipString(flexible, 'Member.RackId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'Member.ClientId')
+  r.skipString(flexible, 'Member.ClientHost')
+  { const n = r.arrayLength(flexible, true, 'Member.SubscribedTopicNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Member.SubscribedTopicNames[]') }
+  r.skipString(flexible, 'Member.SubscribedTopicRegex')
+  skipConsumerGroupDescribeResponseAssignment(r, version)
+  skipConsumerGroupDescribeResponseAssignment(r, version)
+  if (version >= 1) r.skip(1, 'int8')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupDescribeResponseMember(m: ConsumerGroupDescribeResponseMember, version: number): number {
   const flexible = true
   let size = 4
@@ -398,6 +435,14 @@ export function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, vers
   return { topicId: $topicId, topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupDescribeResponseTopicPartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  r.skipString(flexible, 'TopicPartitions.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupDescribeResponseTopicPartitions(m: ConsumerGroupDescribeResponseTopicPartitions, version: number): number {
   const flexible = true
   let size = 16
@@ -470,6 +515,12 @@ export function readConsumerGroupDescribeResponseAssignment(r: Reader, version: 
     }
   }
   return { topicPartitions: $topicPartitions, _unknownTaggedFields }
+}
+
+export function skipConsumerGroupDescribeResponseAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'Assignment.TopicPartitions'); for (let i = 0; i < n; i++) skipConsumerGroupDescribeResponseTopicPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeConsumerGroupDescribeResponseAssignment(m: ConsumerGroupDescribeResponseAssignment, version: number): number {

@@ -120,6 +120,21 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, version: number): C
   return { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, instanceId: $instanceId, rackId: $rackId, rebalanceTimeoutMs: $rebalanceTimeoutMs, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, serverAssignor: $serverAssignor, topicPartitions: $topicPartitions, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupHeartbeatRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.GroupId')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.MemberId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.InstanceId')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.RackId')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ConsumerGroupHeartbeatRequest.SubscribedTopicNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.SubscribedTopicNames[]') }
+  if (version >= 1) r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.SubscribedTopicRegex')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatRequest.ServerAssignor')
+  { const n = r.arrayLength(flexible, true, 'ConsumerGroupHeartbeatRequest.TopicPartitions'); for (let i = 0; i < n; i++) skipConsumerGroupHeartbeatRequestTopicPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupHeartbeatRequest(m: ConsumerGroupHeartbeatRequest, version: number): number {
   const flexible = true
   let size = 8
@@ -207,6 +222,13 @@ export function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, vers
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeConsumerGroupHeartbeatRequestTopicPartitions(m: ConsumerGroupHeartbeatRequestTopicPartitions, version: number): number {

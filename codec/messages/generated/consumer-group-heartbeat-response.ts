@@ -69,6 +69,18 @@ export function readConsumerGroupHeartbeatResponse(r: Reader, version: number): 
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, assignment: $assignment, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupHeartbeatResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatResponse.ErrorMessage')
+  r.skipString(flexible, 'ConsumerGroupHeartbeatResponse.MemberId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (r.int8() >= 0) skipConsumerGroupHeartbeatResponseAssignment(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupHeartbeatResponse(m: ConsumerGroupHeartbeatResponse, version: number): number {
   const flexible = true
   let size = 14
@@ -152,6 +164,12 @@ export function readConsumerGroupHeartbeatResponseAssignment(r: Reader, version:
   return { topicPartitions: $topicPartitions, _unknownTaggedFields }
 }
 
+export function skipConsumerGroupHeartbeatResponseAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'Assignment.TopicPartitions'); for (let i = 0; i < n; i++) skipConsumerGroupHeartbeatResponseTopicPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeConsumerGroupHeartbeatResponseAssignment(m: ConsumerGroupHeartbeatResponseAssignment, version: number): number {
   const flexible = true
   let size = 0
@@ -220,6 +238,13 @@ export function readConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, ver
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeConsumerGroupHeartbeatResponseTopicPartitions(m: ConsumerGroupHeartbeatResponseTopicPartitions, version: number): number {

@@ -54,6 +54,12 @@ export function readConsumerProtocolAssignment(r: Reader, version: number): Cons
   return { assignedPartitions: $assignedPartitions, userData: $userData }
 }
 
+export function skipConsumerProtocolAssignment(r: Reader, version: number): void {
+  const flexible = false
+  { const n = r.arrayLength(flexible, true, 'ConsumerProtocolAssignment.AssignedPartitions'); for (let i = 0; i < n; i++) skipConsumerProtocolAssignmentTopicPartition(r, version) }
+  r.skipBytes(flexible, 'ConsumerProtocolAssignment.UserData')
+}
+
 export function sizeConsumerProtocolAssignment(m: ConsumerProtocolAssignment, version: number): number {
   const flexible = false
   let size = 0
@@ -96,6 +102,12 @@ export function readConsumerProtocolAssignmentTopicPartition(r: Reader, version:
   const $topic = r.string(flexible, 'TopicPartition.Topic')
   const $partitions = readConsumerProtocolAssignmentTopicPartition$partitions(r, version, flexible, false) as number[]
   return { topic: $topic, partitions: $partitions }
+}
+
+export function skipConsumerProtocolAssignmentTopicPartition(r: Reader, _version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'TopicPartition.Topic')
+  { const n = r.arrayLength(flexible, true, 'TopicPartition.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartition.Partitions') }
 }
 
 export function sizeConsumerProtocolAssignmentTopicPartition(m: ConsumerProtocolAssignmentTopicPartition, version: number): number {

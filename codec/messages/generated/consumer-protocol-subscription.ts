@@ -88,6 +88,15 @@ export function readConsumerProtocolSubscription(r: Reader, version: number): Co
   return { topics: $topics, userData: $userData, ownedPartitions: $ownedPartitions, generationId: $generationId, rackId: $rackId }
 }
 
+export function skipConsumerProtocolSubscription(r: Reader, version: number): void {
+  const flexible = false
+  { const n = r.arrayLength(flexible, true, 'ConsumerProtocolSubscription.Topics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ConsumerProtocolSubscription.Topics[]') }
+  r.skipBytes(flexible, 'ConsumerProtocolSubscription.UserData')
+  if (version >= 1) { const n = r.arrayLength(flexible, true, 'ConsumerProtocolSubscription.OwnedPartitions'); for (let i = 0; i < n; i++) skipConsumerProtocolSubscriptionTopicPartition(r, version) }
+  if (version >= 2) r.skip(4, 'int32')
+  if (version >= 3) r.skipString(flexible, 'ConsumerProtocolSubscription.RackId')
+}
+
 export function sizeConsumerProtocolSubscription(m: ConsumerProtocolSubscription, version: number): number {
   const flexible = false
   let size = 0
@@ -142,6 +151,12 @@ export function readConsumerProtocolSubscriptionTopicPartition(r: Reader, versio
   const $topic = r.string(flexible, 'TopicPartition.Topic')
   const $partitions = readConsumerProtocolSubscriptionTopicPartition$partitions(r, version, flexible, false) as number[]
   return { topic: $topic, partitions: $partitions }
+}
+
+export function skipConsumerProtocolSubscriptionTopicPartition(r: Reader, _version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'TopicPartition.Topic')
+  { const n = r.arrayLength(flexible, true, 'TopicPartition.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartition.Partitions') }
 }
 
 export function sizeConsumerProtocolSubscriptionTopicPartition(m: ConsumerProtocolSubscriptionTopicPartition, version: number): number {

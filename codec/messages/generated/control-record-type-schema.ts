@@ -15,6 +15,10 @@ export function readControlRecordTypeSchema(r: Reader, _version: number): Contro
   return { type: $type }
 }
 
+export function skipControlRecordTypeSchema(r: Reader, _version: number): void {
+  r.skip(2, 'int16')
+}
+
 export function sizeControlRecordTypeSchema(_m: ControlRecordTypeSchema, _version: number): number {
   let size = 2
   return size

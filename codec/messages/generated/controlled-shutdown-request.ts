@@ -12,6 +12,10 @@ export function readControlledShutdownRequest(_r: Reader, _version: number): Con
   return {  }
 }
 
+export function skipControlledShutdownRequest(_r: Reader, _version: number): void {
+
+}
+
 export function sizeControlledShutdownRequest(_m: ControlledShutdownRequest, _version: number): number {
   let size = 0
   return size

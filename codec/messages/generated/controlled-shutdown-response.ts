@@ -12,6 +12,10 @@ export function readControlledShutdownResponse(_r: Reader, _version: number): Co
   return {  }
 }
 
+export function skipControlledShutdownResponse(_r: Reader, _version: number): void {
+
+}
+
 export function sizeControlledShutdownResponse(_m: ControlledShutdownResponse, _version: number): number {
   let size = 0
   return size

@@ -121,6 +121,16 @@ export function readControllerRegistrationRequest(r: Reader, version: number): C
   return { controllerId: $controllerId, incarnationId: $incarnationId, zkMigrationReady: $zkMigrationReady, listeners: $listeners, features: $features, _unknownTaggedFields }
 }
 
+export function skipControllerRegistrationRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'ControllerRegistrationRequest.Listeners'); for (let i = 0; i < n; i++) skipControllerRegistrationRequestListener(r, version) }
+  { const n = r.arrayLength(flexible, true, 'ControllerRegistrationRequest.Features'); for (let i = 0; i < n; i++) skipControllerRegistrationRequestFeature(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeControllerRegistrationRequest(m: ControllerRegistrationRequest, version: number): number {
   const flexible = true
   let size = 21
@@ -175,6 +185,15 @@ export function readControllerRegistrationRequestListener(r: Reader, _version: n
   return { name: $name, host: $host, port: $port, securityProtocol: $securityProtocol, _unknownTaggedFields }
 }
 
+export function skipControllerRegistrationRequestListener(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Listener.Name')
+  r.skipString(flexible, 'Listener.Host')
+  r.skip(2, 'uint16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeControllerRegistrationRequestListener(m: ControllerRegistrationRequestListener, _version: number): number {
   const flexible = true
   let size = 4
@@ -225,6 +244,14 @@ export function readControllerRegistrationRequestFeature(r: Reader, _version: nu
     }
   }
   return { name: $name, minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion, _unknownTaggedFields }
+}
+
+export function skipControllerRegistrationRequestFeature(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Feature.Name')
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeControllerRegistrationRequestFeature(m: ControllerRegistrationRequestFeature, _version: number): number {

@@ -39,6 +39,14 @@ export function readControllerRegistrationResponse(r: Reader, _version: number):
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipControllerRegistrationResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ControllerRegistrationResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeControllerRegistrationResponse(m: ControllerRegistrationResponse, _version: number): number {
   const flexible = true
   let size = 6

@@ -78,6 +78,12 @@ export function readCreateAclsRequest(r: Reader, version: number): CreateAclsReq
   return { creations: $creations, _unknownTaggedFields }
 }
 
+export function skipCreateAclsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'CreateAclsRequest.Creations'); for (let i = 0; i < n; i++) skipCreateAclsRequestAclCreation(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateAclsRequest(m: CreateAclsRequest, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -128,6 +134,18 @@ export function readCreateAclsRequestAclCreation(r: Reader, version: number): Cr
     }
   }
   return { resourceType: $resourceType, resourceName: $resourceName, resourcePatternType: $resourcePatternType, principal: $principal, host: $host, operation: $operation, permissionType: $permissionType, _unknownTaggedFields }
+}
+
+export function skipCreateAclsRequestAclCreation(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AclCreation.ResourceName')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AclCreation.Principal')
+  r.skipString(flexible, 'AclCreation.Host')
+  r.skip(1, 'int8')
+  r.skip(1, 'int8')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreateAclsRequestAclCreation(m: CreateAclsRequestAclCreation, version: number): number {

@@ -71,6 +71,13 @@ export function readCreateAclsResponse(r: Reader, version: number): CreateAclsRe
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipCreateAclsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'CreateAclsResponse.Results'); for (let i = 0; i < n; i++) skipCreateAclsResponseAclCreationResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateAclsResponse(m: CreateAclsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -117,6 +124,13 @@ export function readCreateAclsResponseAclCreationResult(r: Reader, version: numb
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipCreateAclsResponseAclCreationResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AclCreationResult.ErrorMessage')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreateAclsResponseAclCreationResult(m: CreateAclsResponseAclCreationResult, version: number): number {

@@ -77,6 +77,15 @@ export function readCreateDelegationTokenRequest(r: Reader, version: number): Cr
   return { ownerPrincipalType: $ownerPrincipalType, ownerPrincipalName: $ownerPrincipalName, renewers: $renewers, maxLifetimeMs: $maxLifetimeMs, _unknownTaggedFields }
 }
 
+export function skipCreateDelegationTokenRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  if (version >= 3) r.skipString(flexible, 'CreateDelegationTokenRequest.OwnerPrincipalType')
+  if (version >= 3) r.skipString(flexible, 'CreateDelegationTokenRequest.OwnerPrincipalName')
+  { const n = r.arrayLength(flexible, true, 'CreateDelegationTokenRequest.Renewers'); for (let i = 0; i < n; i++) skipCreateDelegationTokenRequestCreatableRenewers(r, version) }
+  r.skip(8, 'int64')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateDelegationTokenRequest(m: CreateDelegationTokenRequest, version: number): number {
   const flexible = version >= 2
   let size = 8
@@ -133,6 +142,13 @@ export function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, ver
     }
   }
   return { principalType: $principalType, principalName: $principalName, _unknownTaggedFields }
+}
+
+export function skipCreateDelegationTokenRequestCreatableRenewers(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'CreatableRenewers.PrincipalType')
+  r.skipString(flexible, 'CreatableRenewers.PrincipalName')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreateDelegationTokenRequestCreatableRenewers(m: CreateDelegationTokenRequestCreatableRenewers, version: number): number {

@@ -63,6 +63,22 @@ export function readCreateDelegationTokenResponse(r: Reader, version: number): C
   return { errorCode: $errorCode, principalType: $principalType, principalName: $principalName, tokenRequesterPrincipalType: $tokenRequesterPrincipalType, tokenRequesterPrincipalName: $tokenRequesterPrincipalName, issueTimestampMs: $issueTimestampMs, expiryTimestampMs: $expiryTimestampMs, maxTimestampMs: $maxTimestampMs, tokenId: $tokenId, hmac: $hmac, throttleTimeMs: $throttleTimeMs, _unknownTaggedFields }
 }
 
+export function skipCreateDelegationTokenResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'CreateDelegationTokenResponse.PrincipalType')
+  r.skipString(flexible, 'CreateDelegationTokenResponse.PrincipalName')
+  if (version >= 3) r.skipString(flexible, 'CreateDelegationTokenResponse.TokenRequesterPrincipalType')
+  if (version >= 3) r.skipString(flexible, 'CreateDelegationTokenResponse.TokenRequesterPrincipalName')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skipString(flexible, 'CreateDelegationTokenResponse.TokenId')
+  r.skipBytes(flexible, 'CreateDelegationTokenResponse.Hmac')
+  r.skip(4, 'int32')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateDelegationTokenResponse(m: CreateDelegationTokenResponse, version: number): number {
   const flexible = version >= 2
   let size = 30

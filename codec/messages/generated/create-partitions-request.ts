@@ -84,6 +84,14 @@ export function readCreatePartitionsRequest(r: Reader, version: number): CreateP
   return { topics: $topics, timeoutMs: $timeoutMs, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipCreatePartitionsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'CreatePartitionsRequest.Topics'); for (let i = 0; i < n; i++) skipCreatePartitionsRequestCreatePartitionsTopic(r, version) }
+  r.skip(4, 'int32')
+  r.skip(1, 'bool')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreatePartitionsRequest(m: CreatePartitionsRequest, version: number): number {
   const flexible = version >= 2
   let size = 5
@@ -159,6 +167,14 @@ export function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, vers
   return { name: $name, count: $count, assignments: $assignments, _unknownTaggedFields }
 }
 
+export function skipCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'CreatePartitionsTopic.Name')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'CreatePartitionsTopic.Assignments'); for (let i = 0; i < n; i++) skipCreatePartitionsRequestCreatePartitionsAssignment(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreatePartitionsRequestCreatePartitionsTopic(m: CreatePartitionsRequestCreatePartitionsTopic, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -229,6 +245,12 @@ export function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader,
     }
   }
   return { brokerIds: $brokerIds, _unknownTaggedFields }
+}
+
+export function skipCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'CreatePartitionsAssignment.BrokerIds'); if (n > 0) r.skip(n * 4, 'CreatePartitionsAssignment.BrokerIds') }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreatePartitionsRequestCreatePartitionsAssignment(m: CreatePartitionsRequestCreatePartitionsAssignment, version: number): number {

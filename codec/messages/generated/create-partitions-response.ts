@@ -73,6 +73,13 @@ export function readCreatePartitionsResponse(r: Reader, version: number): Create
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipCreatePartitionsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'CreatePartitionsResponse.Results'); for (let i = 0; i < n; i++) skipCreatePartitionsResponseCreatePartitionsTopicResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreatePartitionsResponse(m: CreatePartitionsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -120,6 +127,14 @@ export function readCreatePartitionsResponseCreatePartitionsTopicResult(r: Reade
     }
   }
   return { name: $name, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'CreatePartitionsTopicResult.Name')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'CreatePartitionsTopicResult.ErrorMessage')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreatePartitionsResponseCreatePartitionsTopicResult(m: CreatePartitionsResponseCreatePartitionsTopicResult, version: number): number {

@@ -100,6 +100,14 @@ export function readCreateTopicsRequest(r: Reader, version: number): CreateTopic
   return { topics: $topics, timeoutMs: $timeoutMs, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipCreateTopicsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  { const n = r.arrayLength(flexible, true, 'CreateTopicsRequest.Topics'); for (let i = 0; i < n; i++) skipCreateTopicsRequestCreatableTopic(r, version) }
+  r.skip(4, 'int32')
+  r.skip(1, 'bool')
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateTopicsRequest(m: CreateTopicsRequest, version: number): number {
   const flexible = version >= 5
   let size = 5
@@ -202,6 +210,16 @@ export function readCreateTopicsRequestCreatableTopic(r: Reader, version: number
   return { name: $name, numPartitions: $numPartitions, replicationFactor: $replicationFactor, assignments: $assignments, configs: $configs, _unknownTaggedFields }
 }
 
+export function skipCreateTopicsRequestCreatableTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skipString(flexible, 'CreatableTopic.Name')
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'CreatableTopic.Assignments'); for (let i = 0; i < n; i++) skipCreateTopicsRequestCreatableReplicaAssignment(r, version) }
+  { const n = r.arrayLength(flexible, true, 'CreatableTopic.Configs'); for (let i = 0; i < n; i++) skipCreateTopicsRequestCreatableTopicConfig(r, version) }
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateTopicsRequestCreatableTopic(m: CreateTopicsRequestCreatableTopic, version: number): number {
   const flexible = version >= 5
   let size = 6
@@ -278,6 +296,13 @@ export function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, ver
   return { partitionIndex: $partitionIndex, brokerIds: $brokerIds, _unknownTaggedFields }
 }
 
+export function skipCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'CreatableReplicaAssignment.BrokerIds'); if (n > 0) r.skip(n * 4, 'CreatableReplicaAssignment.BrokerIds') }
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateTopicsRequestCreatableReplicaAssignment(m: CreateTopicsRequestCreatableReplicaAssignment, version: number): number {
   const flexible = version >= 5
   let size = 4
@@ -324,6 +349,13 @@ export function readCreateTopicsRequestCreatableTopicConfig(r: Reader, version: 
     }
   }
   return { name: $name, value: $value, _unknownTaggedFields }
+}
+
+export function skipCreateTopicsRequestCreatableTopicConfig(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skipString(flexible, 'CreatableTopicConfig.Name')
+  r.skipString(flexible, 'CreatableTopicConfig.Value')
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreateTopicsRequestCreatableTopicConfig(m: CreateTopicsRequestCreatableTopicConfig, version: number): number {

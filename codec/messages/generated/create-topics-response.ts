@@ -99,6 +99,13 @@ export function readCreateTopicsResponse(r: Reader, version: number): CreateTopi
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipCreateTopicsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'CreateTopicsResponse.Topics'); for (let i = 0; i < n; i++) skipCreateTopicsResponseCreatableTopicResult(r, version) }
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateTopicsResponse(m: CreateTopicsResponse, version: number): number {
   const flexible = version >= 5
   let size = 4
@@ -182,6 +189,18 @@ export function readCreateTopicsResponseCreatableTopicResult(r: Reader, version:
   return { name: $name, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage, topicConfigErrorCode: $topicConfigErrorCode, numPartitions: $numPartitions, replicationFactor: $replicationFactor, configs: $configs, _unknownTaggedFields }
 }
 
+export function skipCreateTopicsResponseCreatableTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skipString(flexible, 'CreatableTopicResult.Name')
+  if (version >= 7) r.skip(16, 'uuid')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'CreatableTopicResult.ErrorMessage')
+  if (version >= 5) r.skip(4, 'int32')
+  if (version >= 5) r.skip(2, 'int16')
+  if (version >= 5) { const n = r.arrayLength(flexible, true, 'CreatableTopicResult.Configs'); for (let i = 0; i < n; i++) skipCreateTopicsResponseCreatableTopicConfigs(r, version) }
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeCreateTopicsResponseCreatableTopicResult(m: CreateTopicsResponseCreatableTopicResult, version: number): number {
   const flexible = version >= 5
   let size = 2
@@ -259,6 +278,16 @@ export function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, _versio
     }
   }
   return { name: $name, value: $value, readOnly: $readOnly, configSource: $configSource, isSensitive: $isSensitive, _unknownTaggedFields }
+}
+
+export function skipCreateTopicsResponseCreatableTopicConfigs(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'CreatableTopicConfigs.Name')
+  r.skipString(flexible, 'CreatableTopicConfigs.Value')
+  r.skip(1, 'bool')
+  r.skip(1, 'int8')
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeCreateTopicsResponseCreatableTopicConfigs(m: CreateTopicsResponseCreatableTopicConfigs, _version: number): number {

@@ -39,6 +39,14 @@ export function readDefaultPrincipalData(r: Reader, _version: number): DefaultPr
   return { type: $type, name: $name, tokenAuthenticated: $tokenAuthenticated, _unknownTaggedFields }
 }
 
+export function skipDefaultPrincipalData(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DefaultPrincipalData.Type')
+  r.skipString(flexible, 'DefaultPrincipalData.Name')
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDefaultPrincipalData(m: DefaultPrincipalData, _version: number): number {
   const flexible = true
   let size = 1

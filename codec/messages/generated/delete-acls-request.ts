@@ -78,6 +78,12 @@ export function readDeleteAclsRequest(r: Reader, version: number): DeleteAclsReq
   return { filters: $filters, _unknownTaggedFields }
 }
 
+export function skipDeleteAclsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'DeleteAclsRequest.Filters'); for (let i = 0; i < n; i++) skipDeleteAclsRequestDeleteAclsFilter(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteAclsRequest(m: DeleteAclsRequest, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -128,6 +134,18 @@ export function readDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number
     }
   }
   return { resourceTypeFilter: $resourceTypeFilter, resourceNameFilter: $resourceNameFilter, patternTypeFilter: $patternTypeFilter, principalFilter: $principalFilter, hostFilter: $hostFilter, operation: $operation, permissionType: $permissionType, _unknownTaggedFields }
+}
+
+export function skipDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DeleteAclsFilter.ResourceNameFilter')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DeleteAclsFilter.PrincipalFilter')
+  r.skipString(flexible, 'DeleteAclsFilter.HostFilter')
+  r.skip(1, 'int8')
+  r.skip(1, 'int8')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteAclsRequestDeleteAclsFilter(m: DeleteAclsRequestDeleteAclsFilter, version: number): number {

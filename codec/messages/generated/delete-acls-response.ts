@@ -97,6 +97,13 @@ export function readDeleteAclsResponse(r: Reader, version: number): DeleteAclsRe
   return { throttleTimeMs: $throttleTimeMs, filterResults: $filterResults, _unknownTaggedFields }
 }
 
+export function skipDeleteAclsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DeleteAclsResponse.FilterResults'); for (let i = 0; i < n; i++) skipDeleteAclsResponseDeleteAclsFilterResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteAclsResponse(m: DeleteAclsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -171,6 +178,14 @@ export function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, version:
   return { errorCode: $errorCode, errorMessage: $errorMessage, matchingAcls: $matchingAcls, _unknownTaggedFields }
 }
 
+export function skipDeleteAclsResponseDeleteAclsFilterResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DeleteAclsFilterResult.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DeleteAclsFilterResult.MatchingAcls'); for (let i = 0; i < n; i++) skipDeleteAclsResponseDeleteAclsMatchingAcl(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteAclsResponseDeleteAclsFilterResult(m: DeleteAclsResponseDeleteAclsFilterResult, version: number): number {
   const flexible = version >= 2
   let size = 2
@@ -226,6 +241,20 @@ export function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: 
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, patternType: $patternType, principal: $principal, host: $host, operation: $operation, permissionType: $permissionType, _unknownTaggedFields }
+}
+
+export function skipDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DeleteAclsMatchingAcl.ErrorMessage')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DeleteAclsMatchingAcl.ResourceName')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DeleteAclsMatchingAcl.Principal')
+  r.skipString(flexible, 'DeleteAclsMatchingAcl.Host')
+  r.skip(1, 'int8')
+  r.skip(1, 'int8')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteAclsResponseDeleteAclsMatchingAcl(m: DeleteAclsResponseDeleteAclsMatchingAcl, version: number): number {

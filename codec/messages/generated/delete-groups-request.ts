@@ -58,6 +58,12 @@ export function readDeleteGroupsRequest(r: Reader, version: number): DeleteGroup
   return { groupsNames: $groupsNames, _unknownTaggedFields }
 }
 
+export function skipDeleteGroupsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'DeleteGroupsRequest.GroupsNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'DeleteGroupsRequest.GroupsNames[]') }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteGroupsRequest(m: DeleteGroupsRequest, version: number): number {
   const flexible = version >= 2
   let size = 0

@@ -73,6 +73,13 @@ export function readDeleteGroupsResponse(r: Reader, version: number): DeleteGrou
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipDeleteGroupsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DeleteGroupsResponse.Results'); for (let i = 0; i < n; i++) skipDeleteGroupsResponseDeletableGroupResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteGroupsResponse(m: DeleteGroupsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -120,6 +127,14 @@ export function readDeleteGroupsResponseDeletableGroupResult(r: Reader, version:
     }
   }
   return { groupId: $groupId, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DeletableGroupResult.GroupId')
+  r.skip(2, 'int16')
+  if (version >= 3) r.skipString(flexible, 'DeletableGroupResult.ErrorMessage')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteGroupsResponseDeletableGroupResult(m: DeleteGroupsResponseDeletableGroupResult, version: number): number {

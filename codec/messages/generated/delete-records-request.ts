@@ -81,6 +81,13 @@ export function readDeleteRecordsRequest(r: Reader, version: number): DeleteReco
   return { topics: $topics, timeoutMs: $timeoutMs, _unknownTaggedFields }
 }
 
+export function skipDeleteRecordsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'DeleteRecordsRequest.Topics'); for (let i = 0; i < n; i++) skipDeleteRecordsRequestDeleteRecordsTopic(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteRecordsRequest(m: DeleteRecordsRequest, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -154,6 +161,13 @@ export function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: n
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DeleteRecordsTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'DeleteRecordsTopic.Partitions'); for (let i = 0; i < n; i++) skipDeleteRecordsRequestDeleteRecordsPartition(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteRecordsRequestDeleteRecordsTopic(m: DeleteRecordsRequestDeleteRecordsTopic, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -200,6 +214,12 @@ export function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, versio
     }
   }
   return { partitionIndex: $partitionIndex, offset: $offset, _unknownTaggedFields }
+}
+
+export function skipDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteRecordsRequestDeleteRecordsPartition(m: DeleteRecordsRequestDeleteRecordsPartition, version: number): number {

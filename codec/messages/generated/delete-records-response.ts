@@ -83,6 +83,13 @@ export function readDeleteRecordsResponse(r: Reader, version: number): DeleteRec
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDeleteRecordsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DeleteRecordsResponse.Topics'); for (let i = 0; i < n; i++) skipDeleteRecordsResponseDeleteRecordsTopicResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteRecordsResponse(m: DeleteRecordsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -156,6 +163,13 @@ export function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, ver
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DeleteRecordsTopicResult.Name')
+  { const n = r.arrayLength(flexible, true, 'DeleteRecordsTopicResult.Partitions'); for (let i = 0; i < n; i++) skipDeleteRecordsResponseDeleteRecordsPartitionResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteRecordsResponseDeleteRecordsTopicResult(m: DeleteRecordsResponseDeleteRecordsTopicResult, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -203,6 +217,13 @@ export function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader,
     }
   }
   return { partitionIndex: $partitionIndex, lowWatermark: $lowWatermark, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteRecordsResponseDeleteRecordsPartitionResult(m: DeleteRecordsResponseDeleteRecordsPartitionResult, version: number): number {

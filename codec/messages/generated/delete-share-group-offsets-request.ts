@@ -69,6 +69,13 @@ export function readDeleteShareGroupOffsetsRequest(r: Reader, version: number): 
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupOffsetsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DeleteShareGroupOffsetsRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'DeleteShareGroupOffsetsRequest.Topics'); for (let i = 0; i < n; i++) skipDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupOffsetsRequest(m: DeleteShareGroupOffsetsRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -115,6 +122,12 @@ export function readDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequest
     }
   }
   return { topicName: $topicName, _unknownTaggedFields }
+}
+
+export function skipDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DeleteShareGroupOffsetsRequestTopic.TopicName')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic(m: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic, _version: number): number {

@@ -81,6 +81,15 @@ export function readDeleteShareGroupOffsetsResponse(r: Reader, version: number):
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupOffsetsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DeleteShareGroupOffsetsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DeleteShareGroupOffsetsResponse.Responses'); for (let i = 0; i < n; i++) skipDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupOffsetsResponse(m: DeleteShareGroupOffsetsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -132,6 +141,15 @@ export function readDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsRespon
     }
   }
   return { topicName: $topicName, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DeleteShareGroupOffsetsResponseTopic.TopicName')
+  r.skip(16, 'uuid')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DeleteShareGroupOffsetsResponseTopic.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic(m: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic, _version: number): number {

@@ -79,6 +79,13 @@ export function readDeleteShareGroupStateRequest(r: Reader, version: number): De
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupStateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DeleteShareGroupStateRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'DeleteShareGroupStateRequest.Topics'); for (let i = 0; i < n; i++) skipDeleteShareGroupStateRequestDeleteStateData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupStateRequest(m: DeleteShareGroupStateRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -153,6 +160,13 @@ export function readDeleteShareGroupStateRequestDeleteStateData(r: Reader, versi
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupStateRequestDeleteStateData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'DeleteStateData.Partitions'); for (let i = 0; i < n; i++) skipDeleteShareGroupStateRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupStateRequestDeleteStateData(m: DeleteShareGroupStateRequestDeleteStateData, version: number): number {
   const flexible = true
   let size = 16
@@ -197,6 +211,11 @@ export function readDeleteShareGroupStateRequestPartitionData(r: Reader, _versio
     }
   }
   return { partition: $partition, _unknownTaggedFields }
+}
+
+export function skipDeleteShareGroupStateRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteShareGroupStateRequestPartitionData(m: DeleteShareGroupStateRequestPartitionData, _version: number): number {

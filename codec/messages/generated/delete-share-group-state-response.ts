@@ -80,6 +80,12 @@ export function readDeleteShareGroupStateResponse(r: Reader, version: number): D
   return { results: $results, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupStateResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DeleteShareGroupStateResponse.Results'); for (let i = 0; i < n; i++) skipDeleteShareGroupStateResponseDeleteStateResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupStateResponse(m: DeleteShareGroupStateResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -152,6 +158,13 @@ export function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, ve
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDeleteShareGroupStateResponseDeleteStateResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'DeleteStateResult.Partitions'); for (let i = 0; i < n; i++) skipDeleteShareGroupStateResponsePartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteShareGroupStateResponseDeleteStateResult(m: DeleteShareGroupStateResponseDeleteStateResult, version: number): number {
   const flexible = true
   let size = 16
@@ -199,6 +212,14 @@ export function readDeleteShareGroupStateResponsePartitionResult(r: Reader, _ver
     }
   }
   return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDeleteShareGroupStateResponsePartitionResult(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteShareGroupStateResponsePartitionResult(m: DeleteShareGroupStateResponsePartitionResult, _version: number): number {

@@ -99,6 +99,14 @@ export function readDeleteTopicsRequest(r: Reader, version: number): DeleteTopic
   return { topics: $topics, topicNames: $topicNames, timeoutMs: $timeoutMs, _unknownTaggedFields }
 }
 
+export function skipDeleteTopicsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  if (version >= 6) { const n = r.arrayLength(flexible, true, 'DeleteTopicsRequest.Topics'); for (let i = 0; i < n; i++) skipDeleteTopicsRequestDeleteTopicState(r, version) }
+  if (version <= 5) { const n = r.arrayLength(flexible, true, 'DeleteTopicsRequest.TopicNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'DeleteTopicsRequest.TopicNames[]') }
+  r.skip(4, 'int32')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteTopicsRequest(m: DeleteTopicsRequest, version: number): number {
   const flexible = version >= 4
   let size = 4
@@ -152,6 +160,13 @@ export function readDeleteTopicsRequestDeleteTopicState(r: Reader, _version: num
     }
   }
   return { name: $name, topicId: $topicId, _unknownTaggedFields }
+}
+
+export function skipDeleteTopicsRequestDeleteTopicState(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DeleteTopicState.Name')
+  r.skip(16, 'uuid')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteTopicsRequestDeleteTopicState(m: DeleteTopicsRequestDeleteTopicState, _version: number): number {

@@ -75,6 +75,13 @@ export function readDeleteTopicsResponse(r: Reader, version: number): DeleteTopi
   return { throttleTimeMs: $throttleTimeMs, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipDeleteTopicsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DeleteTopicsResponse.Responses'); for (let i = 0; i < n; i++) skipDeleteTopicsResponseDeletableTopicResult(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDeleteTopicsResponse(m: DeleteTopicsResponse, version: number): number {
   const flexible = version >= 4
   let size = 4
@@ -123,6 +130,15 @@ export function readDeleteTopicsResponseDeletableTopicResult(r: Reader, version:
     }
   }
   return { name: $name, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDeleteTopicsResponseDeletableTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'DeletableTopicResult.Name')
+  if (version >= 6) r.skip(16, 'uuid')
+  r.skip(2, 'int16')
+  if (version >= 5) r.skipString(flexible, 'DeletableTopicResult.ErrorMessage')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDeleteTopicsResponseDeletableTopicResult(m: DeleteTopicsResponseDeletableTopicResult, version: number): number {

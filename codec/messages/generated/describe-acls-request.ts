@@ -51,6 +51,18 @@ export function readDescribeAclsRequest(r: Reader, version: number): DescribeAcl
   return { resourceTypeFilter: $resourceTypeFilter, resourceNameFilter: $resourceNameFilter, patternTypeFilter: $patternTypeFilter, principalFilter: $principalFilter, hostFilter: $hostFilter, operation: $operation, permissionType: $permissionType, _unknownTaggedFields }
 }
 
+export function skipDescribeAclsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeAclsRequest.ResourceNameFilter')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeAclsRequest.PrincipalFilter')
+  r.skipString(flexible, 'DescribeAclsRequest.HostFilter')
+  r.skip(1, 'int8')
+  r.skip(1, 'int8')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeAclsRequest(m: DescribeAclsRequest, version: number): number {
   const flexible = version >= 2
   let size = 4

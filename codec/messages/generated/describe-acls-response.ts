@@ -95,6 +95,15 @@ export function readDescribeAclsResponse(r: Reader, version: number): DescribeAc
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, resources: $resources, _unknownTaggedFields }
 }
 
+export function skipDescribeAclsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeAclsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DescribeAclsResponse.Resources'); for (let i = 0; i < n; i++) skipDescribeAclsResponseDescribeAclsResource(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeAclsResponse(m: DescribeAclsResponse, version: number): number {
   const flexible = version >= 2
   let size = 6
@@ -173,6 +182,15 @@ export function readDescribeAclsResponseDescribeAclsResource(r: Reader, version:
   return { resourceType: $resourceType, resourceName: $resourceName, patternType: $patternType, acls: $acls, _unknownTaggedFields }
 }
 
+export function skipDescribeAclsResponseDescribeAclsResource(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeAclsResource.ResourceName')
+  r.skip(1, 'int8')
+  { const n = r.arrayLength(flexible, true, 'DescribeAclsResource.Acls'); for (let i = 0; i < n; i++) skipDescribeAclsResponseAclDescription(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeAclsResponseDescribeAclsResource(m: DescribeAclsResponseDescribeAclsResource, version: number): number {
   const flexible = version >= 2
   let size = 2
@@ -224,6 +242,15 @@ export function readDescribeAclsResponseAclDescription(r: Reader, version: numbe
     }
   }
   return { principal: $principal, host: $host, operation: $operation, permissionType: $permissionType, _unknownTaggedFields }
+}
+
+export function skipDescribeAclsResponseAclDescription(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'AclDescription.Principal')
+  r.skipString(flexible, 'AclDescription.Host')
+  r.skip(1, 'int8')
+  r.skip(1, 'int8')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeAclsResponseAclDescription(m: DescribeAclsResponseAclDescription, version: number): number {

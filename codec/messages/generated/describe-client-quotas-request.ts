@@ -73,6 +73,13 @@ export function readDescribeClientQuotasRequest(r: Reader, version: number): Des
   return { components: $components, strict: $strict, _unknownTaggedFields }
 }
 
+export function skipDescribeClientQuotasRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  { const n = r.arrayLength(flexible, true, 'DescribeClientQuotasRequest.Components'); for (let i = 0; i < n; i++) skipDescribeClientQuotasRequestComponentData(r, version) }
+  r.skip(1, 'bool')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClientQuotasRequest(m: DescribeClientQuotasRequest, version: number): number {
   const flexible = version >= 1
   let size = 1
@@ -120,6 +127,14 @@ export function readDescribeClientQuotasRequestComponentData(r: Reader, version:
     }
   }
   return { entityType: $entityType, matchType: $matchType, match: $match, _unknownTaggedFields }
+}
+
+export function skipDescribeClientQuotasRequestComponentData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'ComponentData.EntityType')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'ComponentData.Match')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeClientQuotasRequestComponentData(m: DescribeClientQuotasRequestComponentData, version: number): number {

@@ -97,6 +97,15 @@ export function readDescribeClientQuotasResponse(r: Reader, version: number): De
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, entries: $entries, _unknownTaggedFields }
 }
 
+export function skipDescribeClientQuotasResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeClientQuotasResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DescribeClientQuotasResponse.Entries'); for (let i = 0; i < n; i++) skipDescribeClientQuotasResponseEntryData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClientQuotasResponse(m: DescribeClientQuotasResponse, version: number): number {
   const flexible = version >= 1
   let size = 6
@@ -198,6 +207,13 @@ export function readDescribeClientQuotasResponseEntryData(r: Reader, version: nu
   return { entity: $entity, values: $values, _unknownTaggedFields }
 }
 
+export function skipDescribeClientQuotasResponseEntryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  { const n = r.arrayLength(flexible, true, 'EntryData.Entity'); for (let i = 0; i < n; i++) skipDescribeClientQuotasResponseEntityData(r, version) }
+  { const n = r.arrayLength(flexible, true, 'EntryData.Values'); for (let i = 0; i < n; i++) skipDescribeClientQuotasResponseValueData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClientQuotasResponseEntryData(m: DescribeClientQuotasResponseEntryData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -247,6 +263,13 @@ export function readDescribeClientQuotasResponseEntityData(r: Reader, version: n
   return { entityType: $entityType, entityName: $entityName, _unknownTaggedFields }
 }
 
+export function skipDescribeClientQuotasResponseEntityData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'EntityData.EntityType')
+  r.skipString(flexible, 'EntityData.EntityName')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClientQuotasResponseEntityData(m: DescribeClientQuotasResponseEntityData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -294,6 +317,13 @@ export function readDescribeClientQuotasResponseValueData(r: Reader, version: nu
     }
   }
   return { key: $key, value: $value, _unknownTaggedFields }
+}
+
+export function skipDescribeClientQuotasResponseValueData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'ValueData.Key')
+  r.skip(8, 'float64')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeClientQuotasResponseValueData(m: DescribeClientQuotasResponseValueData, version: number): number {

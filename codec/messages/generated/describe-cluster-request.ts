@@ -38,6 +38,13 @@ export function readDescribeClusterRequest(r: Reader, version: number): Describe
   return { includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, endpointType: $endpointType, includeFencedBrokers: $includeFencedBrokers, _unknownTaggedFields }
 }
 
+export function skipDescribeClusterRequest(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(1, 'bool')
+  if (version >= 1) r.skip(1, 'int8')
+  if (version >= 2) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClusterRequest(m: DescribeClusterRequest, version: number): number {
   let size = 1
   if (version >= 1) size += 1

@@ -95,6 +95,19 @@ export function readDescribeClusterResponse(r: Reader, version: number): Describ
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, endpointType: $endpointType, clusterId: $clusterId, controllerId: $controllerId, brokers: $brokers, clusterAuthorizedOperations: $clusterAuthorizedOperations, _unknownTaggedFields }
 }
 
+export function skipDescribeClusterResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeClusterResponse.ErrorMessage')
+  if (version >= 1) r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeClusterResponse.ClusterId')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeClusterResponse.Brokers'); for (let i = 0; i < n; i++) skipDescribeClusterResponseDescribeClusterBroker(r, version) }
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeClusterResponse(m: DescribeClusterResponse, version: number): number {
   const flexible = true
   let size = 14
@@ -156,6 +169,16 @@ export function readDescribeClusterResponseDescribeClusterBroker(r: Reader, vers
     }
   }
   return { brokerId: $brokerId, host: $host, port: $port, rack: $rack, isFenced: $isFenced, _unknownTaggedFields }
+}
+
+export function skipDescribeClusterResponseDescribeClusterBroker(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'DescribeClusterBroker.Host')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'DescribeClusterBroker.Rack')
+  if (version >= 2) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeClusterResponseDescribeClusterBroker(m: DescribeClusterResponseDescribeClusterBroker, version: number): number {

@@ -76,6 +76,14 @@ export function readDescribeConfigsRequest(r: Reader, version: number): Describe
   return { resources: $resources, includeSynonyms: $includeSynonyms, includeDocumentation: $includeDocumentation, _unknownTaggedFields }
 }
 
+export function skipDescribeConfigsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  { const n = r.arrayLength(flexible, true, 'DescribeConfigsRequest.Resources'); for (let i = 0; i < n; i++) skipDescribeConfigsRequestDescribeConfigsResource(r, version) }
+  r.skip(1, 'bool')
+  if (version >= 3) r.skip(1, 'bool')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeConfigsRequest(m: DescribeConfigsRequest, version: number): number {
   const flexible = version >= 4
   let size = 1
@@ -153,6 +161,14 @@ export function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, ver
     }
   }
   return { resourceType: $resourceType, resourceName: $resourceName, configurationKeys: $configurationKeys, _unknownTaggedFields }
+}
+
+export function skipDescribeConfigsRequestDescribeConfigsResource(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeConfigsResource.ResourceName')
+  { const n = r.arrayLength(flexible, true, 'DescribeConfigsResource.ConfigurationKeys'); for (let i = 0; i < n; i++) r.skipString(flexible, 'DescribeConfigsResource.ConfigurationKeys[]') }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeConfigsRequestDescribeConfigsResource(m: DescribeConfigsRequestDescribeConfigsResource, version: number): number {

@@ -111,6 +111,13 @@ export function readDescribeConfigsResponse(r: Reader, version: number): Describ
   return { throttleTimeMs: $throttleTimeMs, results: $results, _unknownTaggedFields }
 }
 
+export function skipDescribeConfigsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeConfigsResponse.Results'); for (let i = 0; i < n; i++) skipDescribeConfigsResponseDescribeConfigsResult(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeConfigsResponse(m: DescribeConfigsResponse, version: number): number {
   const flexible = version >= 4
   let size = 4
@@ -185,6 +192,16 @@ export function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, vers
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, configs: $configs, _unknownTaggedFields }
+}
+
+export function skipDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeConfigsResult.ErrorMessage')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'DescribeConfigsResult.ResourceName')
+  { const n = r.arrayLength(flexible, true, 'DescribeConfigsResult.Configs'); for (let i = 0; i < n; i++) skipDescribeConfigsResponseDescribeConfigsResourceResult(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeConfigsResponseDescribeConfigsResult(m: DescribeConfigsResponseDescribeConfigsResult, version: number): number {
@@ -271,6 +288,19 @@ export function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Read
   return { name: $name, value: $value, readOnly: $readOnly, configSource: $configSource, isSensitive: $isSensitive, synonyms: $synonyms, configType: $configType, documentation: $documentation, _unknownTaggedFields }
 }
 
+export function skipDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'DescribeConfigsResourceResult.Name')
+  r.skipString(flexible, 'DescribeConfigsResourceResult.Value')
+  r.skip(1, 'bool')
+  r.skip(1, 'int8')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'DescribeConfigsResourceResult.Synonyms'); for (let i = 0; i < n; i++) skipDescribeConfigsResponseDescribeConfigsSynonym(r, version) }
+  if (version >= 3) r.skip(1, 'int8')
+  if (version >= 3) r.skipString(flexible, 'DescribeConfigsResourceResult.Documentation')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeConfigsResponseDescribeConfigsResourceResult(m: DescribeConfigsResponseDescribeConfigsResourceResult, version: number): number {
   const flexible = version >= 4
   let size = 3
@@ -332,6 +362,14 @@ export function readDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, ver
     }
   }
   return { name: $name, value: $value, source: $source, _unknownTaggedFields }
+}
+
+export function skipDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'DescribeConfigsSynonym.Name')
+  r.skipString(flexible, 'DescribeConfigsSynonym.Value')
+  r.skip(1, 'int8')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeConfigsResponseDescribeConfigsSynonym(m: DescribeConfigsResponseDescribeConfigsSynonym, version: number): number {

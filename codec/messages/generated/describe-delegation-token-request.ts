@@ -68,6 +68,12 @@ export function readDescribeDelegationTokenRequest(r: Reader, version: number): 
   return { owners: $owners, _unknownTaggedFields }
 }
 
+export function skipDescribeDelegationTokenRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'DescribeDelegationTokenRequest.Owners'); for (let i = 0; i < n; i++) skipDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeDelegationTokenRequest(m: DescribeDelegationTokenRequest, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -113,6 +119,13 @@ export function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r
     }
   }
   return { principalType: $principalType, principalName: $principalName, _unknownTaggedFields }
+}
+
+export function skipDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DescribeDelegationTokenOwner.PrincipalType')
+  r.skipString(flexible, 'DescribeDelegationTokenOwner.PrincipalName')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner, version: number): number {

@@ -100,6 +100,14 @@ export function readDescribeDelegationTokenResponse(r: Reader, version: number):
   return { errorCode: $errorCode, tokens: $tokens, throttleTimeMs: $throttleTimeMs, _unknownTaggedFields }
 }
 
+export function skipDescribeDelegationTokenResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'DescribeDelegationTokenResponse.Tokens'); for (let i = 0; i < n; i++) skipDescribeDelegationTokenResponseDescribedDelegationToken(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeDelegationTokenResponse(m: DescribeDelegationTokenResponse, version: number): number {
   const flexible = version >= 2
   let size = 6
@@ -182,6 +190,21 @@ export function readDescribeDelegationTokenResponseDescribedDelegationToken(r: R
   return { principalType: $principalType, principalName: $principalName, tokenRequesterPrincipalType: $tokenRequesterPrincipalType, tokenRequesterPrincipalName: $tokenRequesterPrincipalName, issueTimestamp: $issueTimestamp, expiryTimestamp: $expiryTimestamp, maxTimestamp: $maxTimestamp, tokenId: $tokenId, hmac: $hmac, renewers: $renewers, _unknownTaggedFields }
 }
 
+export function skipDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DescribedDelegationToken.PrincipalType')
+  r.skipString(flexible, 'DescribedDelegationToken.PrincipalName')
+  if (version >= 3) r.skipString(flexible, 'DescribedDelegationToken.TokenRequesterPrincipalType')
+  if (version >= 3) r.skipString(flexible, 'DescribedDelegationToken.TokenRequesterPrincipalName')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skipString(flexible, 'DescribedDelegationToken.TokenId')
+  r.skipBytes(flexible, 'DescribedDelegationToken.Hmac')
+  { const n = r.arrayLength(flexible, true, 'DescribedDelegationToken.Renewers'); for (let i = 0; i < n; i++) skipDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeDelegationTokenResponseDescribedDelegationToken(m: DescribeDelegationTokenResponseDescribedDelegationToken, version: number): number {
   const flexible = version >= 2
   let size = 24
@@ -248,6 +271,13 @@ export function readDescribeDelegationTokenResponseDescribedDelegationTokenRenew
     }
   }
   return { principalType: $principalType, principalName: $principalName, _unknownTaggedFields }
+}
+
+export function skipDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DescribedDelegationTokenRenewer.PrincipalType')
+  r.skipString(flexible, 'DescribedDelegationTokenRenewer.PrincipalName')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer, version: number): number {

@@ -61,6 +61,13 @@ export function readDescribeGroupsRequest(r: Reader, version: number): DescribeG
   return { groups: $groups, includeAuthorizedOperations: $includeAuthorizedOperations, _unknownTaggedFields }
 }
 
+export function skipDescribeGroupsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  { const n = r.arrayLength(flexible, true, 'DescribeGroupsRequest.Groups'); for (let i = 0; i < n; i++) r.skipString(flexible, 'DescribeGroupsRequest.Groups[]') }
+  if (version >= 3) r.skip(1, 'bool')
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeGroupsRequest(m: DescribeGroupsRequest, version: number): number {
   const flexible = version >= 5
   let size = 0

@@ -101,6 +101,13 @@ export function readDescribeGroupsResponse(r: Reader, version: number): Describe
   return { throttleTimeMs: $throttleTimeMs, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipDescribeGroupsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  if (version >= 1) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeGroupsResponse.Groups'); for (let i = 0; i < n; i++) skipDescribeGroupsResponseDescribedGroup(r, version) }
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeGroupsResponse(m: DescribeGroupsResponse, version: number): number {
   const flexible = version >= 5
   let size = 0
@@ -183,6 +190,19 @@ export function readDescribeGroupsResponseDescribedGroup(r: Reader, version: num
   return { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, protocolType: $protocolType, protocolData: $protocolData, members: $members, authorizedOperations: $authorizedOperations, _unknownTaggedFields }
 }
 
+export function skipDescribeGroupsResponseDescribedGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skip(2, 'int16')
+  if (version >= 6) r.skipString(flexible, 'DescribedGroup.ErrorMessage')
+  r.skipString(flexible, 'DescribedGroup.GroupId')
+  r.skipString(flexible, 'DescribedGroup.GroupState')
+  r.skipString(flexible, 'DescribedGroup.ProtocolType')
+  r.skipString(flexible, 'DescribedGroup.ProtocolData')
+  { const n = r.arrayLength(flexible, true, 'DescribedGroup.Members'); for (let i = 0; i < n; i++) skipDescribeGroupsResponseDescribedGroupMember(r, version) }
+  if (version >= 3) r.skip(4, 'int32')
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeGroupsResponseDescribedGroup(m: DescribeGroupsResponseDescribedGroup, version: number): number {
   const flexible = version >= 5
   let size = 2
@@ -251,6 +271,17 @@ export function readDescribeGroupsResponseDescribedGroupMember(r: Reader, versio
     }
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, clientId: $clientId, clientHost: $clientHost, memberMetadata: $memberMetadata, memberAssignment: $memberAssignment, _unknownTaggedFields }
+}
+
+export function skipDescribeGroupsResponseDescribedGroupMember(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 5
+  r.skipString(flexible, 'DescribedGroupMember.MemberId')
+  if (version >= 4) r.skipString(flexible, 'DescribedGroupMember.GroupInstanceId')
+  r.skipString(flexible, 'DescribedGroupMember.ClientId')
+  r.skipString(flexible, 'DescribedGroupMember.ClientHost')
+  r.skipBytes(flexible, 'DescribedGroupMember.MemberMetadata')
+  r.skipBytes(flexible, 'DescribedGroupMember.MemberAssignment')
+  if (version >= 5 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeGroupsResponseDescribedGroupMember(m: DescribeGroupsResponseDescribedGroupMember, version: number): number {

@@ -68,6 +68,12 @@ export function readDescribeLogDirsRequest(r: Reader, version: number): Describe
   return { topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeLogDirsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  { const n = r.arrayLength(flexible, true, 'DescribeLogDirsRequest.Topics'); for (let i = 0; i < n; i++) skipDescribeLogDirsRequestDescribableLogDirTopic(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeLogDirsRequest(m: DescribeLogDirsRequest, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -136,6 +142,13 @@ export function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, vers
     }
   }
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DescribableLogDirTopic.Topic')
+  { const n = r.arrayLength(flexible, true, 'DescribableLogDirTopic.Partitions'); if (n > 0) r.skip(n * 4, 'DescribableLogDirTopic.Partitions') }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeLogDirsRequestDescribableLogDirTopic(m: DescribeLogDirsRequestDescribableLogDirTopic, version: number): number {

@@ -106,6 +106,14 @@ export function readDescribeLogDirsResponse(r: Reader, version: number): Describ
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, results: $results, _unknownTaggedFields }
 }
 
+export function skipDescribeLogDirsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  if (version >= 3) r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'DescribeLogDirsResponse.Results'); for (let i = 0; i < n; i++) skipDescribeLogDirsResponseDescribeLogDirsResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeLogDirsResponse(m: DescribeLogDirsResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -185,6 +193,17 @@ export function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, vers
     }
   }
   return { errorCode: $errorCode, logDir: $logDir, topics: $topics, totalBytes: $totalBytes, usableBytes: $usableBytes, isCordoned: $isCordoned, _unknownTaggedFields }
+}
+
+export function skipDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeLogDirsResult.LogDir')
+  { const n = r.arrayLength(flexible, true, 'DescribeLogDirsResult.Topics'); for (let i = 0; i < n; i++) skipDescribeLogDirsResponseDescribeLogDirsTopic(r, version) }
+  if (version >= 4) r.skip(8, 'int64')
+  if (version >= 4) r.skip(8, 'int64')
+  if (version >= 5) r.skip(1, 'bool')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeLogDirsResponseDescribeLogDirsResult(m: DescribeLogDirsResponseDescribeLogDirsResult, version: number): number {
@@ -274,6 +293,13 @@ export function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, versi
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'DescribeLogDirsTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'DescribeLogDirsTopic.Partitions'); for (let i = 0; i < n; i++) skipDescribeLogDirsResponseDescribeLogDirsPartition(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeLogDirsResponseDescribeLogDirsTopic(m: DescribeLogDirsResponseDescribeLogDirsTopic, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -322,6 +348,14 @@ export function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v
     }
   }
   return { partitionIndex: $partitionIndex, partitionSize: $partitionSize, offsetLag: $offsetLag, isFutureKey: $isFutureKey, _unknownTaggedFields }
+}
+
+export function skipDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(1, 'bool')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeLogDirsResponseDescribeLogDirsPartition(m: DescribeLogDirsResponseDescribeLogDirsPartition, version: number): number {

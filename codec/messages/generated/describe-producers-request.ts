@@ -68,6 +68,12 @@ export function readDescribeProducersRequest(r: Reader, version: number): Descri
   return { topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeProducersRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeProducersRequest.Topics'); for (let i = 0; i < n; i++) skipDescribeProducersRequestTopicRequest(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeProducersRequest(m: DescribeProducersRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -136,6 +142,13 @@ export function readDescribeProducersRequestTopicRequest(r: Reader, version: num
     }
   }
   return { name: $name, partitionIndexes: $partitionIndexes, _unknownTaggedFields }
+}
+
+export function skipDescribeProducersRequestTopicRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicRequest.Name')
+  { const n = r.arrayLength(flexible, true, 'TopicRequest.PartitionIndexes'); if (n > 0) r.skip(n * 4, 'TopicRequest.PartitionIndexes') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeProducersRequestTopicRequest(m: DescribeProducersRequestTopicRequest, version: number): number {

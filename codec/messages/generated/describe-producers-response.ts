@@ -103,6 +103,13 @@ export function readDescribeProducersResponse(r: Reader, version: number): Descr
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeProducersResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeProducersResponse.Topics'); for (let i = 0; i < n; i++) skipDescribeProducersResponseTopicResponse(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeProducersResponse(m: DescribeProducersResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -174,6 +181,13 @@ export function readDescribeProducersResponseTopicResponse(r: Reader, version: n
     }
   }
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipDescribeProducersResponseTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicResponse.Name')
+  { const n = r.arrayLength(flexible, true, 'TopicResponse.Partitions'); for (let i = 0; i < n; i++) skipDescribeProducersResponsePartitionResponse(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeProducersResponseTopicResponse(m: DescribeProducersResponseTopicResponse, version: number): number {
@@ -252,6 +266,15 @@ export function readDescribeProducersResponsePartitionResponse(r: Reader, versio
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, activeProducers: $activeProducers, _unknownTaggedFields }
 }
 
+export function skipDescribeProducersResponsePartitionResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'PartitionResponse.ActiveProducers'); for (let i = 0; i < n; i++) skipDescribeProducersResponseProducerState(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeProducersResponsePartitionResponse(m: DescribeProducersResponsePartitionResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -304,6 +327,16 @@ export function readDescribeProducersResponseProducerState(r: Reader, _version: 
     }
   }
   return { producerId: $producerId, producerEpoch: $producerEpoch, lastSequence: $lastSequence, lastTimestamp: $lastTimestamp, coordinatorEpoch: $coordinatorEpoch, currentTxnStartOffset: $currentTxnStartOffset, _unknownTaggedFields }
+}
+
+export function skipDescribeProducersResponseProducerState(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeProducersResponseProducerState(m: DescribeProducersResponseProducerState, _version: number): number {

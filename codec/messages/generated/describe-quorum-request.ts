@@ -76,6 +76,12 @@ export function readDescribeQuorumRequest(r: Reader, version: number): DescribeQ
   return { topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeQuorumRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeQuorumRequest.Topics'); for (let i = 0; i < n; i++) skipDescribeQuorumRequestTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeQuorumRequest(m: DescribeQuorumRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -148,6 +154,13 @@ export function readDescribeQuorumRequestTopicData(r: Reader, version: number): 
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDescribeQuorumRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipDescribeQuorumRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeQuorumRequestTopicData(m: DescribeQuorumRequestTopicData, version: number): number {
   const flexible = true
   let size = 0
@@ -193,6 +206,11 @@ export function readDescribeQuorumRequestPartitionData(r: Reader, _version: numb
     }
   }
   return { partitionIndex: $partitionIndex, _unknownTaggedFields }
+}
+
+export function skipDescribeQuorumRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeQuorumRequestPartitionData(m: DescribeQuorumRequestPartitionData, _version: number): number {

@@ -162,6 +162,15 @@ export function readDescribeQuorumResponse(r: Reader, version: number): Describe
   return { errorCode: $errorCode, errorMessage: $errorMessage, topics: $topics, nodes: $nodes, _unknownTaggedFields }
 }
 
+export function skipDescribeQuorumResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  if (version >= 2) r.skipString(flexible, 'DescribeQuorumResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DescribeQuorumResponse.Topics'); for (let i = 0; i < n; i++) skipDescribeQuorumResponseTopicData(r, version) }
+  if (version >= 2) { const n = r.arrayLength(flexible, true, 'DescribeQuorumResponse.Nodes'); for (let i = 0; i < n; i++) skipDescribeQuorumResponseNode(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeQuorumResponse(m: DescribeQuorumResponse, version: number): number {
   const flexible = true
   let size = 2
@@ -242,6 +251,13 @@ export function readDescribeQuorumResponseTopicData(r: Reader, version: number):
     }
   }
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipDescribeQuorumResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipDescribeQuorumResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeQuorumResponseTopicData(m: DescribeQuorumResponseTopicData, version: number): number {
@@ -349,6 +365,19 @@ export function readDescribeQuorumResponsePartitionData(r: Reader, version: numb
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, leaderId: $leaderId, leaderEpoch: $leaderEpoch, highWatermark: $highWatermark, currentVoters: $currentVoters, observers: $observers, _unknownTaggedFields }
 }
 
+export function skipDescribeQuorumResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 2) r.skipString(flexible, 'PartitionData.ErrorMessage')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'PartitionData.CurrentVoters'); for (let i = 0; i < n; i++) skipDescribeQuorumResponseReplicaState(r, version) }
+  { const n = r.arrayLength(flexible, true, 'PartitionData.Observers'); for (let i = 0; i < n; i++) skipDescribeQuorumResponseReplicaState(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeQuorumResponsePartitionData(m: DescribeQuorumResponsePartitionData, version: number): number {
   const flexible = true
   let size = 22
@@ -432,6 +461,13 @@ export function readDescribeQuorumResponseNode(r: Reader, version: number): Desc
   return { nodeId: $nodeId, listeners: $listeners, _unknownTaggedFields }
 }
 
+export function skipDescribeQuorumResponseNode(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'Node.Listeners'); for (let i = 0; i < n; i++) skipDescribeQuorumResponseListener(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeQuorumResponseNode(m: DescribeQuorumResponseNode, version: number): number {
   const flexible = true
   let size = 4
@@ -479,6 +515,14 @@ export function readDescribeQuorumResponseListener(r: Reader, _version: number):
     }
   }
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipDescribeQuorumResponseListener(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Listener.Name')
+  r.skipString(flexible, 'Listener.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeQuorumResponseListener(m: DescribeQuorumResponseListener, _version: number): number {
@@ -531,6 +575,15 @@ export function readDescribeQuorumResponseReplicaState(r: Reader, version: numbe
     }
   }
   return { replicaId: $replicaId, replicaDirectoryId: $replicaDirectoryId, logEndOffset: $logEndOffset, lastFetchTimestamp: $lastFetchTimestamp, lastCaughtUpTimestamp: $lastCaughtUpTimestamp, _unknownTaggedFields }
+}
+
+export function skipDescribeQuorumResponseReplicaState(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 2) r.skip(16, 'uuid')
+  r.skip(8, 'int64')
+  if (version >= 1) r.skip(8, 'int64')
+  if (version >= 1) r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeQuorumResponseReplicaState(m: DescribeQuorumResponseReplicaState, version: number): number {

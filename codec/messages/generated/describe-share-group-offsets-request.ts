@@ -78,6 +78,12 @@ export function readDescribeShareGroupOffsetsRequest(r: Reader, version: number)
   return { groups: $groups, _unknownTaggedFields }
 }
 
+export function skipDescribeShareGroupOffsetsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsRequest.Groups'); for (let i = 0; i < n; i++) skipDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeShareGroupOffsetsRequest(m: DescribeShareGroupOffsetsRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -150,6 +156,13 @@ export function readDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsReq
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DescribeShareGroupOffsetsRequestGroup.GroupId')
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsRequestGroup.Topics'); for (let i = 0; i < n; i++) skipDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup(m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup, version: number): number {
   const flexible = true
   let size = 0
@@ -220,6 +233,13 @@ export function readDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsReq
     }
   }
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DescribeShareGroupOffsetsRequestTopic.TopicName')
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsRequestTopic.Partitions'); if (n > 0) r.skip(n * 4, 'DescribeShareGroupOffsetsRequestTopic.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic(m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic, version: number): number {

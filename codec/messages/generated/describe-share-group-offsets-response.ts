@@ -105,6 +105,13 @@ export function readDescribeShareGroupOffsetsResponse(r: Reader, version: number
   return { throttleTimeMs: $throttleTimeMs, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipDescribeShareGroupOffsetsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsResponse.Groups'); for (let i = 0; i < n; i++) skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeShareGroupOffsetsResponse(m: DescribeShareGroupOffsetsResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -178,6 +185,15 @@ export function readDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRe
     }
   }
   return { groupId: $groupId, topics: $topics, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DescribeShareGroupOffsetsResponseGroup.GroupId')
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsResponseGroup.Topics'); for (let i = 0; i < n; i++) skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic(r, version) }
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeShareGroupOffsetsResponseGroup.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup(m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup, version: number): number {
@@ -258,6 +274,14 @@ export function readDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRe
   return { topicName: $topicName, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DescribeShareGroupOffsetsResponseTopic.TopicName')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'DescribeShareGroupOffsetsResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic(m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic, version: number): number {
   const flexible = true
   let size = 16
@@ -310,6 +334,17 @@ export function readDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRe
     }
   }
   return { partitionIndex: $partitionIndex, startOffset: $startOffset, leaderEpoch: $leaderEpoch, lag: $lag, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeShareGroupOffsetsResponsePartition.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition(m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition, version: number): number {

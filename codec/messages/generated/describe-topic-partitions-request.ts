@@ -82,6 +82,14 @@ export function readDescribeTopicPartitionsRequest(r: Reader, version: number): 
   return { topics: $topics, responsePartitionLimit: $responsePartitionLimit, cursor: $cursor, _unknownTaggedFields }
 }
 
+export function skipDescribeTopicPartitionsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsRequest.Topics'); for (let i = 0; i < n; i++) skipDescribeTopicPartitionsRequestTopicRequest(r, version) }
+  r.skip(4, 'int32')
+  if (r.int8() >= 0) skipDescribeTopicPartitionsRequestCursor(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTopicPartitionsRequest(m: DescribeTopicPartitionsRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -135,6 +143,12 @@ export function readDescribeTopicPartitionsRequestTopicRequest(r: Reader, _versi
   return { name: $name, _unknownTaggedFields }
 }
 
+export function skipDescribeTopicPartitionsRequestTopicRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicRequest.Name')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTopicPartitionsRequestTopicRequest(m: DescribeTopicPartitionsRequestTopicRequest, _version: number): number {
   const flexible = true
   let size = 0
@@ -180,6 +194,13 @@ export function readDescribeTopicPartitionsRequestCursor(r: Reader, _version: nu
     }
   }
   return { topicName: $topicName, partitionIndex: $partitionIndex, _unknownTaggedFields }
+}
+
+export function skipDescribeTopicPartitionsRequestCursor(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Cursor.TopicName')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeTopicPartitionsRequestCursor(m: DescribeTopicPartitionsRequestCursor, _version: number): number {

@@ -116,6 +116,14 @@ export function readDescribeTopicPartitionsResponse(r: Reader, version: number):
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, nextCursor: $nextCursor, _unknownTaggedFields }
 }
 
+export function skipDescribeTopicPartitionsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponse.Topics'); for (let i = 0; i < n; i++) skipDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, version) }
+  if (r.int8() >= 0) skipDescribeTopicPartitionsResponseCursor(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTopicPartitionsResponse(m: DescribeTopicPartitionsResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -197,6 +205,17 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
     }
   }
   return { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations, _unknownTaggedFields }
+}
+
+export function skipDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeTopicPartitionsResponseTopic.Name')
+  r.skip(16, 'uuid')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, version) }
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic, version: number): number {
@@ -374,6 +393,20 @@ export function readDescribeTopicPartitionsResponseDescribeTopicPartitionsRespon
   return { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, eligibleLeaderReplicas: $eligibleLeaderReplicas, lastKnownElr: $lastKnownElr, offlineReplicas: $offlineReplicas, _unknownTaggedFields }
 }
 
+export function skipDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponsePartition.ReplicaNodes'); if (n > 0) r.skip(n * 4, 'DescribeTopicPartitionsResponsePartition.ReplicaNodes') }
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponsePartition.IsrNodes'); if (n > 0) r.skip(n * 4, 'DescribeTopicPartitionsResponsePartition.IsrNodes') }
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponsePartition.EligibleLeaderReplicas'); if (n > 0) r.skip(n * 4, 'DescribeTopicPartitionsResponsePartition.EligibleLeaderReplicas') }
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponsePartition.LastKnownElr'); if (n > 0) r.skip(n * 4, 'DescribeTopicPartitionsResponsePartition.LastKnownElr') }
+  { const n = r.arrayLength(flexible, true, 'DescribeTopicPartitionsResponsePartition.OfflineReplicas'); if (n > 0) r.skip(n * 4, 'DescribeTopicPartitionsResponsePartition.OfflineReplicas') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition, version: number): number {
   const flexible = true
   let size = 14
@@ -431,6 +464,13 @@ export function readDescribeTopicPartitionsResponseCursor(r: Reader, _version: n
     }
   }
   return { topicName: $topicName, partitionIndex: $partitionIndex, _unknownTaggedFields }
+}
+
+export function skipDescribeTopicPartitionsResponseCursor(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Cursor.TopicName')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeTopicPartitionsResponseCursor(m: DescribeTopicPartitionsResponseCursor, _version: number): number {

@@ -58,6 +58,12 @@ export function readDescribeTransactionsRequest(r: Reader, version: number): Des
   return { transactionalIds: $transactionalIds, _unknownTaggedFields }
 }
 
+export function skipDescribeTransactionsRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeTransactionsRequest.TransactionalIds'); for (let i = 0; i < n; i++) r.skipString(flexible, 'DescribeTransactionsRequest.TransactionalIds[]') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTransactionsRequest(m: DescribeTransactionsRequest, version: number): number {
   const flexible = true
   let size = 0

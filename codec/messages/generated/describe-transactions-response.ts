@@ -93,6 +93,13 @@ export function readDescribeTransactionsResponse(r: Reader, version: number): De
   return { throttleTimeMs: $throttleTimeMs, transactionStates: $transactionStates, _unknownTaggedFields }
 }
 
+export function skipDescribeTransactionsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'DescribeTransactionsResponse.TransactionStates'); for (let i = 0; i < n; i++) skipDescribeTransactionsResponseTransactionState(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTransactionsResponse(m: DescribeTransactionsResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -172,6 +179,19 @@ export function readDescribeTransactionsResponseTransactionState(r: Reader, vers
   return { errorCode: $errorCode, transactionalId: $transactionalId, transactionState: $transactionState, transactionTimeoutMs: $transactionTimeoutMs, transactionStartTimeMs: $transactionStartTimeMs, producerId: $producerId, producerEpoch: $producerEpoch, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipDescribeTransactionsResponseTransactionState(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'TransactionState.TransactionalId')
+  r.skipString(flexible, 'TransactionState.TransactionState')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'TransactionState.Topics'); for (let i = 0; i < n; i++) skipDescribeTransactionsResponseTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeTransactionsResponseTransactionState(m: DescribeTransactionsResponseTransactionState, version: number): number {
   const flexible = true
   let size = 24
@@ -249,6 +269,13 @@ export function readDescribeTransactionsResponseTopicData(r: Reader, version: nu
     }
   }
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipDescribeTransactionsResponseTopicData(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicData.Topic')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); if (n > 0) r.skip(n * 4, 'TopicData.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeTransactionsResponseTopicData(m: DescribeTransactionsResponseTopicData, version: number): number {

@@ -66,6 +66,12 @@ export function readDescribeUserScramCredentialsRequest(r: Reader, version: numb
   return { users: $users, _unknownTaggedFields }
 }
 
+export function skipDescribeUserScramCredentialsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'DescribeUserScramCredentialsRequest.Users'); for (let i = 0; i < n; i++) skipDescribeUserScramCredentialsRequestUserName(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeUserScramCredentialsRequest(m: DescribeUserScramCredentialsRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -110,6 +116,12 @@ export function readDescribeUserScramCredentialsRequestUserName(r: Reader, _vers
     }
   }
   return { name: $name, _unknownTaggedFields }
+}
+
+export function skipDescribeUserScramCredentialsRequestUserName(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'UserName.Name')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeUserScramCredentialsRequestUserName(m: DescribeUserScramCredentialsRequestUserName, _version: number): number {

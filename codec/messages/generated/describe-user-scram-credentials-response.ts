@@ -91,6 +91,15 @@ export function readDescribeUserScramCredentialsResponse(r: Reader, version: num
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, results: $results, _unknownTaggedFields }
 }
 
+export function skipDescribeUserScramCredentialsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeUserScramCredentialsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DescribeUserScramCredentialsResponse.Results'); for (let i = 0; i < n; i++) skipDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeUserScramCredentialsResponse(m: DescribeUserScramCredentialsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -169,6 +178,15 @@ export function readDescribeUserScramCredentialsResponseDescribeUserScramCredent
   return { user: $user, errorCode: $errorCode, errorMessage: $errorMessage, credentialInfos: $credentialInfos, _unknownTaggedFields }
 }
 
+export function skipDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'DescribeUserScramCredentialsResult.User')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribeUserScramCredentialsResult.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'DescribeUserScramCredentialsResult.CredentialInfos'); for (let i = 0; i < n; i++) skipDescribeUserScramCredentialsResponseCredentialInfo(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult, version: number): number {
   const flexible = true
   let size = 2
@@ -218,6 +236,12 @@ export function readDescribeUserScramCredentialsResponseCredentialInfo(r: Reader
     }
   }
   return { mechanism: $mechanism, iterations: $iterations, _unknownTaggedFields }
+}
+
+export function skipDescribeUserScramCredentialsResponseCredentialInfo(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(1, 'int8')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeDescribeUserScramCredentialsResponseCredentialInfo(m: DescribeUserScramCredentialsResponseCredentialInfo, _version: number): number {

@@ -74,6 +74,14 @@ export function readElectLeadersRequest(r: Reader, version: number): ElectLeader
   return { electionType: $electionType, topicPartitions: $topicPartitions, timeoutMs: $timeoutMs, _unknownTaggedFields }
 }
 
+export function skipElectLeadersRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  if (version >= 1) r.skip(1, 'int8')
+  { const n = r.arrayLength(flexible, true, 'ElectLeadersRequest.TopicPartitions'); for (let i = 0; i < n; i++) skipElectLeadersRequestTopicPartitions(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeElectLeadersRequest(m: ElectLeadersRequest, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -148,6 +156,13 @@ export function readElectLeadersRequestTopicPartitions(r: Reader, version: numbe
     }
   }
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipElectLeadersRequestTopicPartitions(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'TopicPartitions.Topic')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeElectLeadersRequestTopicPartitions(m: ElectLeadersRequestTopicPartitions, version: number): number {

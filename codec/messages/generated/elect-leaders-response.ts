@@ -86,6 +86,14 @@ export function readElectLeadersResponse(r: Reader, version: number): ElectLeade
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, replicaElectionResults: $replicaElectionResults, _unknownTaggedFields }
 }
 
+export function skipElectLeadersResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'ElectLeadersResponse.ReplicaElectionResults'); for (let i = 0; i < n; i++) skipElectLeadersResponseReplicaElectionResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeElectLeadersResponse(m: ElectLeadersResponse, version: number): number {
   const flexible = version >= 2
   let size = 4
@@ -164,6 +172,13 @@ export function readElectLeadersResponseReplicaElectionResult(r: Reader, version
   return { topic: $topic, partitionResult: $partitionResult, _unknownTaggedFields }
 }
 
+export function skipElectLeadersResponseReplicaElectionResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'ReplicaElectionResult.Topic')
+  { const n = r.arrayLength(flexible, true, 'ReplicaElectionResult.PartitionResult'); for (let i = 0; i < n; i++) skipElectLeadersResponsePartitionResult(r, version) }
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeElectLeadersResponseReplicaElectionResult(m: ElectLeadersResponseReplicaElectionResult, version: number): number {
   const flexible = version >= 2
   let size = 0
@@ -212,6 +227,14 @@ export function readElectLeadersResponsePartitionResult(r: Reader, version: numb
     }
   }
   return { partitionId: $partitionId, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipElectLeadersResponsePartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeElectLeadersResponsePartitionResult(m: ElectLeadersResponsePartitionResult, version: number): number {

@@ -137,6 +137,14 @@ export function readEndQuorumEpochRequest(r: Reader, version: number): EndQuorum
   return { clusterId: $clusterId, topics: $topics, leaderEndpoints: $leaderEndpoints, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'EndQuorumEpochRequest.ClusterId')
+  { const n = r.arrayLength(flexible, true, 'EndQuorumEpochRequest.Topics'); for (let i = 0; i < n; i++) skipEndQuorumEpochRequestTopicData(r, version) }
+  if (version >= 1) { const n = r.arrayLength(flexible, true, 'EndQuorumEpochRequest.LeaderEndpoints'); for (let i = 0; i < n; i++) skipEndQuorumEpochRequestLeaderEndpoint(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochRequest(m: EndQuorumEpochRequest, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -213,6 +221,13 @@ export function readEndQuorumEpochRequestTopicData(r: Reader, version: number): 
     }
   }
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipEndQuorumEpochRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipEndQuorumEpochRequestPartitionData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeEndQuorumEpochRequestTopicData(m: EndQuorumEpochRequestTopicData, version: number): number {
@@ -315,6 +330,16 @@ export function readEndQuorumEpochRequestPartitionData(r: Reader, version: numbe
   return { partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, preferredSuccessors: $preferredSuccessors, preferredCandidates: $preferredCandidates, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochRequestPartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version <= 0) { const n = r.arrayLength(flexible, true, 'PartitionData.PreferredSuccessors'); if (n > 0) r.skip(n * 4, 'PartitionData.PreferredSuccessors') }
+  if (version >= 1) { const n = r.arrayLength(flexible, true, 'PartitionData.PreferredCandidates'); for (let i = 0; i < n; i++) skipEndQuorumEpochRequestReplicaInfo(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochRequestPartitionData(m: EndQuorumEpochRequestPartitionData, version: number): number {
   const flexible = version >= 1
   let size = 12
@@ -370,6 +395,12 @@ export function readEndQuorumEpochRequestReplicaInfo(r: Reader, _version: number
   return { candidateId: $candidateId, candidateDirectoryId: $candidateDirectoryId, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochRequestReplicaInfo(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochRequestReplicaInfo(m: EndQuorumEpochRequestReplicaInfo, _version: number): number {
   let size = 20
   {
@@ -414,6 +445,14 @@ export function readEndQuorumEpochRequestLeaderEndpoint(r: Reader, _version: num
     }
   }
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipEndQuorumEpochRequestLeaderEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'LeaderEndpoint.Name')
+  r.skipString(flexible, 'LeaderEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeEndQuorumEpochRequestLeaderEndpoint(m: EndQuorumEpochRequestLeaderEndpoint, _version: number): number {

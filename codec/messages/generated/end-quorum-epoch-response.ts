@@ -129,6 +129,13 @@ export function readEndQuorumEpochResponse(r: Reader, version: number): EndQuoru
   return { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'EndQuorumEpochResponse.Topics'); for (let i = 0; i < n; i++) skipEndQuorumEpochResponseTopicData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochResponse(m: EndQuorumEpochResponse, version: number): number {
   const flexible = version >= 1
   let size = 2
@@ -213,6 +220,13 @@ export function readEndQuorumEpochResponseTopicData(r: Reader, version: number):
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipEndQuorumEpochResponsePartitionData(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochResponseTopicData(m: EndQuorumEpochResponseTopicData, version: number): number {
   const flexible = version >= 1
   let size = 0
@@ -263,6 +277,14 @@ export function readEndQuorumEpochResponsePartitionData(r: Reader, version: numb
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
 }
 
+export function skipEndQuorumEpochResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndQuorumEpochResponsePartitionData(m: EndQuorumEpochResponsePartitionData, version: number): number {
   let size = 14
   if (version >= 1) {
@@ -309,6 +331,14 @@ export function readEndQuorumEpochResponseNodeEndpoint(r: Reader, _version: numb
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipEndQuorumEpochResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeEndQuorumEpochResponseNodeEndpoint(m: EndQuorumEpochResponseNodeEndpoint, _version: number): number {

@@ -15,6 +15,10 @@ export function readEndTxnMarker(r: Reader, _version: number): EndTxnMarker {
   return { coordinatorEpoch: $coordinatorEpoch }
 }
 
+export function skipEndTxnMarker(r: Reader, _version: number): void {
+  r.skip(4, 'int32')
+}
+
 export function sizeEndTxnMarker(_m: EndTxnMarker, _version: number): number {
   let size = 4
   return size

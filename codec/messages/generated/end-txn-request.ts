@@ -42,6 +42,15 @@ export function readEndTxnRequest(r: Reader, version: number): EndTxnRequest {
   return { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, committed: $committed, _unknownTaggedFields }
 }
 
+export function skipEndTxnRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'EndTxnRequest.TransactionalId')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  r.skip(1, 'bool')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndTxnRequest(m: EndTxnRequest, version: number): number {
   const flexible = version >= 3
   let size = 11

@@ -41,6 +41,14 @@ export function readEndTxnResponse(r: Reader, version: number): EndTxnResponse {
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch, _unknownTaggedFields }
 }
 
+export function skipEndTxnResponse(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 5) r.skip(8, 'int64')
+  if (version >= 5) r.skip(2, 'int16')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEndTxnResponse(m: EndTxnResponse, version: number): number {
   let size = 6
   if (version >= 5) size += 8

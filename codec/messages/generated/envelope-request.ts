@@ -39,6 +39,14 @@ export function readEnvelopeRequest(r: Reader, _version: number): EnvelopeReques
   return { requestData: $requestData, requestPrincipal: $requestPrincipal, clientHostAddress: $clientHostAddress, _unknownTaggedFields }
 }
 
+export function skipEnvelopeRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipBytes(flexible, 'EnvelopeRequest.RequestData')
+  r.skipBytes(flexible, 'EnvelopeRequest.RequestPrincipal')
+  r.skipBytes(flexible, 'EnvelopeRequest.ClientHostAddress')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEnvelopeRequest(m: EnvelopeRequest, _version: number): number {
   const flexible = true
   let size = 0

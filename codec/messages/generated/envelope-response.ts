@@ -36,6 +36,13 @@ export function readEnvelopeResponse(r: Reader, _version: number): EnvelopeRespo
   return { responseData: $responseData, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipEnvelopeResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipBytes(flexible, 'EnvelopeResponse.ResponseData')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeEnvelopeResponse(m: EnvelopeResponse, _version: number): number {
   const flexible = true
   let size = 2

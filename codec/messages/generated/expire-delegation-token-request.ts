@@ -36,6 +36,13 @@ export function readExpireDelegationTokenRequest(r: Reader, version: number): Ex
   return { hmac: $hmac, expiryTimePeriodMs: $expiryTimePeriodMs, _unknownTaggedFields }
 }
 
+export function skipExpireDelegationTokenRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipBytes(flexible, 'ExpireDelegationTokenRequest.Hmac')
+  r.skip(8, 'int64')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeExpireDelegationTokenRequest(m: ExpireDelegationTokenRequest, version: number): number {
   const flexible = version >= 2
   let size = 8

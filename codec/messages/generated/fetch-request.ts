@@ -178,6 +178,21 @@ export function readFetchRequest(r: Reader, version: number): FetchRequest {
   return { clusterId: $clusterId, replicaId: $replicaId, replicaState: $replicaState, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, isolationLevel: $isolationLevel, sessionId: $sessionId, sessionEpoch: $sessionEpoch, topics: $topics, forgottenTopicsData: $forgottenTopicsData, rackId: $rackId, _unknownTaggedFields }
 }
 
+export function skipFetchRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  if (version <= 14) r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(1, 'int8')
+  if (version >= 7) r.skip(4, 'int32')
+  if (version >= 7) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'FetchRequest.Topics'); for (let i = 0; i < n; i++) skipFetchRequestFetchTopic(r, version) }
+  if (version >= 7) { const n = r.arrayLength(flexible, true, 'FetchRequest.ForgottenTopicsData'); for (let i = 0; i < n; i++) skipFetchRequestForgottenTopic(r, version) }
+  if (version >= 11) r.skipString(flexible, 'FetchRequest.RackId')
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchRequest(m: FetchRequest, version: number): number {
   const flexible = version >= 12
   let size = 13
@@ -271,6 +286,12 @@ export function readFetchRequestReplicaState(r: Reader, _version: number): Fetch
   return { replicaId: $replicaId, replicaEpoch: $replicaEpoch, _unknownTaggedFields }
 }
 
+export function skipFetchRequestReplicaState(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchRequestReplicaState(m: FetchRequestReplicaState, _version: number): number {
   let size = 12
   {
@@ -342,6 +363,14 @@ export function readFetchRequestFetchTopic(r: Reader, version: number): FetchReq
   return { topic: $topic, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipFetchRequestFetchTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  if (version <= 12) r.skipString(flexible, 'FetchTopic.Topic')
+  if (version >= 13) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'FetchTopic.Partitions'); for (let i = 0; i < n; i++) skipFetchRequestFetchPartition(r, version) }
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchRequestFetchTopic(m: FetchRequestFetchTopic, version: number): number {
   const flexible = version >= 12
   let size = 0
@@ -406,6 +435,16 @@ export function readFetchRequestFetchPartition(r: Reader, version: number): Fetc
     }
   }
   return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, fetchOffset: $fetchOffset, lastFetchedEpoch: $lastFetchedEpoch, logStartOffset: $logStartOffset, partitionMaxBytes: $partitionMaxBytes, replicaDirectoryId: $replicaDirectoryId, highWatermark: $highWatermark, _unknownTaggedFields }
+}
+
+export function skipFetchRequestFetchPartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 9) r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 12) r.skip(4, 'int32')
+  if (version >= 5) r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchRequestFetchPartition(m: FetchRequestFetchPartition, version: number): number {
@@ -510,6 +549,14 @@ export function readFetchRequestForgottenTopic(r: Reader, version: number): Fetc
     }
   }
   return { topic: $topic, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipFetchRequestForgottenTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  if (version <= 12) r.skipString(flexible, 'ForgottenTopic.Topic')
+  if (version >= 13) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ForgottenTopic.Partitions'); if (n > 0) r.skip(n * 4, 'ForgottenTopic.Partitions') }
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchRequestForgottenTopic(m: FetchRequestForgottenTopic, version: number): number {

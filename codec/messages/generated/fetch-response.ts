@@ -193,6 +193,15 @@ export function readFetchResponse(r: Reader, version: number): FetchResponse {
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, sessionId: $sessionId, responses: $responses, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipFetchResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  r.skip(4, 'int32')
+  if (version >= 7) r.skip(2, 'int16')
+  if (version >= 7) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'FetchResponse.Responses'); for (let i = 0; i < n; i++) skipFetchResponseFetchableTopicResponse(r, version) }
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchResponse(m: FetchResponse, version: number): number {
   const flexible = version >= 12
   let size = 4
@@ -285,6 +294,14 @@ export function readFetchResponseFetchableTopicResponse(r: Reader, version: numb
     }
   }
   return { topic: $topic, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipFetchResponseFetchableTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  if (version <= 12) r.skipString(flexible, 'FetchableTopicResponse.Topic')
+  if (version >= 13) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'FetchableTopicResponse.Partitions'); for (let i = 0; i < n; i++) skipFetchResponsePartitionData(r, version) }
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchResponseFetchableTopicResponse(m: FetchResponseFetchableTopicResponse, version: number): number {
@@ -384,6 +401,19 @@ export function readFetchResponsePartitionData(r: Reader, version: number): Fetc
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, highWatermark: $highWatermark, lastStableOffset: $lastStableOffset, logStartOffset: $logStartOffset, divergingEpoch: $divergingEpoch, currentLeader: $currentLeader, snapshotId: $snapshotId, abortedTransactions: $abortedTransactions, preferredReadReplica: $preferredReadReplica, records: $records, _unknownTaggedFields }
 }
 
+export function skipFetchResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 12
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  if (version >= 5) r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'PartitionData.AbortedTransactions'); for (let i = 0; i < n; i++) skipFetchResponseAbortedTransaction(r, version) }
+  if (version >= 11) r.skip(4, 'int32')
+  r.skipBytes(flexible, 'PartitionData.Records')
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchResponsePartitionData(m: FetchResponsePartitionData, version: number): number {
   const flexible = version >= 12
   let size = 22
@@ -477,6 +507,12 @@ export function readFetchResponseEpochEndOffset(r: Reader, _version: number): Fe
   return { epoch: $epoch, endOffset: $endOffset, _unknownTaggedFields }
 }
 
+export function skipFetchResponseEpochEndOffset(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffset, _version: number): number {
   let size = 12
   {
@@ -519,6 +555,12 @@ export function readFetchResponseLeaderIdAndEpoch(r: Reader, _version: number): 
     }
   }
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipFetchResponseLeaderIdAndEpoch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch, _version: number): number {
@@ -565,6 +607,12 @@ export function readFetchResponseSnapshotId(r: Reader, _version: number): FetchR
   return { endOffset: $endOffset, epoch: $epoch, _unknownTaggedFields }
 }
 
+export function skipFetchResponseSnapshotId(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchResponseSnapshotId(m: FetchResponseSnapshotId, _version: number): number {
   let size = 12
   {
@@ -607,6 +655,12 @@ export function readFetchResponseAbortedTransaction(r: Reader, version: number):
     }
   }
   return { producerId: $producerId, firstOffset: $firstOffset, _unknownTaggedFields }
+}
+
+export function skipFetchResponseAbortedTransaction(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  if (version >= 12 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchResponseAbortedTransaction(m: FetchResponseAbortedTransaction, version: number): number {
@@ -654,6 +708,15 @@ export function readFetchResponseNodeEndpoint(r: Reader, _version: number): Fetc
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack, _unknownTaggedFields }
+}
+
+export function skipFetchResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Rack')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchResponseNodeEndpoint(m: FetchResponseNodeEndpoint, _version: number): number {

@@ -107,6 +107,14 @@ export function readFetchSnapshotRequest(r: Reader, version: number): FetchSnaps
   return { clusterId: $clusterId, replicaId: $replicaId, maxBytes: $maxBytes, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipFetchSnapshotRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'FetchSnapshotRequest.Topics'); for (let i = 0; i < n; i++) skipFetchSnapshotRequestTopicSnapshot(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchSnapshotRequest(m: FetchSnapshotRequest, version: number): number {
   const flexible = true
   let size = 8
@@ -191,6 +199,13 @@ export function readFetchSnapshotRequestTopicSnapshot(r: Reader, version: number
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipFetchSnapshotRequestTopicSnapshot(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicSnapshot.Name')
+  { const n = r.arrayLength(flexible, true, 'TopicSnapshot.Partitions'); for (let i = 0; i < n; i++) skipFetchSnapshotRequestPartitionSnapshot(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchSnapshotRequestTopicSnapshot(m: FetchSnapshotRequestTopicSnapshot, version: number): number {
   const flexible = true
   let size = 0
@@ -244,6 +259,14 @@ export function readFetchSnapshotRequestPartitionSnapshot(r: Reader, version: nu
     }
   }
   return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, snapshotId: $snapshotId, position: $position, replicaDirectoryId: $replicaDirectoryId, _unknownTaggedFields }
+}
+
+export function skipFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  skipFetchSnapshotRequestSnapshotId(r, version)
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchSnapshotRequestPartitionSnapshot(m: FetchSnapshotRequestPartitionSnapshot, version: number): number {
@@ -301,6 +324,12 @@ export function readFetchSnapshotRequestSnapshotId(r: Reader, _version: number):
     }
   }
   return { endOffset: $endOffset, epoch: $epoch, _unknownTaggedFields }
+}
+
+export function skipFetchSnapshotRequestSnapshotId(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchSnapshotRequestSnapshotId(m: FetchSnapshotRequestSnapshotId, _version: number): number {

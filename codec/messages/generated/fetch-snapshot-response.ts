@@ -158,6 +158,14 @@ export function readFetchSnapshotResponse(r: Reader, version: number): FetchSnap
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipFetchSnapshotResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'FetchSnapshotResponse.Topics'); for (let i = 0; i < n; i++) skipFetchSnapshotResponseTopicSnapshot(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchSnapshotResponse(m: FetchSnapshotResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -243,6 +251,13 @@ export function readFetchSnapshotResponseTopicSnapshot(r: Reader, version: numbe
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipFetchSnapshotResponseTopicSnapshot(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicSnapshot.Name')
+  { const n = r.arrayLength(flexible, true, 'TopicSnapshot.Partitions'); for (let i = 0; i < n; i++) skipFetchSnapshotResponsePartitionSnapshot(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchSnapshotResponseTopicSnapshot(m: FetchSnapshotResponseTopicSnapshot, version: number): number {
   const flexible = true
   let size = 0
@@ -299,6 +314,17 @@ export function readFetchSnapshotResponsePartitionSnapshot(r: Reader, version: n
     }
   }
   return { index: $index, errorCode: $errorCode, snapshotId: $snapshotId, currentLeader: $currentLeader, size: $size, position: $position, unalignedRecords: $unalignedRecords, _unknownTaggedFields }
+}
+
+export function skipFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  skipFetchSnapshotResponseSnapshotId(r, version)
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skipBytes(flexible, 'PartitionSnapshot.UnalignedRecords')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchSnapshotResponsePartitionSnapshot(m: FetchSnapshotResponsePartitionSnapshot, version: number): number {
@@ -363,6 +389,12 @@ export function readFetchSnapshotResponseSnapshotId(r: Reader, _version: number)
   return { endOffset: $endOffset, epoch: $epoch, _unknownTaggedFields }
 }
 
+export function skipFetchSnapshotResponseSnapshotId(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFetchSnapshotResponseSnapshotId(m: FetchSnapshotResponseSnapshotId, _version: number): number {
   let size = 12
   {
@@ -405,6 +437,12 @@ export function readFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, _version: n
     }
   }
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpoch, _version: number): number {
@@ -451,6 +489,14 @@ export function readFetchSnapshotResponseNodeEndpoint(r: Reader, _version: numbe
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipFetchSnapshotResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFetchSnapshotResponseNodeEndpoint(m: FetchSnapshotResponseNodeEndpoint, _version: number): number {

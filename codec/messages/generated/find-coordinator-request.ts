@@ -64,6 +64,14 @@ export function readFindCoordinatorRequest(r: Reader, version: number): FindCoor
   return { key: $key, keyType: $keyType, coordinatorKeys: $coordinatorKeys, _unknownTaggedFields }
 }
 
+export function skipFindCoordinatorRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version <= 3) r.skipString(flexible, 'FindCoordinatorRequest.Key')
+  if (version >= 1) r.skip(1, 'int8')
+  if (version >= 4) { const n = r.arrayLength(flexible, true, 'FindCoordinatorRequest.CoordinatorKeys'); for (let i = 0; i < n; i++) r.skipString(flexible, 'FindCoordinatorRequest.CoordinatorKeys[]') }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFindCoordinatorRequest(m: FindCoordinatorRequest, version: number): number {
   const flexible = version >= 3
   let size = 0

@@ -94,6 +94,18 @@ export function readFindCoordinatorResponse(r: Reader, version: number): FindCoo
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, nodeId: $nodeId, host: $host, port: $port, coordinators: $coordinators, _unknownTaggedFields }
 }
 
+export function skipFindCoordinatorResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version >= 1) r.skip(4, 'int32')
+  if (version <= 3) r.skip(2, 'int16')
+  if (version >= 1 && version <= 3) r.skipString(flexible, 'FindCoordinatorResponse.ErrorMessage')
+  if (version <= 3) r.skip(4, 'int32')
+  if (version <= 3) r.skipString(flexible, 'FindCoordinatorResponse.Host')
+  if (version <= 3) r.skip(4, 'int32')
+  if (version >= 4) { const n = r.arrayLength(flexible, true, 'FindCoordinatorResponse.Coordinators'); for (let i = 0; i < n; i++) skipFindCoordinatorResponseCoordinator(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeFindCoordinatorResponse(m: FindCoordinatorResponse, version: number): number {
   const flexible = version >= 3
   let size = 0
@@ -174,6 +186,17 @@ export function readFindCoordinatorResponseCoordinator(r: Reader, _version: numb
     }
   }
   return { key: $key, nodeId: $nodeId, host: $host, port: $port, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipFindCoordinatorResponseCoordinator(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Coordinator.Key')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'Coordinator.Host')
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'Coordinator.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeFindCoordinatorResponseCoordinator(m: FindCoordinatorResponseCoordinator, _version: number): number {

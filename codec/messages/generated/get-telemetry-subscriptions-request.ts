@@ -32,6 +32,11 @@ export function readGetTelemetrySubscriptionsRequest(r: Reader, _version: number
   return { clientInstanceId: $clientInstanceId, _unknownTaggedFields }
 }
 
+export function skipGetTelemetrySubscriptionsRequest(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(16, 'uuid')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeGetTelemetrySubscriptionsRequest(m: GetTelemetrySubscriptionsRequest, _version: number): number {
   let size = 16
   {

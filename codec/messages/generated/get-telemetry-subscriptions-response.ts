@@ -105,6 +105,20 @@ export function readGetTelemetrySubscriptionsResponse(r: Reader, version: number
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, clientInstanceId: $clientInstanceId, subscriptionId: $subscriptionId, acceptedCompressionTypes: $acceptedCompressionTypes, pushIntervalMs: $pushIntervalMs, telemetryMaxBytes: $telemetryMaxBytes, deltaTemporality: $deltaTemporality, requestedMetrics: $requestedMetrics, _unknownTaggedFields }
 }
 
+export function skipGetTelemetrySubscriptionsResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(16, 'uuid')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'GetTelemetrySubscriptionsResponse.AcceptedCompressionTypes'); if (n > 0) r.skip(n * 1, 'GetTelemetrySubscriptionsResponse.AcceptedCompressionTypes') }
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'GetTelemetrySubscriptionsResponse.RequestedMetrics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'GetTelemetrySubscriptionsResponse.RequestedMetrics[]') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeGetTelemetrySubscriptionsResponse(m: GetTelemetrySubscriptionsResponse, version: number): number {
   const flexible = true
   let size = 35

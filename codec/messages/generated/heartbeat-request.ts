@@ -42,6 +42,15 @@ export function readHeartbeatRequest(r: Reader, version: number): HeartbeatReque
   return { groupId: $groupId, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId, _unknownTaggedFields }
 }
 
+export function skipHeartbeatRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'HeartbeatRequest.GroupId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'HeartbeatRequest.MemberId')
+  if (version >= 3) r.skipString(flexible, 'HeartbeatRequest.GroupInstanceId')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeHeartbeatRequest(m: HeartbeatRequest, version: number): number {
   const flexible = version >= 4
   let size = 4

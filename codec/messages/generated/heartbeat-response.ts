@@ -35,6 +35,12 @@ export function readHeartbeatResponse(r: Reader, version: number): HeartbeatResp
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipHeartbeatResponse(r: Reader, version: number, stopAtTags = false): void {
+  if (version >= 1) r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeHeartbeatResponse(m: HeartbeatResponse, version: number): number {
   let size = 2
   if (version >= 1) size += 4

@@ -85,6 +85,13 @@ export function readIncrementalAlterConfigsRequest(r: Reader, version: number): 
   return { resources: $resources, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipIncrementalAlterConfigsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  { const n = r.arrayLength(flexible, true, 'IncrementalAlterConfigsRequest.Resources'); for (let i = 0; i < n; i++) skipIncrementalAlterConfigsRequestAlterConfigsResource(r, version) }
+  r.skip(1, 'bool')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeIncrementalAlterConfigsRequest(m: IncrementalAlterConfigsRequest, version: number): number {
   const flexible = version >= 1
   let size = 1
@@ -159,6 +166,14 @@ export function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader
   return { resourceType: $resourceType, resourceName: $resourceName, configs: $configs, _unknownTaggedFields }
 }
 
+export function skipIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AlterConfigsResource.ResourceName')
+  { const n = r.arrayLength(flexible, true, 'AlterConfigsResource.Configs'); for (let i = 0; i < n; i++) skipIncrementalAlterConfigsRequestAlterableConfig(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeIncrementalAlterConfigsRequestAlterConfigsResource(m: IncrementalAlterConfigsRequestAlterConfigsResource, version: number): number {
   const flexible = version >= 1
   let size = 1
@@ -208,6 +223,14 @@ export function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, ver
     }
   }
   return { name: $name, configOperation: $configOperation, value: $value, _unknownTaggedFields }
+}
+
+export function skipIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skipString(flexible, 'AlterableConfig.Name')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AlterableConfig.Value')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeIncrementalAlterConfigsRequestAlterableConfig(m: IncrementalAlterConfigsRequestAlterableConfig, version: number): number {

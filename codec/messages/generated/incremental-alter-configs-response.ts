@@ -75,6 +75,13 @@ export function readIncrementalAlterConfigsResponse(r: Reader, version: number):
   return { throttleTimeMs: $throttleTimeMs, responses: $responses, _unknownTaggedFields }
 }
 
+export function skipIncrementalAlterConfigsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'IncrementalAlterConfigsResponse.Responses'); for (let i = 0; i < n; i++) skipIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, version) }
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeIncrementalAlterConfigsResponse(m: IncrementalAlterConfigsResponse, version: number): number {
   const flexible = version >= 1
   let size = 4
@@ -123,6 +130,15 @@ export function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, _unknownTaggedFields }
+}
+
+export function skipIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 1
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'AlterConfigsResourceResponse.ErrorMessage')
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'AlterConfigsResourceResponse.ResourceName')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse, version: number): number {

@@ -48,6 +48,17 @@ export function readInitProducerIdRequest(r: Reader, version: number): InitProdu
   return { transactionalId: $transactionalId, transactionTimeoutMs: $transactionTimeoutMs, producerId: $producerId, producerEpoch: $producerEpoch, enable2Pc: $enable2Pc, keepPreparedTxn: $keepPreparedTxn, _unknownTaggedFields }
 }
 
+export function skipInitProducerIdRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipString(flexible, 'InitProducerIdRequest.TransactionalId')
+  r.skip(4, 'int32')
+  if (version >= 3) r.skip(8, 'int64')
+  if (version >= 3) r.skip(2, 'int16')
+  if (version >= 6) r.skip(1, 'bool')
+  if (version >= 6) r.skip(1, 'bool')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitProducerIdRequest(m: InitProducerIdRequest, version: number): number {
   const flexible = version >= 2
   let size = 4

@@ -47,6 +47,16 @@ export function readInitProducerIdResponse(r: Reader, version: number): InitProd
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch, ongoingTxnProducerId: $ongoingTxnProducerId, ongoingTxnProducerEpoch: $ongoingTxnProducerEpoch, _unknownTaggedFields }
 }
 
+export function skipInitProducerIdResponse(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  if (version >= 6) r.skip(8, 'int64')
+  if (version >= 6) r.skip(2, 'int16')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitProducerIdResponse(m: InitProducerIdResponse, version: number): number {
   let size = 16
   if (version >= 6) size += 8

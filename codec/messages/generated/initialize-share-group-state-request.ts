@@ -83,6 +83,13 @@ export function readInitializeShareGroupStateRequest(r: Reader, version: number)
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipInitializeShareGroupStateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'InitializeShareGroupStateRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'InitializeShareGroupStateRequest.Topics'); for (let i = 0; i < n; i++) skipInitializeShareGroupStateRequestInitializeStateData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitializeShareGroupStateRequest(m: InitializeShareGroupStateRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -157,6 +164,13 @@ export function readInitializeShareGroupStateRequestInitializeStateData(r: Reade
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipInitializeShareGroupStateRequestInitializeStateData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'InitializeStateData.Partitions'); for (let i = 0; i < n; i++) skipInitializeShareGroupStateRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitializeShareGroupStateRequestInitializeStateData(m: InitializeShareGroupStateRequestInitializeStateData, version: number): number {
   const flexible = true
   let size = 16
@@ -203,6 +217,13 @@ export function readInitializeShareGroupStateRequestPartitionData(r: Reader, _ve
     }
   }
   return { partition: $partition, stateEpoch: $stateEpoch, startOffset: $startOffset, _unknownTaggedFields }
+}
+
+export function skipInitializeShareGroupStateRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeInitializeShareGroupStateRequestPartitionData(m: InitializeShareGroupStateRequestPartitionData, _version: number): number {

@@ -80,6 +80,12 @@ export function readInitializeShareGroupStateResponse(r: Reader, version: number
   return { results: $results, _unknownTaggedFields }
 }
 
+export function skipInitializeShareGroupStateResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'InitializeShareGroupStateResponse.Results'); for (let i = 0; i < n; i++) skipInitializeShareGroupStateResponseInitializeStateResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitializeShareGroupStateResponse(m: InitializeShareGroupStateResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -152,6 +158,13 @@ export function readInitializeShareGroupStateResponseInitializeStateResult(r: Re
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipInitializeShareGroupStateResponseInitializeStateResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'InitializeStateResult.Partitions'); for (let i = 0; i < n; i++) skipInitializeShareGroupStateResponsePartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeInitializeShareGroupStateResponseInitializeStateResult(m: InitializeShareGroupStateResponseInitializeStateResult, version: number): number {
   const flexible = true
   let size = 16
@@ -199,6 +212,14 @@ export function readInitializeShareGroupStateResponsePartitionResult(r: Reader, 
     }
   }
   return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipInitializeShareGroupStateResponsePartitionResult(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeInitializeShareGroupStateResponsePartitionResult(m: InitializeShareGroupStateResponsePartitionResult, _version: number): number {

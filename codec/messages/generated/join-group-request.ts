@@ -89,6 +89,19 @@ export function readJoinGroupRequest(r: Reader, version: number): JoinGroupReque
   return { groupId: $groupId, sessionTimeoutMs: $sessionTimeoutMs, rebalanceTimeoutMs: $rebalanceTimeoutMs, memberId: $memberId, groupInstanceId: $groupInstanceId, protocolType: $protocolType, protocols: $protocols, reason: $reason, _unknownTaggedFields }
 }
 
+export function skipJoinGroupRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'JoinGroupRequest.GroupId')
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(4, 'int32')
+  r.skipString(flexible, 'JoinGroupRequest.MemberId')
+  if (version >= 5) r.skipString(flexible, 'JoinGroupRequest.GroupInstanceId')
+  r.skipString(flexible, 'JoinGroupRequest.ProtocolType')
+  { const n = r.arrayLength(flexible, true, 'JoinGroupRequest.Protocols'); for (let i = 0; i < n; i++) skipJoinGroupRequestJoinGroupRequestProtocol(r, version) }
+  if (version >= 8) r.skipString(flexible, 'JoinGroupRequest.Reason')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeJoinGroupRequest(m: JoinGroupRequest, version: number): number {
   const flexible = version >= 6
   let size = 4
@@ -154,6 +167,13 @@ export function readJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version:
     }
   }
   return { name: $name, metadata: $metadata, _unknownTaggedFields }
+}
+
+export function skipJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'JoinGroupRequestProtocol.Name')
+  r.skipBytes(flexible, 'JoinGroupRequestProtocol.Metadata')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeJoinGroupRequestJoinGroupRequestProtocol(m: JoinGroupRequestJoinGroupRequestProtocol, version: number): number {

@@ -94,6 +94,20 @@ export function readJoinGroupResponse(r: Reader, version: number): JoinGroupResp
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, generationId: $generationId, protocolType: $protocolType, protocolName: $protocolName, leader: $leader, skipAssignment: $skipAssignment, memberId: $memberId, members: $members, _unknownTaggedFields }
 }
 
+export function skipJoinGroupResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  if (version >= 2) r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  if (version >= 7) r.skipString(flexible, 'JoinGroupResponse.ProtocolType')
+  r.skipString(flexible, 'JoinGroupResponse.ProtocolName')
+  r.skipString(flexible, 'JoinGroupResponse.Leader')
+  if (version >= 9) r.skip(1, 'bool')
+  r.skipString(flexible, 'JoinGroupResponse.MemberId')
+  { const n = r.arrayLength(flexible, true, 'JoinGroupResponse.Members'); for (let i = 0; i < n; i++) skipJoinGroupResponseJoinGroupResponseMember(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeJoinGroupResponse(m: JoinGroupResponse, version: number): number {
   const flexible = version >= 6
   let size = 6
@@ -162,6 +176,14 @@ export function readJoinGroupResponseJoinGroupResponseMember(r: Reader, version:
     }
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, metadata: $metadata, _unknownTaggedFields }
+}
+
+export function skipJoinGroupResponseJoinGroupResponseMember(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'JoinGroupResponseMember.MemberId')
+  if (version >= 5) r.skipString(flexible, 'JoinGroupResponseMember.GroupInstanceId')
+  r.skipBytes(flexible, 'JoinGroupResponseMember.Metadata')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeJoinGroupResponseJoinGroupResponseMember(m: JoinGroupResponseJoinGroupResponseMember, version: number): number {

@@ -35,6 +35,12 @@ export function readKRaftVersionRecord(r: Reader, _version: number): KRaftVersio
   return { version: $version, kRaftVersion: $kRaftVersion, _unknownTaggedFields }
 }
 
+export function skipKRaftVersionRecord(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeKRaftVersionRecord(m: KRaftVersionRecord, _version: number): number {
   let size = 4
   {

@@ -12,6 +12,10 @@ export function readLeaderAndIsrRequest(_r: Reader, _version: number): LeaderAnd
   return {  }
 }
 
+export function skipLeaderAndIsrRequest(_r: Reader, _version: number): void {
+
+}
+
 export function sizeLeaderAndIsrRequest(_m: LeaderAndIsrRequest, _version: number): number {
   let size = 0
   return size

@@ -12,6 +12,10 @@ export function readLeaderAndIsrResponse(_r: Reader, _version: number): LeaderAn
   return {  }
 }
 
+export function skipLeaderAndIsrResponse(_r: Reader, _version: number): void {
+
+}
+
 export function sizeLeaderAndIsrResponse(_m: LeaderAndIsrResponse, _version: number): number {
   let size = 0
   return size

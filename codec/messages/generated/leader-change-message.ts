@@ -102,6 +102,15 @@ export function readLeaderChangeMessage(r: Reader, version: number): LeaderChang
   return { version: $version, leaderId: $leaderId, voters: $voters, grantingVoters: $grantingVoters, _unknownTaggedFields }
 }
 
+export function skipLeaderChangeMessage(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'LeaderChangeMessage.Voters'); for (let i = 0; i < n; i++) skipLeaderChangeMessageVoter(r, version) }
+  { const n = r.arrayLength(flexible, true, 'LeaderChangeMessage.GrantingVoters'); for (let i = 0; i < n; i++) skipLeaderChangeMessageVoter(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeLeaderChangeMessage(m: LeaderChangeMessage, version: number): number {
   const flexible = true
   let size = 6
@@ -150,6 +159,12 @@ export function readLeaderChangeMessageVoter(r: Reader, version: number): Leader
     }
   }
   return { voterId: $voterId, voterDirectoryId: $voterDirectoryId, _unknownTaggedFields }
+}
+
+export function skipLeaderChangeMessageVoter(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(16, 'uuid')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeLeaderChangeMessageVoter(m: LeaderChangeMessageVoter, version: number): number {

@@ -76,6 +76,14 @@ export function readLeaveGroupRequest(r: Reader, version: number): LeaveGroupReq
   return { groupId: $groupId, memberId: $memberId, members: $members, _unknownTaggedFields }
 }
 
+export function skipLeaveGroupRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'LeaveGroupRequest.GroupId')
+  if (version <= 2) r.skipString(flexible, 'LeaveGroupRequest.MemberId')
+  if (version >= 3) { const n = r.arrayLength(flexible, true, 'LeaveGroupRequest.Members'); for (let i = 0; i < n; i++) skipLeaveGroupRequestMemberIdentity(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeLeaveGroupRequest(m: LeaveGroupRequest, version: number): number {
   const flexible = version >= 4
   let size = 0
@@ -132,6 +140,14 @@ export function readLeaveGroupRequestMemberIdentity(r: Reader, version: number):
     }
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, reason: $reason, _unknownTaggedFields }
+}
+
+export function skipLeaveGroupRequestMemberIdentity(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'MemberIdentity.MemberId')
+  r.skipString(flexible, 'MemberIdentity.GroupInstanceId')
+  if (version >= 5) r.skipString(flexible, 'MemberIdentity.Reason')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeLeaveGroupRequestMemberIdentity(m: LeaveGroupRequestMemberIdentity, version: number): number {

@@ -76,6 +76,14 @@ export function readLeaveGroupResponse(r: Reader, version: number): LeaveGroupRe
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, members: $members, _unknownTaggedFields }
 }
 
+export function skipLeaveGroupResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  if (version >= 1) r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 3) { const n = r.arrayLength(flexible, true, 'LeaveGroupResponse.Members'); for (let i = 0; i < n; i++) skipLeaveGroupResponseMemberResponse(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeLeaveGroupResponse(m: LeaveGroupResponse, version: number): number {
   const flexible = version >= 4
   let size = 2
@@ -130,6 +138,14 @@ export function readLeaveGroupResponseMemberResponse(r: Reader, version: number)
     }
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipLeaveGroupResponseMemberResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'MemberResponse.MemberId')
+  r.skipString(flexible, 'MemberResponse.GroupInstanceId')
+  r.skip(2, 'int16')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeLeaveGroupResponseMemberResponse(m: LeaveGroupResponseMemberResponse, version: number): number {

@@ -56,6 +56,12 @@ export function readListConfigResourcesRequest(r: Reader, version: number): List
   return { resourceTypes: $resourceTypes, _unknownTaggedFields }
 }
 
+export function skipListConfigResourcesRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  if (version >= 1) { const n = r.arrayLength(flexible, true, 'ListConfigResourcesRequest.ResourceTypes'); if (n > 0) r.skip(n * 1, 'ListConfigResourcesRequest.ResourceTypes') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListConfigResourcesRequest(m: ListConfigResourcesRequest, version: number): number {
   const flexible = true
   let size = 0

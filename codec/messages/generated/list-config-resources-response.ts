@@ -74,6 +74,14 @@ export function readListConfigResourcesResponse(r: Reader, version: number): Lis
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, configResources: $configResources, _unknownTaggedFields }
 }
 
+export function skipListConfigResourcesResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'ListConfigResourcesResponse.ConfigResources'); for (let i = 0; i < n; i++) skipListConfigResourcesResponseConfigResource(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListConfigResourcesResponse(m: ListConfigResourcesResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -121,6 +129,13 @@ export function readListConfigResourcesResponseConfigResource(r: Reader, version
     }
   }
   return { resourceName: $resourceName, resourceType: $resourceType, _unknownTaggedFields }
+}
+
+export function skipListConfigResourcesResponseConfigResource(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ConfigResource.ResourceName')
+  if (version >= 1) r.skip(1, 'int8')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListConfigResourcesResponseConfigResource(m: ListConfigResourcesResponseConfigResource, version: number): number {

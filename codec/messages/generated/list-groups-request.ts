@@ -86,6 +86,13 @@ export function readListGroupsRequest(r: Reader, version: number): ListGroupsReq
   return { statesFilter: $statesFilter, typesFilter: $typesFilter, _unknownTaggedFields }
 }
 
+export function skipListGroupsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version >= 4) { const n = r.arrayLength(flexible, true, 'ListGroupsRequest.StatesFilter'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ListGroupsRequest.StatesFilter[]') }
+  if (version >= 5) { const n = r.arrayLength(flexible, true, 'ListGroupsRequest.TypesFilter'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ListGroupsRequest.TypesFilter[]') }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListGroupsRequest(m: ListGroupsRequest, version: number): number {
   const flexible = version >= 3
   let size = 0

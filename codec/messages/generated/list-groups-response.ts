@@ -78,6 +78,14 @@ export function readListGroupsResponse(r: Reader, version: number): ListGroupsRe
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipListGroupsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version >= 1) r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'ListGroupsResponse.Groups'); for (let i = 0; i < n; i++) skipListGroupsResponseListedGroup(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListGroupsResponse(m: ListGroupsResponse, version: number): number {
   const flexible = version >= 3
   let size = 2
@@ -130,6 +138,15 @@ export function readListGroupsResponseListedGroup(r: Reader, version: number): L
     }
   }
   return { groupId: $groupId, protocolType: $protocolType, groupState: $groupState, groupType: $groupType, _unknownTaggedFields }
+}
+
+export function skipListGroupsResponseListedGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'ListedGroup.GroupId')
+  r.skipString(flexible, 'ListedGroup.ProtocolType')
+  if (version >= 4) r.skipString(flexible, 'ListedGroup.GroupState')
+  if (version >= 5) r.skipString(flexible, 'ListedGroup.GroupType')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListGroupsResponseListedGroup(m: ListGroupsResponseListedGroup, version: number): number {

@@ -89,6 +89,15 @@ export function readListOffsetsRequest(r: Reader, version: number): ListOffsetsR
   return { replicaId: $replicaId, isolationLevel: $isolationLevel, topics: $topics, timeoutMs: $timeoutMs, _unknownTaggedFields }
 }
 
+export function skipListOffsetsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skip(4, 'int32')
+  if (version >= 2) r.skip(1, 'int8')
+  { const n = r.arrayLength(flexible, true, 'ListOffsetsRequest.Topics'); for (let i = 0; i < n; i++) skipListOffsetsRequestListOffsetsTopic(r, version) }
+  if (version >= 10) r.skip(4, 'int32')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListOffsetsRequest(m: ListOffsetsRequest, version: number): number {
   const flexible = version >= 6
   let size = 4
@@ -171,6 +180,13 @@ export function readListOffsetsRequestListOffsetsTopic(r: Reader, version: numbe
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipListOffsetsRequestListOffsetsTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'ListOffsetsTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'ListOffsetsTopic.Partitions'); for (let i = 0; i < n; i++) skipListOffsetsRequestListOffsetsPartition(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListOffsetsRequestListOffsetsTopic(m: ListOffsetsRequestListOffsetsTopic, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -218,6 +234,13 @@ export function readListOffsetsRequestListOffsetsPartition(r: Reader, version: n
     }
   }
   return { partitionIndex: $partitionIndex, currentLeaderEpoch: $currentLeaderEpoch, timestamp: $timestamp, _unknownTaggedFields }
+}
+
+export function skipListOffsetsRequestListOffsetsPartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 4) r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListOffsetsRequestListOffsetsPartition(m: ListOffsetsRequestListOffsetsPartition, version: number): number {

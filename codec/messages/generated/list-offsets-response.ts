@@ -87,6 +87,13 @@ export function readListOffsetsResponse(r: Reader, version: number): ListOffsets
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipListOffsetsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  if (version >= 2) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ListOffsetsResponse.Topics'); for (let i = 0; i < n; i++) skipListOffsetsResponseListOffsetsTopicResponse(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListOffsetsResponse(m: ListOffsetsResponse, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -163,6 +170,13 @@ export function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, versi
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'ListOffsetsTopicResponse.Name')
+  { const n = r.arrayLength(flexible, true, 'ListOffsetsTopicResponse.Partitions'); for (let i = 0; i < n; i++) skipListOffsetsResponseListOffsetsPartitionResponse(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListOffsetsResponseListOffsetsTopicResponse(m: ListOffsetsResponseListOffsetsTopicResponse, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -212,6 +226,15 @@ export function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, timestamp: $timestamp, offset: $offset, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  if (version >= 4) r.skip(4, 'int32')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListOffsetsResponseListOffsetsPartitionResponse(m: ListOffsetsResponseListOffsetsPartitionResponse, version: number): number {

@@ -71,6 +71,13 @@ export function readListPartitionReassignmentsRequest(r: Reader, version: number
   return { timeoutMs: $timeoutMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipListPartitionReassignmentsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ListPartitionReassignmentsRequest.Topics'); for (let i = 0; i < n; i++) skipListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListPartitionReassignmentsRequest(m: ListPartitionReassignmentsRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -140,6 +147,13 @@ export function readListPartitionReassignmentsRequestListPartitionReassignmentsT
     }
   }
   return { name: $name, partitionIndexes: $partitionIndexes, _unknownTaggedFields }
+}
+
+export function skipListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ListPartitionReassignmentsTopics.Name')
+  { const n = r.arrayLength(flexible, true, 'ListPartitionReassignmentsTopics.PartitionIndexes'); if (n > 0) r.skip(n * 4, 'ListPartitionReassignmentsTopics.PartitionIndexes') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics, version: number): number {

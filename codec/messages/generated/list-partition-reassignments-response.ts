@@ -91,6 +91,15 @@ export function readListPartitionReassignmentsResponse(r: Reader, version: numbe
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipListPartitionReassignmentsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ListPartitionReassignmentsResponse.ErrorMessage')
+  { const n = r.arrayLength(flexible, true, 'ListPartitionReassignmentsResponse.Topics'); for (let i = 0; i < n; i++) skipListPartitionReassignmentsResponseOngoingTopicReassignment(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListPartitionReassignmentsResponse(m: ListPartitionReassignmentsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -165,6 +174,13 @@ export function readListPartitionReassignmentsResponseOngoingTopicReassignment(r
     }
   }
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipListPartitionReassignmentsResponseOngoingTopicReassignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'OngoingTopicReassignment.Name')
+  { const n = r.arrayLength(flexible, true, 'OngoingTopicReassignment.Partitions'); for (let i = 0; i < n; i++) skipListPartitionReassignmentsResponseOngoingPartitionReassignment(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListPartitionReassignmentsResponseOngoingTopicReassignment(m: ListPartitionReassignmentsResponseOngoingTopicReassignment, version: number): number {
@@ -285,6 +301,15 @@ export function readListPartitionReassignmentsResponseOngoingPartitionReassignme
     }
   }
   return { partitionIndex: $partitionIndex, replicas: $replicas, addingReplicas: $addingReplicas, removingReplicas: $removingReplicas, _unknownTaggedFields }
+}
+
+export function skipListPartitionReassignmentsResponseOngoingPartitionReassignment(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OngoingPartitionReassignment.Replicas'); if (n > 0) r.skip(n * 4, 'OngoingPartitionReassignment.Replicas') }
+  { const n = r.arrayLength(flexible, true, 'OngoingPartitionReassignment.AddingReplicas'); if (n > 0) r.skip(n * 4, 'OngoingPartitionReassignment.AddingReplicas') }
+  { const n = r.arrayLength(flexible, true, 'OngoingPartitionReassignment.RemovingReplicas'); if (n > 0) r.skip(n * 4, 'OngoingPartitionReassignment.RemovingReplicas') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListPartitionReassignmentsResponseOngoingPartitionReassignment(m: ListPartitionReassignmentsResponseOngoingPartitionReassignment, version: number): number {

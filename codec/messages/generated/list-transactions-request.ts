@@ -90,6 +90,15 @@ export function readListTransactionsRequest(r: Reader, version: number): ListTra
   return { stateFilters: $stateFilters, producerIdFilters: $producerIdFilters, durationFilter: $durationFilter, transactionalIdPattern: $transactionalIdPattern, _unknownTaggedFields }
 }
 
+export function skipListTransactionsRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'ListTransactionsRequest.StateFilters'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ListTransactionsRequest.StateFilters[]') }
+  { const n = r.arrayLength(flexible, true, 'ListTransactionsRequest.ProducerIdFilters'); if (n > 0) r.skip(n * 8, 'ListTransactionsRequest.ProducerIdFilters') }
+  if (version >= 1) r.skip(8, 'int64')
+  if (version >= 2) r.skipString(flexible, 'ListTransactionsRequest.TransactionalIdPattern')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListTransactionsRequest(m: ListTransactionsRequest, version: number): number {
   const flexible = true
   let size = 0

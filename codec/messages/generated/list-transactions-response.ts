@@ -104,6 +104,15 @@ export function readListTransactionsResponse(r: Reader, version: number): ListTr
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, unknownStateFilters: $unknownStateFilters, transactionStates: $transactionStates, _unknownTaggedFields }
 }
 
+export function skipListTransactionsResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'ListTransactionsResponse.UnknownStateFilters'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ListTransactionsResponse.UnknownStateFilters[]') }
+  { const n = r.arrayLength(flexible, true, 'ListTransactionsResponse.TransactionStates'); for (let i = 0; i < n; i++) skipListTransactionsResponseTransactionState(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeListTransactionsResponse(m: ListTransactionsResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -154,6 +163,14 @@ export function readListTransactionsResponseTransactionState(r: Reader, _version
     }
   }
   return { transactionalId: $transactionalId, producerId: $producerId, transactionState: $transactionState, _unknownTaggedFields }
+}
+
+export function skipListTransactionsResponseTransactionState(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TransactionState.TransactionalId')
+  r.skip(8, 'int64')
+  r.skipString(flexible, 'TransactionState.TransactionState')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeListTransactionsResponseTransactionState(m: ListTransactionsResponseTransactionState, _version: number): number {

@@ -77,6 +77,15 @@ export function readMetadataRequest(r: Reader, version: number): MetadataRequest
   return { topics: $topics, allowAutoTopicCreation: $allowAutoTopicCreation, includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: $includeTopicAuthorizedOperations, _unknownTaggedFields }
 }
 
+export function skipMetadataRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  { const n = r.arrayLength(flexible, true, 'MetadataRequest.Topics'); for (let i = 0; i < n; i++) skipMetadataRequestMetadataRequestTopic(r, version) }
+  if (version >= 4) r.skip(1, 'bool')
+  if (version >= 8 && version <= 10) r.skip(1, 'bool')
+  if (version >= 8) r.skip(1, 'bool')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeMetadataRequest(m: MetadataRequest, version: number): number {
   const flexible = version >= 9
   let size = 0
@@ -137,6 +146,13 @@ export function readMetadataRequestMetadataRequestTopic(r: Reader, version: numb
     }
   }
   return { topicId: $topicId, name: $name, _unknownTaggedFields }
+}
+
+export function skipMetadataRequestMetadataRequestTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  if (version >= 10) r.skip(16, 'uuid')
+  r.skipString(flexible, 'MetadataRequestTopic.Name')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeMetadataRequestMetadataRequestTopic(m: MetadataRequestMetadataRequestTopic, version: number): number {

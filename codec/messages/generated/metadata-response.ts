@@ -153,6 +153,18 @@ export function readMetadataResponse(r: Reader, version: number): MetadataRespon
   return { throttleTimeMs: $throttleTimeMs, brokers: $brokers, clusterId: $clusterId, controllerId: $controllerId, topics: $topics, clusterAuthorizedOperations: $clusterAuthorizedOperations, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipMetadataResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  if (version >= 3) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'MetadataResponse.Brokers'); for (let i = 0; i < n; i++) skipMetadataResponseMetadataResponseBroker(r, version) }
+  if (version >= 2) r.skipString(flexible, 'MetadataResponse.ClusterId')
+  if (version >= 1) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'MetadataResponse.Topics'); for (let i = 0; i < n; i++) skipMetadataResponseMetadataResponseTopic(r, version) }
+  if (version >= 8 && version <= 10) r.skip(4, 'int32')
+  if (version >= 13) r.skip(2, 'int16')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeMetadataResponse(m: MetadataResponse, version: number): number {
   const flexible = version >= 9
   let size = 0
@@ -223,6 +235,15 @@ export function readMetadataResponseMetadataResponseBroker(r: Reader, version: n
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack, _unknownTaggedFields }
+}
+
+export function skipMetadataResponseMetadataResponseBroker(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'MetadataResponseBroker.Host')
+  r.skip(4, 'int32')
+  if (version >= 1) r.skipString(flexible, 'MetadataResponseBroker.Rack')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeMetadataResponseMetadataResponseBroker(m: MetadataResponseMetadataResponseBroker, version: number): number {
@@ -305,6 +326,17 @@ export function readMetadataResponseMetadataResponseTopic(r: Reader, version: nu
     }
   }
   return { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations, _unknownTaggedFields }
+}
+
+export function skipMetadataResponseMetadataResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'MetadataResponseTopic.Name')
+  if (version >= 10) r.skip(16, 'uuid')
+  if (version >= 1) r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'MetadataResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipMetadataResponseMetadataResponsePartition(r, version) }
+  if (version >= 8) r.skip(4, 'int32')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeMetadataResponseMetadataResponseTopic(m: MetadataResponseMetadataResponseTopic, version: number): number {
@@ -443,6 +475,18 @@ export function readMetadataResponseMetadataResponsePartition(r: Reader, version
     }
   }
   return { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, offlineReplicas: $offlineReplicas, _unknownTaggedFields }
+}
+
+export function skipMetadataResponseMetadataResponsePartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 7) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'MetadataResponsePartition.ReplicaNodes'); if (n > 0) r.skip(n * 4, 'MetadataResponsePartition.ReplicaNodes') }
+  { const n = r.arrayLength(flexible, true, 'MetadataResponsePartition.IsrNodes'); if (n > 0) r.skip(n * 4, 'MetadataResponsePartition.IsrNodes') }
+  if (version >= 5) { const n = r.arrayLength(flexible, true, 'MetadataResponsePartition.OfflineReplicas'); if (n > 0) r.skip(n * 4, 'MetadataResponsePartition.OfflineReplicas') }
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeMetadataResponseMetadataResponsePartition(m: MetadataResponseMetadataResponsePartition, version: number): number {

@@ -99,6 +99,17 @@ export function readOffsetCommitRequest(r: Reader, version: number): OffsetCommi
   return { groupId: $groupId, generationIdOrMemberEpoch: $generationIdOrMemberEpoch, memberId: $memberId, groupInstanceId: $groupInstanceId, retentionTimeMs: $retentionTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipOffsetCommitRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 8
+  r.skipString(flexible, 'OffsetCommitRequest.GroupId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'OffsetCommitRequest.MemberId')
+  if (version >= 7) r.skipString(flexible, 'OffsetCommitRequest.GroupInstanceId')
+  if (version <= 4) r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'OffsetCommitRequest.Topics'); for (let i = 0; i < n; i++) skipOffsetCommitRequestOffsetCommitRequestTopic(r, version) }
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetCommitRequest(m: OffsetCommitRequest, version: number): number {
   const flexible = version >= 8
   let size = 4
@@ -186,6 +197,14 @@ export function readOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, versi
   return { name: $name, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 8
+  if (version <= 9) r.skipString(flexible, 'OffsetCommitRequestTopic.Name')
+  if (version >= 10) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'OffsetCommitRequestTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetCommitRequestOffsetCommitRequestPartition(r, version) }
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetCommitRequestOffsetCommitRequestTopic(m: OffsetCommitRequestOffsetCommitRequestTopic, version: number): number {
   const flexible = version >= 8
   let size = 0
@@ -241,6 +260,15 @@ export function readOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, v
     }
   }
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, committedMetadata: $committedMetadata, _unknownTaggedFields }
+}
+
+export function skipOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 8
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 6) r.skip(4, 'int32')
+  r.skipString(flexible, 'OffsetCommitRequestPartition.CommittedMetadata')
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetCommitRequestOffsetCommitRequestPartition(m: OffsetCommitRequestOffsetCommitRequestPartition, version: number): number {

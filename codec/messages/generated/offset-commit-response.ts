@@ -83,6 +83,13 @@ export function readOffsetCommitResponse(r: Reader, version: number): OffsetComm
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipOffsetCommitResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 8
+  if (version >= 3) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OffsetCommitResponse.Topics'); for (let i = 0; i < n; i++) skipOffsetCommitResponseOffsetCommitResponseTopic(r, version) }
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetCommitResponse(m: OffsetCommitResponse, version: number): number {
   const flexible = version >= 8
   let size = 0
@@ -160,6 +167,14 @@ export function readOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, ver
   return { name: $name, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 8
+  if (version <= 9) r.skipString(flexible, 'OffsetCommitResponseTopic.Name')
+  if (version >= 10) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'OffsetCommitResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetCommitResponseOffsetCommitResponsePartition(r, version) }
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetCommitResponseOffsetCommitResponseTopic(m: OffsetCommitResponseOffsetCommitResponseTopic, version: number): number {
   const flexible = version >= 8
   let size = 0
@@ -212,6 +227,12 @@ export function readOffsetCommitResponseOffsetCommitResponsePartition(r: Reader,
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 8 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetCommitResponseOffsetCommitResponsePartition(m: OffsetCommitResponseOffsetCommitResponsePartition, version: number): number {

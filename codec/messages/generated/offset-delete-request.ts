@@ -60,6 +60,12 @@ export function readOffsetDeleteRequest(r: Reader, version: number): OffsetDelet
   return { groupId: $groupId, topics: $topics }
 }
 
+export function skipOffsetDeleteRequest(r: Reader, version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'OffsetDeleteRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'OffsetDeleteRequest.Topics'); for (let i = 0; i < n; i++) skipOffsetDeleteRequestOffsetDeleteRequestTopic(r, version) }
+}
+
 export function sizeOffsetDeleteRequest(m: OffsetDeleteRequest, version: number): number {
   const flexible = false
   let size = 0
@@ -106,6 +112,12 @@ export function readOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, versi
   return { name: $name, partitions: $partitions }
 }
 
+export function skipOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'OffsetDeleteRequestTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'OffsetDeleteRequestTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetDeleteRequestOffsetDeleteRequestPartition(r, version) }
+}
+
 export function sizeOffsetDeleteRequestOffsetDeleteRequestTopic(m: OffsetDeleteRequestOffsetDeleteRequestTopic, version: number): number {
   const flexible = false
   let size = 0
@@ -123,6 +135,10 @@ export function writeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, m: O
 export function readOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, _version: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
   const $partitionIndex = r.int32()
   return { partitionIndex: $partitionIndex }
+}
+
+export function skipOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, _version: number): void {
+  r.skip(4, 'int32')
 }
 
 export function sizeOffsetDeleteRequestOffsetDeleteRequestPartition(_m: OffsetDeleteRequestOffsetDeleteRequestPartition, _version: number): number {

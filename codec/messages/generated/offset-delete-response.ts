@@ -65,6 +65,13 @@ export function readOffsetDeleteResponse(r: Reader, version: number): OffsetDele
   return { errorCode: $errorCode, throttleTimeMs: $throttleTimeMs, topics: $topics }
 }
 
+export function skipOffsetDeleteResponse(r: Reader, version: number): void {
+  const flexible = false
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OffsetDeleteResponse.Topics'); for (let i = 0; i < n; i++) skipOffsetDeleteResponseOffsetDeleteResponseTopic(r, version) }
+}
+
 export function sizeOffsetDeleteResponse(m: OffsetDeleteResponse, version: number): number {
   const flexible = false
   let size = 6
@@ -111,6 +118,12 @@ export function readOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, ver
   return { name: $name, partitions: $partitions }
 }
 
+export function skipOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'OffsetDeleteResponseTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'OffsetDeleteResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetDeleteResponseOffsetDeleteResponsePartition(r, version) }
+}
+
 export function sizeOffsetDeleteResponseOffsetDeleteResponseTopic(m: OffsetDeleteResponseOffsetDeleteResponseTopic, version: number): number {
   const flexible = false
   let size = 0
@@ -129,6 +142,11 @@ export function readOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader,
   const $partitionIndex = r.int32()
   const $errorCode = r.int16()
   return { partitionIndex: $partitionIndex, errorCode: $errorCode }
+}
+
+export function skipOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, _version: number): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
 }
 
 export function sizeOffsetDeleteResponseOffsetDeleteResponsePartition(_m: OffsetDeleteResponseOffsetDeleteResponsePartition, _version: number): number {

@@ -128,6 +128,15 @@ export function readOffsetFetchRequest(r: Reader, version: number): OffsetFetchR
   return { groupId: $groupId, topics: $topics, groups: $groups, requireStable: $requireStable, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  if (version <= 7) r.skipString(flexible, 'OffsetFetchRequest.GroupId')
+  if (version <= 7) { const n = r.arrayLength(flexible, true, 'OffsetFetchRequest.Topics'); for (let i = 0; i < n; i++) skipOffsetFetchRequestOffsetFetchRequestTopic(r, version) }
+  if (version >= 8) { const n = r.arrayLength(flexible, true, 'OffsetFetchRequest.Groups'); for (let i = 0; i < n; i++) skipOffsetFetchRequestOffsetFetchRequestGroup(r, version) }
+  if (version >= 7) r.skip(1, 'bool')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchRequest(m: OffsetFetchRequest, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -216,6 +225,13 @@ export function readOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version
   return { name: $name, partitionIndexes: $partitionIndexes, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'OffsetFetchRequestTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchRequestTopic.PartitionIndexes'); if (n > 0) r.skip(n * 4, 'OffsetFetchRequestTopic.PartitionIndexes') }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchRequestOffsetFetchRequestTopic(m: OffsetFetchRequestOffsetFetchRequestTopic, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -290,6 +306,15 @@ export function readOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version
     }
   }
   return { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, topics: $topics, _unknownTaggedFields }
+}
+
+export function skipOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'OffsetFetchRequestGroup.GroupId')
+  if (version >= 9) r.skipString(flexible, 'OffsetFetchRequestGroup.MemberId')
+  if (version >= 9) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchRequestGroup.Topics'); for (let i = 0; i < n; i++) skipOffsetFetchRequestOffsetFetchRequestTopics(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetFetchRequestOffsetFetchRequestGroup(m: OffsetFetchRequestOffsetFetchRequestGroup, version: number): number {
@@ -371,6 +396,14 @@ export function readOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, versio
     }
   }
   return { name: $name, topicId: $topicId, partitionIndexes: $partitionIndexes, _unknownTaggedFields }
+}
+
+export function skipOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  if (version <= 9) r.skipString(flexible, 'OffsetFetchRequestTopics.Name')
+  if (version >= 10) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchRequestTopics.PartitionIndexes'); if (n > 0) r.skip(n * 4, 'OffsetFetchRequestTopics.PartitionIndexes') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetFetchRequestOffsetFetchRequestTopics(m: OffsetFetchRequestOffsetFetchRequestTopics, version: number): number {

@@ -158,6 +158,15 @@ export function readOffsetFetchResponse(r: Reader, version: number): OffsetFetch
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, errorCode: $errorCode, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  if (version >= 3) r.skip(4, 'int32')
+  if (version <= 7) { const n = r.arrayLength(flexible, true, 'OffsetFetchResponse.Topics'); for (let i = 0; i < n; i++) skipOffsetFetchResponseOffsetFetchResponseTopic(r, version) }
+  if (version >= 2 && version <= 7) r.skip(2, 'int16')
+  if (version >= 8) { const n = r.arrayLength(flexible, true, 'OffsetFetchResponse.Groups'); for (let i = 0; i < n; i++) skipOffsetFetchResponseOffsetFetchResponseGroup(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchResponse(m: OffsetFetchResponse, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -246,6 +255,13 @@ export function readOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, versi
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skipString(flexible, 'OffsetFetchResponseTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetFetchResponseOffsetFetchResponsePartition(r, version) }
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchResponseOffsetFetchResponseTopic(m: OffsetFetchResponseOffsetFetchResponseTopic, version: number): number {
   const flexible = version >= 6
   let size = 0
@@ -296,6 +312,16 @@ export function readOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v
     }
   }
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 6
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 5) r.skip(4, 'int32')
+  r.skipString(flexible, 'OffsetFetchResponsePartition.Metadata')
+  r.skip(2, 'int16')
+  if (version >= 6 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetFetchResponseOffsetFetchResponsePartition(m: OffsetFetchResponseOffsetFetchResponsePartition, version: number): number {
@@ -378,6 +404,14 @@ export function readOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, versi
   return { groupId: $groupId, topics: $topics, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'OffsetFetchResponseGroup.GroupId')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchResponseGroup.Topics'); for (let i = 0; i < n; i++) skipOffsetFetchResponseOffsetFetchResponseTopics(r, version) }
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchResponseOffsetFetchResponseGroup(m: OffsetFetchResponseOffsetFetchResponseGroup, version: number): number {
   const flexible = true
   let size = 2
@@ -454,6 +488,14 @@ export function readOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, vers
   return { name: $name, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  if (version <= 9) r.skipString(flexible, 'OffsetFetchResponseTopics.Name')
+  if (version >= 10) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'OffsetFetchResponseTopics.Partitions'); for (let i = 0; i < n; i++) skipOffsetFetchResponseOffsetFetchResponsePartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetFetchResponseOffsetFetchResponseTopics(m: OffsetFetchResponseOffsetFetchResponseTopics, version: number): number {
   const flexible = true
   let size = 0
@@ -510,6 +552,16 @@ export function readOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, 
     }
   }
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'OffsetFetchResponsePartitions.Metadata')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetFetchResponseOffsetFetchResponsePartitions(m: OffsetFetchResponseOffsetFetchResponsePartitions, _version: number): number {

@@ -83,6 +83,13 @@ export function readOffsetForLeaderEpochRequest(r: Reader, version: number): Off
   return { replicaId: $replicaId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipOffsetForLeaderEpochRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  if (version >= 3) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OffsetForLeaderEpochRequest.Topics'); for (let i = 0; i < n; i++) skipOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetForLeaderEpochRequest(m: OffsetForLeaderEpochRequest, version: number): number {
   const flexible = version >= 4
   let size = 0
@@ -159,6 +166,13 @@ export function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'OffsetForLeaderTopic.Topic')
+  { const n = r.arrayLength(flexible, true, 'OffsetForLeaderTopic.Partitions'); for (let i = 0; i < n; i++) skipOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetForLeaderEpochRequestOffsetForLeaderTopic(m: OffsetForLeaderEpochRequestOffsetForLeaderTopic, version: number): number {
   const flexible = version >= 4
   let size = 0
@@ -206,6 +220,13 @@ export function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reade
     }
   }
   return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetForLeaderEpochRequestOffsetForLeaderPartition(m: OffsetForLeaderEpochRequestOffsetForLeaderPartition, version: number): number {

@@ -85,6 +85,13 @@ export function readOffsetForLeaderEpochResponse(r: Reader, version: number): Of
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipOffsetForLeaderEpochResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'OffsetForLeaderEpochResponse.Topics'); for (let i = 0; i < n; i++) skipOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetForLeaderEpochResponse(m: OffsetForLeaderEpochResponse, version: number): number {
   const flexible = version >= 4
   let size = 4
@@ -158,6 +165,13 @@ export function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Re
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'OffsetForLeaderTopicResult.Topic')
+  { const n = r.arrayLength(flexible, true, 'OffsetForLeaderTopicResult.Partitions'); for (let i = 0; i < n; i++) skipOffsetForLeaderEpochResponseEpochEndOffset(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult, version: number): number {
   const flexible = version >= 4
   let size = 0
@@ -206,6 +220,14 @@ export function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, versio
     }
   }
   return { errorCode: $errorCode, partition: $partition, leaderEpoch: $leaderEpoch, endOffset: $endOffset, _unknownTaggedFields }
+}
+
+export function skipOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeOffsetForLeaderEpochResponseEpochEndOffset(m: OffsetForLeaderEpochResponseEpochEndOffset, version: number): number {

@@ -89,6 +89,15 @@ export function readProduceRequest(r: Reader, version: number): ProduceRequest {
   return { transactionalId: $transactionalId, acks: $acks, timeoutMs: $timeoutMs, topicData: $topicData, _unknownTaggedFields }
 }
 
+export function skipProduceRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skipString(flexible, 'ProduceRequest.TransactionalId')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ProduceRequest.TopicData'); for (let i = 0; i < n; i++) skipProduceRequestTopicProduceData(r, version) }
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceRequest(m: ProduceRequest, version: number): number {
   const flexible = version >= 9
   let size = 6
@@ -166,6 +175,14 @@ export function readProduceRequestTopicProduceData(r: Reader, version: number): 
   return { name: $name, topicId: $topicId, partitionData: $partitionData, _unknownTaggedFields }
 }
 
+export function skipProduceRequestTopicProduceData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  if (version <= 12) r.skipString(flexible, 'TopicProduceData.Name')
+  if (version >= 13) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicProduceData.PartitionData'); for (let i = 0; i < n; i++) skipProduceRequestPartitionProduceData(r, version) }
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceRequestTopicProduceData(m: ProduceRequestTopicProduceData, version: number): number {
   const flexible = version >= 9
   let size = 0
@@ -219,6 +236,13 @@ export function readProduceRequestPartitionProduceData(r: Reader, version: numbe
     }
   }
   return { index: $index, records: $records, _unknownTaggedFields }
+}
+
+export function skipProduceRequestPartitionProduceData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(4, 'int32')
+  r.skipBytes(flexible, 'PartitionProduceData.Records')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeProduceRequestPartitionProduceData(m: ProduceRequestPartitionProduceData, version: number): number {

@@ -161,6 +161,13 @@ export function readProduceResponse(r: Reader, version: number): ProduceResponse
   return { responses: $responses, throttleTimeMs: $throttleTimeMs, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipProduceResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  { const n = r.arrayLength(flexible, true, 'ProduceResponse.Responses'); for (let i = 0; i < n; i++) skipProduceResponseTopicProduceResponse(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceResponse(m: ProduceResponse, version: number): number {
   const flexible = version >= 9
   let size = 4
@@ -244,6 +251,14 @@ export function readProduceResponseTopicProduceResponse(r: Reader, version: numb
     }
   }
   return { name: $name, topicId: $topicId, partitionResponses: $partitionResponses, _unknownTaggedFields }
+}
+
+export function skipProduceResponseTopicProduceResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  if (version <= 12) r.skipString(flexible, 'TopicProduceResponse.Name')
+  if (version >= 13) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicProduceResponse.PartitionResponses'); for (let i = 0; i < n; i++) skipProduceResponsePartitionProduceResponse(r, version) }
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeProduceResponseTopicProduceResponse(m: ProduceResponseTopicProduceResponse, version: number): number {
@@ -336,6 +351,18 @@ export function readProduceResponsePartitionProduceResponse(r: Reader, version: 
   return { index: $index, errorCode: $errorCode, baseOffset: $baseOffset, logAppendTimeMs: $logAppendTimeMs, logStartOffset: $logStartOffset, recordErrors: $recordErrors, errorMessage: $errorMessage, currentLeader: $currentLeader, _unknownTaggedFields }
 }
 
+export function skipProduceResponsePartitionProduceResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  if (version >= 5) r.skip(8, 'int64')
+  if (version >= 8) { const n = r.arrayLength(flexible, true, 'PartitionProduceResponse.RecordErrors'); for (let i = 0; i < n; i++) skipProduceResponseBatchIndexAndErrorMessage(r, version) }
+  if (version >= 8) r.skipString(flexible, 'PartitionProduceResponse.ErrorMessage')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceResponsePartitionProduceResponse(m: ProduceResponsePartitionProduceResponse, version: number): number {
   const flexible = version >= 9
   let size = 22
@@ -407,6 +434,13 @@ export function readProduceResponseBatchIndexAndErrorMessage(r: Reader, version:
   return { batchIndex: $batchIndex, batchIndexErrorMessage: $batchIndexErrorMessage, _unknownTaggedFields }
 }
 
+export function skipProduceResponseBatchIndexAndErrorMessage(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 9
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'BatchIndexAndErrorMessage.BatchIndexErrorMessage')
+  if (version >= 9 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceResponseBatchIndexAndErrorMessage(m: ProduceResponseBatchIndexAndErrorMessage, version: number): number {
   const flexible = version >= 9
   let size = 4
@@ -454,6 +488,12 @@ export function readProduceResponseLeaderIdAndEpoch(r: Reader, _version: number)
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
 }
 
+export function skipProduceResponseLeaderIdAndEpoch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch, _version: number): number {
   let size = 8
   {
@@ -499,6 +539,15 @@ export function readProduceResponseNodeEndpoint(r: Reader, _version: number): Pr
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack, _unknownTaggedFields }
+}
+
+export function skipProduceResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Rack')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeProduceResponseNodeEndpoint(m: ProduceResponseNodeEndpoint, _version: number): number {

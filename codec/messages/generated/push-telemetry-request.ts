@@ -45,6 +45,16 @@ export function readPushTelemetryRequest(r: Reader, _version: number): PushTelem
   return { clientInstanceId: $clientInstanceId, subscriptionId: $subscriptionId, terminating: $terminating, compressionType: $compressionType, metrics: $metrics, _unknownTaggedFields }
 }
 
+export function skipPushTelemetryRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  r.skip(4, 'int32')
+  r.skip(1, 'bool')
+  r.skip(1, 'int8')
+  r.skipBytes(flexible, 'PushTelemetryRequest.Metrics')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizePushTelemetryRequest(m: PushTelemetryRequest, _version: number): number {
   const flexible = true
   let size = 22

@@ -35,6 +35,12 @@ export function readPushTelemetryResponse(r: Reader, _version: number): PushTele
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, _unknownTaggedFields }
 }
 
+export function skipPushTelemetryResponse(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizePushTelemetryResponse(m: PushTelemetryResponse, _version: number): number {
   let size = 6
   {

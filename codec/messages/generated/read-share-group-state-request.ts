@@ -81,6 +81,13 @@ export function readReadShareGroupStateRequest(r: Reader, version: number): Read
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ReadShareGroupStateRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'ReadShareGroupStateRequest.Topics'); for (let i = 0; i < n; i++) skipReadShareGroupStateRequestReadStateData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateRequest(m: ReadShareGroupStateRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -155,6 +162,13 @@ export function readReadShareGroupStateRequestReadStateData(r: Reader, version: 
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateRequestReadStateData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ReadStateData.Partitions'); for (let i = 0; i < n; i++) skipReadShareGroupStateRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateRequestReadStateData(m: ReadShareGroupStateRequestReadStateData, version: number): number {
   const flexible = true
   let size = 16
@@ -200,6 +214,12 @@ export function readReadShareGroupStateRequestPartitionData(r: Reader, _version:
     }
   }
   return { partition: $partition, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipReadShareGroupStateRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeReadShareGroupStateRequestPartitionData(m: ReadShareGroupStateRequestPartitionData, _version: number): number {

@@ -100,6 +100,12 @@ export function readReadShareGroupStateResponse(r: Reader, version: number): Rea
   return { results: $results, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'ReadShareGroupStateResponse.Results'); for (let i = 0; i < n; i++) skipReadShareGroupStateResponseReadStateResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateResponse(m: ReadShareGroupStateResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -170,6 +176,13 @@ export function readReadShareGroupStateResponseReadStateResult(r: Reader, versio
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipReadShareGroupStateResponseReadStateResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ReadStateResult.Partitions'); for (let i = 0; i < n; i++) skipReadShareGroupStateResponsePartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeReadShareGroupStateResponseReadStateResult(m: ReadShareGroupStateResponseReadStateResult, version: number): number {
@@ -249,6 +262,17 @@ export function readReadShareGroupStateResponsePartitionResult(r: Reader, versio
   return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, startOffset: $startOffset, stateBatches: $stateBatches, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateResponsePartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'PartitionResult.StateBatches'); for (let i = 0; i < n; i++) skipReadShareGroupStateResponseStateBatch(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateResponsePartitionResult(m: ReadShareGroupStateResponsePartitionResult, version: number): number {
   const flexible = true
   let size = 18
@@ -301,6 +325,14 @@ export function readReadShareGroupStateResponseStateBatch(r: Reader, _version: n
     }
   }
   return { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount, _unknownTaggedFields }
+}
+
+export function skipReadShareGroupStateResponseStateBatch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(1, 'int8')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeReadShareGroupStateResponseStateBatch(m: ReadShareGroupStateResponseStateBatch, _version: number): number {

@@ -81,6 +81,13 @@ export function readReadShareGroupStateSummaryRequest(r: Reader, version: number
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateSummaryRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ReadShareGroupStateSummaryRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'ReadShareGroupStateSummaryRequest.Topics'); for (let i = 0; i < n; i++) skipReadShareGroupStateSummaryRequestReadStateSummaryData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateSummaryRequest(m: ReadShareGroupStateSummaryRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -155,6 +162,13 @@ export function readReadShareGroupStateSummaryRequestReadStateSummaryData(r: Rea
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ReadStateSummaryData.Partitions'); for (let i = 0; i < n; i++) skipReadShareGroupStateSummaryRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateSummaryRequestReadStateSummaryData(m: ReadShareGroupStateSummaryRequestReadStateSummaryData, version: number): number {
   const flexible = true
   let size = 16
@@ -200,6 +214,12 @@ export function readReadShareGroupStateSummaryRequestPartitionData(r: Reader, _v
     }
   }
   return { partition: $partition, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
+}
+
+export function skipReadShareGroupStateSummaryRequestPartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeReadShareGroupStateSummaryRequestPartitionData(m: ReadShareGroupStateSummaryRequestPartitionData, _version: number): number {

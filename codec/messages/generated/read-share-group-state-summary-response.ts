@@ -88,6 +88,12 @@ export function readReadShareGroupStateSummaryResponse(r: Reader, version: numbe
   return { results: $results, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateSummaryResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'ReadShareGroupStateSummaryResponse.Results'); for (let i = 0; i < n; i++) skipReadShareGroupStateSummaryResponseReadStateSummaryResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateSummaryResponse(m: ReadShareGroupStateSummaryResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -160,6 +166,13 @@ export function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: 
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ReadStateSummaryResult.Partitions'); for (let i = 0; i < n; i++) skipReadShareGroupStateSummaryResponsePartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeReadShareGroupStateSummaryResponseReadStateSummaryResult(m: ReadShareGroupStateSummaryResponseReadStateSummaryResult, version: number): number {
   const flexible = true
   let size = 16
@@ -211,6 +224,18 @@ export function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader,
     }
   }
   return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, _unknownTaggedFields }
+}
+
+export function skipReadShareGroupStateSummaryResponsePartitionResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 1) r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeReadShareGroupStateSummaryResponsePartitionResult(m: ReadShareGroupStateSummaryResponsePartitionResult, version: number): number {

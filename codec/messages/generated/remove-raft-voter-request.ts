@@ -39,6 +39,14 @@ export function readRemoveRaftVoterRequest(r: Reader, _version: number): RemoveR
   return { clusterId: $clusterId, voterId: $voterId, voterDirectoryId: $voterDirectoryId, _unknownTaggedFields }
 }
 
+export function skipRemoveRaftVoterRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'RemoveRaftVoterRequest.ClusterId')
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeRemoveRaftVoterRequest(m: RemoveRaftVoterRequest, _version: number): number {
   const flexible = true
   let size = 20

@@ -39,6 +39,14 @@ export function readRemoveRaftVoterResponse(r: Reader, _version: number): Remove
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipRemoveRaftVoterResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'RemoveRaftVoterResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeRemoveRaftVoterResponse(m: RemoveRaftVoterResponse, _version: number): number {
   const flexible = true
   let size = 6

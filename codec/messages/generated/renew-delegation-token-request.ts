@@ -36,6 +36,13 @@ export function readRenewDelegationTokenRequest(r: Reader, version: number): Ren
   return { hmac: $hmac, renewPeriodMs: $renewPeriodMs, _unknownTaggedFields }
 }
 
+export function skipRenewDelegationTokenRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipBytes(flexible, 'RenewDelegationTokenRequest.Hmac')
+  r.skip(8, 'int64')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeRenewDelegationTokenRequest(m: RenewDelegationTokenRequest, version: number): number {
   const flexible = version >= 2
   let size = 8

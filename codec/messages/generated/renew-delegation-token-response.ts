@@ -38,6 +38,13 @@ export function readRenewDelegationTokenResponse(r: Reader, version: number): Re
   return { errorCode: $errorCode, expiryTimestampMs: $expiryTimestampMs, throttleTimeMs: $throttleTimeMs, _unknownTaggedFields }
 }
 
+export function skipRenewDelegationTokenResponse(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  r.skip(4, 'int32')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeRenewDelegationTokenResponse(m: RenewDelegationTokenResponse, version: number): number {
   let size = 14
   if (version >= 2) {

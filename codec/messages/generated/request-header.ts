@@ -41,6 +41,14 @@ export function readRequestHeader(r: Reader, version: number): RequestHeader {
   return { requestApiKey: $requestApiKey, requestApiVersion: $requestApiVersion, correlationId: $correlationId, clientId: $clientId, _unknownTaggedFields }
 }
 
+export function skipRequestHeader(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skipString(false, 'RequestHeader.ClientId')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeRequestHeader(m: RequestHeader, version: number): number {
   let size = 8
   size += sizeOfNullableString(false, m.clientId!)

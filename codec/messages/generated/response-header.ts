@@ -32,6 +32,11 @@ export function readResponseHeader(r: Reader, version: number): ResponseHeader {
   return { correlationId: $correlationId, _unknownTaggedFields }
 }
 
+export function skipResponseHeader(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (version >= 1 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeResponseHeader(m: ResponseHeader, version: number): number {
   let size = 4
   if (version >= 1) {

@@ -33,6 +33,12 @@ export function readSaslAuthenticateRequest(r: Reader, version: number): SaslAut
   return { authBytes: $authBytes, _unknownTaggedFields }
 }
 
+export function skipSaslAuthenticateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skipBytes(flexible, 'SaslAuthenticateRequest.AuthBytes')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSaslAuthenticateRequest(m: SaslAuthenticateRequest, version: number): number {
   const flexible = version >= 2
   let size = 0

@@ -42,6 +42,15 @@ export function readSaslAuthenticateResponse(r: Reader, version: number): SaslAu
   return { errorCode: $errorCode, errorMessage: $errorMessage, authBytes: $authBytes, sessionLifetimeMs: $sessionLifetimeMs, _unknownTaggedFields }
 }
 
+export function skipSaslAuthenticateResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 2
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'SaslAuthenticateResponse.ErrorMessage')
+  r.skipBytes(flexible, 'SaslAuthenticateResponse.AuthBytes')
+  if (version >= 1) r.skip(8, 'int64')
+  if (version >= 2 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSaslAuthenticateResponse(m: SaslAuthenticateResponse, version: number): number {
   const flexible = version >= 2
   let size = 2

@@ -17,6 +17,11 @@ export function readSaslHandshakeRequest(r: Reader, _version: number): SaslHands
   return { mechanism: $mechanism }
 }
 
+export function skipSaslHandshakeRequest(r: Reader, _version: number): void {
+  const flexible = false
+  r.skipString(flexible, 'SaslHandshakeRequest.Mechanism')
+}
+
 export function sizeSaslHandshakeRequest(m: SaslHandshakeRequest, _version: number): number {
   const flexible = false
   let size = 0

@@ -46,6 +46,12 @@ export function readSaslHandshakeResponse(r: Reader, version: number): SaslHands
   return { errorCode: $errorCode, mechanisms: $mechanisms }
 }
 
+export function skipSaslHandshakeResponse(r: Reader, _version: number): void {
+  const flexible = false
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'SaslHandshakeResponse.Mechanisms'); for (let i = 0; i < n; i++) r.skipString(flexible, 'SaslHandshakeResponse.Mechanisms[]') }
+}
+
 export function sizeSaslHandshakeResponse(m: SaslHandshakeResponse, version: number): number {
   const flexible = false
   let size = 2

@@ -102,6 +102,16 @@ export function readShareAcknowledgeRequest(r: Reader, version: number): ShareAc
   return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, isRenewAck: $isRenewAck, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ShareAcknowledgeRequest.GroupId')
+  r.skipString(flexible, 'ShareAcknowledgeRequest.MemberId')
+  r.skip(4, 'int32')
+  if (version >= 2) r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'ShareAcknowledgeRequest.Topics'); for (let i = 0; i < n; i++) skipShareAcknowledgeRequestAcknowledgeTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeRequest(m: ShareAcknowledgeRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -184,6 +194,13 @@ export function readShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: 
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'AcknowledgeTopic.Partitions'); for (let i = 0; i < n; i++) skipShareAcknowledgeRequestAcknowledgePartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeRequestAcknowledgeTopic(m: ShareAcknowledgeRequestAcknowledgeTopic, version: number): number {
   const flexible = true
   let size = 16
@@ -257,6 +274,13 @@ export function readShareAcknowledgeRequestAcknowledgePartition(r: Reader, versi
   return { partitionIndex: $partitionIndex, acknowledgementBatches: $acknowledgementBatches, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeRequestAcknowledgePartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'AcknowledgePartition.AcknowledgementBatches'); for (let i = 0; i < n; i++) skipShareAcknowledgeRequestAcknowledgementBatch(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeRequestAcknowledgePartition(m: ShareAcknowledgeRequestAcknowledgePartition, version: number): number {
   const flexible = true
   let size = 4
@@ -327,6 +351,14 @@ export function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, versi
     }
   }
   return { firstOffset: $firstOffset, lastOffset: $lastOffset, acknowledgeTypes: $acknowledgeTypes, _unknownTaggedFields }
+}
+
+export function skipShareAcknowledgeRequestAcknowledgementBatch(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'AcknowledgementBatch.AcknowledgeTypes'); if (n > 0) r.skip(n * 1, 'AcknowledgementBatch.AcknowledgeTypes') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareAcknowledgeRequestAcknowledgementBatch(m: ShareAcknowledgeRequestAcknowledgementBatch, version: number): number {

@@ -146,6 +146,17 @@ export function readShareAcknowledgeResponse(r: Reader, version: number): ShareA
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ShareAcknowledgeResponse.ErrorMessage')
+  if (version >= 2) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ShareAcknowledgeResponse.Responses'); for (let i = 0; i < n; i++) skipShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, version) }
+  { const n = r.arrayLength(flexible, true, 'ShareAcknowledgeResponse.NodeEndpoints'); for (let i = 0; i < n; i++) skipShareAcknowledgeResponseNodeEndpoint(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeResponse(m: ShareAcknowledgeResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -228,6 +239,13 @@ export function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Rea
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ShareAcknowledgeTopicResponse.Partitions'); for (let i = 0; i < n; i++) skipShareAcknowledgeResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeResponseShareAcknowledgeTopicResponse(m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse, version: number): number {
   const flexible = true
   let size = 16
@@ -276,6 +294,15 @@ export function readShareAcknowledgeResponsePartitionData(r: Reader, version: nu
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, currentLeader: $currentLeader, _unknownTaggedFields }
+}
+
+export function skipShareAcknowledgeResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionData.ErrorMessage')
+  skipShareAcknowledgeResponseLeaderIdAndEpoch(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareAcknowledgeResponsePartitionData(m: ShareAcknowledgeResponsePartitionData, version: number): number {
@@ -328,6 +355,12 @@ export function readShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, _version
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
 }
 
+export function skipShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareAcknowledgeResponseLeaderIdAndEpoch(m: ShareAcknowledgeResponseLeaderIdAndEpoch, _version: number): number {
   let size = 8
   {
@@ -373,6 +406,15 @@ export function readShareAcknowledgeResponseNodeEndpoint(r: Reader, _version: nu
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack, _unknownTaggedFields }
+}
+
+export function skipShareAcknowledgeResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Rack')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareAcknowledgeResponseNodeEndpoint(m: ShareAcknowledgeResponseNodeEndpoint, _version: number): number {

@@ -158,6 +158,23 @@ export function readShareFetchRequest(r: Reader, version: number): ShareFetchReq
   return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, maxRecords: $maxRecords, batchSize: $batchSize, shareAcquireMode: $shareAcquireMode, isRenewAck: $isRenewAck, topics: $topics, forgottenTopicsData: $forgottenTopicsData, _unknownTaggedFields }
 }
 
+export function skipShareFetchRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ShareFetchRequest.GroupId')
+  r.skipString(flexible, 'ShareFetchRequest.MemberId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 2) r.skip(1, 'int8')
+  if (version >= 2) r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'ShareFetchRequest.Topics'); for (let i = 0; i < n; i++) skipShareFetchRequestFetchTopic(r, version) }
+  { const n = r.arrayLength(flexible, true, 'ShareFetchRequest.ForgottenTopicsData'); for (let i = 0; i < n; i++) skipShareFetchRequestForgottenTopic(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchRequest(m: ShareFetchRequest, version: number): number {
   const flexible = true
   let size = 24
@@ -251,6 +268,13 @@ export function readShareFetchRequestFetchTopic(r: Reader, version: number): Sha
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipShareFetchRequestFetchTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'FetchTopic.Partitions'); for (let i = 0; i < n; i++) skipShareFetchRequestFetchPartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchRequestFetchTopic(m: ShareFetchRequestFetchTopic, version: number): number {
   const flexible = true
   let size = 16
@@ -322,6 +346,13 @@ export function readShareFetchRequestFetchPartition(r: Reader, version: number):
     }
   }
   return { partitionIndex: $partitionIndex, acknowledgementBatches: $acknowledgementBatches, _unknownTaggedFields }
+}
+
+export function skipShareFetchRequestFetchPartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'FetchPartition.AcknowledgementBatches'); for (let i = 0; i < n; i++) skipShareFetchRequestAcknowledgementBatch(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareFetchRequestFetchPartition(m: ShareFetchRequestFetchPartition, version: number): number {
@@ -396,6 +427,14 @@ export function readShareFetchRequestAcknowledgementBatch(r: Reader, version: nu
   return { firstOffset: $firstOffset, lastOffset: $lastOffset, acknowledgeTypes: $acknowledgeTypes, _unknownTaggedFields }
 }
 
+export function skipShareFetchRequestAcknowledgementBatch(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'AcknowledgementBatch.AcknowledgeTypes'); if (n > 0) r.skip(n * 1, 'AcknowledgementBatch.AcknowledgeTypes') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchRequestAcknowledgementBatch(m: ShareFetchRequestAcknowledgementBatch, version: number): number {
   const flexible = true
   let size = 16
@@ -466,6 +505,13 @@ export function readShareFetchRequestForgottenTopic(r: Reader, version: number):
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipShareFetchRequestForgottenTopic(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ForgottenTopic.Partitions'); if (n > 0) r.skip(n * 4, 'ForgottenTopic.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareFetchRequestForgottenTopic(m: ShareFetchRequestForgottenTopic, version: number): number {

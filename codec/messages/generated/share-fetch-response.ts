@@ -166,6 +166,17 @@ export function readShareFetchResponse(r: Reader, version: number): ShareFetchRe
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipShareFetchResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ShareFetchResponse.ErrorMessage')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ShareFetchResponse.Responses'); for (let i = 0; i < n; i++) skipShareFetchResponseShareFetchableTopicResponse(r, version) }
+  { const n = r.arrayLength(flexible, true, 'ShareFetchResponse.NodeEndpoints'); for (let i = 0; i < n; i++) skipShareFetchResponseNodeEndpoint(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchResponse(m: ShareFetchResponse, version: number): number {
   const flexible = true
   let size = 10
@@ -243,6 +254,13 @@ export function readShareFetchResponseShareFetchableTopicResponse(r: Reader, ver
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipShareFetchResponseShareFetchableTopicResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'ShareFetchableTopicResponse.Partitions'); for (let i = 0; i < n; i++) skipShareFetchResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareFetchResponseShareFetchableTopicResponse(m: ShareFetchResponseShareFetchableTopicResponse, version: number): number {
@@ -324,6 +342,19 @@ export function readShareFetchResponsePartitionData(r: Reader, version: number):
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, acknowledgeErrorCode: $acknowledgeErrorCode, acknowledgeErrorMessage: $acknowledgeErrorMessage, currentLeader: $currentLeader, records: $records, acquiredRecords: $acquiredRecords, _unknownTaggedFields }
 }
 
+export function skipShareFetchResponsePartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionData.ErrorMessage')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionData.AcknowledgeErrorMessage')
+  skipShareFetchResponseLeaderIdAndEpoch(r, version)
+  r.skipBytes(flexible, 'PartitionData.Records')
+  { const n = r.arrayLength(flexible, true, 'PartitionData.AcquiredRecords'); for (let i = 0; i < n; i++) skipShareFetchResponseAcquiredRecords(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchResponsePartitionData(m: ShareFetchResponsePartitionData, version: number): number {
   const flexible = true
   let size = 8
@@ -381,6 +412,12 @@ export function readShareFetchResponseLeaderIdAndEpoch(r: Reader, _version: numb
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, _unknownTaggedFields }
 }
 
+export function skipShareFetchResponseLeaderIdAndEpoch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareFetchResponseLeaderIdAndEpoch(m: ShareFetchResponseLeaderIdAndEpoch, _version: number): number {
   let size = 8
   {
@@ -424,6 +461,13 @@ export function readShareFetchResponseAcquiredRecords(r: Reader, _version: numbe
     }
   }
   return { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryCount: $deliveryCount, _unknownTaggedFields }
+}
+
+export function skipShareFetchResponseAcquiredRecords(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareFetchResponseAcquiredRecords(m: ShareFetchResponseAcquiredRecords, _version: number): number {
@@ -472,6 +516,15 @@ export function readShareFetchResponseNodeEndpoint(r: Reader, _version: number):
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack, _unknownTaggedFields }
+}
+
+export function skipShareFetchResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Rack')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareFetchResponseNodeEndpoint(m: ShareFetchResponseNodeEndpoint, _version: number): number {

@@ -61,6 +61,13 @@ export function readShareGroupDescribeRequest(r: Reader, version: number): Share
   return { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations, _unknownTaggedFields }
 }
 
+export function skipShareGroupDescribeRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'ShareGroupDescribeRequest.GroupIds'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ShareGroupDescribeRequest.GroupIds[]') }
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupDescribeRequest(m: ShareGroupDescribeRequest, version: number): number {
   const flexible = true
   let size = 1

@@ -125,6 +125,13 @@ export function readShareGroupDescribeResponse(r: Reader, version: number): Shar
   return { throttleTimeMs: $throttleTimeMs, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipShareGroupDescribeResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'ShareGroupDescribeResponse.Groups'); for (let i = 0; i < n; i++) skipShareGroupDescribeResponseDescribedGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupDescribeResponse(m: ShareGroupDescribeResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -203,6 +210,20 @@ export function readShareGroupDescribeResponseDescribedGroup(r: Reader, version:
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, assignorName: $assignorName, members: $members, authorizedOperations: $authorizedOperations, _unknownTaggedFields }
+}
+
+export function skipShareGroupDescribeResponseDescribedGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribedGroup.ErrorMessage')
+  r.skipString(flexible, 'DescribedGroup.GroupId')
+  r.skipString(flexible, 'DescribedGroup.GroupState')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'DescribedGroup.AssignorName')
+  { const n = r.arrayLength(flexible, true, 'DescribedGroup.Members'); for (let i = 0; i < n; i++) skipShareGroupDescribeResponseMember(r, version) }
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareGroupDescribeResponseDescribedGroup(m: ShareGroupDescribeResponseDescribedGroup, version: number): number {
@@ -294,6 +315,18 @@ export function readShareGroupDescribeResponseMember(r: Reader, version: number)
   return { memberId: $memberId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, assignment: $assignment, _unknownTaggedFields }
 }
 
+export function skipShareGroupDescribeResponseMember(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Member.MemberId')
+  r.skipString(flexible, 'Member.RackId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'Member.ClientId')
+  r.skipString(flexible, 'Member.ClientHost')
+  { const n = r.arrayLength(flexible, true, 'Member.SubscribedTopicNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Member.SubscribedTopicNames[]') }
+  skipShareGroupDescribeResponseAssignment(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupDescribeResponseMember(m: ShareGroupDescribeResponseMember, version: number): number {
   const flexible = true
   let size = 4
@@ -376,6 +409,14 @@ export function readShareGroupDescribeResponseTopicPartitions(r: Reader, version
   return { topicId: $topicId, topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipShareGroupDescribeResponseTopicPartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  r.skipString(flexible, 'TopicPartitions.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupDescribeResponseTopicPartitions(m: ShareGroupDescribeResponseTopicPartitions, version: number): number {
   const flexible = true
   let size = 16
@@ -448,6 +489,12 @@ export function readShareGroupDescribeResponseAssignment(r: Reader, version: num
     }
   }
   return { topicPartitions: $topicPartitions, _unknownTaggedFields }
+}
+
+export function skipShareGroupDescribeResponseAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'Assignment.TopicPartitions'); for (let i = 0; i < n; i++) skipShareGroupDescribeResponseTopicPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareGroupDescribeResponseAssignment(m: ShareGroupDescribeResponseAssignment, version: number): number {

@@ -70,6 +70,16 @@ export function readShareGroupHeartbeatRequest(r: Reader, version: number): Shar
   return { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, rackId: $rackId, subscribedTopicNames: $subscribedTopicNames, _unknownTaggedFields }
 }
 
+export function skipShareGroupHeartbeatRequest(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'ShareGroupHeartbeatRequest.GroupId')
+  r.skipString(flexible, 'ShareGroupHeartbeatRequest.MemberId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'ShareGroupHeartbeatRequest.RackId')
+  { const n = r.arrayLength(flexible, true, 'ShareGroupHeartbeatRequest.SubscribedTopicNames'); for (let i = 0; i < n; i++) r.skipString(flexible, 'ShareGroupHeartbeatRequest.SubscribedTopicNames[]') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupHeartbeatRequest(m: ShareGroupHeartbeatRequest, version: number): number {
   const flexible = true
   let size = 4

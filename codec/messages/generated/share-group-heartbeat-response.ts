@@ -69,6 +69,18 @@ export function readShareGroupHeartbeatResponse(r: Reader, version: number): Sha
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, assignment: $assignment, _unknownTaggedFields }
 }
 
+export function skipShareGroupHeartbeatResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'ShareGroupHeartbeatResponse.ErrorMessage')
+  r.skipString(flexible, 'ShareGroupHeartbeatResponse.MemberId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (r.int8() >= 0) skipShareGroupHeartbeatResponseAssignment(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupHeartbeatResponse(m: ShareGroupHeartbeatResponse, version: number): number {
   const flexible = true
   let size = 14
@@ -152,6 +164,12 @@ export function readShareGroupHeartbeatResponseAssignment(r: Reader, version: nu
   return { topicPartitions: $topicPartitions, _unknownTaggedFields }
 }
 
+export function skipShareGroupHeartbeatResponseAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'Assignment.TopicPartitions'); for (let i = 0; i < n; i++) skipShareGroupHeartbeatResponseTopicPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeShareGroupHeartbeatResponseAssignment(m: ShareGroupHeartbeatResponseAssignment, version: number): number {
   const flexible = true
   let size = 0
@@ -220,6 +238,13 @@ export function readShareGroupHeartbeatResponseTopicPartitions(r: Reader, versio
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipShareGroupHeartbeatResponseTopicPartitions(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TopicPartitions.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartitions.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeShareGroupHeartbeatResponseTopicPartitions(m: ShareGroupHeartbeatResponseTopicPartitions, version: number): number {

@@ -32,6 +32,11 @@ export function readSnapshotFooterRecord(r: Reader, _version: number): SnapshotF
   return { version: $version, _unknownTaggedFields }
 }
 
+export function skipSnapshotFooterRecord(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSnapshotFooterRecord(m: SnapshotFooterRecord, _version: number): number {
   let size = 2
   {

@@ -35,6 +35,12 @@ export function readSnapshotHeaderRecord(r: Reader, _version: number): SnapshotH
   return { version: $version, lastContainedLogTimestamp: $lastContainedLogTimestamp, _unknownTaggedFields }
 }
 
+export function skipSnapshotHeaderRecord(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSnapshotHeaderRecord(m: SnapshotHeaderRecord, _version: number): number {
   let size = 10
   {

@@ -12,6 +12,10 @@ export function readStopReplicaRequest(_r: Reader, _version: number): StopReplic
   return {  }
 }
 
+export function skipStopReplicaRequest(_r: Reader, _version: number): void {
+
+}
+
 export function sizeStopReplicaRequest(_m: StopReplicaRequest, _version: number): number {
   let size = 0
   return size

@@ -12,6 +12,10 @@ export function readStopReplicaResponse(_r: Reader, _version: number): StopRepli
   return {  }
 }
 
+export function skipStopReplicaResponse(_r: Reader, _version: number): void {
+
+}
+
 export function sizeStopReplicaResponse(_m: StopReplicaResponse, _version: number): number {
   let size = 0
   return size

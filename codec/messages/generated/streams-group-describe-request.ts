@@ -64,6 +64,14 @@ export function readStreamsGroupDescribeRequest(r: Reader, version: number): Str
   return { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations, includeTopologyDescription: $includeTopologyDescription, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupDescribeRequest.GroupIds'); for (let i = 0; i < n; i++) r.skipString(flexible, 'StreamsGroupDescribeRequest.GroupIds[]') }
+  r.skip(1, 'bool')
+  if (version >= 1) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeRequest(m: StreamsGroupDescribeRequest, version: number): number {
   const flexible = true
   let size = 1

@@ -269,6 +269,13 @@ export function readStreamsGroupDescribeResponse(r: Reader, version: number): St
   return { throttleTimeMs: $throttleTimeMs, groups: $groups, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupDescribeResponse.Groups'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseDescribedGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponse(m: StreamsGroupDescribeResponse, version: number): number {
   const flexible = true
   let size = 4
@@ -350,6 +357,23 @@ export function readStreamsGroupDescribeResponseDescribedGroup(r: Reader, versio
     }
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, topology: $topology, members: $members, authorizedOperations: $authorizedOperations, topologyDescription: $topologyDescription, topologyDescriptionStatus: $topologyDescriptionStatus, assignorName: $assignorName, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseDescribedGroup(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'DescribedGroup.ErrorMessage')
+  r.skipString(flexible, 'DescribedGroup.GroupId')
+  r.skipString(flexible, 'DescribedGroup.GroupState')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (r.int8() >= 0) skipStreamsGroupDescribeResponseTopology(r, version)
+  { const n = r.arrayLength(flexible, true, 'DescribedGroup.Members'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseMember(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 1) if (r.int8() >= 0) skipStreamsGroupDescribeResponseTopologyDescription(r, version)
+  if (version >= 1) r.skip(1, 'int8')
+  if (version >= 1) r.skipString(flexible, 'DescribedGroup.AssignorName')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseDescribedGroup(m: StreamsGroupDescribeResponseDescribedGroup, version: number): number {
@@ -455,6 +479,13 @@ export function readStreamsGroupDescribeResponseTopology(r: Reader, version: num
     }
   }
   return { epoch: $epoch, subtopologies: $subtopologies, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseTopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'Topology.Subtopologies'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseSubtopology(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseTopology(m: StreamsGroupDescribeResponseTopology, version: number): number {
@@ -608,6 +639,16 @@ export function readStreamsGroupDescribeResponseSubtopology(r: Reader, version: 
   return { subtopologyId: $subtopologyId, sourceTopics: $sourceTopics, repartitionSinkTopics: $repartitionSinkTopics, stateChangelogTopics: $stateChangelogTopics, repartitionSourceTopics: $repartitionSourceTopics, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseSubtopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Subtopology.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'Subtopology.SourceTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Subtopology.SourceTopics[]') }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.RepartitionSinkTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Subtopology.RepartitionSinkTopics[]') }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.StateChangelogTopics'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTopicInfo(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.RepartitionSourceTopics'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTopicInfo(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseSubtopology(m: StreamsGroupDescribeResponseSubtopology, version: number): number {
   const flexible = true
   let size = 0
@@ -751,6 +792,26 @@ export function readStreamsGroupDescribeResponseMember(r: Reader, version: numbe
   return { memberId: $memberId, memberEpoch: $memberEpoch, instanceId: $instanceId, rackId: $rackId, clientId: $clientId, clientHost: $clientHost, topologyEpoch: $topologyEpoch, processId: $processId, userEndpoint: $userEndpoint, clientTags: $clientTags, taskOffsets: $taskOffsets, taskEndOffsets: $taskEndOffsets, assignment: $assignment, targetAssignment: $targetAssignment, isClassic: $isClassic, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseMember(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Member.MemberId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'Member.InstanceId')
+  r.skipString(flexible, 'Member.RackId')
+  r.skipString(flexible, 'Member.ClientId')
+  r.skipString(flexible, 'Member.ClientHost')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'Member.ProcessId')
+  if (r.int8() >= 0) skipStreamsGroupDescribeResponseEndpoint(r, version)
+  { const n = r.arrayLength(flexible, true, 'Member.ClientTags'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseKeyValue(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Member.TaskOffsets'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTaskOffset(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Member.TaskEndOffsets'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTaskOffset(r, version) }
+  skipStreamsGroupDescribeResponseAssignment(r, version)
+  skipStreamsGroupDescribeResponseAssignment(r, version)
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseMember(m: StreamsGroupDescribeResponseMember, version: number): number {
   const flexible = true
   let size = 9
@@ -827,6 +888,13 @@ export function readStreamsGroupDescribeResponseEndpoint(r: Reader, _version: nu
   return { host: $host, port: $port, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Endpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseEndpoint(m: StreamsGroupDescribeResponseEndpoint, _version: number): number {
   const flexible = true
   let size = 2
@@ -874,6 +942,14 @@ export function readStreamsGroupDescribeResponseTaskOffset(r: Reader, _version: 
     }
   }
   return { subtopologyId: $subtopologyId, partition: $partition, offset: $offset, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseTaskOffset(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TaskOffset.SubtopologyId')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseTaskOffset(m: StreamsGroupDescribeResponseTaskOffset, _version: number): number {
@@ -1001,6 +1077,14 @@ export function readStreamsGroupDescribeResponseAssignment(r: Reader, version: n
   return { activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'Assignment.ActiveTasks'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Assignment.StandbyTasks'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Assignment.WarmupTasks'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTaskIds(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseAssignment(m: StreamsGroupDescribeResponseAssignment, version: number): number {
   const flexible = true
   let size = 0
@@ -1075,6 +1159,13 @@ export function readStreamsGroupDescribeResponseTaskIds(r: Reader, version: numb
   return { subtopologyId: $subtopologyId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseTaskIds(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TaskIds.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'TaskIds.Partitions'); if (n > 0) r.skip(n * 4, 'TaskIds.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseTaskIds(m: StreamsGroupDescribeResponseTaskIds, version: number): number {
   const flexible = true
   let size = 0
@@ -1122,6 +1213,13 @@ export function readStreamsGroupDescribeResponseKeyValue(r: Reader, _version: nu
     }
   }
   return { key: $key, value: $value, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseKeyValue(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'KeyValue.Key')
+  r.skipString(flexible, 'KeyValue.Value')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseKeyValue(m: StreamsGroupDescribeResponseKeyValue, _version: number): number {
@@ -1198,6 +1296,15 @@ export function readStreamsGroupDescribeResponseTopicInfo(r: Reader, version: nu
     }
   }
   return { name: $name, partitions: $partitions, replicationFactor: $replicationFactor, topicConfigs: $topicConfigs, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseTopicInfo(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicInfo.Name')
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'TopicInfo.TopicConfigs'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseKeyValue(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseTopicInfo(m: StreamsGroupDescribeResponseTopicInfo, version: number): number {
@@ -1301,6 +1408,13 @@ export function readStreamsGroupDescribeResponseTopologyDescription(r: Reader, v
   return { subtopologies: $subtopologies, globalStores: $globalStores, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseTopologyDescription(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'TopologyDescription.Subtopologies'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTopologyDescriptionSubtopology(r, version) }
+  { const n = r.arrayLength(flexible, true, 'TopologyDescription.GlobalStores'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseTopologyDescription(m: StreamsGroupDescribeResponseTopologyDescription, version: number): number {
   const flexible = true
   let size = 0
@@ -1373,6 +1487,13 @@ export function readStreamsGroupDescribeResponseTopologyDescriptionSubtopology(r
     }
   }
   return { subtopologyId: $subtopologyId, nodes: $nodes, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseTopologyDescriptionSubtopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopologyDescriptionSubtopology.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionSubtopology.Nodes'); for (let i = 0; i < n; i++) skipStreamsGroupDescribeResponseTopologyDescriptionNode(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseTopologyDescriptionSubtopology(m: StreamsGroupDescribeResponseTopologyDescriptionSubtopology, version: number): number {
@@ -1503,6 +1624,17 @@ export function readStreamsGroupDescribeResponseTopologyDescriptionNode(r: Reade
   return { name: $name, nodeType: $nodeType, sourceTopics: $sourceTopics, sinkTopic: $sinkTopic, stores: $stores, successors: $successors, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupDescribeResponseTopologyDescriptionNode(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopologyDescriptionNode.Name')
+  r.skip(1, 'int8')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.SourceTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.SourceTopics[]') }
+  r.skipString(flexible, 'TopologyDescriptionNode.SinkTopic')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.Stores'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.Stores[]') }
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.Successors'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.Successors[]') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupDescribeResponseTopologyDescriptionNode(m: StreamsGroupDescribeResponseTopologyDescriptionNode, version: number): number {
   const flexible = true
   let size = 1
@@ -1556,6 +1688,12 @@ export function readStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(r
     }
   }
   return { source: $source, processor: $processor, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(r: Reader, version: number, stopAtTags = false): void {
+  skipStreamsGroupDescribeResponseTopologyDescriptionNode(r, version)
+  skipStreamsGroupDescribeResponseTopologyDescriptionNode(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStore, version: number): number {

@@ -329,6 +329,28 @@ export function readStreamsGroupHeartbeatRequest(r: Reader, version: number): St
   return { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, endpointInformationEpoch: $endpointInformationEpoch, instanceId: $instanceId, rackId: $rackId, rebalanceTimeoutMs: $rebalanceTimeoutMs, topology: $topology, activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, processId: $processId, userEndpoint: $userEndpoint, clientTags: $clientTags, taskOffsets: $taskOffsets, taskEndOffsets: $taskEndOffsets, shutdownApplication: $shutdownApplication, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'StreamsGroupHeartbeatRequest.GroupId')
+  r.skipString(flexible, 'StreamsGroupHeartbeatRequest.MemberId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'StreamsGroupHeartbeatRequest.InstanceId')
+  r.skipString(flexible, 'StreamsGroupHeartbeatRequest.RackId')
+  r.skip(4, 'int32')
+  if (r.int8() >= 0) skipStreamsGroupHeartbeatRequestTopology(r, version)
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.ActiveTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.StandbyTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.WarmupTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTaskIds(r, version) }
+  r.skipString(flexible, 'StreamsGroupHeartbeatRequest.ProcessId')
+  if (r.int8() >= 0) skipStreamsGroupHeartbeatRequestEndpoint(r, version)
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.ClientTags'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestKeyValue(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.TaskOffsets'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTaskOffset(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatRequest.TaskEndOffsets'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTaskOffset(r, version) }
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatRequest(m: StreamsGroupHeartbeatRequest, version: number): number {
   const flexible = true
   let size = 13
@@ -435,6 +457,13 @@ export function readStreamsGroupHeartbeatRequestTopology(r: Reader, version: num
     }
   }
   return { epoch: $epoch, subtopologies: $subtopologies, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatRequestTopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'Topology.Subtopologies'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestSubtopology(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatRequestTopology(m: StreamsGroupHeartbeatRequestTopology, version: number): number {
@@ -640,6 +669,18 @@ export function readStreamsGroupHeartbeatRequestSubtopology(r: Reader, version: 
   return { subtopologyId: $subtopologyId, sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, stateChangelogTopics: $stateChangelogTopics, repartitionSinkTopics: $repartitionSinkTopics, repartitionSourceTopics: $repartitionSourceTopics, copartitionGroups: $copartitionGroups, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatRequestSubtopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Subtopology.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'Subtopology.SourceTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Subtopology.SourceTopics[]') }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.SourceTopicRegex'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Subtopology.SourceTopicRegex[]') }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.StateChangelogTopics'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTopicInfo(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.RepartitionSinkTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'Subtopology.RepartitionSinkTopics[]') }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.RepartitionSourceTopics'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestTopicInfo(r, version) }
+  { const n = r.arrayLength(flexible, true, 'Subtopology.CopartitionGroups'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestCopartitionGroup(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatRequestSubtopology(m: StreamsGroupHeartbeatRequestSubtopology, version: number): number {
   const flexible = true
   let size = 0
@@ -769,6 +810,14 @@ export function readStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, vers
   return { sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, repartitionSourceTopics: $repartitionSourceTopics, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'CopartitionGroup.SourceTopics'); if (n > 0) r.skip(n * 2, 'CopartitionGroup.SourceTopics') }
+  { const n = r.arrayLength(flexible, true, 'CopartitionGroup.SourceTopicRegex'); if (n > 0) r.skip(n * 2, 'CopartitionGroup.SourceTopicRegex') }
+  { const n = r.arrayLength(flexible, true, 'CopartitionGroup.RepartitionSourceTopics'); if (n > 0) r.skip(n * 2, 'CopartitionGroup.RepartitionSourceTopics') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatRequestCopartitionGroup(m: StreamsGroupHeartbeatRequestCopartitionGroup, version: number): number {
   const flexible = true
   let size = 0
@@ -818,6 +867,13 @@ export function readStreamsGroupHeartbeatRequestKeyValue(r: Reader, _version: nu
     }
   }
   return { key: $key, value: $value, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatRequestKeyValue(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'KeyValue.Key')
+  r.skipString(flexible, 'KeyValue.Value')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatRequestKeyValue(m: StreamsGroupHeartbeatRequestKeyValue, _version: number): number {
@@ -896,6 +952,15 @@ export function readStreamsGroupHeartbeatRequestTopicInfo(r: Reader, version: nu
   return { name: $name, partitions: $partitions, replicationFactor: $replicationFactor, topicConfigs: $topicConfigs, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatRequestTopicInfo(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicInfo.Name')
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'TopicInfo.TopicConfigs'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatRequestKeyValue(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatRequestTopicInfo(m: StreamsGroupHeartbeatRequestTopicInfo, version: number): number {
   const flexible = true
   let size = 6
@@ -947,6 +1012,13 @@ export function readStreamsGroupHeartbeatRequestEndpoint(r: Reader, _version: nu
   return { host: $host, port: $port, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatRequestEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Endpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatRequestEndpoint(m: StreamsGroupHeartbeatRequestEndpoint, _version: number): number {
   const flexible = true
   let size = 2
@@ -994,6 +1066,14 @@ export function readStreamsGroupHeartbeatRequestTaskOffset(r: Reader, _version: 
     }
   }
   return { subtopologyId: $subtopologyId, partition: $partition, offset: $offset, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatRequestTaskOffset(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TaskOffset.SubtopologyId')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatRequestTaskOffset(m: StreamsGroupHeartbeatRequestTaskOffset, _version: number): number {
@@ -1066,6 +1146,13 @@ export function readStreamsGroupHeartbeatRequestTaskIds(r: Reader, version: numb
     }
   }
   return { subtopologyId: $subtopologyId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatRequestTaskIds(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TaskIds.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'TaskIds.Partitions'); if (n > 0) r.skip(n * 4, 'TaskIds.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatRequestTaskIds(m: StreamsGroupHeartbeatRequestTaskIds, version: number): number {

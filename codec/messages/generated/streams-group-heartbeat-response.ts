@@ -255,6 +255,27 @@ export function readStreamsGroupHeartbeatResponse(r: Reader, version: number): S
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, acceptableRecoveryLagLegacy: $acceptableRecoveryLagLegacy, taskOffsetIntervalMs: $taskOffsetIntervalMs, acceptableRecoveryLag: $acceptableRecoveryLag, status: $status, activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, topologyDescriptionRequired: $topologyDescriptionRequired, endpointInformationEpoch: $endpointInformationEpoch, partitionsByUserEndpoint: $partitionsByUserEndpoint, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'StreamsGroupHeartbeatResponse.ErrorMessage')
+  r.skipString(flexible, 'StreamsGroupHeartbeatResponse.MemberId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version <= 0) r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatResponse.Status'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseStatus(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatResponse.ActiveTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatResponse.StandbyTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseTaskIds(r, version) }
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatResponse.WarmupTasks'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseTaskIds(r, version) }
+  if (version >= 1) r.skip(1, 'bool')
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'StreamsGroupHeartbeatResponse.PartitionsByUserEndpoint'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseEndpointToPartitions(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatResponse(m: StreamsGroupHeartbeatResponse, version: number): number {
   const flexible = true
   let size = 22
@@ -385,6 +406,14 @@ export function readStreamsGroupHeartbeatResponseEndpointToPartitions(r: Reader,
   return { userEndpoint: $userEndpoint, activePartitions: $activePartitions, standbyPartitions: $standbyPartitions, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatResponseEndpointToPartitions(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  skipStreamsGroupHeartbeatResponseEndpoint(r, version)
+  { const n = r.arrayLength(flexible, true, 'EndpointToPartitions.ActivePartitions'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseTopicPartition(r, version) }
+  { const n = r.arrayLength(flexible, true, 'EndpointToPartitions.StandbyPartitions'); for (let i = 0; i < n; i++) skipStreamsGroupHeartbeatResponseTopicPartition(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatResponseEndpointToPartitions(m: StreamsGroupHeartbeatResponseEndpointToPartitions, version: number): number {
   const flexible = true
   let size = 0
@@ -434,6 +463,13 @@ export function readStreamsGroupHeartbeatResponseStatus(r: Reader, _version: num
     }
   }
   return { statusCode: $statusCode, statusDetail: $statusDetail, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatResponseStatus(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(1, 'int8')
+  r.skipString(flexible, 'Status.StatusDetail')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatResponseStatus(m: StreamsGroupHeartbeatResponseStatus, _version: number): number {
@@ -505,6 +541,13 @@ export function readStreamsGroupHeartbeatResponseTopicPartition(r: Reader, versi
     }
   }
   return { topic: $topic, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatResponseTopicPartition(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicPartition.Topic')
+  { const n = r.arrayLength(flexible, true, 'TopicPartition.Partitions'); if (n > 0) r.skip(n * 4, 'TopicPartition.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatResponseTopicPartition(m: StreamsGroupHeartbeatResponseTopicPartition, version: number): number {
@@ -579,6 +622,13 @@ export function readStreamsGroupHeartbeatResponseTaskIds(r: Reader, version: num
   return { subtopologyId: $subtopologyId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupHeartbeatResponseTaskIds(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TaskIds.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'TaskIds.Partitions'); if (n > 0) r.skip(n * 4, 'TaskIds.Partitions') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupHeartbeatResponseTaskIds(m: StreamsGroupHeartbeatResponseTaskIds, version: number): number {
   const flexible = true
   let size = 0
@@ -626,6 +676,13 @@ export function readStreamsGroupHeartbeatResponseEndpoint(r: Reader, _version: n
     }
   }
   return { host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupHeartbeatResponseEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Endpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupHeartbeatResponseEndpoint(m: StreamsGroupHeartbeatResponseEndpoint, _version: number): number {

@@ -90,6 +90,15 @@ export function readStreamsGroupTopologyDescriptionUpdateRequest(r: Reader, vers
   return { groupId: $groupId, memberId: $memberId, topologyEpoch: $topologyEpoch, topologyDescription: $topologyDescription, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupTopologyDescriptionUpdateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'StreamsGroupTopologyDescriptionUpdateRequest.GroupId')
+  r.skipString(flexible, 'StreamsGroupTopologyDescriptionUpdateRequest.MemberId')
+  r.skip(4, 'int32')
+  skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupTopologyDescriptionUpdateRequest(m: StreamsGroupTopologyDescriptionUpdateRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -192,6 +201,13 @@ export function readStreamsGroupTopologyDescriptionUpdateRequestTopologyDescript
   return { subtopologies: $subtopologies, globalStores: $globalStores, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'TopologyDescription.Subtopologies'); for (let i = 0; i < n; i++) skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology(r, version) }
+  { const n = r.arrayLength(flexible, true, 'TopologyDescription.GlobalStores'); for (let i = 0; i < n; i++) skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription(m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription, version: number): number {
   const flexible = true
   let size = 0
@@ -264,6 +280,13 @@ export function readStreamsGroupTopologyDescriptionUpdateRequestTopologyDescript
     }
   }
   return { subtopologyId: $subtopologyId, nodes: $nodes, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopologyDescriptionSubtopology.SubtopologyId')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionSubtopology.Nodes'); for (let i = 0; i < n; i++) skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology(m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology, version: number): number {
@@ -394,6 +417,17 @@ export function readStreamsGroupTopologyDescriptionUpdateRequestTopologyDescript
   return { name: $name, nodeType: $nodeType, sourceTopics: $sourceTopics, sinkTopic: $sinkTopic, stores: $stores, successors: $successors, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopologyDescriptionNode.Name')
+  r.skip(1, 'int8')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.SourceTopics'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.SourceTopics[]') }
+  r.skipString(flexible, 'TopologyDescriptionNode.SinkTopic')
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.Stores'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.Stores[]') }
+  { const n = r.arrayLength(flexible, true, 'TopologyDescriptionNode.Successors'); for (let i = 0; i < n; i++) r.skipString(flexible, 'TopologyDescriptionNode.Successors[]') }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode, version: number): number {
   const flexible = true
   let size = 1
@@ -447,6 +481,12 @@ export function readStreamsGroupTopologyDescriptionUpdateRequestTopologyDescript
     }
   }
   return { source: $source, processor: $processor, _unknownTaggedFields }
+}
+
+export function skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore(r: Reader, version: number, stopAtTags = false): void {
+  skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(r, version)
+  skipStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore(m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore, version: number): number {

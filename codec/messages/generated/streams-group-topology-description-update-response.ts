@@ -39,6 +39,14 @@ export function readStreamsGroupTopologyDescriptionUpdateResponse(r: Reader, _ve
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipStreamsGroupTopologyDescriptionUpdateResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'StreamsGroupTopologyDescriptionUpdateResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeStreamsGroupTopologyDescriptionUpdateResponse(m: StreamsGroupTopologyDescriptionUpdateResponse, _version: number): number {
   const flexible = true
   let size = 6

@@ -86,6 +86,18 @@ export function readSyncGroupRequest(r: Reader, version: number): SyncGroupReque
   return { groupId: $groupId, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId, protocolType: $protocolType, protocolName: $protocolName, assignments: $assignments, _unknownTaggedFields }
 }
 
+export function skipSyncGroupRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'SyncGroupRequest.GroupId')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'SyncGroupRequest.MemberId')
+  if (version >= 3) r.skipString(flexible, 'SyncGroupRequest.GroupInstanceId')
+  if (version >= 5) r.skipString(flexible, 'SyncGroupRequest.ProtocolType')
+  if (version >= 5) r.skipString(flexible, 'SyncGroupRequest.ProtocolName')
+  { const n = r.arrayLength(flexible, true, 'SyncGroupRequest.Assignments'); for (let i = 0; i < n; i++) skipSyncGroupRequestSyncGroupRequestAssignment(r, version) }
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSyncGroupRequest(m: SyncGroupRequest, version: number): number {
   const flexible = version >= 4
   let size = 4
@@ -149,6 +161,13 @@ export function readSyncGroupRequestSyncGroupRequestAssignment(r: Reader, versio
     }
   }
   return { memberId: $memberId, assignment: $assignment, _unknownTaggedFields }
+}
+
+export function skipSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  r.skipString(flexible, 'SyncGroupRequestAssignment.MemberId')
+  r.skipBytes(flexible, 'SyncGroupRequestAssignment.Assignment')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeSyncGroupRequestSyncGroupRequestAssignment(m: SyncGroupRequestSyncGroupRequestAssignment, version: number): number {

@@ -45,6 +45,16 @@ export function readSyncGroupResponse(r: Reader, version: number): SyncGroupResp
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, protocolType: $protocolType, protocolName: $protocolName, assignment: $assignment, _unknownTaggedFields }
 }
 
+export function skipSyncGroupResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 4
+  if (version >= 1) r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 5) r.skipString(flexible, 'SyncGroupResponse.ProtocolType')
+  if (version >= 5) r.skipString(flexible, 'SyncGroupResponse.ProtocolName')
+  r.skipBytes(flexible, 'SyncGroupResponse.Assignment')
+  if (version >= 4 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeSyncGroupResponse(m: SyncGroupResponse, version: number): number {
   const flexible = version >= 4
   let size = 2

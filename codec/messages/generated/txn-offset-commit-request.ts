@@ -105,6 +105,19 @@ export function readTxnOffsetCommitRequest(r: Reader, version: number): TxnOffse
   return { transactionalId: $transactionalId, groupId: $groupId, producerId: $producerId, producerEpoch: $producerEpoch, generationIdOrMemberEpoch: $generationIdOrMemberEpoch, memberId: $memberId, groupInstanceId: $groupInstanceId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipTxnOffsetCommitRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skipString(flexible, 'TxnOffsetCommitRequest.TransactionalId')
+  r.skipString(flexible, 'TxnOffsetCommitRequest.GroupId')
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  if (version >= 3) r.skip(4, 'int32')
+  if (version >= 3) r.skipString(flexible, 'TxnOffsetCommitRequest.MemberId')
+  if (version >= 3) r.skipString(flexible, 'TxnOffsetCommitRequest.GroupInstanceId')
+  { const n = r.arrayLength(flexible, true, 'TxnOffsetCommitRequest.Topics'); for (let i = 0; i < n; i++) skipTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeTxnOffsetCommitRequest(m: TxnOffsetCommitRequest, version: number): number {
   const flexible = version >= 3
   let size = 10
@@ -199,6 +212,14 @@ export function readTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader,
   return { name: $name, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version <= 5) r.skipString(flexible, 'TxnOffsetCommitRequestTopic.Name')
+  if (version >= 6) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TxnOffsetCommitRequestTopic.Partitions'); for (let i = 0; i < n; i++) skipTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic, version: number): number {
   const flexible = version >= 3
   let size = 0
@@ -254,6 +275,15 @@ export function readTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Rea
     }
   }
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, committedMetadata: $committedMetadata, _unknownTaggedFields }
+}
+
+export function skipTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 2) r.skip(4, 'int32')
+  r.skipString(flexible, 'TxnOffsetCommitRequestPartition.CommittedMetadata')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition, version: number): number {

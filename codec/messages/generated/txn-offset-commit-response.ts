@@ -83,6 +83,13 @@ export function readTxnOffsetCommitResponse(r: Reader, version: number): TxnOffs
   return { throttleTimeMs: $throttleTimeMs, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipTxnOffsetCommitResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'TxnOffsetCommitResponse.Topics'); for (let i = 0; i < n; i++) skipTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeTxnOffsetCommitResponse(m: TxnOffsetCommitResponse, version: number): number {
   const flexible = version >= 3
   let size = 4
@@ -157,6 +164,14 @@ export function readTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reade
   return { name: $name, topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = version >= 3
+  if (version <= 5) r.skipString(flexible, 'TxnOffsetCommitResponseTopic.Name')
+  if (version >= 6) r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'TxnOffsetCommitResponseTopic.Partitions'); for (let i = 0; i < n; i++) skipTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, version) }
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic, version: number): number {
   const flexible = version >= 3
   let size = 0
@@ -209,6 +224,12 @@ export function readTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: R
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (version >= 3 && !stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition, version: number): number {

@@ -32,6 +32,11 @@ export function readUnregisterBrokerRequest(r: Reader, _version: number): Unregi
   return { brokerId: $brokerId, _unknownTaggedFields }
 }
 
+export function skipUnregisterBrokerRequest(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUnregisterBrokerRequest(m: UnregisterBrokerRequest, _version: number): number {
   let size = 4
   {

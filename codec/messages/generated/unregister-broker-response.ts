@@ -39,6 +39,14 @@ export function readUnregisterBrokerResponse(r: Reader, _version: number): Unreg
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipUnregisterBrokerResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'UnregisterBrokerResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUnregisterBrokerResponse(m: UnregisterBrokerResponse, _version: number): number {
   const flexible = true
   let size = 6

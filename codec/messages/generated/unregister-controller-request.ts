@@ -32,6 +32,11 @@ export function readUnregisterControllerRequest(r: Reader, _version: number): Un
   return { controllerId: $controllerId, _unknownTaggedFields }
 }
 
+export function skipUnregisterControllerRequest(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUnregisterControllerRequest(m: UnregisterControllerRequest, _version: number): number {
   let size = 4
   {

@@ -39,6 +39,14 @@ export function readUnregisterControllerResponse(r: Reader, _version: number): U
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
 }
 
+export function skipUnregisterControllerResponse(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'UnregisterControllerResponse.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUnregisterControllerResponse(m: UnregisterControllerResponse, _version: number): number {
   const flexible = true
   let size = 6

@@ -78,6 +78,14 @@ export function readUpdateFeaturesRequest(r: Reader, version: number): UpdateFea
   return { timeoutMs: $timeoutMs, featureUpdates: $featureUpdates, validateOnly: $validateOnly, _unknownTaggedFields }
 }
 
+export function skipUpdateFeaturesRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'UpdateFeaturesRequest.FeatureUpdates'); for (let i = 0; i < n; i++) skipUpdateFeaturesRequestFeatureUpdateKey(r, version) }
+  if (version >= 1) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUpdateFeaturesRequest(m: UpdateFeaturesRequest, version: number): number {
   const flexible = true
   let size = 4
@@ -131,6 +139,15 @@ export function readUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: nu
     }
   }
   return { feature: $feature, maxVersionLevel: $maxVersionLevel, allowDowngrade: $allowDowngrade, upgradeType: $upgradeType, _unknownTaggedFields }
+}
+
+export function skipUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'FeatureUpdateKey.Feature')
+  r.skip(2, 'int16')
+  if (version <= 0) r.skip(1, 'bool')
+  if (version >= 1) r.skip(1, 'int8')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeUpdateFeaturesRequestFeatureUpdateKey(m: UpdateFeaturesRequestFeatureUpdateKey, version: number): number {

@@ -79,6 +79,15 @@ export function readUpdateFeaturesResponse(r: Reader, version: number): UpdateFe
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, results: $results, _unknownTaggedFields }
 }
 
+export function skipUpdateFeaturesResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'UpdateFeaturesResponse.ErrorMessage')
+  if (version <= 1) { const n = r.arrayLength(flexible, true, 'UpdateFeaturesResponse.Results'); for (let i = 0; i < n; i++) skipUpdateFeaturesResponseUpdatableFeatureResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUpdateFeaturesResponse(m: UpdateFeaturesResponse, version: number): number {
   const flexible = true
   let size = 6
@@ -131,6 +140,14 @@ export function readUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, _ver
     }
   }
   return { feature: $feature, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'UpdatableFeatureResult.Feature')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'UpdatableFeatureResult.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeUpdateFeaturesResponseUpdatableFeatureResult(m: UpdateFeaturesResponseUpdatableFeatureResult, _version: number): number {

@@ -12,6 +12,10 @@ export function readUpdateMetadataRequest(_r: Reader, _version: number): UpdateM
   return {  }
 }
 
+export function skipUpdateMetadataRequest(_r: Reader, _version: number): void {
+
+}
+
 export function sizeUpdateMetadataRequest(_m: UpdateMetadataRequest, _version: number): number {
   let size = 0
   return size

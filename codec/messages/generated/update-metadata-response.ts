@@ -12,6 +12,10 @@ export function readUpdateMetadataResponse(_r: Reader, _version: number): Update
   return {  }
 }
 
+export function skipUpdateMetadataResponse(_r: Reader, _version: number): void {
+
+}
+
 export function sizeUpdateMetadataResponse(_m: UpdateMetadataResponse, _version: number): number {
   let size = 0
   return size

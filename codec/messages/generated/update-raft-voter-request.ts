@@ -95,6 +95,17 @@ export function readUpdateRaftVoterRequest(r: Reader, version: number): UpdateRa
   return { clusterId: $clusterId, currentLeaderEpoch: $currentLeaderEpoch, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners, kRaftVersionFeature: $kRaftVersionFeature, _unknownTaggedFields }
 }
 
+export function skipUpdateRaftVoterRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'UpdateRaftVoterRequest.ClusterId')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'UpdateRaftVoterRequest.Listeners'); for (let i = 0; i < n; i++) skipUpdateRaftVoterRequestListener(r, version) }
+  skipUpdateRaftVoterRequestKRaftVersionFeature(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUpdateRaftVoterRequest(m: UpdateRaftVoterRequest, version: number): number {
   const flexible = true
   let size = 24
@@ -150,6 +161,14 @@ export function readUpdateRaftVoterRequestListener(r: Reader, _version: number):
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
 }
 
+export function skipUpdateRaftVoterRequestListener(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Listener.Name')
+  r.skipString(flexible, 'Listener.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUpdateRaftVoterRequestListener(m: UpdateRaftVoterRequestListener, _version: number): number {
   const flexible = true
   let size = 2
@@ -197,6 +216,12 @@ export function readUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, _versio
     }
   }
   return { minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion, _unknownTaggedFields }
+}
+
+export function skipUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeUpdateRaftVoterRequestKRaftVersionFeature(m: UpdateRaftVoterRequestKRaftVersionFeature, _version: number): number {

@@ -56,6 +56,12 @@ export function readUpdateRaftVoterResponse(r: Reader, version: number): UpdateR
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, currentLeader: $currentLeader, _unknownTaggedFields }
 }
 
+export function skipUpdateRaftVoterResponse(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeUpdateRaftVoterResponse(m: UpdateRaftVoterResponse, version: number): number {
   let size = 6
   {
@@ -111,6 +117,15 @@ export function readUpdateRaftVoterResponseCurrentLeader(r: Reader, _version: nu
     }
   }
   return { leaderId: $leaderId, leaderEpoch: $leaderEpoch, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipUpdateRaftVoterResponseCurrentLeader(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'CurrentLeader.Host')
+  r.skip(4, 'int32')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeader, _version: number): number {

@@ -96,6 +96,14 @@ export function readVoteRequest(r: Reader, version: number): VoteRequest {
   return { clusterId: $clusterId, voterId: $voterId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipVoteRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'VoteRequest.ClusterId')
+  if (version >= 1) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'VoteRequest.Topics'); for (let i = 0; i < n; i++) skipVoteRequestTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVoteRequest(m: VoteRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -174,6 +182,13 @@ export function readVoteRequestTopicData(r: Reader, version: number): VoteReques
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipVoteRequestTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipVoteRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVoteRequestTopicData(m: VoteRequestTopicData, version: number): number {
   const flexible = true
   let size = 0
@@ -226,6 +241,18 @@ export function readVoteRequestPartitionData(r: Reader, version: number): VoteRe
     }
   }
   return { partitionIndex: $partitionIndex, replicaEpoch: $replicaEpoch, replicaId: $replicaId, replicaDirectoryId: $replicaDirectoryId, voterDirectoryId: $voterDirectoryId, lastOffsetEpoch: $lastOffsetEpoch, lastOffset: $lastOffset, preVote: $preVote, _unknownTaggedFields }
+}
+
+export function skipVoteRequestPartitionData(r: Reader, version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  if (version >= 1) r.skip(16, 'uuid')
+  if (version >= 1) r.skip(16, 'uuid')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 2) r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeVoteRequestPartitionData(m: VoteRequestPartitionData, version: number): number {

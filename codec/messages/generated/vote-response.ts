@@ -131,6 +131,13 @@ export function readVoteResponse(r: Reader, version: number): VoteResponse {
   return { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints, _unknownTaggedFields }
 }
 
+export function skipVoteResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'VoteResponse.Topics'); for (let i = 0; i < n; i++) skipVoteResponseTopicData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVoteResponse(m: VoteResponse, version: number): number {
   const flexible = true
   let size = 2
@@ -215,6 +222,13 @@ export function readVoteResponseTopicData(r: Reader, version: number): VoteRespo
   return { topicName: $topicName, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipVoteResponseTopicData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'TopicData.TopicName')
+  { const n = r.arrayLength(flexible, true, 'TopicData.Partitions'); for (let i = 0; i < n; i++) skipVoteResponsePartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVoteResponseTopicData(m: VoteResponseTopicData, version: number): number {
   const flexible = true
   let size = 0
@@ -266,6 +280,15 @@ export function readVoteResponsePartitionData(r: Reader, _version: number): Vote
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, voteGranted: $voteGranted, _unknownTaggedFields }
 }
 
+export function skipVoteResponsePartitionData(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(1, 'bool')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVoteResponsePartitionData(m: VoteResponsePartitionData, _version: number): number {
   let size = 15
   {
@@ -313,6 +336,14 @@ export function readVoteResponseNodeEndpoint(r: Reader, _version: number): VoteR
     }
   }
   return { nodeId: $nodeId, host: $host, port: $port, _unknownTaggedFields }
+}
+
+export function skipVoteResponseNodeEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skipString(flexible, 'NodeEndpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeVoteResponseNodeEndpoint(m: VoteResponseNodeEndpoint, _version: number): number {

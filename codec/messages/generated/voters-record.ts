@@ -97,6 +97,13 @@ export function readVotersRecord(r: Reader, version: number): VotersRecord {
   return { version: $version, voters: $voters, _unknownTaggedFields }
 }
 
+export function skipVotersRecord(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(2, 'int16')
+  { const n = r.arrayLength(flexible, true, 'VotersRecord.Voters'); for (let i = 0; i < n; i++) skipVotersRecordVoter(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVotersRecord(m: VotersRecord, version: number): number {
   const flexible = true
   let size = 2
@@ -172,6 +179,15 @@ export function readVotersRecordVoter(r: Reader, version: number): VotersRecordV
   return { voterId: $voterId, voterDirectoryId: $voterDirectoryId, endpoints: $endpoints, kRaftVersionFeature: $kRaftVersionFeature, _unknownTaggedFields }
 }
 
+export function skipVotersRecordVoter(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'Voter.Endpoints'); for (let i = 0; i < n; i++) skipVotersRecordEndpoint(r, version) }
+  skipVotersRecordKRaftVersionFeature(r, version)
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVotersRecordVoter(m: VotersRecordVoter, version: number): number {
   const flexible = true
   let size = 20
@@ -224,6 +240,14 @@ export function readVotersRecordEndpoint(r: Reader, _version: number): VotersRec
   return { name: $name, host: $host, port: $port, _unknownTaggedFields }
 }
 
+export function skipVotersRecordEndpoint(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'Endpoint.Name')
+  r.skipString(flexible, 'Endpoint.Host')
+  r.skip(2, 'uint16')
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeVotersRecordEndpoint(m: VotersRecordEndpoint, _version: number): number {
   const flexible = true
   let size = 2
@@ -271,6 +295,12 @@ export function readVotersRecordKRaftVersionFeature(r: Reader, _version: number)
     }
   }
   return { minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion, _unknownTaggedFields }
+}
+
+export function skipVotersRecordKRaftVersionFeature(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(2, 'int16')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeVotersRecordKRaftVersionFeature(m: VotersRecordKRaftVersionFeature, _version: number): number {

@@ -103,6 +103,13 @@ export function readWriteShareGroupStateRequest(r: Reader, version: number): Wri
   return { groupId: $groupId, topics: $topics, _unknownTaggedFields }
 }
 
+export function skipWriteShareGroupStateRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'WriteShareGroupStateRequest.GroupId')
+  { const n = r.arrayLength(flexible, true, 'WriteShareGroupStateRequest.Topics'); for (let i = 0; i < n; i++) skipWriteShareGroupStateRequestWriteStateData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteShareGroupStateRequest(m: WriteShareGroupStateRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -175,6 +182,13 @@ export function readWriteShareGroupStateRequestWriteStateData(r: Reader, version
     }
   }
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
+}
+
+export function skipWriteShareGroupStateRequestWriteStateData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'WriteStateData.Partitions'); for (let i = 0; i < n; i++) skipWriteShareGroupStateRequestPartitionData(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteShareGroupStateRequestWriteStateData(m: WriteShareGroupStateRequestWriteStateData, version: number): number {
@@ -254,6 +268,17 @@ export function readWriteShareGroupStateRequestPartitionData(r: Reader, version:
   return { partition: $partition, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, stateBatches: $stateBatches, _unknownTaggedFields }
 }
 
+export function skipWriteShareGroupStateRequestPartitionData(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(4, 'int32')
+  r.skip(8, 'int64')
+  if (version >= 1) r.skip(4, 'int32')
+  { const n = r.arrayLength(flexible, true, 'PartitionData.StateBatches'); for (let i = 0; i < n; i++) skipWriteShareGroupStateRequestStateBatch(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteShareGroupStateRequestPartitionData(m: WriteShareGroupStateRequestPartitionData, version: number): number {
   const flexible = true
   let size = 20
@@ -308,6 +333,14 @@ export function readWriteShareGroupStateRequestStateBatch(r: Reader, _version: n
     }
   }
   return { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount, _unknownTaggedFields }
+}
+
+export function skipWriteShareGroupStateRequestStateBatch(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(8, 'int64')
+  r.skip(8, 'int64')
+  r.skip(1, 'int8')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteShareGroupStateRequestStateBatch(m: WriteShareGroupStateRequestStateBatch, _version: number): number {

@@ -80,6 +80,12 @@ export function readWriteShareGroupStateResponse(r: Reader, version: number): Wr
   return { results: $results, _unknownTaggedFields }
 }
 
+export function skipWriteShareGroupStateResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'WriteShareGroupStateResponse.Results'); for (let i = 0; i < n; i++) skipWriteShareGroupStateResponseWriteStateResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteShareGroupStateResponse(m: WriteShareGroupStateResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -152,6 +158,13 @@ export function readWriteShareGroupStateResponseWriteStateResult(r: Reader, vers
   return { topicId: $topicId, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipWriteShareGroupStateResponseWriteStateResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(16, 'uuid')
+  { const n = r.arrayLength(flexible, true, 'WriteStateResult.Partitions'); for (let i = 0; i < n; i++) skipWriteShareGroupStateResponsePartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteShareGroupStateResponseWriteStateResult(m: WriteShareGroupStateResponseWriteStateResult, version: number): number {
   const flexible = true
   let size = 16
@@ -199,6 +212,14 @@ export function readWriteShareGroupStateResponsePartitionResult(r: Reader, _vers
     }
   }
   return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, _unknownTaggedFields }
+}
+
+export function skipWriteShareGroupStateResponsePartitionResult(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  r.skipString(flexible, 'PartitionResult.ErrorMessage')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteShareGroupStateResponsePartitionResult(m: WriteShareGroupStateResponsePartitionResult, _version: number): number {

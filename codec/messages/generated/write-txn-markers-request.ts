@@ -86,6 +86,12 @@ export function readWriteTxnMarkersRequest(r: Reader, version: number): WriteTxn
   return { markers: $markers, _unknownTaggedFields }
 }
 
+export function skipWriteTxnMarkersRequest(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'WriteTxnMarkersRequest.Markers'); for (let i = 0; i < n; i++) skipWriteTxnMarkersRequestWritableTxnMarker(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteTxnMarkersRequest(m: WriteTxnMarkersRequest, version: number): number {
   const flexible = true
   let size = 0
@@ -160,6 +166,17 @@ export function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: 
     }
   }
   return { producerId: $producerId, producerEpoch: $producerEpoch, transactionResult: $transactionResult, topics: $topics, coordinatorEpoch: $coordinatorEpoch, transactionVersion: $transactionVersion, _unknownTaggedFields }
+}
+
+export function skipWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(8, 'int64')
+  r.skip(2, 'int16')
+  r.skip(1, 'bool')
+  { const n = r.arrayLength(flexible, true, 'WritableTxnMarker.Topics'); for (let i = 0; i < n; i++) skipWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version) }
+  r.skip(4, 'int32')
+  if (version >= 2) r.skip(1, 'int8')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteTxnMarkersRequestWritableTxnMarker(m: WriteTxnMarkersRequestWritableTxnMarker, version: number): number {
@@ -238,6 +255,13 @@ export function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, vers
     }
   }
   return { name: $name, partitionIndexes: $partitionIndexes, _unknownTaggedFields }
+}
+
+export function skipWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, _version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'WritableTxnMarkerTopic.Name')
+  { const n = r.arrayLength(flexible, true, 'WritableTxnMarkerTopic.PartitionIndexes'); if (n > 0) r.skip(n * 4, 'WritableTxnMarkerTopic.PartitionIndexes') }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteTxnMarkersRequestWritableTxnMarkerTopic(m: WriteTxnMarkersRequestWritableTxnMarkerTopic, version: number): number {

@@ -88,6 +88,12 @@ export function readWriteTxnMarkersResponse(r: Reader, version: number): WriteTx
   return { markers: $markers, _unknownTaggedFields }
 }
 
+export function skipWriteTxnMarkersResponse(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  { const n = r.arrayLength(flexible, true, 'WriteTxnMarkersResponse.Markers'); for (let i = 0; i < n; i++) skipWriteTxnMarkersResponseWritableTxnMarkerResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteTxnMarkersResponse(m: WriteTxnMarkersResponse, version: number): number {
   const flexible = true
   let size = 0
@@ -158,6 +164,13 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, ve
     }
   }
   return { producerId: $producerId, topics: $topics, _unknownTaggedFields }
+}
+
+export function skipWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skip(8, 'int64')
+  { const n = r.arrayLength(flexible, true, 'WritableTxnMarkerResult.Topics'); for (let i = 0; i < n; i++) skipWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteTxnMarkersResponseWritableTxnMarkerResult(m: WriteTxnMarkersResponseWritableTxnMarkerResult, version: number): number {
@@ -233,6 +246,13 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reade
   return { name: $name, partitions: $partitions, _unknownTaggedFields }
 }
 
+export function skipWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number, stopAtTags = false): void {
+  const flexible = true
+  r.skipString(flexible, 'WritableTxnMarkerTopicResult.Name')
+  { const n = r.arrayLength(flexible, true, 'WritableTxnMarkerTopicResult.Partitions'); for (let i = 0; i < n; i++) skipWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version) }
+  if (!stopAtTags) r.skipTaggedFields()
+}
+
 export function sizeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult, version: number): number {
   const flexible = true
   let size = 0
@@ -279,6 +299,12 @@ export function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: R
     }
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, _unknownTaggedFields }
+}
+
+export function skipWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, _version: number, stopAtTags = false): void {
+  r.skip(4, 'int32')
+  r.skip(2, 'int16')
+  if (!stopAtTags) r.skipTaggedFields()
 }
 
 export function sizeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult, _version: number): number {

@@ -50,6 +50,10 @@ describe('generated message codecs round-trip', () => {
         const bytes = encode(codec, msg, version)
         const decoded = decode(codec, bytes, version)
         expect(decoded).toEqual(msg)
+        // skip() moves past exactly the bytes read() consumes, and stopAtTags stops where the tagged fields start.
+        const skipper = new Reader(bytes)
+        codec.skip(skipper, version)
+        expect(skipper.pos).toBe(bytes.length)
         expect(encode(codec, decoded, version).equals(bytes)).toBe(true)
       }),
       { numRuns: RUNS },

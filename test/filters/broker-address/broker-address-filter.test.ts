@@ -81,6 +81,31 @@ describe('BrokerAddressFilter', () => {
     expect(await filter.onResponse(plain, ctx)).toBeUndefined()
   })
 
+  it('decodes a Fetch or Produce response only when its top-level tags carry NodeEndpoints', () => {
+    const body = (apiKey: number, version: number, b: unknown) => {
+      const frame = encodeResponse(apiKey, version, { correlationId: 1 }, b)
+      return frame.subarray(4 + 4 + 1) // size prefix, correlation id, empty header tagged section
+    }
+    const fetch: FetchResponse = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    expect(filter.needsResponse(ApiKey.Fetch, 17, body(ApiKey.Fetch, 17, fetch))).toBe(false)
+    expect(
+      filter.needsResponse(
+        ApiKey.Fetch,
+        17,
+        body(ApiKey.Fetch, 17, { ...fetch, _unknownTaggedFields: [{ tag: 5, data: Buffer.from([1]) }] }),
+      ),
+    ).toBe(false)
+    expect(
+      filter.needsResponse(
+        ApiKey.Fetch,
+        17,
+        body(ApiKey.Fetch, 17, { ...fetch, nodeEndpoints: [{ nodeId: 1, host: 'h', port: 1, rack: null }] }),
+      ),
+    ).toBe(true)
+    // Metadata always carries brokers: no scan, always decode.
+    expect(filter.needsResponse(ApiKey.Metadata, 12, Buffer.alloc(0))).toBe(true)
+  })
+
   it('wants only responses that can carry endpoints', () => {
     expect(filter.wantsResponse(ApiKey.Metadata, 12)).toBe(true)
     expect(filter.wantsResponse(ApiKey.Fetch, 11)).toBe(false) // kafkajs' Fetch: passes undecoded
