@@ -52,7 +52,7 @@ export function runValidateConfig(args: ValidateConfigArgs): CommandResult {
 
 /** A few lines saying what the sidecar would do with this configuration. */
 export function summarize(config: SidecarConfig, overrides: readonly string[] = []): string {
-  const { brokers, upstream, limits, admin, log, filters } = config
+  const { brokers, upstream, limits, admin, log, stats, filters } = config
   const explicit = Object.entries(brokers.ports).map(([node, port]) => `node ${node}: ${port}`)
   const tls = upstream.tls.enabled
     ? `TLS on${upstream.tls.insecureSkipVerify ? ', certificates NOT verified' : ''}${upstream.tls.cert !== undefined ? ', client certificate' : ''}`
@@ -73,6 +73,10 @@ export function summarize(config: SidecarConfig, overrides: readonly string[] = 
     ],
     ['admin', admin.enabled ? formatHostPort(admin) : 'disabled'],
     ['log', `${log.level} (frames ${log.frames ? 'on' : 'off'})`],
+    [
+      'stats',
+      `up to ${stats.maxClientIds} client ids, ${stats.maxTopics} topics, ${stats.maxGroups} groups; per-topic decoding ${stats.topics ? 'on' : 'off'}; audit ${stats.audit.enabled ? (stats.audit.file === '-' ? 'to stdout' : `to ${stats.audit.file}`) : 'off'}`,
+    ],
     ['filters', filters.length === 0 ? 'none' : filters.map((f) => f.name).join(' -> ')],
   ]
   if (overrides.length > 0) lines.push(['overrides', overrides.join(', ')])

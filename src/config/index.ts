@@ -27,6 +27,7 @@ export {
 } from './reload.js'
 export {
   type AdminConfig,
+  type AuditConfig,
   type BrokersConfig,
   CONFIG_SECTIONS,
   type ConfigSection,
@@ -37,6 +38,7 @@ export {
   type LogConfig,
   type LogLevel,
   type SidecarConfig,
+  type StatsConfig,
   type UpstreamConfig,
   type UpstreamTlsConfig,
   validateConfig,

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { type HostPort, isWildcardHost, parseHost, parseHostPort } from './host-port.js'
 import { describeValue, type PathSegment, type RawIssue, Validator } from './validator.js'
 
@@ -15,6 +15,8 @@ export interface SidecarConfig {
   readonly limits: LimitsConfig
   readonly admin: AdminConfig
   readonly log: LogConfig
+  /** Per-client statistics (/metrics, /stats, `top`) and the audit log. */
+  readonly stats: StatsConfig
   /** Filters in pipeline order; each filter validates its own `config` when it is created. */
   readonly filters: readonly FilterEntry[]
 }
@@ -77,6 +79,27 @@ export interface LogConfig {
   readonly frames: boolean
 }
 
+/**
+ * Statistics. Label sets are capped: the first `maxClientIds` (client id, principal) pairs, `maxTopics` topics and
+ * `maxGroups` consumer groups get their own; later ones are folded into "other" (and counted).
+ */
+export interface StatsConfig {
+  readonly maxClientIds: number
+  readonly maxTopics: number
+  readonly maxGroups: number
+  /** Decode Produce, Fetch, Metadata and group requests/responses for per-topic figures, throttle and lag. */
+  readonly topics: boolean
+  /** A client id with no open connection is forgotten (its slot freed) after this long; 0 keeps it for ever. */
+  readonly clientExpiryMs: number
+  readonly audit: AuditConfig
+}
+
+export interface AuditConfig {
+  readonly enabled: boolean
+  /** Absolute path of the file lines are appended to, or '-' for stdout. */
+  readonly file: string
+}
+
 export interface FilterEntry {
   readonly name: string
   readonly config?: Readonly<Record<string, unknown>>
@@ -90,6 +113,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
   'limits',
   'admin',
   'log',
+  'stats',
   'filters',
 ]
 
@@ -102,6 +126,14 @@ export const DEFAULTS = {
   limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
   admin: { host: '127.0.0.1', port: 9644, enabled: true },
   log: { level: 'info' as LogLevel, frames: false },
+  stats: {
+    maxClientIds: 100,
+    maxTopics: 200,
+    maxGroups: 100,
+    topics: true,
+    clientExpiryMs: 3_600_000,
+    audit: { enabled: false, file: '-' },
+  },
 } as const
 
 export interface ValidateOptions {
@@ -133,6 +165,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const upstream = upstreamSection(v, root.upstream, options)
   const limits = limitsSection(v, root.limits)
   const log = logSection(v, root.log)
+  const stats = statsSection(v, root.stats, options)
   const filters = filtersSection(v, root.filters)
 
   if (
@@ -154,7 +187,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   }
 
   if (v.issues.length > 0) return { issues: v.issues }
-  const config: SidecarConfig = { listen, brokers, upstream, limits, admin, log, filters }
+  const config: SidecarConfig = { listen, brokers, upstream, limits, admin, log, stats, filters }
   return { config: deepFreeze(config), issues: [] }
 }
 
@@ -347,6 +380,44 @@ function logSection(v: Validator, value: unknown): LogConfig {
     level: v.choice(m.level, ['log', 'level'], DEFAULTS.log.level, LOG_LEVELS),
     frames: v.bool(m.frames, ['log', 'frames'], DEFAULTS.log.frames),
   }
+}
+
+function statsSection(v: Validator, value: unknown, options: ValidateOptions): StatsConfig {
+  const at = ['stats']
+  const d = DEFAULTS.stats
+  const m = v.mapping(value, at, ['maxClientIds', 'maxTopics', 'maxGroups', 'topics', 'clientExpiryMs', 'audit'])
+  const cap = (key: 'maxClientIds' | 'maxTopics' | 'maxGroups', what: string) =>
+    v.int(m[key], [...at, key], d[key], 1, 100_000, what)
+  return {
+    maxClientIds: cap('maxClientIds', 'client ids'),
+    maxTopics: cap('maxTopics', 'topics'),
+    maxGroups: cap('maxGroups', 'groups'),
+    topics: v.bool(m.topics, [...at, 'topics'], d.topics),
+    clientExpiryMs: v.int(m.clientExpiryMs, [...at, 'clientExpiryMs'], d.clientExpiryMs, 0, INT32_MAX, 'milliseconds'),
+    audit: auditSection(v, m.audit, [...at, 'audit'], options),
+  }
+}
+
+function auditSection(v: Validator, value: unknown, at: readonly PathSegment[], options: ValidateOptions): AuditConfig {
+  const m = v.mapping(value, at, ['enabled', 'file'])
+  const enabled = v.bool(m.enabled, [...at, 'enabled'], DEFAULTS.stats.audit.enabled)
+  const given = v.optionalString(m.file, [...at, 'file'], "a file path, or '-' for stdout")
+  if (given === undefined || given.trim() === '-') return { enabled, file: '-' }
+  const file = isAbsolute(given) ? given : resolve(options.baseDir ?? process.cwd(), given)
+  if (enabled && options.checkFiles !== false) {
+    // The file may not exist yet (it is created), but its directory must be there and writable.
+    const dir = dirname(file)
+    try {
+      accessSync(dir, constants.W_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error'
+      v.fail(
+        [...at, 'file'],
+        `cannot write in ${JSON.stringify(dir)} (${code}): create the directory or pick another path`,
+      )
+    }
+  }
+  return { enabled, file }
 }
 
 function filtersSection(v: Validator, value: unknown): readonly FilterEntry[] {

@@ -38,6 +38,7 @@ filters: [{ name: rate-limit }, { name: tap, config: { topic: mirror } }]
         '  limits    max frame 104857600 bytes, idle timeout 540000 ms, 512 in-flight requests, drain 30000 ms',
         '  admin     127.0.0.1:9644',
         '  log       info (frames off)',
+        '  stats     up to 100 client ids, 200 topics, 100 groups; per-topic decoding on; audit off',
         '  filters   rate-limit -> tap',
         '',
       ].join('\n'),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -55,6 +55,14 @@ describe('loadConfig', () => {
       limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
       admin: { host: '127.0.0.1', port: 9644, enabled: true },
       log: { level: 'info', frames: false },
+      stats: {
+        maxClientIds: 100,
+        maxTopics: 200,
+        maxGroups: 100,
+        topics: true,
+        clientExpiryMs: 3_600_000,
+        audit: { enabled: false, file: '-' },
+      },
       filters: [],
     })
     expect(Object.isFrozen(config)).toBe(true)
@@ -258,6 +266,47 @@ filters:
       // Clashes between sections come last, once each section is known to be valid on its own.
       `admin.port: 9092 is also listen.port: give the admin endpoint its own port (at ${file}:8:10)`,
       `brokers.ports["1"]: 9092 is also listen.port: pick another port (at ${file}:7:12)`,
+    ])
+  })
+
+  it('reads the stats section: caps, topic decoding, expiry and the audit file (relative to the file)', () => {
+    mkdirSync(join(dir, 'audit'), { recursive: true })
+    const file = writeConfig(`
+upstream: { bootstrap: [b:9092] }
+stats:
+  maxClientIds: 5
+  maxTopics: 7
+  maxGroups: 3
+  topics: false
+  clientExpiryMs: 0
+  audit: { enabled: true, file: audit/kafka.jsonl }
+`)
+    expect(loadConfig({ file, env: {} }).stats).toEqual({
+      maxClientIds: 5,
+      maxTopics: 7,
+      maxGroups: 3,
+      topics: false,
+      clientExpiryMs: 0,
+      audit: { enabled: true, file: join(dir, 'audit/kafka.jsonl') },
+    })
+    const stdout = writeConfig('upstream: { bootstrap: [b:9092] }\nstats: { audit: { enabled: true, file: "-" } }\n')
+    expect(loadConfig({ file: stdout, env: {} }).stats.audit).toEqual({ enabled: true, file: '-' })
+  })
+
+  it('names the bad stats keys', () => {
+    const file = writeConfig(`
+upstream: { bootstrap: [b:9092] }
+stats:
+  maxClientIds: 0
+  maxTopic: 5
+  topics: sometimes
+  audit: { enabled: true, file: no-such-dir/audit.jsonl }
+`)
+    expect(problems({ file, env: {} })).toEqual([
+      `stats.maxTopic: unknown key (did you mean "maxTopics"?) (at ${file}:5:3)`,
+      `stats.maxClientIds: 0 is out of range (expected client ids 1-100000) (at ${file}:4:3)`,
+      `stats.topics: "sometimes" is not a boolean (expected true or false) (at ${file}:6:3)`,
+      `stats.audit.file: cannot write in ${JSON.stringify(join(dir, 'no-such-dir'))} (ENOENT): create the directory or pick another path (at ${file}:7:27)`,
     ])
   })
 })
