@@ -28,7 +28,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     [...shared.clusters.values()].map((cluster) => cluster.describe()),
   )
   project.provide('kafkaControlUrl', control.url)
-  project.provide('kafkaTls', shared.tls)
 
   return async () => {
     await control.close()

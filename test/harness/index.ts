@@ -9,7 +9,6 @@ import { ClusterControlClient, type NodeAction } from './cluster-control.js'
 import { UnknownClusterError } from './errors.js'
 import type { KafkaClusterDescription, KafkaNodeDescription } from './kafka-cluster.js'
 import type {} from './provided-context.js'
-import type { TestTlsMaterial } from './tls.js'
 
 export {
   ClusterControlClient,
@@ -38,20 +37,14 @@ export {
 } from './kafka-tools.js'
 export { type KcatOptions, type KcatVersions, kcatSupportsScram, kcatVersions, runKcat } from './kcat.js'
 export { SHARED_SASL_USERS } from './shared-clusters.js'
-export { generateTestTls } from './tls.js'
+export { generateTestTls, type TestTlsMaterial } from './tls.js'
 export { type CreateTopicOptions, createTopic, waitForTopic } from './topics.js'
 export { waitFor } from './wait-for.js'
 export { isProcessAlive } from './watchdog.js'
-export type { TestTlsMaterial }
 
 /** Descriptions of every shared cluster of this run, in a stable order: for `describe.each`. */
 export function sharedClusters(): KafkaClusterDescription[] {
   return inject('kafkaClusters')
-}
-
-/** The CA and client certificate behind the shared clusters' SSL listeners, or null when they have none. */
-export function sharedTls(): TestTlsMaterial | null {
-  return inject('kafkaTls')
 }
 
 /**

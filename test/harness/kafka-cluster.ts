@@ -20,6 +20,7 @@ import { resolveMainClass } from './kafka-classes.js'
 import { DEFAULT_KAFKA_VERSION, javaCommand, resolveKafkaClasspath } from './kafka-jars.js'
 import { fileSize, readLogSince, summarizeLog } from './log-tail.js'
 import { runCommand } from './run-command.js'
+import { generateTestTls } from './tls.js'
 import { WaitTimeoutError, waitFor } from './wait-for.js'
 import { spawnWatched, type WatchedProcess } from './watchdog.js'
 
@@ -37,16 +38,24 @@ export interface SaslListenerOptions {
   mechanisms?: readonly SaslMechanism[]
 }
 
-export interface SslListenerOptions {
-  /** PEM certificate (chain) of the brokers; must name advertisedHost (IP SAN for an address). */
-  certFile: string
-  /** Unencrypted PKCS#8 PEM private key of that certificate. */
-  keyFile: string
-  /** PEM CA bundle the brokers trust for client certificates. */
-  caFile: string
-  /** Default: none. */
-  clientAuth?: 'none' | 'requested' | 'required'
-}
+export type SslClientAuth = 'none' | 'requested' | 'required'
+
+/**
+ * The SSL listener's certificates: PEM files of your own, or `{ generate: true }` for a throwaway CA with a
+ * broker certificate (SANs: advertisedHost, 127.0.0.1, localhost) and a client certificate, made with openssl
+ * inside the cluster's directory (so they vanish with it). Client auth defaults to none.
+ */
+export type SslListenerOptions =
+  | {
+      /** PEM certificate (chain) of the brokers; must name advertisedHost (IP SAN for an address). */
+      certFile: string
+      /** Unencrypted PKCS#8 PEM private key of that certificate. */
+      keyFile: string
+      /** PEM CA bundle the brokers trust for client certificates. */
+      caFile: string
+      clientAuth?: SslClientAuth
+    }
+  | { generate: true; clientAuth?: SslClientAuth }
 
 export interface KafkaClusterOptions {
   /** Shown in logs and errors. Default: kafka-<version>-<n>n. */
@@ -104,7 +113,8 @@ export interface KafkaClusterDescription {
   bootstrapServers: string
   listeners: { plaintext: string; saslPlaintext?: string; ssl?: string }
   sasl?: { users: SaslUser[]; mechanisms: SaslMechanism[] }
-  ssl?: { caFile: string; clientAuth: 'none' | 'requested' | 'required' }
+  /** The CA clients must trust; with generated material also a client certificate from the same CA. */
+  ssl?: { caFile: string; clientAuth: SslClientAuth; clientCertFile?: string; clientKeyFile?: string }
   nodes: KafkaNodeDescription[]
   /** Milliseconds from start() to every broker serving Metadata with all peers. */
   startupMs: number
@@ -169,6 +179,20 @@ interface NodeRuntime {
   logOffset: number
 }
 
+interface PemFiles {
+  certFile: string
+  keyFile: string
+  caFile: string
+}
+
+interface TlsRuntime {
+  /** Key and certificate chain in one PEM file, as Kafka's PEM keystore wants them. */
+  keystore: string
+  caFile: string
+  /** What clients get to see in the description. */
+  forClients: { caFile: string; clientCertFile?: string; clientKeyFile?: string }
+}
+
 interface Settings {
   name: string
   nodeCount: number
@@ -177,7 +201,8 @@ interface Settings {
   dataDir: string | undefined
   brokerProperties: Readonly<Record<string, string | number | boolean>>
   sasl: { users: SaslUser[]; mechanisms: SaslMechanism[] } | undefined
-  ssl: Required<SslListenerOptions> | undefined
+  /** files undefined: generate. */
+  ssl: { clientAuth: SslClientAuth; files: PemFiles | undefined } | undefined
   brokerPorts: readonly number[] | undefined
   startTimeoutMs: number
   jvmOptions: readonly string[]
@@ -200,6 +225,7 @@ export class KafkaCluster implements ManagedCluster {
   #operations: Promise<unknown> = Promise.resolve()
   #stopped = false
   #startupMs = 0
+  #tls: TlsRuntime | undefined
 
   private constructor(settings: Settings, classpath: string, rootDir: string, ownsRootDir: boolean) {
     this.#settings = settings
@@ -264,7 +290,7 @@ export class KafkaCluster implements ManagedCluster {
         ...(settings.ssl && { ssl: listenerAddresses((node) => node.sslPort) }),
       },
       ...(settings.sasl && { sasl: { users: [...settings.sasl.users], mechanisms: [...settings.sasl.mechanisms] } }),
-      ...(settings.ssl && { ssl: { caFile: settings.ssl.caFile, clientAuth: settings.ssl.clientAuth } }),
+      ...(settings.ssl && this.#tls && { ssl: { clientAuth: settings.ssl.clientAuth, ...this.#tls.forClients } }),
       nodes: this.nodes,
       startupMs: this.#startupMs,
     }
@@ -343,11 +369,11 @@ export class KafkaCluster implements ManagedCluster {
         logOffset: 0,
       })
     }
-    const keystore = settings.ssl ? await this.#writeKeystore(settings.ssl) : undefined
+    if (settings.ssl) this.#tls = await this.#prepareTls(settings.ssl.files)
     await Promise.all(
       this.#nodes.map(async (node) => {
         await mkdir(node.dir, { recursive: true })
-        await writeFile(node.propertiesFile, renderProperties(this.#brokerProperties(node, keystore)))
+        await writeFile(node.propertiesFile, renderProperties(this.#brokerProperties(node)))
       }),
     )
     await this.#formatStorage()
@@ -380,7 +406,7 @@ export class KafkaCluster implements ManagedCluster {
     )
   }
 
-  #brokerProperties(node: NodeRuntime, keystore: string | undefined): Array<[string, string]> {
+  #brokerProperties(node: NodeRuntime): Array<[string, string]> {
     const settings = this.#settings
     const host = settings.host
     const count = settings.nodeCount
@@ -424,16 +450,16 @@ export class KafkaCluster implements ManagedCluster {
         props.push([`${prefix}.${mechanism.toLowerCase()}.sasl.jaas.config`, jaas])
       }
     }
-    if (settings.ssl && keystore) {
+    if (settings.ssl && this.#tls) {
       const prefix = `listener.name.${SSL_LISTENER.toLowerCase()}`
       listeners.push(`${SSL_LISTENER}://${host}:${node.sslPort}`)
       advertised.push(`${SSL_LISTENER}://${host}:${node.sslPort}`)
       protocolMap.push(`${SSL_LISTENER}:SSL`)
       props.push(
         [`${prefix}.ssl.keystore.type`, 'PEM'],
-        [`${prefix}.ssl.keystore.location`, keystore],
+        [`${prefix}.ssl.keystore.location`, this.#tls.keystore],
         [`${prefix}.ssl.truststore.type`, 'PEM'],
-        [`${prefix}.ssl.truststore.location`, settings.ssl.caFile],
+        [`${prefix}.ssl.truststore.location`, this.#tls.caFile],
         [`${prefix}.ssl.client.auth`, settings.ssl.clientAuth],
       )
     }
@@ -448,12 +474,29 @@ export class KafkaCluster implements ManagedCluster {
     return [...merged]
   }
 
-  /** Kafka's PEM keystore wants the private key and its certificate chain in one file. */
-  async #writeKeystore(ssl: Required<SslListenerOptions>): Promise<string> {
-    const [key, cert] = await Promise.all([readFile(ssl.keyFile, 'utf8'), readFile(ssl.certFile, 'utf8')])
-    const file = join(this.rootDir, 'keystore.pem')
-    await writeFile(file, `${key.trim()}\n${cert.trim()}\n`, { mode: 0o600 })
-    return file
+  /** Certificates for the SSL listener: the caller's, or generated into the cluster directory. */
+  async #prepareTls(files: PemFiles | undefined): Promise<TlsRuntime> {
+    const dir = join(this.rootDir, 'tls')
+    let forClients: TlsRuntime['forClients']
+    let source: PemFiles
+    if (files) {
+      source = files
+      forClients = { caFile: files.caFile }
+    } else {
+      const generated = await generateTestTls(dir, [this.advertisedHost, '127.0.0.1', 'localhost'])
+      source = generated
+      forClients = {
+        caFile: generated.caFile,
+        clientCertFile: generated.clientCertFile,
+        clientKeyFile: generated.clientKeyFile,
+      }
+    }
+    // Kafka's PEM keystore wants the private key and its certificate chain in one file.
+    const [key, cert] = await Promise.all([readFile(source.keyFile, 'utf8'), readFile(source.certFile, 'utf8')])
+    await mkdir(dir, { recursive: true })
+    const keystore = join(dir, 'keystore.pem')
+    await writeFile(keystore, `${key.trim()}\n${cert.trim()}\n`, { mode: 0o600 })
+    return { keystore, caFile: source.caFile, forClients }
   }
 
   #jvmEnv(): NodeJS.ProcessEnv {
@@ -476,8 +519,9 @@ export class KafkaCluster implements ManagedCluster {
           cwd: node.dir,
           pidFile: join(node.dir, 'kafka.pid'),
           graceMs: WATCHDOG_GRACE_MS,
-          // Only a temporary directory is the harness's to delete when it dies without cleaning up.
-          ...(this.#ownsRootDir && { cleanupDir: node.dir }),
+          // Only a temporary directory is the harness's to delete when it dies without cleaning up. The whole
+          // cluster's: nodes stopped at that moment have no watchdog of their own.
+          ...(this.#ownsRootDir && { cleanupDir: this.rootDir }),
         },
       )
     } finally {
@@ -665,13 +709,14 @@ function normalizeOptions(options: KafkaClusterOptions): Settings {
     sasl = { users: users.map((user) => ({ ...user })), mechanisms: [...mechanisms] }
   }
   let ssl: Settings['ssl']
-  if (options.listeners?.ssl) {
-    const given = options.listeners.ssl
+  const given = options.listeners?.ssl
+  if (given) {
     ssl = {
-      certFile: resolve(given.certFile),
-      keyFile: resolve(given.keyFile),
-      caFile: resolve(given.caFile),
       clientAuth: given.clientAuth ?? 'none',
+      files:
+        'generate' in given
+          ? undefined
+          : { certFile: resolve(given.certFile), keyFile: resolve(given.keyFile), caFile: resolve(given.caFile) },
     }
   }
   return {

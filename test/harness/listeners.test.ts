@@ -12,7 +12,6 @@ import {
   runKafkaTool,
   runKcat,
   sharedClusters,
-  sharedTls,
   uniqueTopicName,
 } from './index.js'
 
@@ -211,7 +210,7 @@ describe.each(saslClusters)('SASL_PLAINTEXT listener of $name (Kafka $version)',
 
 describe.each(sslClusters)('SSL listener of $name (Kafka $version)', (cluster) => {
   const bootstrap = cluster.listeners.ssl!
-  const tls = sharedTls()!
+  const tls = cluster.ssl!
   const withCa = ['-X', 'security.protocol=SSL', '-X', `ssl.ca.location=${tls.caFile}`]
 
   it('serves TLS with the harness CA: metadata and a record round trip', async () => {
@@ -243,7 +242,7 @@ describe.each(sslClusters)('SSL listener of $name (Kafka $version)', (cluster) =
   it('accepts a client certificate from the harness CA (client auth requested)', async () => {
     const result = await runKcat([
       ...['-b', bootstrap, ...withCa],
-      ...['-X', `ssl.certificate.location=${tls.clientCertFile}`, '-X', `ssl.key.location=${tls.clientKeyFile}`],
+      ...['-X', `ssl.certificate.location=${tls.clientCertFile!}`, '-X', `ssl.key.location=${tls.clientKeyFile!}`],
       ...['-L', '-m', '15'],
     ])
     expect(result.code, result.stderr).toBe(0)

@@ -1,5 +1,4 @@
 import type { KafkaClusterDescription } from './kafka-cluster.js'
-import type { TestTlsMaterial } from './tls.js'
 
 /*
  * What test/global-setup.ts hands to test files through vitest's provide/inject. Declared here once so
@@ -11,7 +10,5 @@ declare module 'vitest' {
     kafkaClusters: KafkaClusterDescription[]
     /** Base URL (with token) of the cluster control endpoint in the globalSetup process. */
     kafkaControlUrl: string
-    /** CA, broker and client certificates behind the shared clusters' SSL listeners (absent without SSL). */
-    kafkaTls: TestTlsMaterial | null
   }
 }

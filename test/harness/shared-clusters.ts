@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { HarnessConfigError } from './errors.js'
 import { KafkaCluster, type ManagedCluster, type SaslUser } from './kafka-cluster.js'
 import { DEFAULT_KAFKA_VERSION } from './kafka-jars.js'
-import { generateTestTls, type TestTlsMaterial } from './tls.js'
 
 /** Accounts on the shared clusters' SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-512). */
 export const SHARED_SASL_USERS: readonly SaslUser[] = [
@@ -53,7 +50,6 @@ export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
 
 export interface SharedClusters {
   clusters: Map<string, ManagedCluster>
-  tls: TestTlsMaterial | null
   stop(): Promise<void>
 }
 
@@ -70,22 +66,15 @@ export async function startSharedClusters(
   log: (message: string) => void,
 ): Promise<SharedClusters> {
   const clusters = new Map<string, ManagedCluster>()
-  let tlsDir: string | undefined
-  let tls: TestTlsMaterial | null = null
   const stop = async (): Promise<void> => {
     await Promise.allSettled([...clusters.values()].map((cluster) => cluster.stop()))
-    if (tlsDir) await rm(tlsDir, { recursive: true, force: true })
   }
   try {
-    if (mode === 'maven' && plans.length > 0) {
-      tlsDir = await mkdtemp(join(tmpdir(), 'ksc-tls-'))
-      tls = await generateTestTls(tlsDir)
-    }
     const queue = [...plans]
     const worker = async (): Promise<void> => {
       for (let plan = queue.shift(); plan; plan = queue.shift()) {
         try {
-          clusters.set(plan.name, await startOne(mode, plan, tls, log))
+          clusters.set(plan.name, await startOne(mode, plan, log))
         } catch (err) {
           queue.length = 0 // no point starting the rest: the run fails anyway
           throw err
@@ -101,7 +90,7 @@ export async function startSharedClusters(
   }
   // Insertion order follows start-up completion; keep the plan's order for stable test names.
   const ordered = new Map(plans.map((plan) => [plan.name, clusters.get(plan.name)!]))
-  return { clusters: ordered, tls, stop }
+  return { clusters: ordered, stop }
 }
 
 function startConcurrency(): number {
@@ -113,7 +102,6 @@ function startConcurrency(): number {
 async function startOne(
   mode: HarnessMode,
   plan: SharedClusterPlan,
-  tls: TestTlsMaterial | null,
   log: (message: string) => void,
 ): Promise<ManagedCluster> {
   if (mode === 'testcontainers') {
@@ -126,9 +114,8 @@ async function startOne(
     nodes: plan.nodes,
     listeners: {
       sasl: { users: SHARED_SASL_USERS },
-      ...(tls && {
-        ssl: { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile, clientAuth: 'requested' as const },
-      }),
+      // Client auth "requested": TLS clients with and without a certificate both get in.
+      ssl: { generate: true, clientAuth: 'requested' },
     },
     log,
   })

@@ -40,7 +40,6 @@ printf '%s\n' "$child" >&3
   if [ -n "$cleanup_dir" ]; then
     while kill -0 "$child" 2>/dev/null; do sleep 0.1; done
     rm -rf -- "$cleanup_dir"
-    rmdir -- "$(dirname -- "$cleanup_dir")" 2>/dev/null
   fi
 } </dev/null >/dev/null 2>&1 &
 while :; do
@@ -62,7 +61,10 @@ export interface WatchedProcessOptions {
   pidFile?: string
   /** Time between SIGTERM and SIGKILL when the lifeline is lost. */
   graceMs: number
-  /** Removed by the watchdog once the JVM is dead, only when the lifeline was lost (Node died). */
+  /**
+   * Removed by the watchdog once the JVM is dead, only when the lifeline was lost (Node died). Several
+   * watchdogs may name the same directory: whichever finishes first removes it, data of siblings included.
+   */
   cleanupDir?: string
 }
 
@@ -81,6 +83,23 @@ export interface WatchedProcess {
   readonly exited: Promise<WatchedExit>
   /** Sends a signal to the JVM itself (not the wrapper), so SIGKILL really kills the JVM. */
   signal(signal: NodeJS.Signals): Promise<void>
+}
+
+/** Lifelines of the JVMs this process runs, for the parent-disconnect hook below. */
+const liveLifelines = new Set<Socket>()
+let disconnectHooked = false
+
+/**
+ * A process with an IPC parent (a vitest worker) can outlive that parent: a SIGKILLed vitest leaves its
+ * workers running until their current test times out. Cutting the lifelines when the parent goes away hands
+ * the JVMs to their watchdogs at once instead of a minute later.
+ */
+function hookParentDisconnect(): void {
+  if (disconnectHooked || !process.connected) return
+  disconnectHooked = true
+  process.once('disconnect', () => {
+    for (const lifeline of liveLifelines) lifeline.destroy()
+  })
 }
 
 export function spawnWatched(command: string, args: readonly string[], options: WatchedProcessOptions): WatchedProcess {
@@ -107,6 +126,8 @@ export function spawnWatched(command: string, args: readonly string[], options: 
     },
   )
   const lifeline = child.stdio[3] as Socket
+  liveLifelines.add(lifeline)
+  hookParentDisconnect()
   let exitedNow: WatchedExit | undefined
 
   const pid = new Promise<number>((resolve, reject) => {
@@ -130,6 +151,7 @@ export function spawnWatched(command: string, args: readonly string[], options: 
   const exited = new Promise<WatchedExit>((resolve) => {
     const finish = (result: WatchedExit): void => {
       exitedNow = result
+      liveLifelines.delete(lifeline)
       // Deliberate end of the lifeline: the watchdog must not treat this as "Node died".
       if (!lifeline.destroyed) lifeline.end('release\n')
       resolve(result)
