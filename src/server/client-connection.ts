@@ -155,6 +155,24 @@ export class ClientConnection implements FilterContext {
     return this.upstreamAddress
   }
 
+  /**
+   * Bytes this connection holds in memory: written to a socket but not yet flushed to the kernel, received but not
+   * yet a whole frame, and whole frames waiting behind an asynchronous filter. Backpressure keeps this bounded.
+   */
+  bufferedBytes(): { toClient: number; toUpstream: number; incomplete: number; waiting: number } {
+    return {
+      toClient: this.socket.writableLength,
+      toUpstream: this.upstream?.writableLength ?? 0,
+      incomplete: this.clientFrames.buffered + this.upstreamFrames.buffered,
+      waiting: this.backlog.reduce((n, f) => n + f.length, 0) + this.responseOrder.reduce((n, s) => n + (s.response?.length ?? 0), 0),
+    }
+  }
+
+  /** Why reading from the client is paused right now (empty when it is not). */
+  get pausedFor(): readonly string[] {
+    return [...this.pauses]
+  }
+
   /** Starts the connection: connects upstream, then reads the client. */
   async start(): Promise<void> {
     const socket = this.socket

@@ -129,6 +129,11 @@ export class Sidecar {
     }
   }
 
+  /** The open client connections (for statistics and tests). */
+  openConnections(): readonly ClientConnection[] {
+    return [...this.connections]
+  }
+
   /** Checks upstream reachability now (for /readyz). */
   async checkUpstream(): Promise<boolean> {
     await this.refresher.refresh()
