@@ -24,8 +24,11 @@ export {
   type KafkaClusterOptions,
   type KafkaNodeDescription,
   type ManagedCluster,
+  type SaslListenerOptions,
   type SaslMechanism,
   type SaslUser,
+  type SslClientAuth,
+  type SslListenerOptions,
 } from './kafka-cluster.js'
 export { DEFAULT_KAFKA_VERSION, resolveKafkaClasspath } from './kafka-jars.js'
 export {

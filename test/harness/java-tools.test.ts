@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  isProcessAlive,
   type KafkaClusterDescription,
   replicationFactorFor,
   runKafkaTool,
+  runKcat,
   sharedClusters,
+  spawnKafkaTool,
   uniqueTopicName,
+  waitFor,
 } from './index.js'
 
 const MESSAGE_COUNT = 100
 
-async function createTopic(cluster: KafkaClusterDescription, topic: string, partitions = 3): Promise<void> {
+async function createTopicWithTool(cluster: KafkaClusterDescription, topic: string, partitions = 3): Promise<void> {
   const created = await runKafkaTool(cluster, 'topics', [
     ...['--bootstrap-server', cluster.bootstrapServers, '--create', '--topic', topic],
     ...['--partitions', String(partitions), '--replication-factor', String(replicationFactorFor(cluster))],
@@ -23,7 +27,7 @@ describe.each(sharedClusters())("Kafka's Java tools against $name (Kafka $versio
 
   it(`kafka-topics creates a topic with replication factor ${replicationFactorFor(cluster)}`, async () => {
     const topic = uniqueTopicName('java-topics')
-    await createTopic(cluster, topic)
+    await createTopicWithTool(cluster, topic)
     const described = await runKafkaTool(cluster, 'topics', [
       '--bootstrap-server',
       bootstrap,
@@ -39,7 +43,7 @@ describe.each(sharedClusters())("Kafka's Java tools against $name (Kafka $versio
   it(`console producer and consumer round-trip ${MESSAGE_COUNT} messages`, async () => {
     const topic = uniqueTopicName('java-console')
     const group = `${topic}-group`
-    await createTopic(cluster, topic)
+    await createTopicWithTool(cluster, topic)
     const run = randomBytes(4).toString('hex')
     const values = Array.from({ length: MESSAGE_COUNT }, (_, i) => `console-${i}-${run}`)
 
@@ -77,7 +81,7 @@ describe.each(sharedClusters().filter((cluster) => cluster.nodes.length === 1))(
 
     it('kafka-configs alters and describes a topic config', async () => {
       const topic = uniqueTopicName('java-configs')
-      await createTopic(cluster, topic, 1)
+      await createTopicWithTool(cluster, topic, 1)
       const entity = ['--bootstrap-server', bootstrap, '--entity-type', 'topics', '--entity-name', topic]
       const altered = await runKafkaTool(cluster, 'configs', [
         ...entity,
@@ -94,7 +98,7 @@ describe.each(sharedClusters().filter((cluster) => cluster.nodes.length === 1))(
     it('producer and consumer perf tests move exactly the records asked for', async () => {
       const topic = uniqueTopicName('java-perf')
       const records = 5000
-      await createTopic(cluster, topic)
+      await createTopicWithTool(cluster, topic)
       const produced = await runKafkaTool(cluster, 'producer-perf-test', [
         ...['--topic', topic, '--num-records', String(records), '--record-size', '100', '--throughput', '-1'],
         ...['--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all'],
@@ -111,6 +115,48 @@ describe.each(sharedClusters().filter((cluster) => cluster.nodes.length === 1))(
       const columns = header!.split(',').map((column) => column.trim())
       const row = values!.split(',').map((value) => value.trim())
       expect(Number(row[columns.indexOf('data.consumed.in.nMsg')])).toBe(records)
+    })
+
+    it('spawnKafkaTool: a consumer that follows a topic sees records as they arrive, and stops on request', async () => {
+      const topic = uniqueTopicName('java-follow')
+      await createTopicWithTool(cluster, topic, 1)
+      const consumer = await spawnKafkaTool(cluster, 'console-consumer', [
+        '--bootstrap-server',
+        bootstrap,
+        '--topic',
+        topic,
+      ])
+      let output = ''
+      consumer.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8')
+      })
+      try {
+        // The consumer starts at the end of the log: keep producing until it has caught one batch whole.
+        const values = ['follow-1', 'follow-2', 'follow-3']
+        await waitFor(
+          'the following consumer to print a batch produced after it started',
+          async () => {
+            await runKcat(['-b', bootstrap, '-t', topic, '-P'], { input: `${values.join('\n')}\n` })
+            return output.includes(values.join('\n'))
+          },
+          { timeoutMs: 60_000, intervalMs: 1_000 },
+        )
+      } finally {
+        await consumer.stop()
+      }
+      expect(isProcessAlive(consumer.pid)).toBe(false)
+    })
+
+    it('runKafkaTool: a tool that does not finish in time is killed with KSC_ERR_HARNESS_TOOL_TIMEOUT', async () => {
+      const topic = uniqueTopicName('java-timeout')
+      await createTopicWithTool(cluster, topic, 1)
+      const started = Date.now()
+      await expect(
+        runKafkaTool(cluster, 'console-consumer', ['--bootstrap-server', bootstrap, '--topic', topic], {
+          timeoutMs: 5_000,
+        }),
+      ).rejects.toMatchObject({ code: 'KSC_ERR_HARNESS_TOOL_TIMEOUT' })
+      expect(Date.now() - started).toBeLessThan(20_000)
     })
   },
 )

@@ -117,13 +117,15 @@ async function resolveUncached(version: string, options: ResolveClasspathOptions
     // Offline first: when the jars are already in ~/.m2 this avoids any network round trip.
     const offline = await runCommand('mvn', ['-o', '-q', ...args])
     if (offline.code !== 0 || !existsSync(outputFile)) {
-      log(`Downloading the Kafka ${version} jars from Maven Central (first run only, about 100 MB)...`)
+      log(`Downloading the Kafka ${version} jars from Maven Central (first run only, about 75 MB)...`)
       const started = Date.now()
       let downloaded = 0
       let lastReport = started
-      const online = await runCommand('mvn', args, {
+      // -U: re-check artifacts an earlier failed attempt marked missing (Maven caches such failures).
+      const online = await runCommand('mvn', ['-U', ...args], {
         onLine: (line) => {
-          if (!line.startsWith('Downloaded from')) return
+          // Batch mode prefixes transfer lines: "[INFO] Downloaded from central: https://..."
+          if (!/^(\[INFO\] )?Downloaded from /.test(line)) return
           downloaded++
           if (Date.now() - lastReport >= 2000) {
             lastReport = Date.now()
@@ -144,13 +146,15 @@ async function resolveUncached(version: string, options: ResolveClasspathOptions
 }
 
 /** Turns Maven's output into the error that says what to do. Exported for its unit test. */
-export function classifyMavenFailure(version: string, code: number | null, output: string): Error {
+export function classifyMavenFailure(version: string, code: number | null, rawOutput: string): Error {
+  // Maven 3.8's console library emits colour resets even with -Dstyle.color=never.
+  const output = rawOutput.replace(/\x1b\[[0-9;]*m/g, '')
   const tail = lastLines(output, 25)
   if (/Could not find artifact|Failure to find|was not found in/i.test(output)) {
     return new KafkaVersionUnavailableError(version, tail)
   }
   if (
-    /Unknown host|UnknownHostException|Connection refused|Network is unreachable|timed out|Could not transfer|No route to host|Temporary failure in name resolution/i.test(
+    /Unknown host|UnknownHostException|Connection refused|Network is unreachable|timed out|Could not transfer|Failure to transfer|transfer failed|No route to host|Temporary failure in name resolution/i.test(
       output,
     )
   ) {
