@@ -339,7 +339,7 @@ export class KafkaCluster implements ManagedCluster {
     if (this.#stopped) return Promise.resolve()
     this.#stopped = true
     const graceful = options.graceful ?? !this.#ownsRootDir
-    // Not serialised behind pending operations: stop must work even while a restart is stuck.
+    // Does not queue behind pending node operations: it kills first, so a stuck restart fails fast.
     return this.#shutdown(graceful)
   }
 
