@@ -448,7 +448,8 @@ export class MessageEmitter {
       const stmt = this.skipStmt(s, p, false)
       body.line(cond === 'true' ? stmt : `if (${cond}) ${stmt}`)
     }
-    if (!flexible.empty) body.line(`if (${flexCond === 'true' ? '' : `${flexCond} && `}!stopAtTags) r.skipTaggedFields()`)
+    if (!flexible.empty)
+      body.line(`if (${flexCond === 'true' ? '' : `${flexCond} && `}!stopAtTags) r.skipTaggedFields()`)
     this.emitFunction(
       `export function skip${s.tsName}(r: Reader, version: number${flexible.empty ? '' : ', stopAtTags = false'}): void {`,
       body.toString(),

@@ -164,7 +164,9 @@ export class ClientConnection implements FilterContext {
       toClient: this.socket.writableLength,
       toUpstream: this.upstream?.writableLength ?? 0,
       incomplete: this.clientFrames.buffered + this.upstreamFrames.buffered,
-      waiting: this.backlog.reduce((n, f) => n + f.length, 0) + this.responseOrder.reduce((n, s) => n + (s.response?.length ?? 0), 0),
+      waiting:
+        this.backlog.reduce((n, f) => n + f.length, 0) +
+        this.responseOrder.reduce((n, s) => n + (s.response?.length ?? 0), 0),
     }
   }
 
