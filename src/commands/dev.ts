@@ -54,7 +54,7 @@ function banner(config: SidecarConfig, kafka: EmbeddedKafka | undefined): string
     `  echo hello | kcat -b ${bootstrap} -t demo -P && kcat -b ${bootstrap} -t demo -C -e`,
     `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })`,
     '',
-    'Ctrl-C stops the sidecar' + (kafka ? ' and the embedded Kafka.' : '.'),
+    `Ctrl-C stops the sidecar${kafka ? ' and the embedded Kafka.' : '.'}`,
     '',
   ]
   return lines.join('\n')

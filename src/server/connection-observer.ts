@@ -54,12 +54,26 @@ export function combineObservers(observers: readonly ConnectionObserver[]): Conn
   if (observers.length === 0) return NO_OBSERVER
   if (observers.length === 1) return observers[0]!
   return {
-    opened: (c) => observers.forEach((o) => o.opened(c)),
-    identified: (c) => observers.forEach((o) => o.identified(c)),
-    request: (c, k, v, b) => observers.forEach((o) => o.request(c, k, v, b)),
-    response: (c, k, v, b, t, u) => observers.forEach((o) => o.response(c, k, v, b, t, u)),
-    error: (code, c) => observers.forEach((o) => o.error(code, c)),
-    passedThrough: (c, d) => observers.forEach((o) => o.passedThrough(c, d)),
-    closed: (c, r) => observers.forEach((o) => o.closed(c, r)),
+    opened(c) {
+      for (const o of observers) o.opened(c)
+    },
+    identified(c) {
+      for (const o of observers) o.identified(c)
+    },
+    request(c, k, v, b) {
+      for (const o of observers) o.request(c, k, v, b)
+    },
+    response(c, k, v, b, t, u) {
+      for (const o of observers) o.response(c, k, v, b, t, u)
+    },
+    error(code, c) {
+      for (const o of observers) o.error(code, c)
+    },
+    passedThrough(c, d) {
+      for (const o of observers) o.passedThrough(c, d)
+    },
+    closed(c, r) {
+      for (const o of observers) o.closed(c, r)
+    },
   }
 }

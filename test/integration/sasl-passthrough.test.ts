@@ -153,68 +153,68 @@ describe.each(saslClusters)('SASL passes through the sidecar untouched: $name (K
     expect(wrong.stderr).toMatch(AUTH_FAILED)
   })
 
-  it.each(['PLAIN', 'SCRAM-SHA-512'])(
-    'Java client %s: right password works, wrong password gets the authentication error',
-    async (mechanism) => {
-      const config = async (password: string) => {
-        const module =
-          mechanism === 'PLAIN'
-            ? 'org.apache.kafka.common.security.plain.PlainLoginModule'
-            : 'org.apache.kafka.common.security.scram.ScramLoginModule'
-        const file = join(dir, `${mechanism}-${password}.properties`)
-        await writeFile(
-          file,
-          [
-            'security.protocol=SASL_PLAINTEXT',
-            `sasl.mechanism=${mechanism}`,
-            `sasl.jaas.config=${module} required username="${alice.name}" password="${password}";`,
-          ].join('\n'),
-        )
-        return file
-      }
-      const topic = uniqueTopicName('sasl-java')
-      const right = await config(alice.password)
-      // KIP-1147 (Kafka 4.2) renamed the console tools' --producer.config/--consumer.config to --command-config.
-      const newNames = Number.parseFloat(cluster.version) >= 4.2
-      const produced = await runKafkaTool(
-        cluster,
-        'console-producer',
+  it.each([
+    'PLAIN',
+    'SCRAM-SHA-512',
+  ])('Java client %s: right password works, wrong password gets the authentication error', async (mechanism) => {
+    const config = async (password: string) => {
+      const module =
+        mechanism === 'PLAIN'
+          ? 'org.apache.kafka.common.security.plain.PlainLoginModule'
+          : 'org.apache.kafka.common.security.scram.ScramLoginModule'
+      const file = join(dir, `${mechanism}-${password}.properties`)
+      await writeFile(
+        file,
         [
-          '--bootstrap-server',
-          sc.bootstrap,
-          '--topic',
-          topic,
-          newNames ? '--command-config' : '--producer.config',
-          right,
-        ],
-        { input: 'a\nb\nc\n' },
+          'security.protocol=SASL_PLAINTEXT',
+          `sasl.mechanism=${mechanism}`,
+          `sasl.jaas.config=${module} required username="${alice.name}" password="${password}";`,
+        ].join('\n'),
       )
-      expect(produced.code, produced.stderr).toBe(0)
-      const consumed = await runKafkaTool(cluster, 'console-consumer', [
+      return file
+    }
+    const topic = uniqueTopicName('sasl-java')
+    const right = await config(alice.password)
+    // KIP-1147 (Kafka 4.2) renamed the console tools' --producer.config/--consumer.config to --command-config.
+    const newNames = Number.parseFloat(cluster.version) >= 4.2
+    const produced = await runKafkaTool(
+      cluster,
+      'console-producer',
+      [
         '--bootstrap-server',
         sc.bootstrap,
         '--topic',
         topic,
-        newNames ? '--command-config' : '--consumer.config',
+        newNames ? '--command-config' : '--producer.config',
         right,
-        '--from-beginning',
-        '--max-messages',
-        '3',
-        '--timeout-ms',
-        '30000',
-      ])
-      expect(consumed.stdout.split('\n').filter(Boolean)).toEqual(['a', 'b', 'c'])
-      const wrong = await runKafkaTool(cluster, 'topics', [
-        '--bootstrap-server',
-        sc.bootstrap,
-        '--command-config',
-        await config('nope'),
-        '--list',
-      ])
-      expect(wrong.code).not.toBe(0)
-      expect(wrong.stderr).toMatch(AUTH_FAILED)
-    },
-  )
+      ],
+      { input: 'a\nb\nc\n' },
+    )
+    expect(produced.code, produced.stderr).toBe(0)
+    const consumed = await runKafkaTool(cluster, 'console-consumer', [
+      '--bootstrap-server',
+      sc.bootstrap,
+      '--topic',
+      topic,
+      newNames ? '--command-config' : '--consumer.config',
+      right,
+      '--from-beginning',
+      '--max-messages',
+      '3',
+      '--timeout-ms',
+      '30000',
+    ])
+    expect(consumed.stdout.split('\n').filter(Boolean)).toEqual(['a', 'b', 'c'])
+    const wrong = await runKafkaTool(cluster, 'topics', [
+      '--bootstrap-server',
+      sc.bootstrap,
+      '--command-config',
+      await config('nope'),
+      '--list',
+    ])
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.stderr).toMatch(AUTH_FAILED)
+  })
 
   it('SaslHandshake v0 with bare tokens (KIP-43) passes through: authenticated, then Kafka requests work', async () => {
     expect(await saslV0Plain(sc.bootstrap, alice.name, alice.password)).toEqual({
