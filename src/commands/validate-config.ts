@@ -6,9 +6,11 @@ import {
   configFlagOptions,
   type Environment,
   formatHostPort,
+  type ListenTlsConfig,
   loadConfig,
   type SidecarConfig,
 } from '../config/index.js'
+import { readTlsMaterial } from '../tls/material.js'
 import { type CliCommand, type CommandResult, emit } from './command.js'
 
 /**
@@ -58,7 +60,12 @@ export function summarize(config: SidecarConfig, overrides: readonly string[] = 
     ? `TLS on${upstream.tls.insecureSkipVerify ? ', certificates NOT verified' : ''}${upstream.tls.cert !== undefined ? ', client certificate' : ''}`
     : 'TLS off'
   const lines: [string, string][] = [
-    ['listen', formatHostPort(config.listen)],
+    [
+      'listen',
+      config.listen.tls === undefined
+        ? formatHostPort(config.listen)
+        : `${formatHostPort(config.listen)} (${describeListenTls(config.listen.tls)})`,
+    ],
     [
       'brokers',
       `bind ${brokers.host}, advertised as ${brokers.advertisedHost}, port ${brokers.portBase} + node id${explicit.length > 0 ? ` (${explicit.join(', ')})` : ''}`,
@@ -81,6 +88,27 @@ export function summarize(config: SidecarConfig, overrides: readonly string[] = 
   ]
   if (overrides.length > 0) lines.push(['overrides', overrides.join(', ')])
   return lines.map(([k, v]) => `  ${k.padEnd(10)}${v}\n`).join('')
+}
+
+/** `mTLS, client certificate required (CA ...), principal from spiffe, cn (1 rule), TLS 1.2+, certificate ...`. */
+function describeListenTls(tls: ListenTlsConfig): string {
+  const parts: string[] = []
+  if (tls.ca === undefined) parts.push('TLS, no client certificates')
+  else {
+    parts.push(`mTLS, client certificate ${tls.requireClientCert ? 'required' : 'optional'} (CA ${tls.ca})`)
+    const rules = tls.principal.rules.length
+    parts.push(
+      `principal from ${tls.principal.from.join(', ')}${rules > 0 ? ` (${rules} rule${rules > 1 ? 's' : ''})` : ''}`,
+    )
+  }
+  parts.push(`${tls.minVersion.replace('TLSv', 'TLS ')}+${tls.ciphers === undefined ? '' : `, ciphers ${tls.ciphers}`}`)
+  const { material } = readTlsMaterial({ cert: tls.cert, key: tls.key })
+  parts.push(
+    material?.leaf === undefined
+      ? `certificate ${tls.cert}`
+      : `certificate ${material.leaf.subject} until ${material.leaf.validTo}`,
+  )
+  return parts.join('; ')
 }
 
 export const validateConfigCommand: CliCommand = {

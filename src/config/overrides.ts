@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path'
 import type { ConfigIssue } from './errors.js'
 import { parseHostPort } from './host-port.js'
 import { LOG_LEVELS } from './schema.js'
@@ -11,8 +12,10 @@ export const CONFIG_FILE_ENV = 'KAFKA_SIDECAR_CONFIG'
  *   hostport  `host:port` sets `<key>.host` and `<key>.port` (other keys of that section stay as they were)
  *   list      comma- or space-separated, repeatable flag
  *   scalar    passed through; the schema checks and converts it like a YAML value
+ *   path      a file path, made absolute against the working directory (where the command was typed), unlike
+ *             relative paths in the config file, which are relative to the file
  */
-export type OverrideKind = 'hostport' | 'list' | 'scalar'
+export type OverrideKind = 'hostport' | 'list' | 'scalar' | 'path'
 
 /** One setting that can come from an environment variable and/or a CLI flag, over the config file. */
 export interface ConfigOverride {
@@ -80,6 +83,38 @@ export const CONFIG_OVERRIDES: readonly ConfigOverride[] = [
     kind: 'scalar',
     describe: 'host name clients are told to connect to for each broker',
     placeholder: 'host',
+  },
+  {
+    flag: 'tls-cert',
+    env: 'KAFKA_SIDECAR_TLS_CERT',
+    key: ['listen', 'tls', 'cert'],
+    kind: 'path',
+    describe: 'TLS on the client listeners: the sidecar certificate (PEM)',
+    placeholder: 'file',
+  },
+  {
+    flag: 'tls-key',
+    env: 'KAFKA_SIDECAR_TLS_KEY',
+    key: ['listen', 'tls', 'key'],
+    kind: 'path',
+    describe: 'TLS on the client listeners: the private key of that certificate (PEM)',
+    placeholder: 'file',
+  },
+  {
+    flag: 'tls-client-ca',
+    env: 'KAFKA_SIDECAR_TLS_CLIENT_CA',
+    key: ['listen', 'tls', 'ca'],
+    kind: 'path',
+    describe: 'mTLS: CA bundle that issues client certificates (clients must present one)',
+    placeholder: 'file',
+  },
+  {
+    flag: 'tls-principal-from',
+    env: 'KAFKA_SIDECAR_TLS_PRINCIPAL_FROM',
+    key: ['listen', 'tls', 'principal', 'from'],
+    kind: 'scalar',
+    describe: 'where the client principal comes from, first present wins (spiffe, dns, cn)',
+    placeholder: 'spiffe,cn',
   },
   {
     flag: 'log-level',
@@ -165,6 +200,11 @@ function buildLayer(pick: (o: ConfigOverride) => { value: unknown; origin: strin
       case 'scalar':
         setIn(raw, o.key, lastValue(value))
         break
+      case 'path': {
+        const text = lastValue(value)
+        setIn(raw, o.key, typeof text === 'string' && text.trim() !== '' ? resolvePath(text) : text)
+        break
+      }
     }
     origins.push({ key: o.key, origin })
   }

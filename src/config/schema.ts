@@ -1,5 +1,13 @@
 import { accessSync, constants } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { readTlsMaterial, TLS_VERSIONS, type TlsVersion } from '../tls/material.js'
+import {
+  compileRule,
+  PRINCIPAL_SOURCES,
+  type PrincipalConfig,
+  type PrincipalRuleConfig,
+  type PrincipalSource,
+} from '../tls/principal.js'
 import { type HostPort, isWildcardHost, parseHost, parseHostPort } from './host-port.js'
 import { describeValue, type PathSegment, type RawIssue, Validator } from './validator.js'
 
@@ -9,7 +17,7 @@ import { describeValue, type PathSegment, type RawIssue, Validator } from './val
  */
 export interface SidecarConfig {
   /** The bootstrap listener that clients are pointed at. */
-  readonly listen: HostPort
+  readonly listen: ListenConfig
   readonly brokers: BrokersConfig
   readonly upstream: UpstreamConfig
   readonly limits: LimitsConfig
@@ -20,6 +28,31 @@ export interface SidecarConfig {
   /** Filters in pipeline order; each filter validates its own `config` when it is created. */
   readonly filters: readonly FilterEntry[]
 }
+
+export interface ListenConfig extends HostPort {
+  /** TLS termination on every client-facing listener (the bootstrap and the per-broker ones); absent: plaintext. */
+  readonly tls?: ListenTlsConfig
+}
+
+/** The sidecar's server side of TLS, with client certificates (mTLS) when `ca` is set. */
+export interface ListenTlsConfig {
+  /** Absolute paths (relative ones are resolved against the config file's directory). Watched: rotation needs no restart. */
+  readonly cert: string
+  readonly key: string
+  /** CA bundle that issues client certificates; setting it asks clients for a certificate. */
+  readonly ca?: string
+  /** Default: true when `ca` is set. False: a certificate is asked for but optional (no certificate: no principal). */
+  readonly requireClientCert: boolean
+  /** Default TLSv1.2. */
+  readonly minVersion: TlsVersion
+  /** OpenSSL cipher list / TLS 1.3 suites; default: Node's. */
+  readonly ciphers?: string
+  /** A client that has not finished the handshake by then is closed. Default 10000. */
+  readonly handshakeTimeoutMs: number
+  readonly principal: PrincipalConfig
+}
+
+export type { PrincipalConfig, PrincipalRuleConfig, PrincipalSource, TlsVersion }
 
 /** One local listener per upstream broker node id, at a port that depends only on the node id. */
 export interface BrokersConfig {
@@ -121,6 +154,11 @@ const INT32_MAX = 2_147_483_647
 
 export const DEFAULTS = {
   listen: { host: '127.0.0.1', port: 9092 },
+  listenTls: {
+    minVersion: 'TLSv1.2' as TlsVersion,
+    handshakeTimeoutMs: 10_000,
+    principalFrom: ['spiffe', 'cn'] as readonly PrincipalSource[],
+  },
   brokers: { portBase: 9093 },
   upstream: { connectTimeoutMs: 10_000, metadataRefreshMs: 30_000 },
   limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
@@ -159,7 +197,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const v = new Validator()
   const root = v.mapping(raw, [], CONFIG_SECTIONS)
 
-  const listen = hostPortSection(v, root.listen, ['listen'], DEFAULTS.listen)
+  const listen = listenSection(v, root.listen, options)
   const admin = adminSection(v, root.admin)
   const brokers = brokersSection(v, root.brokers, listen)
   const upstream = upstreamSection(v, root.upstream, options)
@@ -266,6 +304,140 @@ function brokersSection(v: Validator, value: unknown, listen: HostPort): Brokers
   return { host, advertisedHost, portBase, ports }
 }
 
+function listenSection(v: Validator, value: unknown, options: ValidateOptions): ListenConfig {
+  const hp = hostPortSection(v, value, ['listen'], DEFAULTS.listen, ['tls'])
+  if (!v.isMapping(value) || value.tls === undefined || value.tls === null) return hp
+  return { ...hp, tls: listenTlsSection(v, value.tls, ['listen', 'tls'], options) }
+}
+
+function listenTlsSection(
+  v: Validator,
+  value: unknown,
+  at: readonly PathSegment[],
+  options: ValidateOptions,
+): ListenTlsConfig {
+  const keys = ['cert', 'key', 'ca', 'requireClientCert', 'minVersion', 'ciphers', 'handshakeTimeoutMs', 'principal']
+  const m = v.mapping(value, at, keys)
+  const before = v.issues.length
+  const cert = tlsFile(v, m, at, 'cert', options)
+  const key = tlsFile(v, m, at, 'key', options)
+  const ca = tlsFile(v, m, at, 'ca', options)
+  for (const [k, got] of [
+    ['cert', cert],
+    ['key', key],
+  ] as const) {
+    if (got === undefined && v.isMapping(value)) {
+      v.fail(
+        [...at, k],
+        `missing: a TLS listener needs its ${k === 'cert' ? 'certificate' : 'private key'} (a PEM file; kafka-sidecar certs init makes a development set)`,
+      )
+    }
+  }
+  const requireClientCert = v.bool(m.requireClientCert, [...at, 'requireClientCert'], ca !== undefined)
+  if (requireClientCert && ca === undefined) {
+    v.fail([...at, 'requireClientCert'], 'true needs listen.tls.ca, the CA bundle that issues the client certificates')
+  }
+  const minVersion = v.choice(m.minVersion, [...at, 'minVersion'], DEFAULTS.listenTls.minVersion, TLS_VERSIONS)
+  const ciphers = v.optionalString(m.ciphers, [...at, 'ciphers'], 'an OpenSSL cipher list')
+  const handshakeTimeoutMs = v.int(
+    m.handshakeTimeoutMs,
+    [...at, 'handshakeTimeoutMs'],
+    DEFAULTS.listenTls.handshakeTimeoutMs,
+    100,
+    600_000,
+    'milliseconds',
+  )
+  if (m.principal !== undefined && m.principal !== null && ca === undefined) {
+    v.fail(
+      [...at, 'principal'],
+      'principals come from client certificates: set listen.tls.ca so that clients are asked for one',
+    )
+  }
+  const principal = principalSection(v, m.principal, [...at, 'principal'])
+  // Contents (PEM parses, key matches, not expired, ciphers usable) only when every path is readable.
+  if (options.checkFiles !== false && v.issues.length === before && cert !== undefined && key !== undefined) {
+    const { problems } = readTlsMaterial({ cert, key, ca }, { minVersion, ciphers })
+    for (const p of problems) v.fail([...at, p.key], p.message)
+  }
+  const tls: { -readonly [K in keyof ListenTlsConfig]: ListenTlsConfig[K] } = {
+    cert: cert ?? '',
+    key: key ?? '',
+    requireClientCert,
+    minVersion,
+    handshakeTimeoutMs,
+    principal,
+  }
+  if (ca !== undefined) tls.ca = ca
+  if (ciphers !== undefined) tls.ciphers = ciphers
+  return tls
+}
+
+function principalSection(v: Validator, value: unknown, at: readonly PathSegment[]): PrincipalConfig {
+  const m = v.mapping(value, at, ['from', 'rules'])
+  let from: PrincipalSource[] = [...DEFAULTS.listenTls.principalFrom]
+  if (m.from !== undefined && m.from !== null) {
+    // "spiffe,cn" (environment, flags) or a list.
+    const items =
+      typeof m.from === 'string'
+        ? m.from
+            .split(/[\s,]+/)
+            .filter((s) => s !== '')
+            .map((s, i) => ({ s, i }))
+        : v.list(m.from, [...at, 'from'], `sources (${PRINCIPAL_SOURCES.join(', ')})`).map((s, i) => ({ s, i }))
+    from = []
+    for (const { s, i } of items) {
+      const itemAt = typeof m.from === 'string' ? [...at, 'from'] : [...at, 'from', i]
+      const source = v.choice(s, itemAt, 'cn', PRINCIPAL_SOURCES)
+      if (from.includes(source)) v.fail(itemAt, `"${source}" is listed twice`)
+      else from.push(source)
+    }
+    if (items.length === 0) v.fail([...at, 'from'], `empty: name at least one of ${PRINCIPAL_SOURCES.join(', ')}`)
+  }
+  const rules: PrincipalRuleConfig[] = []
+  v.list(m.rules, [...at, 'rules'], 'rules ({ match, replace })').forEach((item, i) => {
+    const ruleAt = [...at, 'rules', i]
+    if (!v.isMapping(item)) {
+      v.fail(ruleAt, `expected a mapping { match, replace }, got ${describeValue(item)}`)
+      return
+    }
+    const r = v.mapping(item, ruleAt, ['match', 'replace'])
+    const match = v.string(r.match, [...ruleAt, 'match'], '', 'a regular expression')
+    if (r.match === undefined) v.fail([...ruleAt, 'match'], 'missing: the regular expression to match')
+    const replace = typeof r.replace === 'string' ? r.replace : v.string(r.replace, [...ruleAt, 'replace'], '$&')
+    if (r.replace === undefined) v.fail([...ruleAt, 'replace'], 'missing: the replacement (e.g. "$1/$2")')
+    if (match === '') return
+    const compiled = compileRule({ match, replace })
+    if ('error' in compiled) {
+      v.fail([...ruleAt, compiled.error.startsWith('replace') ? 'replace' : 'match'], compiled.error)
+      return
+    }
+    rules.push({ match, replace })
+  })
+  return { from, rules }
+}
+
+/** A TLS file path: resolved against the config file's directory, checked to be readable. */
+function tlsFile(
+  v: Validator,
+  m: Record<string, unknown>,
+  at: readonly PathSegment[],
+  k: 'ca' | 'cert' | 'key',
+  options: ValidateOptions,
+): string | undefined {
+  const p = v.optionalString(m[k], [...at, k], 'a file path')
+  if (p === undefined) return undefined
+  const abs = isAbsolute(p) ? p : resolve(options.baseDir ?? process.cwd(), p)
+  if (options.checkFiles !== false) {
+    try {
+      accessSync(abs, constants.R_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error'
+      v.fail([...at, k], `cannot read ${JSON.stringify(abs)} (${code}): check the path and its permissions`)
+    }
+  }
+  return abs
+}
+
 function upstreamSection(v: Validator, value: unknown, options: ValidateOptions): UpstreamConfig {
   const at = ['upstream']
   const m = v.mapping(value, at, ['bootstrap', 'connectTimeoutMs', 'metadataRefreshMs', 'tls'])
@@ -318,20 +490,8 @@ function tlsSection(
 ): UpstreamTlsConfig {
   const keys = ['enabled', 'ca', 'cert', 'key', 'servername', 'verifyHostname', 'insecureSkipVerify']
   const m = v.mapping(value, at, keys)
-  const file = (k: 'ca' | 'cert' | 'key'): string | undefined => {
-    const p = v.optionalString(m[k], [...at, k], 'a file path')
-    if (p === undefined) return undefined
-    const abs = isAbsolute(p) ? p : resolve(options.baseDir ?? process.cwd(), p)
-    if (options.checkFiles !== false) {
-      try {
-        accessSync(abs, constants.R_OK)
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'error'
-        v.fail([...at, k], `cannot read ${JSON.stringify(abs)} (${code}): check the path and its permissions`)
-      }
-    }
-    return abs
-  }
+  const before = v.issues.length
+  const file = (k: 'ca' | 'cert' | 'key'): string | undefined => tlsFile(v, m, at, k, options)
   const ca = file('ca')
   const cert = file('cert')
   const key = file('key')
@@ -352,6 +512,11 @@ function tlsSection(
   if (cert !== undefined) tls.cert = cert
   if (key !== undefined) tls.key = key
   if (servername !== undefined) tls.servername = servername
+  // Contents (PEM parses, the key belongs to the certificate, not expired) once every path is readable.
+  if (options.checkFiles !== false && tls.enabled && v.issues.length === before) {
+    const { problems } = readTlsMaterial({ ca, cert, key })
+    for (const p of problems) v.fail([...at, p.key], p.message)
+  }
   return tls
 }
 

@@ -19,10 +19,19 @@ export class ListenError extends SidecarError {
   }
 }
 
-export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener']) => void
+/** What the server established about a client before handing its socket over (TLS termination: the principal). */
+export interface AcceptedClient {
+  /** From the client certificate (tls-listener.ts); undefined without TLS, without a certificate, or no match. */
+  readonly principal?: string
+}
 
-/** Creates the server behind a listener: plain TCP here; the TLS listener module supplies its own. */
-export type ServerFactory = (onSocket: (socket: net.Socket) => void) => net.Server
+export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient) => void
+
+/**
+ * Creates the server behind a listener: plain TCP here; TLS termination (tls-listener.ts) supplies its own, which
+ * hands over sockets only once the handshake and the client certificate checks have passed.
+ */
+export type ServerFactory = (onSocket: (socket: net.Socket, client?: AcceptedClient) => void) => net.Server
 
 export const plainServer: ServerFactory = (onSocket) => net.createServer({ noDelay: true }, onSocket)
 
@@ -49,8 +58,8 @@ export class Listeners {
 
   /** Starts the bootstrap listener; resolves with the bound address (port 0 picks a free one). */
   async start(): Promise<HostPort> {
-    const server = this.createServer((socket) =>
-      this.onAccept(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }),
+    const server = this.createServer((socket, client) =>
+      this.onAccept(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }, client),
     )
     const address = await listen(server, this.bootstrapAddress)
     this.bootstrapServer = server
@@ -70,7 +79,7 @@ export class Listeners {
     if (existing) return existing.endpoint ?? existing.ready
     const port = localPortFor(this.plan, kind, nodeId)
     const listener: ConnectionInfo['listener'] = { kind, nodeId, port }
-    const server = this.createServer((socket) => this.onAccept(socket, listener))
+    const server = this.createServer((socket, client) => this.onAccept(socket, listener, client))
     const entry: { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
       server,
       ready: listen(server, { host: this.plan.bindHost, port }).then(

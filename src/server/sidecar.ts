@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import type net from 'node:net'
 import tls from 'node:tls'
 import type { Logger } from 'pino'
@@ -10,11 +9,14 @@ import { SidecarError } from '../errors.js'
 import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
 import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } from '../pipeline/filter-api.js'
 import { FilterChain } from '../pipeline/filter-chain.js'
+import type { CertificateSummary } from '../tls/material.js'
+import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import type { BrokerPortPlan, EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
 import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from './connection-observer.js'
-import { Listeners, plainServer, type ServerFactory } from './listeners.js'
+import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MetadataRefresher } from './metadata-refresher.js'
+import { TlsTermination } from './tls-listener.js'
 import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
 import { UpstreamDirectory } from './upstream-directory.js'
 
@@ -48,7 +50,7 @@ export interface SidecarOptions {
   readonly log: Logger
   /** Filters users can configure, by name. */
   readonly plugins?: readonly FilterPlugin[]
-  /** Server for client-facing listeners (TLS termination supplies its own). */
+  /** Server for client-facing listeners; default: TLS termination when listen.tls is set, else plain TCP. */
   readonly serverFactory?: ServerFactory
   /** Told about every connection, frame and failure (statistics, metrics, audit). */
   readonly observer?: ConnectionObserver
@@ -60,6 +62,8 @@ export interface SidecarStatus {
   upstreamReachable: boolean
   upstreamError: string | undefined
   nodeListeners: { kind: EndpointKind; nodeId: number; port: number }[]
+  /** The certificate the client-facing listeners present now (listen.tls), after any rotation. */
+  listenCertificate: CertificateSummary | undefined
 }
 
 export class Sidecar {
@@ -71,6 +75,10 @@ export class Sidecar {
   private readonly connector: UpstreamConnector
   private readonly refresher: MetadataRefresher
   private readonly listeners: Listeners
+  /** TLS termination of the client-facing listeners (listen.tls), with certificate rotation. */
+  private readonly tls: TlsTermination | undefined
+  /** Rotating CA / client certificate towards the brokers (upstream.tls). */
+  private readonly upstreamMaterial: ReloadingTlsMaterial | undefined
   private shuttingDown = false
   private readonly observer: ConnectionObserver
   /** Per sidecar, so that each instance logs the first failure of every cause. */
@@ -84,18 +92,32 @@ export class Sidecar {
     this.observer = options.observer ?? NO_OBSERVER
     applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
-    this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstreamTls(config, options.log))
+    const upstream = upstreamTls(config, options.log)
+    this.upstreamMaterial = upstream?.material
+    this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstream?.tls)
     this.refresher = new MetadataRefresher(
       this.directory,
       this.connector,
       options.log,
       config.upstream.metadataRefreshMs,
     )
+    if (config.listen.tls !== undefined && options.serverFactory === undefined) {
+      try {
+        this.tls = new TlsTermination({
+          config: config.listen.tls,
+          log: options.log,
+          report: (err) => this.reportError(err.code, err, options.log),
+        })
+      } catch (err) {
+        this.upstreamMaterial?.close()
+        throw err
+      }
+    }
     this.listeners = new Listeners(
       config.listen,
       portPlan(config),
-      options.serverFactory ?? plainServer,
-      (socket, listener) => this.accept(socket, listener),
+      options.serverFactory ?? this.tls?.serverFactory ?? plainServer,
+      (socket, listener, client) => this.accept(socket, listener, client),
       options.log,
     )
     // A node seen anywhere (own metadata refresh, any response) gets its listener at once: clients holding metadata
@@ -108,8 +130,13 @@ export class Sidecar {
 
   static async start(config: SidecarConfig, options: SidecarOptions): Promise<Sidecar> {
     const sidecar = new Sidecar(config, options)
-    sidecar.filters = await sidecar.configureFilters(config, [])
-    await sidecar.listeners.start()
+    try {
+      sidecar.filters = await sidecar.configureFilters(config, [])
+      await sidecar.listeners.start()
+    } catch (err) {
+      sidecar.closeTls()
+      throw err
+    }
     // The first refresh starts the node listeners; start-up does not wait for it (brokers may still be down).
     sidecar.refresher.start()
     return sidecar
@@ -126,7 +153,17 @@ export class Sidecar {
       upstreamReachable: this.refresher.health.reachable,
       upstreamError: this.refresher.health.lastError,
       nodeListeners: this.listeners.nodeListeners(),
+      listenCertificate: this.tls?.current.leaf,
     }
+  }
+
+  /**
+   * Re-reads the TLS certificate files now (listen.tls and upstream.tls), as a change on disk would: for SIGHUP.
+   * Files that do not pass the checks are rejected with a log line and the current ones stay.
+   */
+  reloadTls(): void {
+    this.tls?.reload()
+    this.upstreamMaterial?.check()
   }
 
   /** The open client connections (for statistics and tests). */
@@ -184,7 +221,7 @@ export class Sidecar {
     return built
   }
 
-  private accept(socket: net.Socket, listener: ConnectionInfo['listener']): void {
+  private accept(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
     if (this.shuttingDown) {
       socket.destroy()
       return
@@ -195,7 +232,7 @@ export class Sidecar {
       connectionId: this.nextConnectionId++,
       peer: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
       listener,
-      principal: (socket as net.Socket & { principal?: string }).principal,
+      principal: client?.principal,
       tls: tlsSocket !== undefined,
     }
     const conn = new ClientConnection(socket, info, this.runtimeFor(filters))
@@ -250,6 +287,11 @@ export class Sidecar {
     logOncePerCause(log, code, err, { tracker: this.causes })
   }
 
+  private closeTls(): void {
+    this.tls?.close()
+    this.upstreamMaterial?.close()
+  }
+
   /**
    * Graceful shutdown: stop accepting, let in-flight requests finish for at most `drainTimeoutMs`, then close
    * whatever is left and release the filters.
@@ -258,6 +300,7 @@ export class Sidecar {
     if (this.shuttingDown) return
     this.shuttingDown = true
     this.refresher.stop()
+    this.closeTls()
     this.listeners.stopAccepting()
     const open = [...this.connections]
     this.options.log.info({ connections: open.length, drainTimeoutMs }, 'draining connections')
@@ -288,7 +331,10 @@ function portPlan(config: SidecarConfig): BrokerPortPlan {
   }
 }
 
-function upstreamTls(config: SidecarConfig, log: Logger): UpstreamTls | undefined {
+function upstreamTls(
+  config: SidecarConfig,
+  log: Logger,
+): { tls: UpstreamTls; material: ReloadingTlsMaterial } | undefined {
   const t = config.upstream.tls
   if (!t.enabled) return undefined
   if (t.insecureSkipVerify) {
@@ -298,16 +344,29 @@ function upstreamTls(config: SidecarConfig, log: Logger): UpstreamTls | undefine
   } else if (!t.verifyHostname) {
     log.warn('upstream.tls.verifyHostname is off: broker certificates are not checked against the broker host name')
   }
-  const load = () =>
-    tls.createSecureContext({
-      ca: t.ca ? readFileSync(t.ca) : undefined,
-      cert: t.cert ? readFileSync(t.cert) : undefined,
-      key: t.key ? readFileSync(t.key) : undefined,
-    })
+  // Built once and again only when the files change (not per connection); a broken new file keeps the old context.
+  const material = new ReloadingTlsMaterial({
+    section: 'upstream.tls',
+    files: {
+      ...(t.ca !== undefined && { ca: t.ca }),
+      ...(t.cert !== undefined && { cert: t.cert }),
+      ...(t.key !== undefined && { key: t.key }),
+    },
+    log,
+  })
+  let context = tls.createSecureContext(material.current.contextOptions)
+  material.on('reloaded', (m) => {
+    context = tls.createSecureContext(m.contextOptions)
+  })
+  material.start()
   return {
-    secureContext: load,
-    servername: t.servername,
-    verifyHostname: t.verifyHostname,
-    insecureSkipVerify: t.insecureSkipVerify,
+    material,
+    tls: {
+      secureContext: () => context,
+      servername: t.servername,
+      verifyHostname: t.verifyHostname,
+      insecureSkipVerify: t.insecureSkipVerify,
+      caFile: t.ca,
+    },
   }
 }

@@ -13,6 +13,8 @@ export interface UpstreamTls {
   verifyHostname: boolean
   /** Accept any broker certificate (default false). */
   insecureSkipVerify: boolean
+  /** The CA file in use (upstream.tls.ca), named in errors; undefined: the system's CAs. */
+  caFile?: string | undefined
 }
 
 export class UpstreamConnectError extends SidecarError {
@@ -58,7 +60,7 @@ export class UpstreamConnector {
       const onError = (err: Error) => {
         clearTimeout(timer)
         socket.destroy()
-        reject(new UpstreamConnectError(target, describeSocketError(err), err))
+        reject(new UpstreamConnectError(target, describeSocketError(err, t), err))
       }
       socket.once('error', onError)
       socket.once(t ? 'secureConnect' : 'connect', () => {
@@ -70,7 +72,8 @@ export class UpstreamConnector {
   }
 }
 
-function describeSocketError(err: Error & { code?: string }): string {
+function describeSocketError(err: Error & { code?: string }, t: UpstreamTls | undefined): string {
+  const trusted = t?.caFile === undefined ? "the system's CAs" : `upstream.tls.ca (${t.caFile})`
   switch (err.code) {
     case 'ECONNREFUSED':
       return 'connection refused (is the broker running and listening there?)'
@@ -83,7 +86,23 @@ function describeSocketError(err: Error & { code?: string }): string {
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      return `the broker certificate is not trusted (${err.code}); set upstream.tls.ca to the CA that issued it`
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+      return `the broker certificate is not trusted (${err.code}): ${trusted} does not hold the CA that issued it; set upstream.tls.ca to that CA`
+    case 'CERT_HAS_EXPIRED':
+      return 'the broker certificate has expired (CERT_HAS_EXPIRED): the broker needs a renewed certificate'
+    case 'CERT_NOT_YET_VALID':
+      return 'the broker certificate is not valid yet (CERT_NOT_YET_VALID): check the clocks'
+    // OpenSSL reads a plaintext broker's first bytes as a record with a bad version.
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return `the broker did not answer with TLS (${err.code}): is this a PLAINTEXT listener? Use the broker's SSL listener, or turn upstream.tls off`
+    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
+    case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE':
+      return `the broker refused the handshake (${err.code}): it may require a client certificate (upstream.tls.cert and upstream.tls.key)`
+    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
+    case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+    case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
+      return `the broker refused the sidecar's client certificate (${err.code}): issue upstream.tls.cert from a CA the broker trusts`
     default:
       return err.message
   }

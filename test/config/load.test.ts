@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -11,6 +11,7 @@ import {
   loadConfig,
   type SidecarConfig,
 } from '../../src/config/index.js'
+import { createCa } from '../support/openssl-pki.js'
 
 let dir: string
 beforeEach(() => {
@@ -70,9 +71,9 @@ describe('loadConfig', () => {
   })
 
   it('reads a complete file, resolving TLS paths against the file directory', () => {
-    writeFileSync(join(dir, 'ca.pem'), 'x')
-    writeFileSync(join(dir, 'client.pem'), 'x')
-    writeFileSync(join(dir, 'client.key'), 'x')
+    // Real PEM: the files' contents are checked too (a self-signed certificate serves as CA and client certificate).
+    const pem = createCa(dir, 'client')
+    writeFileSync(join(dir, 'ca.pem'), readFileSync(pem.cert))
     const file = writeConfig(`
 listen: { host: 0.0.0.0, port: 19092 }
 brokers:
@@ -322,6 +323,10 @@ describe('CONFIG_OVERRIDES', () => {
         'KAFKA_SIDECAR_LOG_LEVEL',
         'KAFKA_SIDECAR_BROKER_PORT_BASE',
         'KAFKA_SIDECAR_ADVERTISED_HOST',
+        'KAFKA_SIDECAR_TLS_CERT',
+        'KAFKA_SIDECAR_TLS_KEY',
+        'KAFKA_SIDECAR_TLS_CLIENT_CA',
+        'KAFKA_SIDECAR_TLS_PRINCIPAL_FROM',
       ].sort(),
     )
     const options = configFlagOptions()
@@ -331,6 +336,7 @@ describe('CONFIG_OVERRIDES', () => {
   })
 
   it('sets the key each override names', () => {
+    const pem = createCa(dir, 'server')
     const values: Record<string, string> = {
       upstream: 'u:1',
       listen: '127.0.0.5:1000',
@@ -340,11 +346,27 @@ describe('CONFIG_OVERRIDES', () => {
       'advertised-host': 'sidecar.local',
       'log-level': 'trace',
       'max-frame-bytes': '4096',
+      'tls-cert': pem.cert,
+      'tls-key': pem.key,
+      'tls-client-ca': pem.cert,
+      'tls-principal-from': 'dns,cn',
     }
     expect(Object.keys(values).sort()).toEqual(CONFIG_OVERRIDES.map((o) => o.flag).sort())
     const c = loadConfig({ env: {}, flags: values })
     expect(c.upstream.bootstrap).toEqual([{ host: 'u', port: 1 }])
-    expect(c.listen).toEqual({ host: '127.0.0.5', port: 1000 })
+    expect(c.listen).toEqual({
+      host: '127.0.0.5',
+      port: 1000,
+      tls: {
+        cert: pem.cert,
+        key: pem.key,
+        ca: pem.cert,
+        requireClientCert: true,
+        minVersion: 'TLSv1.2',
+        handshakeTimeoutMs: 10_000,
+        principal: { from: ['dns', 'cn'], rules: [] },
+      },
+    })
     expect(c.admin).toEqual({ host: '127.0.0.6', port: 1001, enabled: true })
     expect(c.brokers).toEqual({ host: '127.0.0.7', advertisedHost: 'sidecar.local', portBase: 2000, ports: {} })
     expect(c.log.level).toBe('trace')

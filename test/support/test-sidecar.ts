@@ -42,7 +42,7 @@ export async function freePortBase(span = 8): Promise<number> {
 export async function startTestSidecar(
   bootstrapServers: string,
   raw: Record<string, unknown> = {},
-  options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory'>> = {},
+  options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory' | 'observer'>> = {},
 ): Promise<TestSidecar> {
   const logs: Record<string, unknown>[] = []
   const sink = new Writable({
@@ -53,14 +53,16 @@ export async function startTestSidecar(
   })
   const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'debug' }, sink)
   const portBase = await freePortBase(12)
+  const { listen, ...rest } = raw
   const result = validateConfig(
     {
-      // The bootstrap listener sits just below the node range: base+1.. are the nodes.
-      listen: { host: '127.0.0.1', port: portBase },
+      // The bootstrap listener sits just below the node range: base+1.. are the nodes. `raw.listen` adds to it
+      // (e.g. `listen: { tls: {...} }`).
+      listen: { host: '127.0.0.1', port: portBase, ...(listen as Record<string, unknown> | undefined) },
       brokers: { host: '127.0.0.1', advertisedHost: '127.0.0.1', portBase },
       upstream: { bootstrap: bootstrapServers.split(',') },
       admin: { enabled: false },
-      ...raw,
+      ...rest,
     },
     { requireUpstream: true },
   )

@@ -1,0 +1,281 @@
+import net from 'node:net'
+import tls from 'node:tls'
+import type { Logger } from 'pino'
+import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
+import { formatHostPort } from '../config/host-port.js'
+import type { ListenTlsConfig } from '../config/schema.js'
+import type { SidecarError } from '../errors.js'
+import {
+  ClientCertificateExpiredError,
+  ClientCertificateNotYetValidError,
+  ClientCertificateRejectedError,
+  NoClientCertificateError,
+  NoPrincipalError,
+  PlaintextOnTlsListenerError,
+  TlsHandshakeError,
+  TlsHandshakeTimeoutError,
+  UnknownClientCaError,
+} from '../tls/errors.js'
+import type { TlsMaterial } from '../tls/material.js'
+import { certificateIdentity, describeName, PrincipalMapper } from '../tls/principal.js'
+import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
+import type { AcceptedClient, ServerFactory } from './listeners.js'
+
+/**
+ * TLS termination for the client-facing listeners (listen.tls): a ServerFactory whose servers hand a socket to the
+ * sidecar only after the handshake and the client-certificate checks have passed, together with the principal
+ * taken from the certificate (principal.ts).
+ *
+ * Each listener is a plain net.Server in front of a tls.Server that never listens (the "engine"): the front server
+ * reads the first bytes of every connection, so a plaintext client is told apart from a TLS one at once (a Kafka
+ * request starts with a 4-byte size, 0x00..., a TLS connection with a handshake record, 0x16: RFC 8446 section 5.1),
+ * then gives the socket with those bytes put back to the engine. Node's TLSSocket feeds data already buffered on a
+ * wrapped socket into the TLS layer (lib/_tls_wrap.js initRead), and from then on TLS runs on the native handle.
+ * The engine keeps what tls.Server does well: handshake timeout, client verification, setSecureContext for rotation.
+ *
+ * Every rejection is reported (counted by the ConnectionObserver, the first of each kind logged) with its own code:
+ * no certificate, unknown CA, expired, not yet valid, other verification failures, plaintext, timeout, handshake.
+ */
+
+/** TLS record content type 22, handshake (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
+const TLS_HANDSHAKE_RECORD = 0x16
+
+export interface TlsTerminationOptions {
+  readonly config: ListenTlsConfig
+  readonly log: Logger
+  /** The sidecar's error path: counts (ConnectionObserver.error) and logs once per cause. */
+  readonly report: (err: SidecarError) => void
+  /** Rotation: quiet time after file events, and the stat poll interval (see ReloadingTlsMaterial). */
+  readonly debounceMs?: number
+  readonly pollIntervalMs?: number
+}
+
+export class TlsTermination {
+  private readonly material: ReloadingTlsMaterial
+  private readonly mapper: PrincipalMapper
+  private readonly engines = new Set<tls.Server>()
+  /** Peer address by raw socket, read at accept: Node no longer knows it once a rejected TLS socket is destroyed. */
+  private readonly peers = new WeakMap<net.Socket, string>()
+
+  /** Loads the certificate files (throws TlsMaterialError when they cannot be used) and starts watching them. */
+  constructor(private readonly options: TlsTerminationOptions) {
+    const c = options.config
+    this.material = new ReloadingTlsMaterial({
+      section: 'listen.tls',
+      files: { cert: c.cert, key: c.key, ...(c.ca !== undefined && { ca: c.ca }) },
+      settings: { minVersion: c.minVersion, ...(c.ciphers !== undefined && { ciphers: c.ciphers }) },
+      log: options.log,
+      ...(options.debounceMs !== undefined && { debounceMs: options.debounceMs }),
+      ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
+    })
+    this.mapper = new PrincipalMapper(c.principal)
+    // New connections get the new material; established ones keep the context they were made with.
+    this.material.on('reloaded', (m) => {
+      for (const engine of this.engines) engine.setSecureContext(m.contextOptions)
+    })
+    this.material.start()
+  }
+
+  /** The certificate material new connections get. */
+  get current(): TlsMaterial {
+    return this.material.current
+  }
+
+  /** Re-reads the certificate files now (as a file change would). */
+  reload(): ReturnType<ReloadingTlsMaterial['check']> {
+    return this.material.check()
+  }
+
+  close(): void {
+    this.material.close()
+  }
+
+  readonly serverFactory: ServerFactory = (onSocket) => {
+    const c = this.options.config
+    const engine = tls.createServer({
+      ...this.material.current.contextOptions,
+      requestCert: c.ca !== undefined,
+      // Required: OpenSSL itself refuses a client without a certificate, with an alert the client can show
+      // ("certificate required"). A certificate that does not verify passes the handshake and is refused by Node
+      // right after it (lib/_tls_wrap.js onServerSocketSecure), which surfaces as tlsClientError with the
+      // socket's authorizationError set. Optional: both checks are made in secured().
+      rejectUnauthorized: c.requireClientCert,
+      handshakeTimeout: c.handshakeTimeoutMs,
+    })
+    engine.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket, onSocket))
+    engine.on('tlsClientError', (err, socket) => this.failed(err, socket))
+    this.engines.add(engine)
+    const front = net.createServer({ noDelay: true }, (raw) => this.sniff(raw, engine))
+    front.on('close', () => this.engines.delete(engine))
+    return front
+  }
+
+  /** Reads the first bytes: TLS goes on to the engine, anything else is refused at once. */
+  private sniff(raw: net.Socket, engine: tls.Server): void {
+    const peer = formatHostPort({ host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 })
+    this.peers.set(raw, peer)
+    const timeoutMs = this.options.config.handshakeTimeoutMs
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      raw.off('readable', onReadable)
+      raw.off('end', onGone)
+      raw.off('error', onGone)
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      this.options.report(new TlsHandshakeTimeoutError(peer, timeoutMs))
+      raw.destroy()
+    }, timeoutMs)
+    // Connected and gone without a byte (a TCP health probe, a port scan): nothing to report.
+    const onGone = (): void => {
+      cleanup()
+      raw.destroy()
+    }
+    const onReadable = (): void => {
+      const chunk = raw.read() as Buffer | null
+      if (chunk === null) return
+      cleanup()
+      if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
+        this.options.report(new PlaintextOnTlsListenerError(peer, looksLikeKafkaRequest(chunk), chunk))
+        raw.destroy()
+        return
+      }
+      raw.unshift(chunk)
+      engine.emit('connection', raw)
+    }
+    raw.on('readable', onReadable)
+    raw.once('end', onGone)
+    raw.once('error', onGone)
+  }
+
+  private secured(socket: tls.TLSSocket, onSocket: (socket: net.Socket, client?: AcceptedClient) => void): void {
+    const c = this.options.config
+    const peer = this.peerOf(socket)
+    let client: AcceptedClient = {}
+    if (c.ca !== undefined) {
+      const cert = socket.getPeerCertificate()
+      const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0
+      if (!present) {
+        if (c.requireClientCert) {
+          this.reject(socket, new NoClientCertificateError(peer))
+          return
+        }
+      } else if (!socket.authorized) {
+        const reason = String(socket.authorizationError ?? 'unknown')
+        this.reject(socket, verificationError(reason, peer, describeName(cert.subject), cert.valid_to))
+        return
+      } else {
+        const identity = certificateIdentity(cert)
+        const mapped = this.mapper.map(identity)
+        if (mapped === undefined) this.options.report(new NoPrincipalError(peer, identity.subject, c.principal.from))
+        else client = { principal: mapped.principal }
+        this.options.log.debug(
+          {
+            peer,
+            principal: mapped?.principal,
+            from: mapped?.source,
+            subject: identity.subject,
+            protocol: socket.getProtocol(),
+            cipher: socket.getCipher()?.name,
+            servername: socket.servername || undefined,
+          },
+          'TLS client verified',
+        )
+      }
+    }
+    allowReset(socket)
+    onSocket(socket, client)
+  }
+
+  private failed(err: Error & { code?: string }, socket: tls.TLSSocket): void {
+    const peer = this.peerOf(socket)
+    const authorizationError = socket.authorizationError as unknown as string | null | undefined
+    let reported: SidecarError
+    if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') reported = new NoClientCertificateError(peer)
+    else if (authorizationError) reported = verificationError(String(authorizationError), peer, undefined, undefined)
+    else if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+      reported = new TlsHandshakeTimeoutError(peer, this.options.config.handshakeTimeoutMs)
+    else reported = new TlsHandshakeError(peer, describeHandshakeFailure(err, this.options.config), err)
+    this.reject(socket, reported)
+  }
+
+  private reject(socket: tls.TLSSocket, err: SidecarError): void {
+    this.options.report(err)
+    socket.destroy()
+  }
+
+  private peerOf(socket: tls.TLSSocket): string {
+    // The raw socket the TLS socket wraps (lib/_tls_wrap.js sets _parent for a wrapped net.Socket).
+    const parent = (socket as unknown as { _parent?: net.Socket })._parent
+    const known = parent === undefined ? undefined : this.peers.get(parent)
+    return known ?? formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 })
+  }
+}
+
+/** A client certificate that did not verify, by OpenSSL's X509_V_ERR name (as Node reports it). */
+function verificationError(
+  reason: string,
+  peer: string,
+  subject: string | undefined,
+  validTo: string | undefined,
+): SidecarError {
+  switch (reason) {
+    case 'CERT_HAS_EXPIRED':
+      return new ClientCertificateExpiredError(peer, subject, validTo)
+    case 'CERT_NOT_YET_VALID':
+      return new ClientCertificateNotYetValidError(peer, subject)
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'CERT_UNTRUSTED':
+      return new UnknownClientCaError(peer, subject, reason)
+    default:
+      return new ClientCertificateRejectedError(peer, subject, reason)
+  }
+}
+
+function describeHandshakeFailure(err: Error & { code?: string }, config: ListenTlsConfig): string {
+  switch (err.code) {
+    case 'ERR_SSL_NO_SHARED_CIPHER':
+      return 'no cipher in common with the client (listen.tls.ciphers)'
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
+    case 'ERR_SSL_VERSION_TOO_LOW':
+      return `the client offers only TLS versions below listen.tls.minVersion (${config.minVersion})`
+    case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
+    case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
+      return `the client does not accept the sidecar's certificate (${err.code}): give the client the CA that issued listen.tls.cert, and make the certificate name the host the client connects to`
+    case 'ECONNRESET':
+      return "the client closed the connection during the handshake (often: it does not trust the sidecar's certificate or its host name; see the client's log)"
+    default:
+      return `${err.code ?? 'error'}: ${err.message.split('\n')[0]}`
+  }
+}
+
+/** The bytes of a Kafka request: a positive size, then a known API key (KIP-482 headers keep these offsets). */
+function looksLikeKafkaRequest(chunk: Buffer): boolean {
+  return chunk.length >= 8 && chunk.readInt32BE(0) > 0 && API_DEFINITIONS[chunk.readInt16BE(4)] !== undefined
+}
+
+/**
+ * net.Socket#resetAndDestroy() throws ERR_INVALID_HANDLE_TYPE on a TLS socket, whose handle is a TLSWrap rather than
+ * a TCP handle (lib/net.js). The client connection resets clients whose broker is unreachable, as a dead broker
+ * would: for TLS, reset the TCP connection underneath and drop the TLS state with it.
+ */
+function allowReset(socket: tls.TLSSocket): void {
+  const parent = (socket as unknown as { _parent?: net.Socket })._parent
+  socket.resetAndDestroy = function (this: tls.TLSSocket) {
+    if (parent !== undefined && !parent.destroyed) {
+      try {
+        parent.resetAndDestroy()
+      } catch {
+        // Already closing: destroying the TLS socket is enough.
+      }
+    }
+    this.destroy()
+    return this
+  }
+}
