@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
+import { certsCommand } from './commands/certs.js'
 import type { CliCommand } from './commands/command.js'
 import { decodeCommand } from './commands/decode.js'
 import { devCommand } from './commands/dev.js'
@@ -12,7 +13,7 @@ import { validateConfigCommand } from './commands/validate-config.js'
  * The `kafka-sidecar` command. Each command is a module under src/commands/ exporting a CliCommand; adding one
  * means adding it to COMMANDS. Unknown commands and flags are errors (exit 2) rather than being ignored.
  */
-const COMMANDS: readonly CliCommand[] = [runCommand, devCommand, decodeCommand, validateConfigCommand]
+const COMMANDS: readonly CliCommand[] = [runCommand, devCommand, decodeCommand, validateConfigCommand, certsCommand]
 
 const USAGE_EXIT = 2
 
@@ -41,6 +42,7 @@ function buildCli(argv: readonly string[]) {
     .example('$0 run --upstream broker-1:9092', 'the sidecar in front of a cluster')
     .example('$0 decode --request --hex 0003000c0000000700036170700000010000', 'decode a captured Metadata request')
     .example('$0 validate-config /etc/kafka-sidecar/config.yaml', 'check a configuration before deploying it')
+    .example('$0 certs init --client orders:spiffe://example.org/ns/shop/sa/orders', 'development certificates for mTLS')
     .epilogue(
       'Configuration: YAML file (--config or KAFKA_SIDECAR_CONFIG), overridden by KAFKA_SIDECAR_* variables and flags.',
     )

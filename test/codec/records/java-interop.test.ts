@@ -169,19 +169,21 @@ describe.each(CODECS)('Java client batches compressed with %s', (codec) => {
     ])
   })
 
-  it.runIf(codec === 'none')('match this codec byte for byte when uncompressed', () => {
-    expect(encodeRecordBatch(sent.map(toRecordInput), { baseOffset: BASE_OFFSET }).equals(batches[0]!.raw)).toBe(true)
-    const commit = encodeEndTxnMarkerBatch({
-      producerId: PRODUCER_ID,
-      producerEpoch: PRODUCER_EPOCH,
-      commit: true,
-      coordinatorEpoch: 5,
-      baseOffset: BASE_OFFSET + BigInt(2 * sent.length),
-      partitionLeaderEpoch: PARTITION_LEADER_EPOCH,
-      timestamp: MARKER_TIMESTAMP,
+  // Only uncompressed batches can be compared byte for byte (compressors differ); registered for 'none' alone.
+  if (codec === 'none')
+    it('match this codec byte for byte when uncompressed', () => {
+      expect(encodeRecordBatch(sent.map(toRecordInput), { baseOffset: BASE_OFFSET }).equals(batches[0]!.raw)).toBe(true)
+      const commit = encodeEndTxnMarkerBatch({
+        producerId: PRODUCER_ID,
+        producerEpoch: PRODUCER_EPOCH,
+        commit: true,
+        coordinatorEpoch: 5,
+        baseOffset: BASE_OFFSET + BigInt(2 * sent.length),
+        partitionLeaderEpoch: PARTITION_LEADER_EPOCH,
+        timestamp: MARKER_TIMESTAMP,
+      })
+      expect(commit.equals(batches[2]!.raw)).toBe(true)
     })
-    expect(commit.equals(batches[2]!.raw)).toBe(true)
-  })
 })
 
 describe.each(CODECS)('batches this codec compresses with %s', (codec) => {

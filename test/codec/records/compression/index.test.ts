@@ -37,37 +37,40 @@ describe.each(TYPES)('compression type %i', (type) => {
     )
   })
 
-  it.skipIf(type === CompressionType.None)('refuses to decompress past the cap', () => {
-    const bomb = codec.compress(Buffer.alloc(4 * 1024 * 1024))
-    expect(() => codec.decompress(bomb, 1024 * 1024)).toThrow(DecompressedSizeExceededError)
-    expect(codec.decompress(bomb, 4 * 1024 * 1024).length).toBe(4 * 1024 * 1024)
-  })
+  // The cap and damaged-input cases apply to real compressors only: registered for them alone.
+  if (type !== CompressionType.None)
+    it('refuses to decompress past the cap', () => {
+      const bomb = codec.compress(Buffer.alloc(4 * 1024 * 1024))
+      expect(() => codec.decompress(bomb, 1024 * 1024)).toThrow(DecompressedSizeExceededError)
+      expect(codec.decompress(bomb, 4 * 1024 * 1024).length).toBe(4 * 1024 * 1024)
+    })
 
-  it.skipIf(type === CompressionType.None)('throws only CodecErrors for damaged data', () => {
-    const valid = codec.compress(compressionSamples()[6]![1])
-    fc.assert(
-      fc.property(
-        fc.nat(valid.length - 1),
-        fc.uint8Array({ minLength: 1, maxLength: 4 }),
-        fc.boolean(),
-        (at, junk, truncate) => {
-          const damaged = Buffer.from(valid)
-          let input: Buffer
-          if (truncate) input = damaged.subarray(0, at)
-          else {
-            damaged.set(junk.subarray(0, damaged.length - at), at)
-            input = damaged
-          }
-          try {
-            codec.decompress(input, 1024 * 1024)
-          } catch (err) {
-            expect(err).toBeInstanceOf(CodecError)
-          }
-        },
-      ),
-      { numRuns: 300 },
-    )
-  })
+  if (type !== CompressionType.None)
+    it('throws only CodecErrors for damaged data', () => {
+      const valid = codec.compress(compressionSamples()[6]![1])
+      fc.assert(
+        fc.property(
+          fc.nat(valid.length - 1),
+          fc.uint8Array({ minLength: 1, maxLength: 4 }),
+          fc.boolean(),
+          (at, junk, truncate) => {
+            const damaged = Buffer.from(valid)
+            let input: Buffer
+            if (truncate) input = damaged.subarray(0, at)
+            else {
+              damaged.set(junk.subarray(0, damaged.length - at), at)
+              input = damaged
+            }
+            try {
+              codec.decompress(input, 1024 * 1024)
+            } catch (err) {
+              expect(err).toBeInstanceOf(CodecError)
+            }
+          },
+        ),
+        { numRuns: 300 },
+      )
+    })
 })
 
 describe('compressionCodec', () => {
