@@ -42,7 +42,10 @@ function buildCli(argv: readonly string[]) {
     .example('$0 run --upstream broker-1:9092', 'the sidecar in front of a cluster')
     .example('$0 decode --request --hex 0003000c0000000700036170700000010000', 'decode a captured Metadata request')
     .example('$0 validate-config /etc/kafka-sidecar/config.yaml', 'check a configuration before deploying it')
-    .example('$0 certs init --client orders:spiffe://example.org/ns/shop/sa/orders', 'development certificates for mTLS')
+    .example(
+      '$0 certs init --client orders:spiffe://example.org/ns/shop/sa/orders',
+      'development certificates for mTLS',
+    )
     .epilogue(
       'Configuration: YAML file (--config or KAFKA_SIDECAR_CONFIG), overridden by KAFKA_SIDECAR_* variables and flags.',
     )
