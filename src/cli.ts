@@ -7,13 +7,21 @@ import type { CliCommand } from './commands/command.js'
 import { decodeCommand } from './commands/decode.js'
 import { devCommand } from './commands/dev.js'
 import { runCommand } from './commands/run.js'
+import { topCommand } from './commands/top.js'
 import { validateConfigCommand } from './commands/validate-config.js'
 
 /**
  * The `kafka-sidecar` command. Each command is a module under src/commands/ exporting a CliCommand; adding one
  * means adding it to COMMANDS. Unknown commands and flags are errors (exit 2) rather than being ignored.
  */
-const COMMANDS: readonly CliCommand[] = [runCommand, devCommand, decodeCommand, validateConfigCommand, certsCommand]
+const COMMANDS: readonly CliCommand[] = [
+  runCommand,
+  devCommand,
+  topCommand,
+  decodeCommand,
+  validateConfigCommand,
+  certsCommand,
+]
 
 const USAGE_EXIT = 2
 
@@ -40,6 +48,7 @@ function buildCli(argv: readonly string[]) {
     .version(packageVersion())
     .example('$0 dev', 'try it: an embedded local Kafka with the sidecar in front, clients on 127.0.0.1:9092')
     .example('$0 run --upstream broker-1:9092', 'the sidecar in front of a cluster')
+    .example('$0 top', 'live per-client statistics of a running sidecar')
     .example('$0 decode --request --hex 0003000c0000000700036170700000010000', 'decode a captured Metadata request')
     .example('$0 validate-config /etc/kafka-sidecar/config.yaml', 'check a configuration before deploying it')
     .example(

@@ -13,6 +13,7 @@ import { SidecarError } from '../errors.js'
 import { FILTER_PLUGINS } from '../filter-plugins.js'
 import { createLogger, frameLoggingEnabled, type Logger, setFrameLogging } from '../logger.js'
 import { Sidecar } from '../server/sidecar.js'
+import { StatsService } from '../stats/index.js'
 import type { CliCommand } from './command.js'
 
 /**
@@ -23,6 +24,8 @@ import type { CliCommand } from './command.js'
 export interface RunningSidecar {
   readonly sidecar: Sidecar
   readonly admin: AdminServer | undefined
+  /** Per-client statistics behind /metrics and /stats, and the audit log. */
+  readonly stats: StatsService
   readonly config: () => SidecarConfig
   /** Graceful stop: drain (bounded by limits.drainTimeoutMs), close the admin endpoint and the watcher. */
   stop(): Promise<void>
@@ -35,12 +38,25 @@ export async function startSidecarProcess(
   initial: SidecarConfig = loadConfig(input),
   watchConfig = true,
 ): Promise<RunningSidecar> {
-  const sidecar = await Sidecar.start(initial, { log, plugins: FILTER_PLUGINS })
+  const stats = new StatsService(initial.stats, log)
+  let sidecar: Sidecar
+  try {
+    sidecar = await Sidecar.start(initial, {
+      log,
+      plugins: FILTER_PLUGINS,
+      observer: stats.statistics,
+      statsFilter: (config) => stats.filterFor(config),
+    })
+  } catch (err) {
+    await stats.close()
+    throw err
+  }
   let current = initial
 
   let admin: AdminServer | undefined
   if (initial.admin.enabled) {
     admin = new AdminServer(() => readiness(sidecar), log)
+    stats.routes(admin)
     await admin.listen({ host: initial.admin.host, port: initial.admin.port })
   }
 
@@ -54,6 +70,8 @@ export async function startSidecarProcess(
           'these settings change only after a restart; the running values stay',
         )
       }
+      // The stats section first: the filters rebuilt by reload take the audit log it opens.
+      if (change.changed.includes('stats')) stats.apply(change.config.stats)
       sidecar.reload(change.config).then(
         () => {
           current = change.config
@@ -72,11 +90,13 @@ export async function startSidecarProcess(
   return {
     sidecar,
     admin,
+    stats,
     config: () => current,
     async stop() {
       watcher?.close()
       await sidecar.shutdown(current.limits.drainTimeoutMs)
       await admin?.close()
+      await stats.close()
     },
   }
 }

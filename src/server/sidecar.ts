@@ -54,6 +54,12 @@ export interface SidecarOptions {
   readonly serverFactory?: ServerFactory
   /** Told about every connection, frame and failure (statistics, metrics, audit). */
   readonly observer?: ConnectionObserver
+  /**
+   * The built-in statistics filter (filters/stats) for a configuration, or none: it needs the process's
+   * statistics and audit log, so the caller supplies it. Rebuilt on every reload. It runs first on requests and
+   * last on responses, so it sees messages as the client does (before and after any other filter's changes).
+   */
+  readonly statsFilter?: (config: SidecarConfig) => ConfiguredFilter | undefined
 }
 
 export interface SidecarStatus {
@@ -198,6 +204,8 @@ export class Sidecar {
     const plugins = new Map((this.options.plugins ?? []).map((p) => [p.name, p]))
     const ctx = { log: this.options.log }
     const built: ConfiguredFilter[] = []
+    const stats = this.options.statsFilter?.(config)
+    if (stats !== undefined) built.push(stats)
     for (const p of BUILT_IN)
       built.push(
         await p.configure(

@@ -1,0 +1,464 @@
+import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
+import type { ConsumerGroupHeartbeatRequest } from '../../codec/messages/generated/consumer-group-heartbeat-request.js'
+import type { ConsumerGroupHeartbeatResponse } from '../../codec/messages/generated/consumer-group-heartbeat-response.js'
+import type { FetchRequest } from '../../codec/messages/generated/fetch-request.js'
+import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
+import type { HeartbeatRequest } from '../../codec/messages/generated/heartbeat-request.js'
+import type { JoinGroupRequest } from '../../codec/messages/generated/join-group-request.js'
+import type { JoinGroupResponse } from '../../codec/messages/generated/join-group-response.js'
+import type { LeaveGroupRequest } from '../../codec/messages/generated/leave-group-request.js'
+import type { ListOffsetsRequest } from '../../codec/messages/generated/list-offsets-request.js'
+import type { ListOffsetsResponse } from '../../codec/messages/generated/list-offsets-response.js'
+import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import type { OffsetCommitRequest } from '../../codec/messages/generated/offset-commit-request.js'
+import type { OffsetCommitResponse } from '../../codec/messages/generated/offset-commit-response.js'
+import type { OffsetFetchRequest } from '../../codec/messages/generated/offset-fetch-request.js'
+import type { OffsetFetchResponse } from '../../codec/messages/generated/offset-fetch-response.js'
+import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
+import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
+import type { SyncGroupRequest } from '../../codec/messages/generated/sync-group-request.js'
+import type { SyncGroupResponse } from '../../codec/messages/generated/sync-group-response.js'
+import type {
+  ConfiguredFilter,
+  DecodedRequest,
+  DecodedResponse,
+  Filter,
+  FilterContext,
+} from '../../src/pipeline/filter-api.js'
+import { ADMIN_APIS, type AuditTopic, auditAdminRequest } from './admin-apis.js'
+import { fetchedRecords, producedFigures } from './records.js'
+
+/**
+ * Built-in: per-topic statistics, consumer group membership and consumer lag, and the audit log. The figures the
+ * runtime can count without decoding (requests, bytes, latency) come from the ConnectionObserver; this filter
+ * decodes what those cannot give, and reports to a StatsSink (src/stats implements it). It never changes a
+ * message and never fails a request: a problem in here is reported to the sink and the frame goes on.
+ *
+ * Decoded (when `topics` is on):
+ *   Produce request    bytes and records per topic (batch headers only, no decompression: records.ts)
+ *   Produce response   log end offset per partition = BaseOffset + offsets the request's batches took
+ *   Fetch request      fetch offsets (to count only records at or above them)
+ *   Fetch response     bytes and records per topic, high watermark per partition, throttle time
+ *   ListOffsets        the LATEST offset (timestamp -1, read_uncommitted) is the high watermark
+ *   Metadata response  topic id -> name (v10+), for Fetch v13+, Produce v13 and OffsetCommit/OffsetFetch v10
+ *   OffsetCommit       committed offsets (the request's, once the response says the partition succeeded)
+ *   OffsetFetch        committed offsets as the coordinator returns them
+ *   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ConsumerGroupHeartbeat (KIP-848)   group membership
+ * Every decoded response also gives its throttle time and its non-zero error codes.
+ */
+
+/** Where the filter reports. Offsets arrive as numbers (Kafka offsets stay far below 2^53). */
+export interface StatsSink {
+  topicIdSeen(topicId: string, name: string): void
+  topicName(topicId: string): string | undefined
+  produced(conn: FilterContext, topic: string, bytes: number, records: number): void
+  fetched(conn: FilterContext, topic: string, bytes: number, records: number): void
+  /** Log end offset (high watermark) of a partition as some response showed it. */
+  logEndOffset(topic: string, partition: number, offset: number): void
+  /** `conn` is the committing client for OffsetCommit, undefined for offsets read back with OffsetFetch. */
+  committed(conn: FilterContext | undefined, group: string, topic: string, partition: number, offset: number): void
+  throttled(conn: FilterContext, apiKey: number, ms: number): void
+  kafkaError(conn: FilterContext, apiKey: number, errorCode: number): void
+  /** A member of a group is alive (joined, synced, heartbeated); it is gone after `sessionTimeoutMs` of silence. */
+  memberSeen(conn: FilterContext, group: string, memberId: string, sessionTimeoutMs: number | undefined): void
+  memberLeft(group: string, memberId: string): void
+  /** A bug or an unexpected message in the filter; the frame was forwarded regardless. */
+  failed(err: unknown): void
+}
+
+/** One line of the audit log (src/stats/audit-log.ts adds the time and writes it). */
+export interface AuditEntry {
+  readonly api: string
+  readonly apiVersion: number
+  readonly connectionId: number
+  readonly clientId: string | null
+  readonly principal: string | null
+  readonly peer: string
+  readonly topics?: readonly AuditTopic[]
+  readonly [detail: string]: unknown
+}
+
+export interface AuditSink {
+  write(entry: AuditEntry): void
+}
+
+export interface StatsFilterOptions {
+  readonly sink: StatsSink
+  /** Decode for per-topic figures, throttle, groups and lag. */
+  readonly topics: boolean
+  readonly audit?: AuditSink
+}
+
+const NAME = 'stats'
+/** Kafka's null topic id (Uuid.ZERO_UUID), as the codec renders uuids (base64url of 16 bytes). */
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
+/** ListOffsetsRequest.LATEST_TIMESTAMP: "the offset of the next message", the high watermark for read_uncommitted. */
+const LATEST_TIMESTAMP = -1n
+/** Default group.consumer.session.timeout.ms (KIP-848): how long a silent ConsumerGroupHeartbeat member lives. */
+const CONSUMER_PROTOCOL_SESSION_MS = 45_000
+const UNKNOWN_MEMBER_ID = 25
+
+const TOPIC_REQUESTS = new Set<number>([
+  ApiKey.Produce,
+  ApiKey.Fetch,
+  ApiKey.ListOffsets,
+  ApiKey.OffsetCommit,
+  ApiKey.OffsetFetch,
+  ApiKey.JoinGroup,
+  ApiKey.SyncGroup,
+  ApiKey.Heartbeat,
+  ApiKey.LeaveGroup,
+  ApiKey.ConsumerGroupHeartbeat,
+])
+const TOPIC_RESPONSES = new Set<number>([...TOPIC_REQUESTS, ApiKey.Metadata])
+const AUDIT_REQUESTS = new Set<number>([ApiKey.Produce, ApiKey.Fetch, ...ADMIN_APIS])
+const AUDIT_RESPONSES = new Set<number>([ApiKey.Fetch])
+
+export function createStatsFilter(options: StatsFilterOptions): ConfiguredFilter {
+  const filter = new StatsFilter(options)
+  return { name: NAME, forConnection: () => filter }
+}
+
+type Ctx = FilterContext
+
+export class StatsFilter implements Filter {
+  private readonly sink: StatsSink
+  private readonly topics: boolean
+  private readonly audit: AuditSink | undefined
+  private readonly requestKeys: ReadonlySet<number>
+  private readonly responseKeys: ReadonlySet<number>
+
+  constructor(options: StatsFilterOptions) {
+    this.sink = options.sink
+    this.topics = options.topics
+    this.audit = options.audit
+    this.requestKeys = new Set([...(this.topics ? TOPIC_REQUESTS : []), ...(this.audit ? AUDIT_REQUESTS : [])])
+    this.responseKeys = new Set([...(this.topics ? TOPIC_RESPONSES : []), ...(this.audit ? AUDIT_RESPONSES : [])])
+  }
+
+  wantsRequest(apiKey: number): boolean {
+    return this.requestKeys.has(apiKey)
+  }
+
+  wantsResponse(apiKey: number): boolean {
+    return this.responseKeys.has(apiKey)
+  }
+
+  onRequest(req: DecodedRequest, ctx: Ctx): undefined {
+    try {
+      this.request(req, ctx)
+    } catch (err) {
+      this.sink.failed(err)
+    }
+    return undefined
+  }
+
+  onResponse(res: DecodedResponse, ctx: Ctx): undefined {
+    try {
+      this.response(res, ctx)
+    } catch (err) {
+      this.sink.failed(err)
+    }
+    return undefined
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  private request(req: DecodedRequest, ctx: Ctx): void {
+    switch (req.apiKey) {
+      case ApiKey.Produce:
+        this.produceRequest(req.body as ProduceRequest, req.apiVersion, ctx)
+        return
+      case ApiKey.Heartbeat: {
+        if (!this.topics) return
+        const b = req.body as HeartbeatRequest
+        this.sink.memberSeen(ctx, b.groupId, b.memberId, undefined)
+        return
+      }
+      case ApiKey.LeaveGroup: {
+        if (!this.topics) return
+        const b = req.body as LeaveGroupRequest
+        if (b.memberId !== undefined && b.memberId !== '') this.sink.memberLeft(b.groupId, b.memberId)
+        for (const m of b.members ?? []) this.sink.memberLeft(b.groupId, m.memberId)
+        return
+      }
+      case ApiKey.ConsumerGroupHeartbeat: {
+        if (!this.topics) return
+        const b = req.body as ConsumerGroupHeartbeatRequest
+        // Epoch -1 leaves the group, -2 leaves it as a static member (KIP-848, ConsumerGroupHeartbeatRequest.json).
+        if (b.memberEpoch < 0 && b.memberId !== '') this.sink.memberLeft(b.groupId, b.memberId)
+        return
+      }
+      default:
+        if (this.audit !== undefined && ADMIN_APIS.has(req.apiKey)) {
+          this.audit.write({ ...auditBase(req.apiKey, req.apiVersion, ctx), ...auditAdminRequest(req) })
+        }
+    }
+  }
+
+  private produceRequest(body: ProduceRequest, version: number, ctx: Ctx): void {
+    const audited: AuditTopic[] | undefined = this.audit ? [] : undefined
+    for (const t of body.topicData) {
+      const topic = this.topicOf(t.name, t.topicId)
+      let bytes = 0
+      let records = 0
+      for (const p of t.partitionData) {
+        if (p.records === null) continue
+        bytes += p.records.length
+        try {
+          records += producedFigures(p.records).records
+        } catch {
+          // A malformed batch is the broker's to reject (CORRUPT_MESSAGE); its bytes still count.
+        }
+      }
+      if (this.topics) this.sink.produced(ctx, topic, bytes, records)
+      audited?.push({ topic, partitions: t.partitionData.length, bytes, records })
+    }
+    if (audited !== undefined) {
+      this.audit!.write({
+        ...auditBase(ApiKey.Produce, version, ctx),
+        acks: body.acks,
+        ...(body.transactionalId !== null ? { transactionalId: body.transactionalId } : {}),
+        topics: audited,
+      })
+    }
+  }
+
+  // ------------------------------------------------------------------ responses
+
+  private response(res: DecodedResponse, ctx: Ctx): void {
+    const body = res.body as { throttleTimeMs?: number }
+    if (this.topics && typeof body.throttleTimeMs === 'number' && body.throttleTimeMs > 0) {
+      this.sink.throttled(ctx, res.apiKey, body.throttleTimeMs)
+    }
+    switch (res.apiKey) {
+      case ApiKey.Produce:
+        if (this.topics) this.produceResponse(res.body as ProduceResponse, res.request?.body as ProduceRequest, ctx)
+        return
+      case ApiKey.Fetch:
+        this.fetchResponse(
+          res.body as FetchResponse,
+          res.request?.body as FetchRequest | undefined,
+          res.apiVersion,
+          ctx,
+        )
+        return
+      case ApiKey.Metadata:
+        this.metadataResponse(res.body as MetadataResponse, ctx)
+        return
+      case ApiKey.ListOffsets:
+        this.listOffsetsResponse(res.body as ListOffsetsResponse, res.request?.body as ListOffsetsRequest, ctx)
+        return
+      case ApiKey.OffsetCommit:
+        this.offsetCommitResponse(res.body as OffsetCommitResponse, res.request?.body as OffsetCommitRequest, ctx)
+        return
+      case ApiKey.OffsetFetch:
+        this.offsetFetchResponse(res.body as OffsetFetchResponse, res.request?.body as OffsetFetchRequest, ctx)
+        return
+      case ApiKey.JoinGroup: {
+        const b = res.body as JoinGroupResponse
+        const r = res.request?.body as JoinGroupRequest | undefined
+        this.error(ctx, res.apiKey, b.errorCode)
+        if (b.errorCode === 0 && r !== undefined && b.memberId !== '') {
+          this.sink.memberSeen(ctx, r.groupId, b.memberId, r.sessionTimeoutMs)
+        }
+        return
+      }
+      case ApiKey.SyncGroup: {
+        const b = res.body as SyncGroupResponse
+        const r = res.request?.body as SyncGroupRequest | undefined
+        this.error(ctx, res.apiKey, b.errorCode)
+        if (b.errorCode === 0 && r !== undefined) this.sink.memberSeen(ctx, r.groupId, r.memberId, undefined)
+        return
+      }
+      case ApiKey.Heartbeat:
+      case ApiKey.LeaveGroup: {
+        const b = res.body as { errorCode: number }
+        this.error(ctx, res.apiKey, b.errorCode)
+        if (b.errorCode === UNKNOWN_MEMBER_ID && res.apiKey === ApiKey.Heartbeat && res.request !== undefined) {
+          const r = res.request.body as HeartbeatRequest
+          this.sink.memberLeft(r.groupId, r.memberId)
+        }
+        return
+      }
+      case ApiKey.ConsumerGroupHeartbeat: {
+        const b = res.body as ConsumerGroupHeartbeatResponse
+        const r = res.request?.body as ConsumerGroupHeartbeatRequest | undefined
+        this.error(ctx, res.apiKey, b.errorCode)
+        const memberId = b.memberId ?? r?.memberId ?? ''
+        if (r !== undefined && memberId !== '') {
+          if (b.errorCode === UNKNOWN_MEMBER_ID) this.sink.memberLeft(r.groupId, memberId)
+          else if (b.errorCode === 0 && b.memberEpoch >= 0) {
+            this.sink.memberSeen(
+              ctx,
+              r.groupId,
+              memberId,
+              Math.max(CONSUMER_PROTOCOL_SESSION_MS, 3 * b.heartbeatIntervalMs),
+            )
+          }
+        }
+        return
+      }
+    }
+  }
+
+  private produceResponse(body: ProduceResponse, req: ProduceRequest | undefined, ctx: Ctx): void {
+    for (const t of body.responses) {
+      const topic = this.topicOf(t.name, t.topicId)
+      const sent = req?.topicData.find((x) => (t.topicId !== undefined ? x.topicId === t.topicId : x.name === t.name))
+      for (const p of t.partitionResponses) {
+        if (p.errorCode !== 0) {
+          this.error(ctx, ApiKey.Produce, p.errorCode)
+          continue
+        }
+        if (p.baseOffset < 0n || sent === undefined) continue
+        const records = sent.partitionData.find((x) => x.index === p.index)?.records
+        if (records === null || records === undefined) continue
+        let offsets: number
+        try {
+          offsets = producedFigures(records).offsets
+        } catch {
+          continue
+        }
+        this.sink.logEndOffset(topic, p.index, Number(p.baseOffset) + offsets)
+      }
+    }
+  }
+
+  private fetchResponse(body: FetchResponse, req: FetchRequest | undefined, version: number, ctx: Ctx): void {
+    if (body.errorCode !== undefined) this.error(ctx, ApiKey.Fetch, body.errorCode)
+    const offsets = req === undefined ? undefined : fetchOffsets(req)
+    const audited: AuditTopic[] | undefined = this.audit ? [] : undefined
+    for (const t of body.responses) {
+      const topic = this.topicOf(t.topic, t.topicId)
+      let bytes = 0
+      let records = 0
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          this.error(ctx, ApiKey.Fetch, p.errorCode)
+          continue
+        }
+        if (this.topics && p.highWatermark >= 0n)
+          this.sink.logEndOffset(topic, p.partitionIndex, Number(p.highWatermark))
+        const data = p.records
+        if (data === null || data.length === 0) continue
+        bytes += data.length
+        try {
+          records += fetchedRecords(data, offsets?.get(t.topicId ?? t.topic ?? '')?.get(p.partitionIndex))
+        } catch {
+          // Bytes the client will reject as corrupt: counted as bytes, not records.
+        }
+      }
+      if (bytes === 0) continue
+      if (this.topics) this.sink.fetched(ctx, topic, bytes, records)
+      audited?.push({ topic, partitions: t.partitions.length, bytes, records })
+    }
+    // Empty long-poll answers (a consumer sends two a second while idle) are not audited: only data returned.
+    if (audited !== undefined && audited.length > 0) {
+      this.audit!.write({ ...auditBase(ApiKey.Fetch, version, ctx), topics: audited })
+    }
+  }
+
+  private metadataResponse(body: MetadataResponse, ctx: Ctx): void {
+    for (const t of body.topics) {
+      if (t.errorCode !== 0) this.error(ctx, ApiKey.Metadata, t.errorCode)
+      if (t.name !== null && t.topicId !== undefined && t.topicId !== ZERO_UUID)
+        this.sink.topicIdSeen(t.topicId, t.name)
+    }
+    if (body.errorCode !== undefined) this.error(ctx, ApiKey.Metadata, body.errorCode)
+  }
+
+  private listOffsetsResponse(body: ListOffsetsResponse, req: ListOffsetsRequest | undefined, ctx: Ctx): void {
+    // Only read_uncommitted LATEST answers are the high watermark (read_committed gives the last stable offset).
+    const latest = req !== undefined && (req.isolationLevel ?? 0) === 0
+    for (const t of body.topics) {
+      const asked = latest ? req!.topics.find((x) => x.name === t.name) : undefined
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          this.error(ctx, ApiKey.ListOffsets, p.errorCode)
+          continue
+        }
+        const ts = asked?.partitions.find((x) => x.partitionIndex === p.partitionIndex)?.timestamp
+        if (ts === LATEST_TIMESTAMP && p.offset >= 0n)
+          this.sink.logEndOffset(t.name, p.partitionIndex, Number(p.offset))
+      }
+    }
+  }
+
+  private offsetCommitResponse(body: OffsetCommitResponse, req: OffsetCommitRequest | undefined, ctx: Ctx): void {
+    for (const t of body.topics) {
+      const sent = req?.topics.find((x) => (t.topicId !== undefined ? x.topicId === t.topicId : x.name === t.name))
+      const topic = this.topicOf(t.name, t.topicId)
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          this.error(ctx, ApiKey.OffsetCommit, p.errorCode)
+          continue
+        }
+        const offset = sent?.partitions.find((x) => x.partitionIndex === p.partitionIndex)?.committedOffset
+        if (offset !== undefined && offset >= 0n) {
+          this.sink.committed(ctx, req!.groupId, topic, p.partitionIndex, Number(offset))
+        }
+      }
+    }
+  }
+
+  private offsetFetchResponse(body: OffsetFetchResponse, req: OffsetFetchRequest | undefined, ctx: Ctx): void {
+    if (body.errorCode !== undefined) this.error(ctx, ApiKey.OffsetFetch, body.errorCode)
+    const groups =
+      body.groups ??
+      (req?.groupId !== undefined ? [{ groupId: req.groupId, topics: body.topics ?? [], errorCode: 0 }] : [])
+    for (const g of groups) {
+      this.error(ctx, ApiKey.OffsetFetch, g.errorCode)
+      for (const t of g.topics as { name?: string; topicId?: string; partitions: OffsetFetchPartition[] }[]) {
+        const topic = this.topicOf(t.name, t.topicId)
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) this.error(ctx, ApiKey.OffsetFetch, p.errorCode)
+          else if (p.committedOffset >= 0n) {
+            this.sink.committed(undefined, g.groupId, topic, p.partitionIndex, Number(p.committedOffset))
+          }
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private error(ctx: Ctx, apiKey: number, errorCode: number): void {
+    if (errorCode !== 0 && this.topics) this.sink.kafkaError(ctx, apiKey, errorCode)
+  }
+
+  /** The topic's name: given by the message (up to Fetch v12, Produce v12, ...), else from Metadata's id map. */
+  private topicOf(name: string | undefined | null, topicId: string | undefined): string {
+    if (name !== undefined && name !== null) return name
+    if (topicId === undefined) return ''
+    return this.sink.topicName(topicId) ?? topicId
+  }
+}
+
+interface OffsetFetchPartition {
+  partitionIndex: number
+  committedOffset: bigint
+  errorCode: number
+}
+
+/** Fetch offsets by topic (name, or id from v13) and partition. */
+function fetchOffsets(req: FetchRequest): Map<string, Map<number, bigint>> {
+  const byTopic = new Map<string, Map<number, bigint>>()
+  for (const t of req.topics) {
+    const m = new Map<number, bigint>()
+    for (const p of t.partitions) m.set(p.partition, p.fetchOffset)
+    byTopic.set(t.topicId ?? t.topic ?? '', m)
+  }
+  return byTopic
+}
+
+function auditBase(apiKey: number, apiVersion: number, ctx: Ctx) {
+  return {
+    api: API_DEFINITIONS[apiKey]?.name ?? String(apiKey),
+    apiVersion,
+    connectionId: ctx.connectionId,
+    clientId: ctx.clientId,
+    principal: ctx.principal ?? null,
+    peer: `${ctx.peer.address}:${ctx.peer.port}`,
+  }
+}

@@ -1,0 +1,112 @@
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { type AuditEntry, type AuditSink, createStatsFilter } from '../../filters/stats/index.js'
+import { type AdminServer, sendJson } from '../admin/admin-server.js'
+import type { SidecarConfig, StatsConfig } from '../config/schema.js'
+import type { ConfiguredFilter } from '../pipeline/filter-api.js'
+import { AuditLog } from './audit-log.js'
+import { createMetricsRegistry, METRIC_PREFIX, SampledCounter } from './prometheus.js'
+import { Statistics } from './statistics.js'
+
+/**
+ * Statistics as the sidecar process runs them: the Statistics (the runtime's observer and the stats filter's
+ * sink), its Prometheus registry, the audit log, and the admin routes /metrics and /stats.
+ *
+ * The `stats` section reloads without a restart: new caps apply to values not seen yet, `topics` and the audit
+ * switch apply to connections opened afterwards, and a new audit file is opened at once (connections opened
+ * before write to it too).
+ */
+export class StatsService {
+  readonly statistics: Statistics
+  readonly registry: Registry
+  private config: StatsConfig
+  private audit: AuditLog | undefined
+  /** Lines of audit logs closed by reloads, so the counters never go back. */
+  private readonly retired = { written: 0, dropped: 0 }
+  /** What filters write to: whatever audit log is current (none: lines are dropped). */
+  private readonly auditSink: AuditSink = { write: (e: AuditEntry) => this.audit?.write(e) }
+
+  constructor(
+    config: StatsConfig,
+    private readonly log: Logger,
+  ) {
+    this.config = config
+    this.statistics = new Statistics(config, log)
+    this.registry = createMetricsRegistry(this.statistics)
+    this.registerAuditMetrics()
+    this.openAudit(config)
+  }
+
+  /** The built-in stats filter for a sidecar configuration (SidecarOptions.statsFilter); none when it has nothing to do. */
+  filterFor(config: SidecarConfig): ConfiguredFilter | undefined {
+    const s = config.stats
+    if (!s.topics && !s.audit.enabled) return undefined
+    return createStatsFilter({
+      sink: this.statistics,
+      topics: s.topics,
+      ...(s.audit.enabled ? { audit: this.auditSink } : {}),
+    })
+  }
+
+  /** Applies a reloaded `stats` section (before the sidecar rebuilds its filters with filterFor). */
+  apply(config: StatsConfig): void {
+    const before = this.config.audit
+    this.config = config
+    this.statistics.reconfigure(config)
+    if (before.enabled !== config.audit.enabled || before.file !== config.audit.file) {
+      this.closeAudit()
+      this.openAudit(config)
+    }
+  }
+
+  /** Adds /metrics (Prometheus text format) and /stats (JSON, see snapshot.ts) to the admin endpoint. */
+  routes(admin: AdminServer): void {
+    admin.route('/metrics', async (_req, res) => {
+      const text = await this.registry.metrics()
+      res.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+    })
+    admin.route('/stats', (_req, res) => sendJson(res, 200, this.statistics.snapshot()))
+  }
+
+  async close(): Promise<void> {
+    this.statistics.close()
+    await this.closeAudit()
+  }
+
+  private openAudit(config: StatsConfig): void {
+    if (!config.audit.enabled) return
+    this.audit = AuditLog.open(config.audit.file, this.log)
+    this.log.info({ file: config.audit.file }, 'audit log on')
+  }
+
+  private closeAudit(): Promise<void> {
+    const a = this.audit
+    if (a === undefined) return Promise.resolve()
+    this.audit = undefined
+    this.retired.written += a.written
+    this.retired.dropped += a.dropped
+    return a.close()
+  }
+
+  private registerAuditMetrics(): void {
+    const total = (pick: (a: { written: number; dropped: number }) => number) =>
+      pick(this.retired) + (this.audit ? pick(this.audit) : 0)
+    // Here rather than in prometheus.ts: the audit log belongs to the process, not to Statistics.
+    new SampledCounter(this.registry, `${METRIC_PREFIX}audit_lines_total`, 'Audit log lines written', [], function* () {
+      yield { labels: {}, value: total((a) => a.written) }
+    })
+    new SampledCounter(
+      this.registry,
+      `${METRIC_PREFIX}audit_lines_dropped_total`,
+      'Audit log lines dropped (destination too slow or failing)',
+      [],
+      function* () {
+        yield { labels: {}, value: total((a) => a.dropped) }
+      },
+    )
+  }
+}
+
+export type { StatsSnapshot } from './snapshot.js'
+export { Statistics } from './statistics.js'
