@@ -291,8 +291,11 @@ export class Sidecar {
 
   /** Every failure is counted; the first of each cause is logged in full, the rest summarised (logOncePerCause). */
   private reportError(code: string, err: unknown, log: Logger, conn?: ObservedConnection): void {
-    this.observer.error(code, conn)
-    logOncePerCause(log, code, err, { tracker: this.causes })
+    // A generic protocol error whose error names a more specific failure (KSC_ERR_TLS_ON_PLAINTEXT) is counted
+    // under that code, the one its log line carries, so each failure has its own counter.
+    const counted = code === 'KSC_ERR_PROTOCOL' && err instanceof SidecarError ? err.code : code
+    this.observer.error(counted, conn)
+    logOncePerCause(log, counted, err, { tracker: this.causes })
   }
 
   private closeTls(): void {
