@@ -47,7 +47,12 @@ function banner(config: SidecarConfig, kafka: EmbeddedKafka | undefined): string
     `  point clients at   ${bootstrap}`,
     `  upstream brokers   ${kafka ? kafka.bootstrapServers : config.upstream.bootstrap.map(formatHostPort).join(',')}   (clients never see these)`,
     `  broker listeners   ${config.brokers.advertisedHost}:${config.brokers.portBase}+<node id>`,
-    ...(config.admin.enabled ? [`  admin              http://${formatHostPort(config.admin)}/readyz`] : []),
+    ...(config.admin.enabled
+      ? [
+          `  admin              http://${formatHostPort(config.admin)}/readyz  /metrics  /stats`,
+          `  live client view   kafka-sidecar top --admin ${formatHostPort(config.admin)}`,
+        ]
+      : []),
     '',
     'Try:',
     `  kcat -b ${bootstrap} -L`,
