@@ -82,6 +82,14 @@ export class MetadataRefresher {
           this.directory.observe('broker', b.nodeId, { host: b.host, port: b.port, rack: b.rack })
         return true
       } catch (err) {
+        const code = (err as { code?: unknown }).code
+        if (typeof code === 'string' && code.startsWith('ERR_SSL_')) {
+          // A TLS alert after connect: with TLS 1.3 the broker checks our client certificate after our side of the
+          // handshake is done (RFC 8446 section 4.4.2), so a refusal arrives on the first read. Not reachable.
+          lastError = this.connector.failure(target, err as Error)
+          this.health.reachable = false
+          continue
+        }
         // Reachable but not answering us (SASL required, or an error): readiness holds, metadata comes from clients.
         this.log.debug({ broker: formatHostPort(target), err: (err as Error).message }, 'own metadata request failed')
         return false

@@ -378,6 +378,7 @@ function upstreamTls(
       verifyHostname: t.verifyHostname,
       insecureSkipVerify: t.insecureSkipVerify,
       caFile: t.ca,
+      certFile: t.cert,
     },
   }
 }

@@ -15,6 +15,8 @@ export interface UpstreamTls {
   insecureSkipVerify: boolean
   /** The CA file in use (upstream.tls.ca), named in errors; undefined: the system's CAs. */
   caFile?: string | undefined
+  /** The client certificate file (upstream.tls.cert), named in errors; undefined: none is presented. */
+  certFile?: string | undefined
 }
 
 export class UpstreamConnectError extends SidecarError {
@@ -34,6 +36,11 @@ export class UpstreamConnector {
 
   get usesTls(): boolean {
     return this.tlsOptions !== undefined
+  }
+
+  /** The error for a failure on `target`, explained as connect() explains its own (for TLS alerts after connect). */
+  failure(target: HostPort, err: Error & { code?: string }): UpstreamConnectError {
+    return new UpstreamConnectError(target, describeSocketError(err, this.tlsOptions), err)
   }
 
   connect(target: HostPort): Promise<net.Socket> {
@@ -96,13 +103,16 @@ function describeSocketError(err: Error & { code?: string }, t: UpstreamTls | un
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
     case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
       return `the broker did not answer with TLS (${err.code}): is this a PLAINTEXT listener? Use the broker's SSL listener, or turn upstream.tls off`
+    // Alerts about the client's certificate: none sent (OpenSSL brokers say certificate_required, Java ones
+    // bad_certificate), or one the broker does not trust.
     case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
     case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE':
-      return `the broker refused the handshake (${err.code}): it may require a client certificate (upstream.tls.cert and upstream.tls.key)`
     case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
     case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
     case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
-      return `the broker refused the sidecar's client certificate (${err.code}): issue upstream.tls.cert from a CA the broker trusts`
+      return t?.certFile === undefined
+        ? `the broker refused the handshake (${err.code}): it requires a client certificate; set upstream.tls.cert and upstream.tls.key`
+        : `the broker refused the sidecar's client certificate (${err.code}): issue upstream.tls.cert (${t.certFile}) from a CA the broker trusts`
     default:
       return err.message
   }
