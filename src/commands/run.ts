@@ -71,7 +71,7 @@ export async function startSidecarProcess(
         )
       }
       // The stats section first: the filters rebuilt by reload take the audit log it opens.
-      if (change.changed.includes('stats')) stats.apply(change.config.stats)
+      if (change.changed.includes('stats')) void stats.apply(change.config.stats)
       sidecar.reload(change.config).then(
         () => {
           current = change.config

@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { AuditEntry, AuditSink } from '../../filters/stats/index.js'
+import { AuditWriteError } from './errors.js'
 
 /**
  * The audit log (stats.audit): one JSON line per Produce, per Fetch that returned data, and per administrative
@@ -29,10 +30,8 @@ export class AuditLog implements AuditSink {
     out.on('error', (err) => {
       if (!this.failed) {
         this.failed = true
-        this.log?.error(
-          { code: 'KSC_ERR_AUDIT_WRITE', file, err: err.message },
-          'audit log cannot be written; audit lines are dropped until the sidecar is reconfigured',
-        )
+        const e = new AuditWriteError(file, err)
+        this.log?.error({ code: e.code, file, err: err.message }, e.message)
       }
     })
   }

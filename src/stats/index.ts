@@ -24,6 +24,7 @@ export class StatsService {
   /** Lines of audit logs closed by reloads, so the counters never go back. */
   private readonly retired = { written: 0, dropped: 0 }
   /** What filters write to: whatever audit log is current (none: lines are dropped). */
+  private readonly closing = new Set<Promise<void>>()
   private readonly auditSink: AuditSink = { write: (e: AuditEntry) => this.audit?.write(e) }
 
   constructor(
@@ -48,15 +49,18 @@ export class StatsService {
     })
   }
 
-  /** Applies a reloaded `stats` section (before the sidecar rebuilds its filters with filterFor). */
-  apply(config: StatsConfig): void {
+  /**
+   * Applies a reloaded `stats` section (before the sidecar rebuilds its filters with filterFor). Resolves when a
+   * replaced audit file is flushed and closed; the new one is in use at once.
+   */
+  apply(config: StatsConfig): Promise<void> {
     const before = this.config.audit
     this.config = config
     this.statistics.reconfigure(config)
-    if (before.enabled !== config.audit.enabled || before.file !== config.audit.file) {
-      this.closeAudit()
-      this.openAudit(config)
-    }
+    if (before.enabled === config.audit.enabled && before.file === config.audit.file) return Promise.resolve()
+    const closed = this.closeAudit()
+    this.openAudit(config)
+    return closed
   }
 
   /** Adds /metrics (Prometheus text format) and /stats (JSON, see snapshot.ts) to the admin endpoint. */
@@ -72,6 +76,7 @@ export class StatsService {
   async close(): Promise<void> {
     this.statistics.close()
     await this.closeAudit()
+    await Promise.all(this.closing)
   }
 
   private openAudit(config: StatsConfig): void {
@@ -86,7 +91,10 @@ export class StatsService {
     this.audit = undefined
     this.retired.written += a.written
     this.retired.dropped += a.dropped
-    return a.close()
+    const closed = a.close()
+    this.closing.add(closed)
+    void closed.finally(() => this.closing.delete(closed))
+    return closed
   }
 
   private registerAuditMetrics(): void {

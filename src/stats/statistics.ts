@@ -7,6 +7,7 @@ import type { StatsConfig } from '../config/schema.js'
 import type { FilterContext } from '../pipeline/filter-api.js'
 import type { ConnectionObserver, ObservedConnection } from '../server/connection-observer.js'
 import { ConsumerGroups } from './consumer-groups.js'
+import { StatsFilterError } from './errors.js'
 import { LabelCap, OTHER } from './label-cap.js'
 import { LatencyHistogram } from './latency-histogram.js'
 import type {
@@ -283,10 +284,8 @@ export class Statistics implements ConnectionObserver, StatsSink {
   failed(err: unknown): void {
     this.statsFilterFailures++
     if (this.statsFilterFailures === 1) {
-      this.log?.warn(
-        { code: 'KSC_ERR_STATS_FILTER', err: (err as Error)?.message ?? String(err) },
-        'statistics filter failed on a message (the message was forwarded; later failures are only counted)',
-      )
+      const e = new StatsFilterError(err)
+      this.log?.warn({ code: e.code, err: (err as Error)?.message ?? String(err) }, e.message)
     }
   }
 
