@@ -19,31 +19,30 @@ describe('resolveKafkaClasspath', () => {
     await rm(cacheDir, { recursive: true, force: true })
   })
 
-  it.each(versions)(
-    'resolves Kafka %s to existing jars with exactly one slf4j binding, and caches it',
-    async (version) => {
-      const classpath = await resolveKafkaClasspath(version, { cacheDir })
-      const jars = classpath.split(':')
-      await Promise.all(jars.map((jar) => access(jar)))
-      const names = jars.map((jar) => basename(jar))
-      for (const expected of [
-        `kafka_2.13-${version}.jar`,
-        `kafka-tools-${version}.jar`,
-        `kafka-clients-${version}.jar`,
-      ]) {
-        expect(names).toContain(expected)
-      }
-      const bindings = names.filter((name) =>
-        /^(slf4j-simple|slf4j-reload4j|log4j-slf4j2?-impl|logback-classic)-/.test(name),
-      )
-      expect(bindings).toEqual([expect.stringMatching(/^slf4j-simple-/)])
+  it.each(
+    versions,
+  )('resolves Kafka %s to existing jars with exactly one slf4j binding, and caches it', async (version) => {
+    const classpath = await resolveKafkaClasspath(version, { cacheDir })
+    const jars = classpath.split(':')
+    await Promise.all(jars.map((jar) => access(jar)))
+    const names = jars.map((jar) => basename(jar))
+    for (const expected of [
+      `kafka_2.13-${version}.jar`,
+      `kafka-tools-${version}.jar`,
+      `kafka-clients-${version}.jar`,
+    ]) {
+      expect(names).toContain(expected)
+    }
+    const bindings = names.filter((name) =>
+      /^(slf4j-simple|slf4j-reload4j|log4j-slf4j2?-impl|logback-classic)-/.test(name),
+    )
+    expect(bindings).toEqual([expect.stringMatching(/^slf4j-simple-/)])
 
-      const cache = await readFile(join(cacheDir, `kafka-${version}.classpath`), 'utf8')
-      const [header, cached] = cache.split('\n')
-      expect(header).toMatch(/pom-sha256=[0-9a-f]{64}/)
-      expect(cached).toBe(classpath)
-    },
-  )
+    const cache = await readFile(join(cacheDir, `kafka-${version}.classpath`), 'utf8')
+    const [header, cached] = cache.split('\n')
+    expect(header).toMatch(/pom-sha256=[0-9a-f]{64}/)
+    expect(cached).toBe(classpath)
+  })
 
   it('re-resolves when a cached jar has disappeared', async () => {
     const cacheFile = join(cacheDir, `kafka-${DEFAULT_KAFKA_VERSION}.classpath`)

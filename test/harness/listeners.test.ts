@@ -111,23 +111,39 @@ describe.each(saslClusters)('SASL_PLAINTEXT listener of $name (Kafka $version)',
     // See kcatSupportsScram: an old librdkafka fails SCRAM against Kafka 4 whatever the broker is configured with.
     const supported = kcatScram.get(cluster.name) === true
 
-    it.skipIf(!supported)(`accepts the right password, rejects a wrong one (librdkafka ${librdkafka})`, async () => {
-      const [right, wrong] = await Promise.all([
-        runKcat(['-b', bootstrap, ...kcatSasl('SCRAM-SHA-512', alice.name, alice.password), '-L', '-J', '-m', '15']),
-        runKcat([
+    if (supported) {
+      it(`accepts the right password, rejects a wrong one (librdkafka ${librdkafka})`, async () => {
+        const [right, wrong] = await Promise.all([
+          runKcat(['-b', bootstrap, ...kcatSasl('SCRAM-SHA-512', alice.name, alice.password), '-L', '-J', '-m', '15']),
+          runKcat([
+            '-b',
+            bootstrap,
+            ...kcatSasl('SCRAM-SHA-512', alice.name, 'nope'),
+            '-L',
+            '-m',
+            FAILING_METADATA_TIMEOUT_S,
+          ]),
+        ])
+        expect(right.code, right.stderr).toBe(0)
+        expect((JSON.parse(right.stdout) as { brokers: unknown[] }).brokers).toHaveLength(cluster.nodes.length)
+        expect(wrong.code).not.toBe(0)
+        expect(wrong.stderr).toMatch(AUTH_FAILED)
+      })
+    } else {
+      // Not skipped: pin the known client bug, so the day a fixed librdkafka is installed this test says so.
+      it(`fails even with the right password: librdkafka ${librdkafka} < 2.6.1 cannot do SCRAM with Kafka 4 (librdkafka#4895)`, async () => {
+        const right = await runKcat([
           '-b',
           bootstrap,
-          ...kcatSasl('SCRAM-SHA-512', alice.name, 'nope'),
+          ...kcatSasl('SCRAM-SHA-512', alice.name, alice.password),
           '-L',
           '-m',
           FAILING_METADATA_TIMEOUT_S,
-        ]),
-      ])
-      expect(right.code, right.stderr).toBe(0)
-      expect((JSON.parse(right.stdout) as { brokers: unknown[] }).brokers).toHaveLength(cluster.nodes.length)
-      expect(wrong.code).not.toBe(0)
-      expect(wrong.stderr).toMatch(AUTH_FAILED)
-    })
+        ])
+        expect(right.code).not.toBe(0)
+        expect(right.stderr).toMatch(AUTH_FAILED)
+      })
+    }
   })
 
   describe('SCRAM-SHA-512 with kafkajs', () => {

@@ -148,16 +148,15 @@ describe('node faults on a dedicated 3-node cluster, through the control endpoin
 })
 
 describe('getCluster (shared clusters, read-only here)', () => {
-  it.each(sharedClusters().map((cluster) => cluster.name))(
-    '%s: the control endpoint describes the running cluster',
-    async (name) => {
-      const cluster = getCluster(name)
-      const fresh = await cluster.refresh()
-      expect(fresh.bootstrapServers).toBe(cluster.bootstrapServers)
-      expect(fresh.nodes.map((node) => node.running)).toEqual(fresh.nodes.map(() => true))
-      for (const node of fresh.nodes) expect(isProcessAlive(node.pid!)).toBe(true)
-    },
-  )
+  it.each(
+    sharedClusters().map((cluster) => cluster.name),
+  )('%s: the control endpoint describes the running cluster', async (name) => {
+    const cluster = getCluster(name)
+    const fresh = await cluster.refresh()
+    expect(fresh.bootstrapServers).toBe(cluster.bootstrapServers)
+    expect(fresh.nodes.map((node) => node.running)).toEqual(fresh.nodes.map(() => true))
+    for (const node of fresh.nodes) expect(isProcessAlive(node.pid!)).toBe(true)
+  })
 
   it('names the clusters that exist when asked for one that does not', () => {
     expect(() => getCluster('nope')).toThrow(/single/)

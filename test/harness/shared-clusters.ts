@@ -9,6 +9,9 @@ export const SHARED_SASL_USERS: readonly SaslUser[] = [
   { name: 'bob', password: 'bob-secret' },
 ]
 
+/** The newest 3.x release (Kafka 3.9 is the last line with ZooKeeper and the old protocol minimums). */
+export const PREVIOUS_LINE_VERSION = '3.9.2'
+
 export type HarnessMode = 'maven' | 'testcontainers' | 'none'
 
 export interface SharedClusterPlan {
@@ -21,7 +24,10 @@ export interface SharedClusterPlan {
  * Which clusters a test run shares, from the environment:
  *   KAFKA_HARNESS        maven (default) | testcontainers (needs Docker; single-node only) | none (start nothing,
  *                        for runs that need no broker, e.g. codec unit tests only)
- *   KAFKA_TEST_VERSIONS  extra Kafka versions, comma-separated (e.g. 3.9.2); each gets its own clusters
+ *   KAFKA_TEST_VERSIONS  extra Kafka versions, comma-separated (e.g. 3.9.2); each gets single and triple clusters.
+ *                        Unset: the previous line's 3.9.x gets a single-node cluster, so every run also covers
+ *                        the last 3.x release (its SCRAM works with Debian's kcat, see kcatSupportsScram);
+ *                        set but empty: the default version only
  *   KAFKA_HARNESS_START_CONCURRENCY  clusters started at once (default: one per two cores)
  * The default version's clusters are named "single" and "triple"; extra versions append "-<version>".
  */
@@ -34,7 +40,8 @@ export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
     throw new HarnessConfigError('KAFKA_HARNESS', env.KAFKA_HARNESS, 'maven, testcontainers or none')
   }
   if (mode === 'none') return { mode, plans: [] }
-  const extra = (env.KAFKA_TEST_VERSIONS ?? '')
+  const explicit = env.KAFKA_TEST_VERSIONS !== undefined
+  const extra = (explicit ? env.KAFKA_TEST_VERSIONS! : PREVIOUS_LINE_VERSION)
     .split(',')
     .map((version) => version.trim())
     .filter((version) => version !== '' && version !== DEFAULT_KAFKA_VERSION)
@@ -42,8 +49,10 @@ export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
   for (const version of [DEFAULT_KAFKA_VERSION, ...new Set(extra)]) {
     const suffix = version === DEFAULT_KAFKA_VERSION ? '' : `-${version}`
     plans.push({ name: `single${suffix}`, version, nodes: 1 })
-    // A container cluster is one broker; the 3-node clusters exist only on the Maven path.
-    if (mode === 'maven') plans.push({ name: `triple${suffix}`, version, nodes: 3 })
+    // A container cluster is one broker; the 3-node clusters exist only on the Maven path (and, for the implicit
+    // previous-line version, are left out to keep the default run short on two cores).
+    if (mode === 'maven' && (explicit || version === DEFAULT_KAFKA_VERSION))
+      plans.push({ name: `triple${suffix}`, version, nodes: 3 })
   }
   return { mode, plans }
 }

@@ -59,7 +59,7 @@ export async function waitForTopic(
     async () => {
       const views = await Promise.all(running.map((node) => probeMetadata(node.host, node.port, { topics: [topic] })))
       return views.every(({ topics: [seen] }) => {
-        if (!seen || seen.errorCode !== 0 || seen.partitions.length !== options.partitions) return false
+        if (seen?.errorCode !== 0 || seen.partitions.length !== options.partitions) return false
         // REPLICA_NOT_AVAILABLE (9) only says a follower is down (e.g. a killed node): the partition is usable.
         return seen.partitions.every((partition) => partition.leader >= 0 && [0, 9].includes(partition.errorCode))
       })
