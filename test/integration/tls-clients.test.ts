@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { Kafka, logLevel } from 'kafkajs'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSidecarProcess } from '../../src/commands/run.js'
+import { loadConfig } from '../../src/config/index.js'
 import { createTopic, getCluster, runKafkaTool, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
 import { type CountingObserver, countingObserver } from '../support/counting-observer.js'
 import { createCa, issue, type Pem, pemKeystore, type TestCa } from '../support/openssl-pki.js'
-import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
+import { metricValue } from '../support/prometheus-text.js'
+import { freePortBase, startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /**
  * Real clients over mTLS to the sidecar, with certificates from openssl (not from our own tooling): kcat
@@ -264,5 +269,55 @@ describe('a TLS client on the plaintext listener is counted', () => {
     expect(r.code).not.toBe(0)
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(observer.count('KSC_ERR_TLS_ON_PLAINTEXT')).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('the sidecar process: the principal is a statistics label, rejections are Prometheus counters', () => {
+  const cluster = getCluster('single')
+
+  it('/metrics carries principal="team-a/kcat" and kafka_sidecar_errors_total for each refusal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ksc-tls-metrics-'))
+    const ca = createCa(join(dir, 'ca'), 'metrics-ca')
+    const server = issue(ca, { cn: 'sidecar', san: ['127.0.0.1'], usage: 'server' })
+    const kcatClient = issue(ca, { cn: 'kcat-client', san: ['URI:spiffe://example.org/ns/team-a/sa/kcat'] })
+    const base = await freePortBase(12)
+    const file = join(dir, 'sidecar.yaml')
+    writeFileSync(
+      file,
+      [
+        'listen:',
+        `  host: 127.0.0.1`,
+        `  port: ${base}`,
+        '  tls:',
+        `    cert: ${server.cert}`,
+        `    key: ${server.key}`,
+        `    ca: ${ca.cert}`,
+        `    principal: { rules: [{ match: '${SPIFFE_RULE.match}', replace: '${SPIFFE_RULE.replace}' }] }`,
+        `brokers: { host: 127.0.0.1, advertisedHost: 127.0.0.1, portBase: ${base} }`,
+        `admin: { host: 127.0.0.1, port: ${base + 11} }`,
+        `upstream: { bootstrap: [${cluster.bootstrapServers}] }`,
+        '',
+      ].join('\n'),
+    )
+    const config = loadConfig({ file, env: {} })
+    const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, done) => done() }))
+    const running = await startSidecarProcess({ file, env: {} }, log, config, false)
+    try {
+      const bootstrap = `127.0.0.1:${base}`
+      const ok = await runKcat(['-b', bootstrap, ...kcatTls(ca.cert, kcatClient), '-L', '-m', '10'])
+      expect(ok.code, ok.stderr).toBe(0)
+      const refused = await runKcat(['-b', bootstrap, ...kcatTls(ca.cert), '-L', '-m', '3'])
+      expect(refused.code).not.toBe(0)
+      const text = await (await fetch(`http://127.0.0.1:${base + 11}/metrics`)).text()
+      expect(
+        metricValue(text, 'kafka_sidecar_client_connections_total', { principal: 'team-a/kcat' }),
+      ).toBeGreaterThanOrEqual(1)
+      expect(
+        metricValue(text, 'kafka_sidecar_errors_total', { code: 'KSC_ERR_TLS_NO_CLIENT_CERT' }),
+      ).toBeGreaterThanOrEqual(1)
+    } finally {
+      await running.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
