@@ -61,7 +61,11 @@ export async function startSidecarProcess(
   }
 
   let watcher: ConfigWatcher | undefined
+  // SIGHUP also re-reads the TLS certificate files (they are watched anyway; this is for file systems that do
+  // not report changes, and for operators used to SIGHUP).
+  const onHangup = (): void => sidecar.reloadTls()
   if (watchConfig) {
+    process.on('SIGHUP', onHangup)
     watcher = new ConfigWatcher({ ...input, logger: log, initial })
     watcher.on('change', (change) => {
       if (change.requiresRestart.length > 0) {
@@ -94,6 +98,7 @@ export async function startSidecarProcess(
     config: () => current,
     async stop() {
       watcher?.close()
+      process.off('SIGHUP', onHangup)
       await sidecar.shutdown(current.limits.drainTimeoutMs)
       await admin?.close()
       await stats.close()
