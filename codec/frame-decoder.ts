@@ -1,5 +1,8 @@
 import { FrameTooLargeError } from './errors.js'
 
+/** A complete frame as pieces: `first` (with the size prefix) and, when it spans chunks, the `rest`; `length` in all. */
+export type FramePiecesHandler = (first: Buffer, rest: Buffer[] | undefined, length: number) => void
+
 /**
  * Turns socket chunks into whole Kafka frames: int32 size N, then N bytes
  * (https://kafka.apache.org/protocol#protocol_common: "RequestOrResponse => Size (RequestMessage | ResponseMessage)").
@@ -27,11 +30,23 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds one chunk; calls `onFrame` for every frame it completes, in order. Throws FrameTooLargeError
-   * (before buffering anything more) when a prefix is negative or above the maximum; the decoder is then
-   * unusable and the connection should be closed.
+   * Feeds one chunk; calls `onFrame` for every frame it completes, in order, as one Buffer (a frame spread over
+   * chunks is concatenated). Throws FrameTooLargeError (before buffering anything more) when a prefix is negative
+   * or above the maximum; the decoder is then unusable and the connection should be closed.
    */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    this.pushPieces(chunk, (first, rest, length) =>
+      onFrame(rest === undefined ? first : Buffer.concat([first, ...rest], length)),
+    )
+  }
+
+  /**
+   * Like push, without ever copying: a frame inside one chunk comes as `first` alone (rest undefined); a frame
+   * spread over chunks comes as its pieces, `first` then `rest`, views into the chunks they arrived in. A proxy
+   * forwards the pieces as they are and concatenates only a frame it must decode. `first` always holds at least the
+   * 4-byte size prefix.
+   */
+  pushPieces(chunk: Buffer, onFrame: FramePiecesHandler): void {
     let pos = 0
     if (this.partsLength > 0) {
       pos = this.continuePending(chunk, onFrame)
@@ -43,7 +58,7 @@ export class FrameDecoder {
       this.check(size)
       const total = 4 + size
       if (end - pos < total) break
-      onFrame(chunk.subarray(pos, pos + total))
+      onFrame(chunk.subarray(pos, pos + total), undefined, total)
       pos += total
     }
     if (pos < end) {
@@ -55,7 +70,7 @@ export class FrameDecoder {
   }
 
   /** Completes the frame in progress with the start of `chunk`; returns where the remaining bytes begin, or -1 if the whole chunk was consumed. */
-  private continuePending(chunk: Buffer, onFrame: (frame: Buffer) => void): number {
+  private continuePending(chunk: Buffer, onFrame: FramePiecesHandler): number {
     if (this.expected < 0) {
       // The size prefix itself was split: take just enough of this chunk to finish it.
       const need = 4 - this.partsLength
@@ -77,19 +92,20 @@ export class FrameDecoder {
     return this.fill(chunk, onFrame)
   }
 
-  private fill(chunk: Buffer, onFrame: (frame: Buffer) => void): number {
+  private fill(chunk: Buffer, onFrame: FramePiecesHandler): number {
     const missing = this.expected - this.partsLength
     if (chunk.length < missing) {
       this.parts.push(chunk)
       this.partsLength += chunk.length
       return -1
     }
-    this.parts.push(chunk.subarray(0, missing))
-    const frame = Buffer.concat(this.parts, this.expected)
+    if (missing > 0) this.parts.push(chunk.subarray(0, missing))
+    const [first, ...rest] = this.parts
+    const length = this.expected
     this.parts = []
     this.partsLength = 0
     this.expected = -1
-    onFrame(frame)
+    onFrame(first!, rest.length === 0 ? undefined : rest, length)
     return missing
   }
 

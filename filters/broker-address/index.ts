@@ -1,6 +1,6 @@
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { DescribeClusterResponse } from '../../codec/messages/generated/describe-cluster-response.js'
-import { Reader } from '../../codec/primitives/reader.js'
+import type { Reader } from '../../codec/primitives/reader.js'
 import {
   type ConfiguredFilter,
   type DecodedResponse,
@@ -53,12 +53,11 @@ export class BrokerAddressFilter implements Filter {
    * Fetch and Produce responses carry endpoints only in a top-level tagged field, present after a leader moved:
    * scan the top-level tags (skipping the rest without building it) and decode only when one is there.
    */
-  needsResponse(apiKey: number, apiVersion: number, body: Buffer): boolean {
+  needsResponse(apiKey: number, apiVersion: number, r: Reader): boolean {
     const codec = API_DEFINITIONS[apiKey]!.response
     const tags = endpointTags(codec.name, apiVersion)
     if (tags === 'always') return true
     if (tags.size === 0) return false
-    const r = new Reader(body)
     codec.skip(r, apiVersion, true)
     const count = r.uvarint()
     for (let i = 0; i < count; i++) {

@@ -18,6 +18,7 @@
 import type { Logger } from 'pino'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
 import type { RequestHeader } from '../../codec/messages/generated/request-header.js'
+import type { Reader } from '../../codec/primitives/reader.js'
 import type { ResponseHeader } from '../../codec/messages/generated/response-header.js'
 
 export type MaybePromise<T> = T | Promise<T>
@@ -145,12 +146,13 @@ export interface Filter {
   /** Decode responses of this API key and version for this filter? */
   wantsResponse?(apiKey: number, apiVersion: number): boolean
   /**
-   * Optional refinement of wantsResponse, asked per response: given the raw body (the bytes after the response
-   * header, a view valid only during the call), does this filter need it decoded? Lets a filter that acts on rare
-   * content skip decoding the common case (NodeEndpoints appear in Fetch responses only after a leader moved).
-   * Must be cheap; must not throw for well-formed input (a throw counts as "yes").
+   * Optional refinement of wantsResponse, asked per response: given a reader positioned at the raw body (the bytes
+   * after the response header; the frame may still be in socket-sized pieces, which the reader spans without
+   * copying), does this filter need it decoded? Lets a filter that acts on rare content skip decoding the common
+   * case (NodeEndpoints appear in Fetch responses only after a leader moved). Must be cheap; valid only during the
+   * call; a throw counts as "yes".
    */
-  needsResponse?(apiKey: number, apiVersion: number, body: Buffer): boolean
+  needsResponse?(apiKey: number, apiVersion: number, body: Reader): boolean
   onRequest?(request: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined>
   onResponse?(response: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined>
   /** The connection closed; release per-connection resources. */

@@ -1,6 +1,6 @@
 import type net from 'node:net'
 import type { Logger } from 'pino'
-import { CodecError, UnknownApiKeyError } from '../../codec/errors.js'
+import { CodecError, TruncatedInputError, UnknownApiKeyError } from '../../codec/errors.js'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
 import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
@@ -26,6 +26,14 @@ import type {
 import { type FilterChain, isPromise } from '../pipeline/filter-chain.js'
 import { apiVersionsUnsupportedResponse, decodeApiVersionsResponse } from './api-versions.js'
 import type { ConnectionObserver } from './connection-observer.js'
+import { Frame } from './frame.js'
+
+/**
+ * Bytes of a frame the header peeks need at most (request header with a client id, Produce's transactional id):
+ * a frame split right after its start is concatenated only if its first piece is shorter than this.
+ */
+const HEAD_BYTES = 512
+
 import { saslOpaqueExchanges } from './sasl.js'
 import type { UpstreamConnector } from './upstream-connector.js'
 
@@ -77,7 +85,7 @@ interface Slot {
   readonly responseFilters: readonly Filter[]
   request: DecodedRequest | undefined
   /** The frame to send to the client once ready (size prefix included). */
-  response: Buffer | undefined
+  response: Frame | undefined
 }
 
 type State = 'connecting' | 'open' | 'draining' | 'closed'
@@ -104,7 +112,7 @@ export class ClientConnection implements FilterContext {
   private readonly clientFrames: FrameDecoder
   private readonly upstreamFrames: FrameDecoder
   /** Requests waiting for their turn while a filter's promise is pending. */
-  private readonly backlog: Buffer[] = []
+  private readonly backlog: Frame[] = []
   private blocked = false
   /** Slots in client request order. */
   private readonly responseOrder: Slot[] = []
@@ -256,13 +264,13 @@ export class ClientConnection implements FilterContext {
     }
     this.counters.bytesIn += chunk.length
     try {
-      this.clientFrames.push(chunk, (frame) => this.onClientFrame(frame))
+      this.clientFrames.pushPieces(chunk, (first, rest, length) => this.onClientFrame(new Frame(first, rest, length)))
     } catch (err) {
       this.protocolError('client', err)
     }
   }
 
-  private onClientFrame(frame: Buffer): void {
+  private onClientFrame(frame: Frame): void {
     if (this.state === 'closed') return
     if (this.blocked) {
       this.backlog.push(frame)
@@ -292,7 +300,7 @@ export class ClientConnection implements FilterContext {
   }
 
   /** Handles one client frame; returns a promise only when a filter is asynchronous. */
-  private handleRequest(frame: Buffer): Promise<void> | undefined {
+  private handleRequest(frame: Frame): Promise<void> | undefined {
     if (this.opaqueFromClient > 0) {
       // A bare SASL v0 token: not a Kafka request, forward as is.
       this.opaqueFromClient--
@@ -303,8 +311,8 @@ export class ClientConnection implements FilterContext {
     let apiVersion: number
     let correlationId: number
     try {
-      ;({ apiKey, apiVersion, correlationId } = peekRequestHeader(frame, 4))
-      this.noteClientId(frame)
+      ;({ apiKey, apiVersion, correlationId } = frame.peek(HEAD_BYTES, (b) => peekRequestHeader(b, 4)))
+      frame.peek(HEAD_BYTES, (b) => this.noteClientId(b))
     } catch (err) {
       this.protocolError('client', err)
       return undefined
@@ -324,7 +332,7 @@ export class ClientConnection implements FilterContext {
     let expectsResponse = true
     if (apiKey === ApiKey.Produce) {
       try {
-        expectsResponse = peekProduceAcks(frame, 4) !== 0
+        expectsResponse = frame.peek(HEAD_BYTES, (b) => peekProduceAcks(b, 4)) !== 0
       } catch (err) {
         this.protocolError('client', err)
         return undefined
@@ -352,7 +360,7 @@ export class ClientConnection implements FilterContext {
     if (apiKey === ApiKey.ApiVersions && !decodable) {
       // A client newer than our codec: answer as a broker would, UNSUPPORTED_VERSION in a v0 body listing
       // the versions we do support, and the client retries with one of them (KIP-511).
-      slot.response = apiVersionsUnsupportedResponse(correlationId)
+      slot.response = Frame.of(apiVersionsUnsupportedResponse(correlationId))
       this.responseOrder.push(slot)
       this.flushResponses()
       return undefined
@@ -365,7 +373,7 @@ export class ClientConnection implements FilterContext {
 
     let req: DecodedRequest
     try {
-      const d = decodeRequest(frame, 4)
+      const d = decodeRequest(frame.whole(), 4)
       req = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
     } catch (err) {
       // A frame a filter must inspect but cannot be decoded is not forwarded: policy must not be bypassed.
@@ -391,7 +399,7 @@ export class ClientConnection implements FilterContext {
   }
 
   private applyRequestOutcome(
-    frame: Buffer,
+    frame: Frame,
     slot: Slot,
     req: DecodedRequest,
     verdict: RequestVerdict,
@@ -405,7 +413,7 @@ export class ClientConnection implements FilterContext {
         let out = frame
         if (modified) {
           try {
-            out = encodeRequest(req.header, req.body)
+            out = Frame.of(encodeRequest(req.header, req.body))
           } catch (err) {
             this.internalError(`re-encoding ${apiName(req.apiKey)} v${req.apiVersion}`, err)
             return
@@ -438,7 +446,9 @@ export class ClientConnection implements FilterContext {
   private answer(slot: Slot, body: unknown, expectsResponse: boolean): void {
     if (!expectsResponse) return
     try {
-      slot.response = encodeResponse(slot.apiKey, slot.apiVersion, { correlationId: slot.correlationId }, body)
+      slot.response = Frame.of(
+        encodeResponse(slot.apiKey, slot.apiVersion, { correlationId: slot.correlationId }, body),
+      )
     } catch (err) {
       this.internalError(`encoding a filter's ${apiName(slot.apiKey)} response`, err)
       return
@@ -447,7 +457,7 @@ export class ClientConnection implements FilterContext {
     this.flushResponses()
   }
 
-  private sendUpstream(frame: Buffer, slot: Slot, expectsResponse: boolean): void {
+  private sendUpstream(frame: Frame, slot: Slot, expectsResponse: boolean): void {
     slot.sentAt = performance.now()
     if (expectsResponse) {
       this.responseOrder.push(slot)
@@ -460,23 +470,25 @@ export class ClientConnection implements FilterContext {
     }
   }
 
-  private writeUpstream(frame: Buffer): void {
+  private writeUpstream(frame: Frame): void {
     const upstream = this.upstream
     if (!upstream || this.state === 'closed') return
-    if (!upstream.write(frame)) this.pause('upstream-backpressure')
+    if (!frame.writeTo(upstream)) this.pause('upstream-backpressure')
   }
 
   // ------------------------------------------------------------------ broker -> client
 
   private onUpstreamData(chunk: Buffer): void {
     try {
-      this.upstreamFrames.push(chunk, (frame) => this.onUpstreamFrame(frame))
+      this.upstreamFrames.pushPieces(chunk, (first, rest, length) =>
+        this.onUpstreamFrame(new Frame(first, rest, length)),
+      )
     } catch (err) {
       this.protocolError('broker', err)
     }
   }
 
-  private onUpstreamFrame(frame: Buffer): void {
+  private onUpstreamFrame(frame: Frame): void {
     if (this.state === 'closed') return
     if (this.opaqueFromUpstream > 0) {
       this.opaqueFromUpstream--
@@ -485,7 +497,7 @@ export class ClientConnection implements FilterContext {
     }
     let correlationId: number
     try {
-      correlationId = peekResponseCorrelationId(frame, 4)
+      correlationId = peekResponseCorrelationId(frame.head(8), 4)
     } catch (err) {
       this.protocolError('broker', err)
       return
@@ -511,7 +523,8 @@ export class ClientConnection implements FilterContext {
     }
     if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0 && this.opaqueArmed > 0) {
       // Tokens follow the handshake response only if it succeeded (error code is the first body field).
-      if (frame.length >= 10 && frame.readInt16BE(8) === 0) this.opaqueFromUpstream = this.opaqueArmed
+      const head = frame.head(10)
+      if (head.length >= 10 && head.readInt16BE(8) === 0) this.opaqueFromUpstream = this.opaqueArmed
       else this.opaqueFromClient = 0
       this.opaqueArmed = 0
     }
@@ -527,8 +540,8 @@ export class ClientConnection implements FilterContext {
     try {
       const d =
         slot.apiKey === ApiKey.ApiVersions
-          ? decodeApiVersionsResponse(frame, slot.apiVersion)
-          : decodeResponse(frame, slot.apiKey, slot.apiVersion, 4)
+          ? decodeApiVersionsResponse(frame.whole(), slot.apiVersion)
+          : decodeResponse(frame.whole(), slot.apiKey, slot.apiVersion, 4)
       res = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request: slot.request }
     } catch (err) {
       // Filters that asked for this response (address rewriting among them) cannot do their job: forwarding
@@ -548,19 +561,20 @@ export class ClientConnection implements FilterContext {
   }
 
   /** The response filters that need this response decoded: those that want it, narrowed by needsResponse. */
-  private filtersNeeding(slot: Slot, frame: Buffer): readonly Filter[] {
+  private filtersNeeding(slot: Slot, frame: Frame): readonly Filter[] {
     const wanted = slot.responseFilters
     if (wanted.length === 0 || !wanted.some((f) => f.needsResponse !== undefined)) return wanted
-    let body: Buffer
+    let bodyOffset: number
     try {
-      body = frame.subarray(responseBodyOffset(frame, slot.apiKey, slot.apiVersion, 4))
+      bodyOffset = frame.peek(HEAD_BYTES, (b) => responseBodyOffset(b, slot.apiKey, slot.apiVersion, 4))
     } catch {
       return wanted // malformed: let the decoder report it
     }
     return wanted.filter((f) => {
       if (f.needsResponse === undefined) return true
       try {
-        return f.needsResponse(slot.apiKey, slot.apiVersion, body)
+        // A reader over the pieces: a large response is scanned where it lies, not copied first.
+        return f.needsResponse(slot.apiKey, slot.apiVersion, frame.reader(bodyOffset))
       } catch {
         return true
       }
@@ -569,7 +583,7 @@ export class ClientConnection implements FilterContext {
 
   private applyResponseOutcome(
     slot: Slot,
-    frame: Buffer,
+    frame: Frame,
     res: DecodedResponse,
     verdict: ResponseVerdict,
     modified: boolean,
@@ -582,7 +596,7 @@ export class ClientConnection implements FilterContext {
     let out = frame
     if (modified) {
       try {
-        out = encodeResponse(res.apiKey, res.apiVersion, res.header, res.body)
+        out = Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
       } catch (err) {
         this.internalError(`re-encoding ${apiName(res.apiKey)} v${res.apiVersion} response`, err)
         return
@@ -591,7 +605,7 @@ export class ClientConnection implements FilterContext {
     this.complete(slot, out)
   }
 
-  private complete(slot: Slot, frame: Buffer): void {
+  private complete(slot: Slot, frame: Frame): void {
     slot.response = frame
     this.flushResponses()
   }
@@ -621,9 +635,9 @@ export class ClientConnection implements FilterContext {
     if (this.state === 'draining') this.maybeFinishDrain()
   }
 
-  private writeClient(frame: Buffer): void {
+  private writeClient(frame: Frame): void {
     this.counters.bytesOut += frame.length
-    if (!this.socket.write(frame) && this.upstream && !this.upstreamPausedForClient) {
+    if (!frame.writeTo(this.socket) && this.upstream && !this.upstreamPausedForClient) {
       // The client reads slower than the broker answers: stop reading the broker until it catches up.
       this.upstreamPausedForClient = true
       this.upstream.pause()
@@ -641,6 +655,8 @@ export class ClientConnection implements FilterContext {
 
   private noteClientId(frame: Buffer): void {
     const n = frame.length >= 14 ? frame.readInt16BE(12) : -1
+    // Fewer bytes than the client id needs: a header split across chunks (Frame.peek retries with all of it).
+    if (n > 0 && frame.length < 14 + n) throw new TruncatedInputError('client id', n, frame.length - 14, 14)
     // Same client id as the previous request (the common case): compare bytes, skip the string decode.
     const prev = this.lastClientIdBytes
     if (prev !== undefined && n === prev.length && frame.compare(prev, 0, n, 14, 14 + n) === 0) return

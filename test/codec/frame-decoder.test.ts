@@ -116,3 +116,35 @@ describe('FrameDecoder', () => {
     )
   })
 })
+
+describe('FrameDecoder.pushPieces', () => {
+  it('hands out pieces without copying, which concatenate to exactly the frames, for any chunking', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (raw, cuts) => {
+          const frames = raw.map((p) => frame(Buffer.from(p)))
+          const all = Buffer.concat(frames)
+          const positions = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
+          const d = new FrameDecoder()
+          const got: Buffer[] = []
+          let prev = 0
+          for (const p of [...positions, all.length]) {
+            const chunk = all.subarray(prev, p)
+            prev = p
+            d.pushPieces(chunk, (first, rest, length) => {
+              expect(first.length).toBeGreaterThanOrEqual(4)
+              const whole = rest === undefined ? first : Buffer.concat([first, ...rest])
+              expect(whole.length).toBe(length)
+              // Pieces are views into the chunks (or, for a split size prefix, its 4 bytes): nothing larger is copied.
+              for (const piece of rest ?? []) expect(piece.buffer).toBe(all.buffer)
+              got.push(Buffer.from(whole))
+            })
+          }
+          expect(got).toEqual(frames)
+        },
+      ),
+    )
+  })
+})

@@ -67,3 +67,46 @@ describe('requests keep their order through asynchronous filters and short-circu
     }
   })
 })
+
+describe('requests that arrive a few bytes at a time', () => {
+  const cluster = getCluster('single')
+  let sc: TestSidecar
+  beforeAll(async () => {
+    sc = await startTestSidecar(cluster.description.bootstrapServers)
+  })
+  afterAll(async () => {
+    await sc?.stop()
+  })
+
+  it('are reassembled: headers split across reads, a Produce with a long client id and transactional id', async () => {
+    for (const dribble of [1, 3, 7]) {
+      const c = await RawKafkaClient.connect(sc.bootstrap)
+      c.dribble = dribble
+      try {
+        const md = await c.request<MetadataResponse>(
+          ApiKey.Metadata,
+          12,
+          { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+          'x'.repeat(300),
+        )
+        expect(md.brokers).toHaveLength(1)
+        expect(md.brokers[0]!.host).toBe('127.0.0.1')
+        // acks=0: the sidecar must find acks behind a 600-byte client id and expect no response; the next request
+        // proves the connection is still in step.
+        c.request(
+          ApiKey.Produce,
+          9,
+          { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [] },
+          'y'.repeat(600),
+        ).catch(() => {})
+        const again = await c.request<MetadataResponse>(ApiKey.Metadata, 4, {
+          topics: [],
+          allowAutoTopicCreation: false,
+        })
+        expect(again.brokers).toHaveLength(1)
+      } finally {
+        c.close()
+      }
+    }
+  })
+})

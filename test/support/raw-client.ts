@@ -53,14 +53,26 @@ export class RawKafkaClient {
     })
   }
 
+  /** Send every request in chunks of this many bytes, a tick apart (exercises frames split across reads). */
+  dribble = 0
+  private writes: Promise<void> = Promise.resolve()
+
   request<T = unknown>(apiKey: number, apiVersion: number, body: unknown, clientId = 'raw-test-client'): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError)
     const correlationId = this.nextCorrelationId++
     const frame = encodeRequest({ requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId, clientId }, body)
     return new Promise<T>((resolve, reject) => {
       this.pending.set(correlationId, { apiKey, apiVersion, resolve: resolve as (b: unknown) => void, reject })
-      this.socket.write(frame)
+      if (this.dribble <= 0) this.socket.write(frame)
+      else this.writes = this.writes.then(() => this.writeDribbled(frame)) // one frame at a time, never interleaved
     })
+  }
+
+  private async writeDribbled(frame: Buffer): Promise<void> {
+    for (let i = 0; i < frame.length; i += this.dribble) {
+      this.socket.write(frame.subarray(i, i + this.dribble))
+      await new Promise((r) => setTimeout(r, 1))
+    }
   }
 
   close(): void {

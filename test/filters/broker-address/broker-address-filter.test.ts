@@ -3,6 +3,7 @@ import { decodeResponse, encodeResponse } from '../../../codec/messages/frames.j
 import { ApiKey } from '../../../codec/messages/generated/apis.js'
 import type { FetchResponse } from '../../../codec/messages/generated/fetch-response.js'
 import type { ProduceResponse } from '../../../codec/messages/generated/produce-response.js'
+import { Reader } from '../../../codec/primitives/reader.js'
 import { BrokerAddressFilter } from '../../../filters/broker-address/index.js'
 import type { BrokerEndpointService, DecodedResponse, FilterContext } from '../../../src/pipeline/filter-api.js'
 
@@ -84,7 +85,7 @@ describe('BrokerAddressFilter', () => {
   it('decodes a Fetch or Produce response only when its top-level tags carry NodeEndpoints', () => {
     const body = (apiKey: number, version: number, b: unknown) => {
       const frame = encodeResponse(apiKey, version, { correlationId: 1 }, b)
-      return frame.subarray(4 + 4 + 1) // size prefix, correlation id, empty header tagged section
+      return new Reader(frame, 4 + 4 + 1) // after the size prefix, correlation id, empty header tagged section
     }
     const fetch: FetchResponse = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
     expect(filter.needsResponse(ApiKey.Fetch, 17, body(ApiKey.Fetch, 17, fetch))).toBe(false)
@@ -103,7 +104,7 @@ describe('BrokerAddressFilter', () => {
       ),
     ).toBe(true)
     // Metadata always carries brokers: no scan, always decode.
-    expect(filter.needsResponse(ApiKey.Metadata, 12, Buffer.alloc(0))).toBe(true)
+    expect(filter.needsResponse(ApiKey.Metadata, 12, new Reader(Buffer.alloc(0)))).toBe(true)
   })
 
   it('wants only responses that can carry endpoints', () => {

@@ -1,0 +1,69 @@
+import type net from 'node:net'
+import { TruncatedInputError } from '../../codec/errors.js'
+import { PiecesReader } from '../../codec/primitives/pieces-reader.js'
+import { Reader } from '../../codec/primitives/reader.js'
+
+/**
+ * A whole Kafka frame (size prefix included) as it came off a socket: one Buffer, or the pieces of the chunks
+ * it spanned (FrameDecoder.pushPieces). Frames that pass through are written out piece by piece and never
+ * copied; a frame is concatenated only when something must decode all of it.
+ */
+export class Frame {
+  private first: Buffer
+  private rest: Buffer[] | undefined
+
+  constructor(
+    first: Buffer,
+    rest: Buffer[] | undefined,
+    readonly length: number,
+  ) {
+    this.first = first
+    this.rest = rest
+  }
+
+  static of(buf: Buffer): Frame {
+    return new Frame(buf, undefined, buf.length)
+  }
+
+  /** A Buffer starting at the frame's first byte with at least `n` bytes of it (or all, if shorter). */
+  head(n: number): Buffer {
+    return this.rest === undefined || this.first.length >= n ? this.first : this.whole()
+  }
+
+  /** The frame as one Buffer; concatenates (once) if it came in pieces. */
+  whole(): Buffer {
+    if (this.rest !== undefined) {
+      this.first = Buffer.concat([this.first, ...this.rest], this.length)
+      this.rest = undefined
+    }
+    return this.first
+  }
+
+  /** A reader over the frame from `offset`, without concatenating pieces. */
+  reader(offset: number): Reader {
+    return this.rest === undefined
+      ? new Reader(this.first, offset)
+      : new PiecesReader([this.first, ...this.rest], offset)
+  }
+
+  /**
+   * Runs `peek` on the head of the frame (the first `n` bytes, no copy); if the head was too short for it (a
+   * header split across chunks), runs it again on the whole frame.
+   */
+  peek<T>(n: number, peek: (buf: Buffer) => T): T {
+    try {
+      return peek(this.head(n))
+    } catch (err) {
+      if (err instanceof TruncatedInputError && this.rest !== undefined) return peek(this.whole())
+      throw err
+    }
+  }
+
+  /** Writes the frame; returns false when the socket wants the writer to wait for 'drain'. */
+  writeTo(socket: net.Socket): boolean {
+    if (this.rest === undefined) return socket.write(this.first)
+    let ok = socket.write(this.first)
+    for (const piece of this.rest) ok = socket.write(piece)
+    return ok
+  }
+}
