@@ -12,11 +12,23 @@ import { type ConfiguredFilter, type Filter, type FilterPlugin, replace } from '
  * (librdkafka#4956; Kroxylicious keeps min 0 for the same reason, kroxylicious#2851). Versions below the
  * codec's minimum are then passed through undecoded, which is safe because no broker address travels in them.
  */
+/**
+ * Fetch is capped below v16. From v16 a Fetch response may end with KIP-951 NodeEndpoints (real broker addresses
+ * that must be rewritten), which can only be known once its last byte is in: every Fetch response, megabytes of
+ * records, would have to be held in full before the client sees its first byte, adding a whole transfer time to
+ * each fetch round trip. Below v16 nothing in a Fetch response needs rewriting, so it streams through as it
+ * arrives. The cost: after a leader moves, a consumer learns the new leader from a Metadata refresh instead of
+ * from the Fetch response (what clients did before Kafka 3.7). v13-15 keep topic ids; v15 only adds replica
+ * state used between brokers (FetchRequest.json).
+ */
+export const FETCH_MAX_VERSION = 15
+
 export function intersectApiVersions(body: ApiVersionsResponse): ApiVersionsResponse {
   const apiKeys = body.apiKeys.flatMap((entry) => {
     const api = API_DEFINITIONS[entry.apiKey]
     if (api === undefined) return []
-    const codecMax = api.request.maxVersion
+    const codecMax =
+      entry.apiKey === ApiKey.Fetch ? Math.min(FETCH_MAX_VERSION, api.request.maxVersion) : api.request.maxVersion
     if (api.request.minVersion > codecMax || entry.minVersion > codecMax) return []
     return [{ ...entry, maxVersion: Math.min(entry.maxVersion, codecMax) }]
   })

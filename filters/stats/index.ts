@@ -122,6 +122,8 @@ export function createStatsFilter(options: StatsFilterOptions): ConfiguredFilter
 type Ctx = FilterContext
 
 export class StatsFilter implements Filter {
+  /** Never changes a message: large responses stream through and are counted once complete. */
+  readonly observesOnly = true
   private readonly sink: StatsSink
   private readonly topics: boolean
   private readonly audit: AuditSink | undefined

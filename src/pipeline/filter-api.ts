@@ -18,8 +18,8 @@
 import type { Logger } from 'pino'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
 import type { RequestHeader } from '../../codec/messages/generated/request-header.js'
-import type { Reader } from '../../codec/primitives/reader.js'
 import type { ResponseHeader } from '../../codec/messages/generated/response-header.js'
+import type { Reader } from '../../codec/primitives/reader.js'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -141,6 +141,12 @@ export function closeConnection(reason: string): { readonly kind: 'close'; reado
 
 /** One filter instance, bound to one client connection. */
 export interface Filter {
+  /**
+   * True when onResponse never changes or replaces a response (it returns nothing): statistics, audit. Such a filter
+   * does not stop the runtime from streaming a large response through to the client as it arrives; it sees the
+   * response decoded once the last byte is in.
+   */
+  readonly observesOnly?: boolean
   /** Decode requests of this API key and version for this filter? Asked once per key and version per connection. */
   wantsRequest?(apiKey: number, apiVersion: number): boolean
   /** Decode responses of this API key and version for this filter? */

@@ -2,6 +2,7 @@ import type net from 'node:net'
 import type { Logger } from 'pino'
 import { CodecError, TruncatedInputError, UnknownApiKeyError } from '../../codec/errors.js'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
+import { FrameStreamer, type FrameStreamHandler } from '../../codec/frame-streamer.js'
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
 import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
@@ -33,6 +34,15 @@ import { Frame } from './frame.js'
  * a frame split right after its start is concatenated only if its first piece is shorter than this.
  */
 const HEAD_BYTES = 512
+
+/** Bytes of a response needed to decide on cut-through: size prefix and correlation id. */
+const STREAM_HEAD_BYTES = 8
+
+/** True when none of these filters may change a response (all of them only observe). */
+function onlyObservers(filters: readonly Filter[]): boolean {
+  for (const f of filters) if (f.observesOnly !== true) return false
+  return true
+}
 
 import { saslOpaqueExchanges } from './sasl.js'
 import type { UpstreamConnector } from './upstream-connector.js'
@@ -110,7 +120,10 @@ export class ClientConnection implements FilterContext {
   private upstreamAddress: HostPort | undefined
   private readonly chain: FilterChain
   private readonly clientFrames: FrameDecoder
-  private readonly upstreamFrames: FrameDecoder
+  private readonly upstreamFrames: FrameStreamer
+  private readonly upstreamHandler: FrameStreamHandler
+  /** The response being streamed to the client (cut-through), and its pieces when observers will want it decoded. */
+  private streaming: { slot: Slot; length: number; pieces: Buffer[] | undefined } | undefined
   /** Requests waiting for their turn while a filter's promise is pending. */
   private readonly backlog: Frame[] = []
   private blocked = false
@@ -147,7 +160,12 @@ export class ClientConnection implements FilterContext {
     })
     this.chain = runtime.createChain(info)
     this.clientFrames = new FrameDecoder(runtime.limits.maxFrameBytes)
-    this.upstreamFrames = new FrameDecoder(runtime.limits.maxFrameBytes)
+    this.upstreamFrames = new FrameStreamer(runtime.limits.maxFrameBytes, STREAM_HEAD_BYTES)
+    this.upstreamHandler = {
+      frame: (first, rest, length) => this.onUpstreamFrame(new Frame(first, rest, length)),
+      start: (head, length) => this.startStreaming(head, length),
+      piece: (piece, done) => this.streamPiece(piece, done),
+    }
   }
 
   /** Read through a getter: the state changes across awaits, which TypeScript's narrowing cannot see. */
@@ -480,11 +498,70 @@ export class ClientConnection implements FilterContext {
 
   private onUpstreamData(chunk: Buffer): void {
     try {
-      this.upstreamFrames.pushPieces(chunk, (first, rest, length) =>
-        this.onUpstreamFrame(new Frame(first, rest, length)),
-      )
+      this.upstreamFrames.push(chunk, this.upstreamHandler)
     } catch (err) {
       this.protocolError('broker', err)
+    }
+  }
+
+  /**
+   * Cut-through: a response that spans reads is written to the client as it arrives when nothing has to change it:
+   * no response filter that may modify it wants it (observing filters see it decoded once it is complete), and it
+   * is next in line for the client. Otherwise it is buffered and handled whole by onUpstreamFrame.
+   */
+  private startStreaming(head: Buffer, length: number): boolean {
+    if (this.state === 'closed' || this.opaqueFromUpstream > 0 || head.length < 8) return false
+    const slot = this.upstreamPending[0]
+    if (slot === undefined || slot.correlationId !== head.readInt32BE(4) || this.responseOrder[0] !== slot) return false
+    if (slot.apiKey === ApiKey.SaslHandshake || slot.apiKey === ApiKey.ApiVersions) return false
+    if (!onlyObservers(slot.responseFilters)) return false
+    this.upstreamPending.shift()
+    slot.answeredAt = performance.now()
+    this.streaming = { slot, length, pieces: slot.responseFilters.length > 0 ? [] : undefined }
+    if (slot.responseFilters.length === 0) this.runtime.observer.passedThrough(this, 'response')
+    return true
+  }
+
+  private streamPiece(piece: Buffer, done: boolean): void {
+    const s = this.streaming!
+    if (this.state !== 'closed') this.writeClient(Frame.of(piece))
+    s.pieces?.push(piece)
+    if (!done) return
+    this.streaming = undefined
+    const { slot } = s
+    this.responseOrder.shift()
+    this.counters.responses++
+    const now = performance.now()
+    this.runtime.observer.response(
+      this,
+      slot.apiKey,
+      slot.apiVersion,
+      s.length,
+      now - slot.receivedAt,
+      slot.answeredAt - slot.sentAt,
+    )
+    if (s.pieces !== undefined) this.observeStreamed(slot, s.pieces, s.length)
+    this.flushResponses()
+  }
+
+  /** Hands a streamed response, decoded, to the filters that only observe responses (statistics). */
+  private observeStreamed(slot: Slot, pieces: Buffer[], length: number): void {
+    try {
+      const [first, ...rest] = pieces
+      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, length).whole()
+      const d = decodeResponse(frame, slot.apiKey, slot.apiVersion, 4)
+      const res: DecodedResponse = {
+        apiKey: d.apiKey,
+        apiVersion: d.apiVersion,
+        header: d.header,
+        body: d.body,
+        request: slot.request,
+      }
+      const outcome = this.chain.runResponse(slot.responseFilters, res, this)
+      if (isPromise(outcome)) outcome.catch((err) => this.runtime.reportError('KSC_ERR_FILTER_OBSERVE', err, this))
+    } catch (err) {
+      // The client already has the response; a response the observers cannot decode is only counted.
+      this.runtime.reportError(err instanceof CodecError ? err.code : 'KSC_ERR_FILTER_OBSERVE', err, this)
     }
   }
 

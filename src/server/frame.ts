@@ -11,6 +11,8 @@ import { Reader } from '../../codec/primitives/reader.js'
 export class Frame {
   private first: Buffer
   private rest: Buffer[] | undefined
+  /** The first bytes, copied out of the pieces by head() when the first piece was too short. */
+  private headCopy: Buffer | undefined
 
   constructor(
     first: Buffer,
@@ -25,9 +27,23 @@ export class Frame {
     return new Frame(buf, undefined, buf.length)
   }
 
-  /** A Buffer starting at the frame's first byte with at least `n` bytes of it (or all, if shorter). */
+  /**
+   * A Buffer starting at the frame's first byte with at least `n` bytes of it (or all, if shorter). When the first
+   * piece is shorter, only those `n` bytes are copied (a header split across reads), never the whole frame.
+   */
   head(n: number): Buffer {
-    return this.rest === undefined || this.first.length >= n ? this.first : this.whole()
+    if (this.rest === undefined || this.first.length >= n) return this.first
+    if (this.headCopy === undefined || this.headCopy.length < Math.min(n, this.length)) {
+      const want = Math.min(n, this.length)
+      const out = Buffer.allocUnsafe(want)
+      let copied = this.first.copy(out, 0)
+      for (const piece of this.rest) {
+        if (copied >= want) break
+        copied += piece.copy(out, copied, 0, Math.min(piece.length, want - copied))
+      }
+      this.headCopy = out
+    }
+    return this.headCopy
   }
 
   /** The frame as one Buffer; concatenates (once) if it came in pieces. */
