@@ -152,6 +152,8 @@ export class TlsTermination {
     const c = this.options.config
     const peer = this.peerOf(socket)
     let client: AcceptedClient = {}
+    let identity: ReturnType<typeof certificateIdentity> | undefined
+    let source: string | undefined
     if (c.ca !== undefined) {
       const cert = socket.getPeerCertificate()
       const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0
@@ -165,24 +167,27 @@ export class TlsTermination {
         this.reject(socket, verificationError(reason, peer, describeName(cert.subject), cert.valid_to))
         return
       } else {
-        const identity = certificateIdentity(cert)
+        identity = certificateIdentity(cert)
         const mapped = this.mapper.map(identity)
         if (mapped === undefined) this.options.report(new NoPrincipalError(peer, identity.subject, c.principal.from))
-        else client = { principal: mapped.principal }
-        this.options.log.debug(
-          {
-            peer,
-            principal: mapped?.principal,
-            from: mapped?.source,
-            subject: identity.subject,
-            protocol: socket.getProtocol(),
-            cipher: socket.getCipher()?.name,
-            servername: socket.servername || undefined,
-          },
-          'TLS client verified',
-        )
+        else {
+          client = { principal: mapped.principal }
+          source = mapped.source
+        }
       }
     }
+    this.options.log.debug(
+      {
+        peer,
+        principal: client.principal,
+        from: source,
+        subject: identity?.subject,
+        protocol: socket.getProtocol(),
+        cipher: socket.getCipher()?.name,
+        servername: socket.servername || undefined,
+      },
+      'TLS handshake done',
+    )
     allowReset(socket)
     onSocket(socket, client)
   }
