@@ -255,7 +255,14 @@ export class ClientConnection implements FilterContext {
     this.runtime.reportError('KSC_ERR_UPSTREAM_CONNECT', err, this)
     this.closeReason = `upstream unavailable: ${(err as Error)?.message ?? err}`
     this.state = 'closed'
-    this.socket.resetAndDestroy()
+    // A TCP reset reads like a dead broker. resetAndDestroy() exists only for plain TCP handles (a TLS socket's
+    // handle is a TLSWrap and throws ERR_INVALID_HANDLE_TYPE; the TLS listener installs a working one on its
+    // sockets); anything else is simply destroyed.
+    try {
+      this.socket.resetAndDestroy()
+    } catch {
+      this.socket.destroy()
+    }
     this.finish()
   }
 
@@ -799,7 +806,11 @@ export class ClientConnection implements FilterContext {
   }
 
   private protocolError(side: 'client' | 'broker', err: unknown): void {
-    const code = err instanceof CodecError ? err.code : 'KSC_ERR_PROTOCOL'
+    const own = (err as { code?: unknown } | undefined)?.code
+    const code =
+      err instanceof CodecError || (typeof own === 'string' && own.startsWith('KSC_ERR_'))
+        ? (own as string)
+        : 'KSC_ERR_PROTOCOL'
     this.runtime.reportError(code, err, this)
     this.close(`${side === 'client' ? 'client' : 'broker'} protocol error: ${(err as Error)?.message ?? err}`)
   }
