@@ -4,7 +4,8 @@ import { Frame } from '../../src/server/frame.js'
 
 describe('Frame', () => {
   const whole = Buffer.from(Array.from({ length: 100 }, (_, i) => i))
-  const pieces = () => new Frame(whole.subarray(0, 3), [whole.subarray(3, 10), whole.subarray(10, 60), whole.subarray(60)], 100)
+  const pieces = () =>
+    new Frame(whole.subarray(0, 3), [whole.subarray(3, 10), whole.subarray(10, 60), whole.subarray(60)], 100)
 
   it('head(n) copies only the first n bytes of a frame in pieces', () => {
     const f = pieces()
