@@ -260,6 +260,26 @@ async function deleteTopic(topic: string): Promise<void> {
 
 const PRODUCER_THROUGHPUT_PROPS = ['linger.ms=5', 'batch.size=65536']
 
+/**
+ * An unmeasured produce (direct) into a new topic: the first writes to fresh partitions (segment files,
+ * page cache, the broker's per-partition state) are slower, and would otherwise count against whichever target
+ * happens to go first. Returns the records written.
+ */
+async function primeTopic(topic: string, like: Pick<ThroughputCell, 'recordSize' | 'partitions'>): Promise<number> {
+  const records = Math.max(1_000, Math.round(16e6 / like.recordSize))
+  const cell: ThroughputCell = {
+    id: 'prime',
+    tool: 'perf',
+    op: 'produce',
+    acks: '1',
+    recordSize: like.recordSize,
+    partitions: like.partitions,
+    records,
+  }
+  await throughputOnce(directTarget(upstream), cell, topic)
+  return records
+}
+
 /** One saturating produce or consume repetition; returns records per second. */
 async function throughputOnce(target: Target, cell: ThroughputCell, topic: string): Promise<number> {
   if (cell.tool === 'perf') {
@@ -324,7 +344,7 @@ async function throughputPhase(targets: readonly Target[]): Promise<void> {
   let turn = 0
   for (const [key, cells] of groups) {
     const topic = await newTopic(key.toLowerCase(), cells[0]!.partitions)
-    let produced = 0
+    let produced = await primeTopic(topic, cells[0]!)
     for (const cell of cells) {
       if (cell.op === 'consume' && produced < cell.records) {
         await throughputOnce(directTarget(upstream), { ...cell, tool: 'perf', op: 'produce', acks: '1' }, topic)
@@ -411,6 +431,7 @@ async function latencyPhase(targets: readonly Target[]): Promise<void> {
   for (const cell of matrix.latency) {
     const rate = await halfSaturation(cell)
     const topic = await newTopic(`latency-${sizeLabel(cell.recordSize).toLowerCase()}`, cell.partitions)
+    await primeTopic(topic, cell)
     for (let rep = 0; rep < matrix.reps; rep++) {
       for (const target of rotated(targets, turn++)) {
         const window = new ProcessWindow(target.pid)
