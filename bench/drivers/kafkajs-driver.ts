@@ -32,6 +32,9 @@ export type KafkajsJob =
       acks: 1 | -1
       /** Records per second to hold. */
       rate: number
+      /** Sends in the first warmupMs are made but not timed (connections, metadata, JIT). */
+      warmupMs: number
+      /** Timed part of the run, after the warm-up. */
       durationMs: number
     }
 
@@ -120,39 +123,40 @@ async function latency(j: Extract<KafkajsJob, { mode: 'latency' }>): Promise<Kaf
   await producer.send({ topic: j.topic, acks: j.acks, messages: [{ value }] })
   const samples: number[] = []
   const pending = new Set<Promise<void>>()
-  let due = 0
   let sent = 0
+  let timedRecords = 0
   const started = process.hrtime.bigint()
+  const totalMs = j.warmupMs + j.durationMs
   await new Promise<void>((resolve, reject) => {
     const tick = setInterval(() => {
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6
-      if (elapsedMs >= j.durationMs) {
+      if (elapsedMs >= totalMs) {
         clearInterval(tick)
         resolve()
         return
       }
-      due = Math.floor((elapsedMs / 1000) * j.rate)
-      const n = due - sent
+      const n = Math.floor((elapsedMs / 1000) * j.rate) - sent
       if (n <= 0) return
       sent += n
+      const timed = elapsedMs >= j.warmupMs
+      if (timed) timedRecords += n
       const t0 = process.hrtime.bigint()
       const p = producer
         .send({ topic: j.topic, acks: j.acks, messages: Array.from({ length: n }, () => ({ value })) })
         .then(() => {
-          samples.push(Number(process.hrtime.bigint() - t0) / 1e3)
+          if (timed) samples.push(Number(process.hrtime.bigint() - t0) / 1e3)
           pending.delete(p)
         }, reject)
       pending.add(p)
     }, 2)
   })
   await Promise.all(pending)
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
   await producer.disconnect()
   const [p50, p99, p999, max] = percentiles(samples, [0.5, 0.99, 0.999, 1])
   return {
-    records: sent,
-    seconds,
-    recordsPerSec: sent / seconds,
+    records: timedRecords,
+    seconds: j.durationMs / 1000,
+    recordsPerSec: timedRecords / (j.durationMs / 1000),
     latencyUs: { p50: p50!, p99: p99!, p999: p999!, max: max!, sends: samples.length },
   }
 }

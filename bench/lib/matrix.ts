@@ -82,7 +82,7 @@ function latencyCell(tool: Tool, acks: Acks, recordSize: number, partitions: num
   }
 }
 
-export function quickMatrix(bytesPerRun = 128e6): Matrix {
+export function quickMatrix(bytesPerRun = 256e6): Matrix {
   const t = (tool: Tool, op: Operation, acks: Acks, size: number, partitions: number) =>
     throughputCell(tool, op, acks, size, partitions, bytesPerRun)
   return {
@@ -106,7 +106,7 @@ export function quickMatrix(bytesPerRun = 128e6): Matrix {
   }
 }
 
-export function fullMatrix(bytesPerRun = 256e6): Matrix {
+export function fullMatrix(bytesPerRun = 512e6): Matrix {
   const throughput: ThroughputCell[] = []
   const latency: LatencyCell[] = []
   for (const size of SIZES) {

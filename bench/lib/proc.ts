@@ -25,6 +25,14 @@ export function rssMb(pid: number): number {
   return statusKb(pid, 'VmRSS') / 1024
 }
 
+/**
+ * The anonymous part of the RSS (heap, stacks, buffers) in MB: what the process itself allocated, without the
+ * pages of its executable and libraries (RssFile), which processes running the same binary share.
+ */
+export function rssAnonMb(pid: number): number {
+  return statusKb(pid, 'RssAnon') / 1024
+}
+
 /** Peak resident set size since the process started or since the last resetPeakRss, in MB. */
 export function peakRssMb(pid: number): number {
   return statusKb(pid, 'VmHWM') / 1024

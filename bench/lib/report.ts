@@ -138,7 +138,8 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
     })
     out.push(table(header, rows), '')
     out.push(
-      "Fixed-rate produce (acks as named, linger.ms=0 for the perf tool). Kafka's perf tool times whole milliseconds; " +
+      'Fixed-rate produce (acks as named, linger.ms=0 for the perf tool); the first 3 s are a warm-up left out of the ' +
+        "figures, then 10 s (quick) or 20 s (full) are timed. Kafka's perf tool times whole milliseconds; " +
         'the kafkajs driver times every send() in microseconds (open loop, a send every 2 ms). ' +
         '"added p99" is the proxy\'s p99 minus direct\'s p99 in the same repetition (median and range over repetitions).',
       '',
@@ -152,6 +153,7 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
       'connections',
       'target',
       'idle RSS MB',
+      'idle RSS anon MB',
       'idle CPU %',
       'active req/s',
       'active CPU µs/req',
@@ -170,6 +172,7 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
           String(n),
           target,
           f(s((r) => r.idleRssMb)),
+          f(s((r) => r.idleRssAnonMb)),
           f(s((r) => r.idleCpuPercent)),
           f(
             s((r) => r.activeRequestsPerSec),
@@ -196,7 +199,8 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
       'Each repetition starts a fresh proxy process and warms it (10 connections producing for 2 s); then for N = ' +
         `${[...new Set(result.connections.map((r) => r.connections))].join(', ')} in turn it opens N connections ` +
         '(ApiVersions + Metadata each), holds them idle, has every connection produce one 100 B record at a time ' +
-        '(acks=1, closed loop), and closes them. Idle RSS is read with the N connections open; "direct" has no proxy ' +
+        '(acks=1, closed loop), and closes them. Idle RSS is read with the N connections open (anon: without the ' +
+        'pages of the executable and libraries); "direct" has no proxy ' +
         `process. Proxy RSS right after start: ${proxies
           .map(
             (p) =>

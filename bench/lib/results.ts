@@ -47,6 +47,8 @@ export interface ConnectionRun {
   connectMs: number
   /** Proxy RSS (MB) with the connections open and idle; NaN for direct. */
   idleRssMb: number
+  /** Its anonymous part (without the executable's and libraries' file pages). */
+  idleRssAnonMb: number
   /** Proxy CPU while idle, percent of one core. */
   idleCpuPercent: number
   /** Proxy RSS right after it started listening, before any client traffic. */
