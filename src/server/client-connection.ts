@@ -288,10 +288,16 @@ export class ClientConnection implements FilterContext {
       return
     }
     this.counters.bytesIn += chunk.length
+    // Everything this read produces for the broker (several pipelined requests, or the pieces of one) goes out
+    // in one writev instead of one write per frame.
+    const upstream = this.upstream
+    upstream?.cork()
     try {
       this.clientFrames.pushPieces(chunk, (first, rest, length) => this.onClientFrame(new Frame(first, rest, length)))
     } catch (err) {
       this.protocolError('client', err)
+    } finally {
+      upstream?.uncork()
     }
   }
 
@@ -504,10 +510,14 @@ export class ClientConnection implements FilterContext {
   // ------------------------------------------------------------------ broker -> client
 
   private onUpstreamData(chunk: Buffer): void {
+    // Likewise towards the client: the responses (and pieces) one read completes leave in one writev.
+    this.socket.cork()
     try {
       this.upstreamFrames.push(chunk, this.upstreamHandler)
     } catch (err) {
       this.protocolError('broker', err)
+    } finally {
+      this.socket.uncork()
     }
   }
 

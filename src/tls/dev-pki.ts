@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
-import forge from 'node-forge'
+import type forge from 'node-forge'
 import { SidecarError } from '../errors.js'
+
+/**
+ * node-forge is loaded on first use: only `certs init` and the tests issue certificates, and loading it up front
+ * would cost every running sidecar several megabytes of heap.
+ */
+const load = createRequire(import.meta.url)
+let forgeModule: typeof forge | undefined
+function nodeForge(): typeof forge {
+  forgeModule ??= load('node-forge') as typeof forge
+  return forgeModule
+}
 
 /**
  * A development PKI made with node-forge, for `kafka-sidecar certs init`, the demo and the tests: a CA, a server
@@ -61,11 +73,11 @@ export function parseClientSpec(text: string): ClientSpec {
 }
 
 function keyPair(bits: number): forge.pki.rsa.KeyPair {
-  return forge.pki.rsa.generateKeyPair({ bits, e: 0x10001 })
+  return nodeForge().pki.rsa.generateKeyPair({ bits, e: 0x10001 })
 }
 
 function privateKeyPem(key: forge.pki.rsa.PrivateKey): string {
-  return forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key)))
+  return nodeForge().pki.privateKeyInfoToPem(nodeForge().pki.wrapRsaPrivateKey(nodeForge().pki.privateKeyToAsn1(key)))
 }
 
 /** A positive serial of 16 random bytes (RFC 5280 section 4.1.2.2: positive, at most 20 octets). */
@@ -85,7 +97,7 @@ const ORGANIZATION = 'kafka-sidecar development'
 
 export function createCa(options: { days?: number; bits?: number; name?: string } = {}): DevCa {
   const keys = keyPair(options.bits ?? 2048)
-  const cert = forge.pki.createCertificate()
+  const cert = nodeForge().pki.createCertificate()
   cert.publicKey = keys.publicKey
   cert.serialNumber = serial()
   validity(cert, options.days ?? 3650)
@@ -100,9 +112,9 @@ export function createCa(options: { days?: number; bits?: number; name?: string 
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ])
-  cert.sign(keys.privateKey, forge.md.sha256.create())
+  cert.sign(keys.privateKey, nodeForge().md.sha256.create())
   return {
-    cert: forge.pki.certificateToPem(cert),
+    cert: nodeForge().pki.certificateToPem(cert),
     key: privateKeyPem(keys.privateKey),
     subject: `CN=${subject[0]!.value}`,
   }
@@ -119,10 +131,10 @@ interface LeafRequest {
 }
 
 function issue(ca: IssuedPem, req: LeafRequest): IssuedPem {
-  const caCert = forge.pki.certificateFromPem(ca.cert)
-  const caKey = forge.pki.privateKeyFromPem(ca.key) as forge.pki.rsa.PrivateKey
+  const caCert = nodeForge().pki.certificateFromPem(ca.cert)
+  const caKey = nodeForge().pki.privateKeyFromPem(ca.key) as forge.pki.rsa.PrivateKey
   const keys = keyPair(req.bits)
-  const cert = forge.pki.createCertificate()
+  const cert = nodeForge().pki.createCertificate()
   cert.publicKey = keys.publicKey
   cert.serialNumber = serial()
   validity(cert, req.days)
@@ -144,8 +156,8 @@ function issue(ca: IssuedPem, req: LeafRequest): IssuedPem {
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ])
-  cert.sign(caKey, forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key: privateKeyPem(keys.privateKey) }
+  cert.sign(caKey, nodeForge().md.sha256.create())
+  return { cert: nodeForge().pki.certificateToPem(cert), key: privateKeyPem(keys.privateKey) }
 }
 
 /** The sidecar's server certificate: CN the first host, every host a SAN (IP SAN for addresses). */
@@ -183,8 +195,8 @@ export function issueClient(
 export function loadCa(certPem: string, keyPem: string): DevCa {
   let cert: forge.pki.Certificate
   try {
-    cert = forge.pki.certificateFromPem(certPem)
-    forge.pki.privateKeyFromPem(keyPem)
+    cert = nodeForge().pki.certificateFromPem(certPem)
+    nodeForge().pki.privateKeyFromPem(keyPem)
   } catch (err) {
     throw new CertToolError(
       `the existing CA cannot be used (${(err as Error).message}); only RSA CAs made by certs init can sign here: use --force to make a new one`,
