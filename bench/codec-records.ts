@@ -19,31 +19,11 @@ import {
   readBatches,
   zstdCompressesNatively,
 } from '../codec/records/index.js'
+import { bestRate, timeMsArg } from './lib/micro.js'
 
-const TIME_MS = Number(/^--time-ms=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 1000)
-const ROUNDS = 5
+const TIME_MS = timeMsArg()
 
-/**
- * Calls `fn` repeatedly in ROUNDS rounds of TIME_MS / ROUNDS each after a warm-up, and returns the best round's
- * calls per second: on a shared machine the best round is the one least disturbed by other processes.
- */
-function rate(fn: () => void): number {
-  const warmUntil = performance.now() + TIME_MS / 4
-  while (performance.now() < warmUntil) fn()
-  let best = 0
-  for (let round = 0; round < ROUNDS; round++) {
-    let calls = 0
-    const start = performance.now()
-    let now = start
-    while (now - start < TIME_MS / ROUNDS) {
-      fn()
-      calls++
-      now = performance.now()
-    }
-    best = Math.max(best, (calls * 1000) / (now - start))
-  }
-  return best
-}
+const rate = (fn: () => void): number => bestRate(fn, TIME_MS)
 
 /** Records shaped like application events: a short key, a JSON value of ~150 bytes, a header on every third. */
 function makeRecords(targetBytes: number): RecordInput[] {

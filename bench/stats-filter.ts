@@ -17,26 +17,11 @@ import { createStatsFilter } from '../filters/stats/index.js'
 import type { DecodedRequest, DecodedResponse, FilterContext } from '../src/pipeline/filter-api.js'
 import type { ObservedConnection } from '../src/server/connection-observer.js'
 import { Statistics } from '../src/stats/statistics.js'
+import { bestRate, timeMsArg } from './lib/micro.js'
 
-const TIME_MS = Number(/^--time-ms=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 1000)
-const ROUNDS = 5
+const TIME_MS = timeMsArg()
 
-/** Best of ROUNDS rounds (least disturbed by other processes on a shared machine), in calls per second. */
-function rate(fn: () => void): number {
-  for (let i = 0; i < 200; i++) fn()
-  let best = 0
-  for (let round = 0; round < ROUNDS; round++) {
-    const deadline = performance.now() + TIME_MS / ROUNDS
-    let calls = 0
-    const start = performance.now()
-    while (performance.now() < deadline) {
-      for (let i = 0; i < 16; i++) fn()
-      calls += 16
-    }
-    best = Math.max(best, calls / ((performance.now() - start) / 1000))
-  }
-  return best
-}
+const rate = (fn: () => void): number => bestRate(fn, TIME_MS)
 
 const batch = (records: number, valueSize: number, baseOffset = 0n) =>
   encodeRecordBatch(

@@ -12,27 +12,7 @@ export function freePort(): Promise<number> {
   })
 }
 
-/**
- * A block of `count` consecutive ports that are all free now, for proxies that put node N at base + N.
- * Chosen at random in 20000-59999 and probed, so concurrent runs on one machine rarely collide.
- */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (40_000 - count))
-    let ok = true
-    for (let port = base; port < base + count && ok; port++) ok = await isFree(port)
-    if (ok) return base
-  }
-  throw new Error(`no block of ${count} free ports found on 127.0.0.1`)
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
+export { freePortRange } from '../../test/harness/free-port.js'
 
 /** Resolves once something accepts TCP connections at host:port; rejects after `timeoutMs`. */
 export async function waitForPort(host: string, port: number, timeoutMs = 30_000): Promise<void> {

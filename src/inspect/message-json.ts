@@ -52,31 +52,29 @@ export interface RenderedMessage {
 }
 
 export function requestToJson(req: DecodedRequest, options: MessageJsonOptions = {}): RenderedMessage {
-  const api = API_DEFINITIONS[req.apiKey]
-  const r = new Renderer(options)
-  const json: JsonObject = {
-    type: 'request',
-    apiKey: req.apiKey,
-    api: api?.name ?? 'unknown',
-    apiVersion: req.apiVersion,
-    headerVersion: req.headerVersion,
-    header: r.struct(req.header, 'RequestHeader', 'header'),
-    body: r.struct(req.body, `${api?.name}Request`, 'body'),
-  }
-  return { json, problems: r.problems }
+  return messageToJson('request', req, options)
 }
 
 export function responseToJson(res: DecodedResponse, options: MessageJsonOptions = {}): RenderedMessage {
-  const api = API_DEFINITIONS[res.apiKey]
+  return messageToJson('response', res, options)
+}
+
+function messageToJson(
+  side: 'request' | 'response',
+  m: DecodedRequest | DecodedResponse,
+  options: MessageJsonOptions,
+): RenderedMessage {
+  const api = API_DEFINITIONS[m.apiKey]
   const r = new Renderer(options)
+  const suffix = side === 'request' ? 'Request' : 'Response'
   const json: JsonObject = {
-    type: 'response',
-    apiKey: res.apiKey,
+    type: side,
+    apiKey: m.apiKey,
     api: api?.name ?? 'unknown',
-    apiVersion: res.apiVersion,
-    headerVersion: res.headerVersion,
-    header: r.struct(res.header, 'ResponseHeader', 'header'),
-    body: r.struct(res.body, `${api?.name}Response`, 'body'),
+    apiVersion: m.apiVersion,
+    headerVersion: m.headerVersion,
+    header: r.struct(m.header, `${suffix}Header`, 'header'),
+    body: r.struct(m.body, `${api?.name}${suffix}`, 'body'),
   }
   return { json, problems: r.problems }
 }

@@ -1,10 +1,10 @@
-import net from 'node:net'
 import { Writable } from 'node:stream'
 import pino, { type Logger } from 'pino'
 import type { SidecarConfig } from '../../src/config/schema.js'
 import { validateConfig } from '../../src/config/schema.js'
 import type { FilterPlugin } from '../../src/pipeline/filter-api.js'
 import { Sidecar, type SidecarOptions } from '../../src/server/sidecar.js'
+import { freePortRange } from '../harness/free-port.js'
 
 /**
  * A sidecar running in the test process in front of a real cluster, with its log lines captured so tests can
@@ -20,23 +20,9 @@ export interface TestSidecar {
   stop(): Promise<void>
 }
 
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)))
-  })
-}
-
 /** A port base B such that B..B+span are free now (node ids 1..n listen at B+id; B itself is the bootstrap). */
-export async function freePortBase(span = 8): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    let ok = true
-    for (let i = 0; i <= span && ok; i++) ok = await isFree(base + i)
-    if (ok) return base
-  }
-  throw new Error('no free port range found for the per-broker listeners')
+export function freePortBase(span = 8): Promise<number> {
+  return freePortRange(span + 1)
 }
 
 export async function startTestSidecar(
