@@ -8,7 +8,8 @@
  *
  *   npm run build && node dist/bench/passthrough.js [--records=200000] [--rounds=3]
  *
- * KSC_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under this load.
+ * KSC_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under this load;
+ * --config=FILE runs the sidecar with that configuration (bench/configs/stats-topics-off.yaml: no statistics decode).
  * Needs Java 17+ and Maven (the harness starts a single-node Kafka from the Maven jars).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -26,6 +27,7 @@ const arg = (name: string, fallback: number) =>
 const RECORDS = arg('records', 200_000)
 const ROUNDS = arg('rounds', 3)
 const RECORD_SIZE = 1024
+const CONFIG_FILE = process.argv.find((a) => a.startsWith('--config='))?.slice('--config='.length)
 
 async function main(): Promise<void> {
   process.stderr.write('starting a single-node Kafka...\n')
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     maxNodeId: 1,
     logDir: mkdtempSync(join(tmpdir(), 'ksc-passthrough-')),
     nodeArgs: process.env.KSC_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    ...(CONFIG_FILE === undefined ? {} : { configFile: CONFIG_FILE }),
   })
   try {
     const topic = 'bench-1k'
@@ -47,12 +50,15 @@ async function main(): Promise<void> {
     }
     let sidecarCpu = 0
     let sidecarBytes = 0
+    let sidecarProduceCpu = 0
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which target goes first, so a warming or cooling machine favours neither.
       const order = round % 2 === 0 ? [direct, sidecar] : [sidecar, direct]
       for (const target of order) {
         const window = new ProcessWindow(target.pid)
         window.begin()
+        const produceWindow = new ProcessWindow(target.pid)
+        produceWindow.begin()
         const produced = await runProducerPerf(jars, {
           bootstrap: target.bootstrap,
           topic,
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
           acks: '1',
           props: ['linger.ms=5', 'batch.size=65536'],
         })
+        const produceCpu = produceWindow.end().cpuSeconds
         const consumed = await runConsumerPerf(jars, { bootstrap: target.bootstrap, topic, records: RECORDS })
         const w = window.end()
         const key = target.name as 'direct' | 'sidecar'
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
         if (target.pid !== undefined) {
           sidecarCpu += w.cpuSeconds
           sidecarBytes += 2 * RECORDS * RECORD_SIZE
+          sidecarProduceCpu += produceCpu
         }
         process.stderr.write(
           `round ${round + 1} ${target.name}: produce ${results[key].produce.at(-1)!.toFixed(1)} MB/s, ` +
@@ -81,9 +89,12 @@ async function main(): Promise<void> {
       records: RECORDS,
       recordSize: RECORD_SIZE,
       rounds: ROUNDS,
+      config: CONFIG_FILE ?? null,
       produceMBs: { direct: median(results.direct.produce), sidecar: median(results.sidecar.produce), runs: results },
       consumeMBs: { direct: median(results.direct.consume), sidecar: median(results.sidecar.consume) },
       sidecarCpuSecondsPerGB: sidecarCpu / (sidecarBytes / 1e9),
+      sidecarProduceCpuSecondsPerGB: sidecarProduceCpu / (sidecarBytes / 2e9),
+      sidecarConsumeCpuSecondsPerGB: (sidecarCpu - sidecarProduceCpu) / (sidecarBytes / 2e9),
       sidecarPeakRssMB: peakRssMb(sidecar.pid!),
     }
     const ratio = (a: number, b: number) => (a / b).toFixed(2)
@@ -100,7 +111,7 @@ async function main(): Promise<void> {
       `| consume | ${mb(summary.consumeMBs.direct)} | ${mb(summary.consumeMBs.sidecar)} | ${ratio(summary.consumeMBs.sidecar, summary.consumeMBs.direct)} |`,
     )
     console.log(
-      `\nsidecar: ${summary.sidecarCpuSecondsPerGB.toFixed(2)} CPU s per GB moved, peak RSS ${summary.sidecarPeakRssMB.toFixed(1)} MB`,
+      `\nsidecar: ${summary.sidecarCpuSecondsPerGB.toFixed(2)} CPU s per GB moved (produce ${summary.sidecarProduceCpuSecondsPerGB.toFixed(2)}, consume ${summary.sidecarConsumeCpuSecondsPerGB.toFixed(2)}), peak RSS ${summary.sidecarPeakRssMB.toFixed(1)} MB`,
     )
     mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
     const out = new URL(

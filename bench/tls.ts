@@ -12,12 +12,14 @@
  * Java clients' own TLS work competes with the sidecar for the same cores: the ratio is end to end, the CPU per GB
  * is the sidecar's alone.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCertsInit } from '../src/commands/certs.js'
+import { SIDECAR_NODE_FLAGS } from '../src/runtime/node-flags.js'
 import { KafkaCluster } from '../test/harness/kafka-cluster.js'
 import { type KafkaTool, runKafkaTool, spawnKafkaTool } from '../test/harness/kafka-tools.js'
 
@@ -59,6 +61,7 @@ async function startSidecar(
   const child = spawn(
     process.execPath,
     [
+      ...SIDECAR_NODE_FLAGS,
       ...(process.env.KSC_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       new URL('../src/cli.js', import.meta.url).pathname,
       'run',

@@ -3,10 +3,12 @@
  * Proxies run as separate processes, as deployed, under the harness watchdog (they die with the benchmark,
  * however it ends), so their CPU and memory can be read from /proc without counting the load generators.
  */
+
 import { closeSync, openSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SIDECAR_NODE_FLAGS } from '../../src/runtime/node-flags.js'
 import { javaCommand } from '../../test/harness/kafka-jars.js'
 import { spawnWatched, type WatchedProcess } from '../../test/harness/watchdog.js'
 import { compileLauncher, kroxyliciousConfig, resolveKroxyliciousClasspath } from './kroxylicious.js'
@@ -89,6 +91,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Target> {
   const { watched, pid } = await spawnLogged(
     process.execPath,
     [
+      // As shipped: the flags the executable and the image start it with.
+      ...SIDECAR_NODE_FLAGS,
       ...(o.nodeArgs ?? []),
       cli,
       'run',

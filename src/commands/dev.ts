@@ -9,7 +9,7 @@ import {
 } from '../config/index.js'
 import { createLogger, type Logger } from '../logger.js'
 import type { CliCommand } from './command.js'
-import { flagsOf, handleSignals, runOrExit, startSidecarProcess } from './run.js'
+import { flagsOf, handleSignals, runOrExit, startSidecarProcess, warnOnMissingNodeFlags } from './run.js'
 
 /**
  * `kafka-sidecar dev`: the sidecar with a local Kafka behind it, for trying it out and for development. Without an
@@ -93,6 +93,7 @@ export const devCommand: CliCommand = {
         }
         const probe = loadConfig({ ...base, requireUpstream: false })
         log = createLogger({ level: probe.log.level, frames: probe.log.frames })
+        warnOnMissingNodeFlags(log)
         let kafka: EmbeddedKafka | undefined
         let input = base
         if (probe.upstream.bootstrap.length === 0) {

@@ -12,6 +12,7 @@ import { ConfigWatcher } from '../config/reload.js'
 import { SidecarError } from '../errors.js'
 import { FILTER_PLUGINS } from '../filter-plugins.js'
 import { createLogger, frameLoggingEnabled, type Logger, setFrameLogging } from '../logger.js'
+import { missingNodeFlags, SIDECAR_NODE_FLAGS } from '../runtime/node-flags.js'
 import { Sidecar } from '../server/sidecar.js'
 import { StatsService } from '../stats/index.js'
 import type { CliCommand } from './command.js'
@@ -188,9 +189,21 @@ export const runCommand: CliCommand = {
       async () => {
         const config = loadConfig(input)
         log = createLogger({ level: config.log.level, frames: config.log.frames })
+        warnOnMissingNodeFlags(log)
         const running = await startSidecarProcess(input, log, config)
         handleSignals(log, () => running.stop())
       },
     )
   },
+}
+
+/** Says once, at start, when the process runs without the Node flags it is tuned for (src/runtime/node-flags.ts). */
+export function warnOnMissingNodeFlags(log: Logger): void {
+  const missing = missingNodeFlags()
+  if (missing.length === 0) return
+  log.warn(
+    { missing },
+    `node was started without ${missing.join(' ')}: the sidecar works, but uses more CPU per byte; start it as ` +
+      `\`kafka-sidecar\` (the executable) or \`node ${SIDECAR_NODE_FLAGS.join(' ')} dist/src/cli.js\``,
+  )
 }

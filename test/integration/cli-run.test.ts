@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
+import { SIDECAR_NODE_FLAGS } from '../../src/runtime/node-flags.js'
 import { getCluster, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
 import { RawKafkaClient } from '../support/raw-client.js'
 import { freePortBase } from '../support/test-sidecar.js'
@@ -19,7 +20,8 @@ interface Proc {
 }
 
 function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Started as the executable and the image start it (src/runtime/node-flags.ts).
+  const child = spawn(process.execPath, [...SIDECAR_NODE_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
   let buffered = ''
   child.stdout!.on('data', (c: Buffer) => {
@@ -75,6 +77,8 @@ describe('kafka-sidecar run: configuration file, hot reload, SIGHUP and SIGTERM 
     expect(JSON.parse(md.stdout).brokers[0].name).toBe(`127.0.0.1:${base + 1}`)
     const health = await fetch(`http://127.0.0.1:${base + 9}/healthz`)
     expect(health.status).toBe(200)
+    // Started with the recommended Node flags: no warning about them.
+    expect(proc.lines.filter((l) => String(l.msg ?? '').includes('node was started without'))).toEqual([])
   })
 
   it('applies a valid changed file without dropping open connections', async () => {
