@@ -1,15 +1,18 @@
 /**
  * A two-minute check of the sidecar's pass-through cost: Kafka's own perf tools produce (acks=1) and consume
  * 1 KiB records directly against a broker and through the sidecar (a separate process, as deployed),
- * alternating targets round by round so machine drift cancels. Prints the median throughput of each target,
- * the ratio, the sidecar's CPU seconds per GB moved and its peak RSS, and writes
- * bench/results/passthrough-<time>.json. The full comparison (more workloads, Kroxylicious, latency,
- * connection scaling) is `npm run bench` (bench/run.ts); this one shares its parts (bench/lib).
+ * rotating targets round by round so machine drift cancels. Prints each target's median throughput, its ratio
+ * to direct, and the sidecar's CPU seconds per GB moved for produce and for consume (utime+stime from /proc,
+ * which on a machine whose cores are all busy is what the sidecar takes from the client and the broker), and
+ * its peak RSS; writes bench/results/passthrough-<time>.json. The full comparison (more workloads,
+ * Kroxylicious, latency, connection scaling) is `npm run bench` (bench/run.ts); this one shares its parts.
  *
- *   npm run build && node dist/bench/passthrough.js [--records=200000] [--rounds=3]
+ *   npm run build && node dist/bench/passthrough.js [--records=200000] [--rounds=3] [--variant=...]...
  *
- * KSC_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sidecar under this load;
- * --config=FILE runs the sidecar with that configuration (bench/configs/stats-topics-off.yaml: no statistics decode).
+ * --variant=LABEL[:CONFIG.yaml[:NODE ARGS]] adds a sidecar variant (default: one, "sidecar", as shipped), e.g.
+ *   --variant=default --variant=stats-off:bench/configs/stats-topics-off.yaml
+ *   --variant=prof::"--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * Every variant runs with the shipped Node flags (src/runtime/node-flags.ts) before its own.
  * Needs Java 17+ and Maven (the harness starts a single-node Kafka from the Maven jars).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -20,43 +23,66 @@ import { createTopic } from '../test/harness/topics.js'
 import { runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
 import { ProcessWindow, peakRssMb } from './lib/proc.js'
 import { median } from './lib/stats.js'
-import { directTarget, startSidecar } from './lib/targets.js'
+import { directTarget, startSidecar, type Target } from './lib/targets.js'
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
 const RECORDS = arg('records', 200_000)
 const ROUNDS = arg('rounds', 3)
 const RECORD_SIZE = 1024
-const CONFIG_FILE = process.argv.find((a) => a.startsWith('--config='))?.slice('--config='.length)
+
+interface Variant {
+  label: string
+  configFile: string | undefined
+  nodeArgs: string[]
+}
+
+function variants(): Variant[] {
+  const given = process.argv.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length))
+  if (given.length === 0) given.push('sidecar')
+  return given.map((spec) => {
+    const [label, configFile, args] = spec.split(':')
+    if (!label) throw new Error(`--variant=${spec}: a label is needed, as in --variant=stats-off:FILE.yaml`)
+    return { label, configFile: configFile || undefined, nodeArgs: args?.split(' ').filter(Boolean) ?? [] }
+  })
+}
+
+interface Figures {
+  produce: number[]
+  consume: number[]
+  produceCpu: number
+  consumeCpu: number
+  bytes: number
+}
 
 async function main(): Promise<void> {
+  const wanted = variants()
   process.stderr.write('starting a single-node Kafka...\n')
   const cluster = await KafkaCluster.start({ nodes: 1, name: 'bench', log: (m) => process.stderr.write(`${m}\n`) })
   const jars = cluster.describe()
-  const direct = directTarget(jars.bootstrapServers)
-  const sidecar = await startSidecar({
-    upstream: jars.bootstrapServers,
-    maxNodeId: 1,
-    logDir: mkdtempSync(join(tmpdir(), 'ksc-passthrough-')),
-    nodeArgs: process.env.KSC_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
-    ...(CONFIG_FILE === undefined ? {} : { configFile: CONFIG_FILE }),
-  })
+  const logDir = mkdtempSync(join(tmpdir(), 'ksc-passthrough-'))
+  const targets: Target[] = [directTarget(jars.bootstrapServers)]
   try {
+    for (const v of wanted) {
+      const t = await startSidecar({
+        upstream: jars.bootstrapServers,
+        maxNodeId: 1,
+        logDir,
+        nodeArgs: v.nodeArgs,
+        ...(v.configFile === undefined ? {} : { configFile: v.configFile }),
+      })
+      targets.push({ ...t, name: v.label })
+    }
     const topic = 'bench-1k'
     await createTopic(cluster, topic, { partitions: 8, replicationFactor: 1 })
-    const results: Record<'direct' | 'sidecar', { produce: number[]; consume: number[] }> = {
-      direct: { produce: [], consume: [] },
-      sidecar: { produce: [], consume: [] },
-    }
-    let sidecarCpu = 0
-    let sidecarBytes = 0
-    let sidecarProduceCpu = 0
+    const results = new Map<string, Figures>(
+      targets.map((t) => [t.name, { produce: [], consume: [], produceCpu: 0, consumeCpu: 0, bytes: 0 }]),
+    )
     for (let round = 0; round < ROUNDS; round++) {
-      // Alternate which target goes first, so a warming or cooling machine favours neither.
-      const order = round % 2 === 0 ? [direct, sidecar] : [sidecar, direct]
+      // Rotate which target goes first, so a warming or cooling machine favours none.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
       for (const target of order) {
-        const window = new ProcessWindow(target.pid)
-        window.begin()
+        const f = results.get(target.name)!
         const produceWindow = new ProcessWindow(target.pid)
         produceWindow.begin()
         const produced = await runProducerPerf(jars, {
@@ -67,52 +93,65 @@ async function main(): Promise<void> {
           acks: '1',
           props: ['linger.ms=5', 'batch.size=65536'],
         })
-        const produceCpu = produceWindow.end().cpuSeconds
+        const p = produceWindow.end()
+        const consumeWindow = new ProcessWindow(target.pid)
+        consumeWindow.begin()
         const consumed = await runConsumerPerf(jars, { bootstrap: target.bootstrap, topic, records: RECORDS })
-        const w = window.end()
-        const key = target.name as 'direct' | 'sidecar'
-        results[key].produce.push((produced.recordsPerSec * RECORD_SIZE) / 1e6)
-        results[key].consume.push((consumed.recordsPerSec * RECORD_SIZE) / 1e6)
+        const c = consumeWindow.end()
+        f.produce.push((produced.recordsPerSec * RECORD_SIZE) / 1e6)
+        f.consume.push((consumed.recordsPerSec * RECORD_SIZE) / 1e6)
         if (target.pid !== undefined) {
-          sidecarCpu += w.cpuSeconds
-          sidecarBytes += 2 * RECORDS * RECORD_SIZE
-          sidecarProduceCpu += produceCpu
+          f.produceCpu += p.cpuSeconds
+          f.consumeCpu += c.cpuSeconds
+          f.bytes += RECORDS * RECORD_SIZE
         }
         process.stderr.write(
-          `round ${round + 1} ${target.name}: produce ${results[key].produce.at(-1)!.toFixed(1)} MB/s, ` +
-            `consume ${results[key].consume.at(-1)!.toFixed(1)} MB/s\n`,
+          `round ${round + 1} ${target.name}: produce ${f.produce.at(-1)!.toFixed(1)} MB/s, ` +
+            `consume ${f.consume.at(-1)!.toFixed(1)} MB/s\n`,
         )
       }
     }
+    const direct = results.get('direct')!
     const summary = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, kafka: jars.version },
       records: RECORDS,
       recordSize: RECORD_SIZE,
       rounds: ROUNDS,
-      config: CONFIG_FILE ?? null,
-      produceMBs: { direct: median(results.direct.produce), sidecar: median(results.sidecar.produce), runs: results },
-      consumeMBs: { direct: median(results.direct.consume), sidecar: median(results.sidecar.consume) },
-      sidecarCpuSecondsPerGB: sidecarCpu / (sidecarBytes / 1e9),
-      sidecarProduceCpuSecondsPerGB: sidecarProduceCpu / (sidecarBytes / 2e9),
-      sidecarConsumeCpuSecondsPerGB: (sidecarCpu - sidecarProduceCpu) / (sidecarBytes / 2e9),
-      sidecarPeakRssMB: peakRssMb(sidecar.pid!),
+      variants: wanted,
+      targets: Object.fromEntries(
+        targets.map((t) => {
+          const f = results.get(t.name)!
+          const gb = f.bytes / 1e9
+          return [
+            t.name,
+            {
+              produceMBs: median(f.produce),
+              consumeMBs: median(f.consume),
+              produceRatio: median(f.produce) / median(direct.produce),
+              consumeRatio: median(f.consume) / median(direct.consume),
+              produceCpuSecondsPerGB: t.pid === undefined ? null : f.produceCpu / gb,
+              consumeCpuSecondsPerGB: t.pid === undefined ? null : f.consumeCpu / gb,
+              peakRssMB: t.pid === undefined ? null : peakRssMb(t.pid),
+              runs: { produce: f.produce, consume: f.consume },
+            },
+          ]
+        }),
+      ),
     }
-    const ratio = (a: number, b: number) => (a / b).toFixed(2)
-    const mb = (x: number) => x.toFixed(1)
+    const fixed = (x: number | null, digits = 2) => (x === null ? 'n/a' : x.toFixed(digits))
     console.log(
       `\n${RECORDS} records of ${RECORD_SIZE} B, ${ROUNDS} rounds, median MB/s (10^6 B; Kafka ${jars.version}, ${summary.machine.cpus} cores)\n`,
     )
-    console.log('| workload | direct | sidecar | ratio |')
-    console.log('|---|---:|---:|---:|')
     console.log(
-      `| produce acks=1 | ${mb(summary.produceMBs.direct)} | ${mb(summary.produceMBs.sidecar)} | ${ratio(summary.produceMBs.sidecar, summary.produceMBs.direct)} |`,
+      '| target | produce MB/s | / direct | CPU s/GB | consume MB/s | / direct | CPU s/GB | peak RSS MB |\n' +
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
     )
-    console.log(
-      `| consume | ${mb(summary.consumeMBs.direct)} | ${mb(summary.consumeMBs.sidecar)} | ${ratio(summary.consumeMBs.sidecar, summary.consumeMBs.direct)} |`,
-    )
-    console.log(
-      `\nsidecar: ${summary.sidecarCpuSecondsPerGB.toFixed(2)} CPU s per GB moved (produce ${summary.sidecarProduceCpuSecondsPerGB.toFixed(2)}, consume ${summary.sidecarConsumeCpuSecondsPerGB.toFixed(2)}), peak RSS ${summary.sidecarPeakRssMB.toFixed(1)} MB`,
-    )
+    for (const [name, s] of Object.entries(summary.targets)) {
+      console.log(
+        `| ${name} | ${fixed(s.produceMBs, 1)} | ${fixed(s.produceRatio)} | ${fixed(s.produceCpuSecondsPerGB)} | ` +
+          `${fixed(s.consumeMBs, 1)} | ${fixed(s.consumeRatio)} | ${fixed(s.consumeCpuSecondsPerGB)} | ${fixed(s.peakRssMB, 1)} |`,
+      )
+    }
     mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
     const out = new URL(
       `../../bench/results/passthrough-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
@@ -121,7 +160,7 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`)
     console.log(`figures written to ${out.pathname}`)
   } finally {
-    await sidecar.stop()
+    for (const t of targets) await t.stop()
     await cluster.stop()
   }
 }

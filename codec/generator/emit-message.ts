@@ -289,8 +289,9 @@ export class MessageEmitter {
       case 'string':
         return pick(`r.nullableString(${p.flex}, '${what}')`, `r.string(${p.flex}, '${what}')`)
       case 'bytes':
-      case 'records':
         return pick(`r.nullableBytes(${p.flex}, '${what}')`, `r.bytes(${p.flex}, '${what}')`)
+      case 'records':
+        return pick(`r.nullableRecords(${p.flex}, '${what}')`, `r.records(${p.flex}, '${what}')`)
       case 'struct': {
         const read = `read${f.type.struct.tsName}(r, version)`
         return pick(`(r.int8() < 0 ? null : ${read})`, read)
@@ -313,8 +314,9 @@ export class MessageEmitter {
       case 'string':
         return nullable ? `r.nullableString(true, '${what}')` : `r.string(true, '${what}')`
       case 'bytes':
-      case 'records':
         return nullable ? `r.nullableBytes(true, '${what}')` : `r.bytes(true, '${what}')`
+      case 'records':
+        return nullable ? `r.nullableRecords(true, '${what}')` : `r.records(true, '${what}')`
       case 'struct': {
         const read = `read${f.type.struct.tsName}(r, version)`
         return nullable ? `(r.uvarint() === 0 ? null : ${read})` : read

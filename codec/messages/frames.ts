@@ -71,15 +71,24 @@ function codecFor(apiKey: number, apiVersion: number, side: 'request' | 'respons
 }
 
 export function decodeRequest(buf: Buffer, offset = 0, end = buf.length): DecodedRequest {
-  const r = new Reader(buf, offset, end)
-  r.need(4, 'request header')
-  const apiKey = buf.readInt16BE(offset)
-  const apiVersion = buf.readInt16BE(offset + 2)
+  return readRequest(new Reader(buf, offset, end))
+}
+
+/**
+ * A request from a reader positioned at its header, which must end where the reader ends: a Reader over one
+ * Buffer, or a PiecesReader over a frame that came in pieces (decoded where it lies, never joined), possibly with
+ * a recordsReader set.
+ */
+export function readRequest(r: Reader): DecodedRequest {
+  const start = r.pos
+  const apiKey = r.int16()
+  const apiVersion = r.int16()
+  r.pos = start
   const codec = codecFor(apiKey, apiVersion, 'request')
   const headerVersion = requestHeaderVersion(apiKey, apiVersion)
   const header = readRequestHeader(r, headerVersion)
   const body = codec.read(r, apiVersion) as RequestByApiKey[ApiKeyNumber]
-  if (r.pos !== end) throw new TrailingBytesError(codec.name, end - r.pos, r.pos)
+  if (r.pos !== r.end) throw new TrailingBytesError(codec.name, r.end - r.pos, r.pos)
   return { apiKey: apiKey as ApiKeyNumber, apiVersion, header, headerVersion, body }
 }
 
@@ -90,12 +99,16 @@ export function decodeResponse(
   offset = 0,
   end = buf.length,
 ): DecodedResponse {
+  return readResponse(new Reader(buf, offset, end), apiKey, apiVersion)
+}
+
+/** A response from a reader positioned at its header (see readRequest). */
+export function readResponse(r: Reader, apiKey: number, apiVersion: number): DecodedResponse {
   const codec = codecFor(apiKey, apiVersion, 'response')
-  const r = new Reader(buf, offset, end)
   const headerVersion = responseHeaderVersion(apiKey, apiVersion)
   const header = readResponseHeader(r, headerVersion)
   const body = codec.read(r, apiVersion) as ResponseByApiKey[ApiKeyNumber]
-  if (r.pos !== end) throw new TrailingBytesError(codec.name, end - r.pos, r.pos)
+  if (r.pos !== r.end) throw new TrailingBytesError(codec.name, r.end - r.pos, r.pos)
   return { apiKey: apiKey as ApiKeyNumber, apiVersion, header, headerVersion, body }
 }
 

@@ -25,6 +25,13 @@ export class Reader {
   readonly buf: Buffer
   pos: number
   readonly end: number
+  /**
+   * How `records` fields (Produce request, Fetch response) are read: unset, as bytes (a view, like any BYTES);
+   * set, by this function, given the reader at the field's first byte and the field's length, which must leave
+   * the reader after the field. Its value then stands where the field's Buffer would be (codec/records'
+   * readRecordsSummary puts a RecordsSummary there, for observers that need batch headers only).
+   */
+  recordsReader: ((r: Reader, length: number) => unknown) | undefined = undefined
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf
@@ -258,6 +265,36 @@ export class Reader {
       return null
     }
     return this.raw(n, what)
+  }
+
+  /** A `records` field: bytes, unless a recordsReader is set (see there). */
+  records(flexible: boolean, what: string): Buffer {
+    if (this.recordsReader === undefined) return this.bytes(flexible, what)
+    const at = this.pos
+    const n = this.bytesLength(flexible)
+    if (n < 0) throw new InvalidFieldError(`non-nullable records ${what} was null`, at)
+    return this.readRecordsWith(this.recordsReader, n, what)
+  }
+
+  nullableRecords(flexible: boolean, what: string): Buffer | null {
+    if (this.recordsReader === undefined) return this.nullableBytes(flexible, what)
+    const at = this.pos
+    const n = this.bytesLength(flexible)
+    if (n < 0) {
+      if (n !== -1) throw new InvalidLengthError(`records ${what}`, n, at, 'negative lengths other than -1 are invalid')
+      return null
+    }
+    return this.readRecordsWith(this.recordsReader, n, what)
+  }
+
+  private readRecordsWith(read: (r: Reader, length: number) => unknown, n: number, what: string): Buffer {
+    this.need(n, what)
+    const end = this.pos + n
+    const value = read(this, n)
+    if (this.pos !== end)
+      throw new InvalidFieldError(`records ${what}: its reader stopped at ${this.pos}, not ${end}`, end)
+    // Typed as the Buffer the generated message types declare; what is really there is the caller's choice.
+    return value as Buffer
   }
 
   /**

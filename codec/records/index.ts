@@ -37,3 +37,10 @@ export {
   recompressBatch,
 } from './record-batch-encoder.js'
 export { PartialBatch, type ReadBatchesOptions, type RecordsEntry, readBatches } from './records-reader.js'
+export {
+  type BatchSummary,
+  isRecordsSummary,
+  type RecordsSummary,
+  readRecordsSummary,
+  summarizeRecords,
+} from './records-summary.js'

@@ -44,6 +44,12 @@ function kindOf(res: DecodedResponse): 'broker' | 'controller' {
 }
 
 export class BrokerAddressFilter implements Filter {
+  /**
+   * Reads no records. It changes Fetch responses (which carry records) only when needsResponse found endpoints in
+   * one; the runtime then decodes that response with its record bytes, because this filter is not an observer.
+   */
+  readonly records = 'summary'
+
   wantsResponse(apiKey: number, apiVersion: number): boolean {
     const name = API_DEFINITIONS[apiKey]?.response.name
     return name !== undefined && endpointPlan(name, apiVersion) !== null

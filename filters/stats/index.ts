@@ -26,7 +26,7 @@ import type {
   FilterContext,
 } from '../../src/pipeline/filter-api.js'
 import { ADMIN_APIS, type AuditTopic, auditAdminRequest } from './admin-apis.js'
-import { fetchedRecords, producedFigures } from './records.js'
+import { fetchedRecords, producedFigures, type RecordsField, recordsBytes } from './records.js'
 
 /**
  * Built-in: per-topic statistics, consumer group membership and consumer lag, and the audit log. The figures the
@@ -124,6 +124,8 @@ type Ctx = FilterContext
 export class StatsFilter implements Filter {
   /** Never changes a message: large responses stream through and are counted once complete. */
   readonly observesOnly = true
+  /** Batch headers are all it reads of records: Produce requests and Fetch responses are decoded where they lie. */
+  readonly records = 'summary'
   private readonly sink: StatsSink
   private readonly topics: boolean
   private readonly audit: AuditSink | undefined
@@ -205,10 +207,11 @@ export class StatsFilter implements Filter {
       let bytes = 0
       let records = 0
       for (const p of t.partitionData) {
-        if (p.records === null) continue
-        bytes += p.records.length
+        const data = p.records as RecordsField | null
+        if (data === null) continue
+        bytes += recordsBytes(data)
         try {
-          records += producedFigures(p.records).records
+          records += producedFigures(data).records
         } catch {
           // A malformed batch is the broker's to reject (CORRUPT_MESSAGE); its bytes still count.
         }
@@ -314,7 +317,7 @@ export class StatsFilter implements Filter {
           continue
         }
         if (p.baseOffset < 0n || sent === undefined) continue
-        const records = sent.partitionData.find((x) => x.index === p.index)?.records
+        const records = sent.partitionData.find((x) => x.index === p.index)?.records as RecordsField | null | undefined
         if (records === null || records === undefined) continue
         let offsets: number
         try {
@@ -342,9 +345,11 @@ export class StatsFilter implements Filter {
         }
         if (this.topics && p.highWatermark >= 0n)
           this.sink.logEndOffset(topic, p.partitionIndex, Number(p.highWatermark))
-        const data = p.records
-        if (data === null || data.length === 0) continue
-        bytes += data.length
+        const data = p.records as RecordsField | null
+        if (data === null) continue
+        const size = recordsBytes(data)
+        if (size === 0) continue
+        bytes += size
         try {
           records += fetchedRecords(data, offsets?.get(t.topicId ?? t.topic ?? '')?.get(p.partitionIndex))
         } catch {

@@ -1,10 +1,19 @@
-import { readBatches } from '../../codec/records/index.js'
+import { type RecordsSummary, summarizeRecords } from '../../codec/records/index.js'
 
 /**
- * Figures taken from a `records` field by its batch headers alone (readBatches finds batches by their length
- * fields; nothing is decompressed). Record batch v2 header: BaseOffset i64, Length i32, ..., LastOffsetDelta i32,
- * ..., RecordsCount i32 (PROTOCOL.md, "Record batch v2"); legacy message sets (magic 0/1) count as one record each.
+ * Figures taken from a `records` field by its batch headers alone (nothing is decompressed). The field comes as a
+ * RecordsSummary (the runtime decoded the message with summaries, which this filter asks for) or as a Buffer
+ * (another filter needed the bytes); summarizeRecords reads either. Record batch v2 header: BaseOffset i64,
+ * Length i32, ..., LastOffsetDelta i32, ..., RecordsCount i32 (PROTOCOL.md, "Record batch v2"); legacy message
+ * sets (magic 0/1) count as one record each.
  */
+
+export type RecordsField = Buffer | RecordsSummary
+
+/** Bytes of a `records` field, whichever form it came in. */
+export function recordsBytes(records: RecordsField): number {
+  return Buffer.isBuffer(records) ? records.length : records.byteLength
+}
 
 export interface ProducedFigures {
   records: number
@@ -16,17 +25,12 @@ export interface ProducedFigures {
 }
 
 /** Records and offsets in a Produce request's `records`. Throws InvalidRecordBatchError on malformed batches. */
-export function producedFigures(records: Buffer): ProducedFigures {
+export function producedFigures(records: RecordsField): ProducedFigures {
   let count = 0
   let offsets = 0
-  for (const entry of readBatches(records)) {
-    if (entry.kind === 'batch') {
-      count += entry.recordCount
-      offsets += entry.lastOffsetDelta + 1
-    } else if (entry.kind === 'legacy') {
-      count += 1
-      offsets += 1
-    }
+  for (const batch of summarizeRecords(records).batches) {
+    count += batch.recordCount
+    offsets += batch.lastOffsetDelta + 1
   }
   return { records: count, offsets }
 }
@@ -37,22 +41,18 @@ export function producedFigures(records: Buffer): ProducedFigures {
  * ByteBufferLogInputStream.nextBatch). The broker returns whole batches, so the first may start before the
  * fetch offset: records below it are not counted (without compaction, offsets in a batch are consecutive).
  */
-export function fetchedRecords(records: Buffer, fetchOffset: bigint | undefined): number {
+export function fetchedRecords(records: RecordsField, fetchOffset: bigint | undefined): number {
   let count = 0
-  for (const entry of readBatches(records)) {
-    if (entry.kind === 'batch') {
-      if (entry.isControl) continue
-      const n = entry.recordCount
-      if (fetchOffset === undefined || entry.baseOffset >= fetchOffset) {
-        count += n
-        continue
-      }
-      const last = entry.lastOffset
-      if (last < fetchOffset) continue
-      count += Math.min(n, Number(last - fetchOffset) + 1)
-    } else if (entry.kind === 'legacy') {
-      if (fetchOffset === undefined || entry.offset >= fetchOffset) count += 1
+  for (const batch of summarizeRecords(records).batches) {
+    if (batch.isControl) continue
+    const n = batch.recordCount
+    if (fetchOffset === undefined || batch.baseOffset >= fetchOffset) {
+      count += n
+      continue
     }
+    const last = batch.baseOffset + BigInt(batch.lastOffsetDelta)
+    if (last < fetchOffset) continue
+    count += Math.min(n, Number(last - fetchOffset) + 1)
   }
   return count
 }

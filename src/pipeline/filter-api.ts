@@ -142,11 +142,23 @@ export function closeConnection(reason: string): { readonly kind: 'close'; reado
 /** One filter instance, bound to one client connection. */
 export interface Filter {
   /**
-   * True when onResponse never changes or replaces a response (it returns nothing): statistics, audit. Such a filter
-   * does not stop the runtime from streaming a large response through to the client as it arrives; it sees the
-   * response decoded once the last byte is in.
+   * True when onRequest and onResponse never change, replace, answer or hold up a message (they return nothing):
+   * statistics, audit. Such a filter does not stop the runtime from sending a request to the broker before it is
+   * decoded, or from streaming a large response through to the client as it arrives: it sees each message decoded
+   * right after it went on (a response once its last byte is in). A verdict it returns anyway is reported and ignored.
    */
   readonly observesOnly?: boolean
+  /**
+   * What this filter reads of `records` fields (Produce requests; Fetch, ShareFetch and FetchSnapshot responses):
+   * 'bytes' (the default) the records themselves, as a Buffer; 'summary' only their size and batch headers (or
+   * nothing). When every filter handling a message asks for 'summary' (for a request: its request filters and its
+   * response filters, which see the request too) and none of them can change it (they all observe only, or the
+   * message has no records fields), the runtime decodes the message where it lies in the socket's reads, without
+   * joining a large Produce request or Fetch response into one buffer or holding its records, and puts a
+   * RecordsSummary (codec/records) in each records field; otherwise the field is a Buffer. So a 'summary' filter
+   * takes both (summarizeRecords turns either into a summary).
+   */
+  readonly records?: 'bytes' | 'summary'
   /** Decode requests of this API key and version for this filter? Asked once per key and version per connection. */
   wantsRequest?(apiKey: number, apiVersion: number): boolean
   /** Decode responses of this API key and version for this filter? */

@@ -1,3 +1,4 @@
+import { hasRecordsFields } from '../../codec/messages/records-fields.js'
 import type {
   DecodedRequest,
   DecodedResponse,
@@ -32,6 +33,7 @@ const key = (apiKey: number, apiVersion: number) => apiKey * 256 + (apiVersion &
 export class FilterChain {
   private readonly requestCache = new Map<number, readonly Filter[]>()
   private readonly responseCache = new Map<number, readonly Filter[]>()
+  private readonly summaryCache = new Map<number, boolean>()
 
   constructor(readonly filters: readonly Filter[]) {}
 
@@ -59,6 +61,23 @@ export class FilterChain {
         .reverse()
       hit = wanted.length === 0 ? NONE : wanted
       this.responseCache.set(k, hit)
+    }
+    return hit
+  }
+
+  /**
+   * Whether requests of this api key and version may be decoded with their records as summaries (see
+   * recordsAsSummary): judged on the request filters and the response filters, which see the request too.
+   */
+  requestRecordsAsSummary(apiKey: number, apiVersion: number): boolean {
+    const k = key(apiKey, apiVersion)
+    let hit = this.summaryCache.get(k)
+    if (hit === undefined) {
+      const requestFilters = this.requestFilters(apiKey, apiVersion)
+      hit =
+        recordsAsSummary(requestFilters, apiKey, 'request', apiVersion) &&
+        this.responseFilters(apiKey, apiVersion).every((f) => f.records === 'summary')
+      this.summaryCache.set(k, hit)
     }
     return hit
   }
@@ -159,4 +178,24 @@ function applyResponse(verdict: ResponseVerdict | undefined, res: DecodedRespons
 
 export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function'
+}
+
+/**
+ * Whether a message handled by `filters` may be decoded with its records as summaries (Filter.records): every one
+ * of them reads no more than batch headers, and none can change a message that carries records (a summary cannot
+ * be encoded again): all only observe, or the message has no records fields.
+ */
+export function recordsAsSummary(
+  filters: readonly Filter[],
+  apiKey: number,
+  side: 'request' | 'response',
+  apiVersion: number,
+): boolean {
+  if (filters.length === 0) return false
+  let observers = true
+  for (const f of filters) {
+    if (f.records !== 'summary') return false
+    if (f.observesOnly !== true) observers = false
+  }
+  return observers || !hasRecordsFields(apiKey, side, apiVersion)
 }

@@ -4,11 +4,21 @@ import { CodecError, TruncatedInputError, UnknownApiKeyError } from '../../codec
 import { FrameDecoder } from '../../codec/frame-decoder.js'
 import { FrameStreamer, type FrameStreamHandler } from '../../codec/frame-streamer.js'
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
-import { canDecode, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import {
+  canDecode,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  readRequest,
+  readResponse,
+} from '../../codec/messages/frames.js'
 import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
 import { peekProduceAcks } from '../../codec/messages/peek.js'
+import { hasRecordsFields } from '../../codec/messages/records-fields.js'
+import { readRecordsSummary } from '../../codec/records/records-summary.js'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
 import { SidecarError } from '../errors.js'
 import { logFrame } from '../logger.js'
@@ -24,7 +34,7 @@ import type {
   RequestVerdict,
   ResponseVerdict,
 } from '../pipeline/filter-api.js'
-import { type FilterChain, isPromise } from '../pipeline/filter-chain.js'
+import { type FilterChain, isPromise, recordsAsSummary } from '../pipeline/filter-chain.js'
 import { apiVersionsUnsupportedResponse, decodeApiVersionsResponse } from './api-versions.js'
 import type { ConnectionObserver } from './connection-observer.js'
 import { Frame } from './frame.js'
@@ -401,11 +411,17 @@ export class ClientConnection implements FilterContext {
       this.sendUpstream(frame, slot, expectsResponse)
       return undefined
     }
+    const summary = this.chain.requestRecordsAsSummary(apiKey, apiVersion)
+    if (!builtIn && onlyObservers(requestFilters)) {
+      // Nothing may change or hold it: the request goes to the broker first and is decoded for the observers after.
+      this.sendUpstream(frame, slot, expectsResponse)
+      this.observeRequest(frame, slot, requestFilters, summary)
+      return undefined
+    }
 
     let req: DecodedRequest
     try {
-      const d = decodeRequest(frame.whole(), 4)
-      req = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
+      req = decodeRequestFrame(frame, summary)
     } catch (err) {
       // A frame a filter must inspect but cannot be decoded is not forwarded: policy must not be bypassed.
       this.protocolError('client', err)
@@ -443,6 +459,16 @@ export class ClientConnection implements FilterContext {
       case 'replace': {
         let out = frame
         if (modified) {
+          if (
+            this.chain.requestRecordsAsSummary(req.apiKey, req.apiVersion) &&
+            hasRecordsFields(req.apiKey, 'request', req.apiVersion)
+          ) {
+            this.internalError(
+              `${apiName(req.apiKey)} request filters`,
+              new Error('a filter that asked for records summaries changed the request, which cannot be encoded again'),
+            )
+            return
+          }
           try {
             out = Frame.of(encodeRequest(req.header, req.body))
           } catch (err) {
@@ -470,6 +496,36 @@ export class ClientConnection implements FilterContext {
       case 'close':
         this.close(`filter closed the connection: ${verdict.reason}`)
         return
+    }
+  }
+
+  /** Hands a request that already went to the broker, decoded, to filters that only observe. */
+  private observeRequest(frame: Frame, slot: Slot, filters: readonly Filter[], summary: boolean): void {
+    let req: DecodedRequest
+    try {
+      req = decodeRequestFrame(frame, summary)
+    } catch (err) {
+      // The broker has it and will answer for it (a malformed request is the broker's to reject); only counted here.
+      this.runtime.reportError(err instanceof CodecError ? err.code : 'KSC_ERR_FILTER_OBSERVE', err, this)
+      return
+    }
+    slot.request = req
+    const report = (outcome: { verdict: RequestVerdict; modified: boolean }): void => {
+      if (outcome.verdict.kind !== 'forward' || outcome.modified) {
+        this.runtime.reportError(
+          'KSC_ERR_FILTER_OBSERVE',
+          new Error(`an observing filter returned '${outcome.verdict.kind}' for a request that had already gone on`),
+          this,
+        )
+      }
+    }
+    try {
+      const outcome = this.chain.runRequest(filters, req, this)
+      if (isPromise(outcome))
+        outcome.then(report, (err) => this.runtime.reportError('KSC_ERR_FILTER_OBSERVE', err, this))
+      else report(outcome)
+    } catch (err) {
+      this.runtime.reportError('KSC_ERR_FILTER_OBSERVE', err, this)
     }
   }
 
@@ -565,15 +621,9 @@ export class ClientConnection implements FilterContext {
   private observeStreamed(slot: Slot, pieces: Buffer[], length: number): void {
     try {
       const [first, ...rest] = pieces
-      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, length).whole()
-      const d = decodeResponse(frame, slot.apiKey, slot.apiVersion, 4)
-      const res: DecodedResponse = {
-        apiKey: d.apiKey,
-        apiVersion: d.apiVersion,
-        header: d.header,
-        body: d.body,
-        request: slot.request,
-      }
+      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, length)
+      const summary = recordsAsSummary(slot.responseFilters, slot.apiKey, 'response', slot.apiVersion)
+      const res: DecodedResponse = decodeResponseFrame(frame, slot.apiKey, slot.apiVersion, summary, slot.request)
       const outcome = this.chain.runResponse(slot.responseFilters, res, this)
       if (isPromise(outcome)) outcome.catch((err) => this.runtime.reportError('KSC_ERR_FILTER_OBSERVE', err, this))
     } catch (err) {
@@ -631,12 +681,12 @@ export class ClientConnection implements FilterContext {
       return
     }
     let res: DecodedResponse
+    const summary = recordsAsSummary(responseFilters, slot.apiKey, 'response', slot.apiVersion)
     try {
-      const d =
-        slot.apiKey === ApiKey.ApiVersions
-          ? decodeApiVersionsResponse(frame.whole(), slot.apiVersion)
-          : decodeResponse(frame.whole(), slot.apiKey, slot.apiVersion, 4)
-      res = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request: slot.request }
+      if (slot.apiKey === ApiKey.ApiVersions) {
+        const d = decodeApiVersionsResponse(frame.whole(), slot.apiVersion)
+        res = { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request: slot.request }
+      } else res = decodeResponseFrame(frame, slot.apiKey, slot.apiVersion, summary, slot.request)
     } catch (err) {
       // Filters that asked for this response (address rewriting among them) cannot do their job: forwarding
       // it could leak a broker address, so the connection is closed and the client reconnects.
@@ -646,12 +696,12 @@ export class ClientConnection implements FilterContext {
     const outcome = this.chain.runResponse(responseFilters, res, this)
     if (isPromise(outcome)) {
       outcome.then(
-        (o) => this.applyResponseOutcome(slot, frame, res, o.verdict, o.modified),
+        (o) => this.applyResponseOutcome(slot, frame, res, o.verdict, o.modified, summary),
         (err) => this.internalError('response filter', err),
       )
       return
     }
-    this.applyResponseOutcome(slot, frame, res, outcome.verdict, outcome.modified)
+    this.applyResponseOutcome(slot, frame, res, outcome.verdict, outcome.modified, summary)
   }
 
   /** The response filters that need this response decoded: those that want it, narrowed by needsResponse. */
@@ -681,6 +731,7 @@ export class ClientConnection implements FilterContext {
     res: DecodedResponse,
     verdict: ResponseVerdict,
     modified: boolean,
+    summary: boolean,
   ): void {
     if (this.state === 'closed') return
     if (verdict.kind === 'close') {
@@ -689,6 +740,13 @@ export class ClientConnection implements FilterContext {
     }
     let out = frame
     if (modified) {
+      if (summary && hasRecordsFields(res.apiKey, 'response', res.apiVersion)) {
+        this.internalError(
+          `${apiName(res.apiKey)} response filters`,
+          new Error('a filter that asked for records summaries changed the response, which cannot be encoded again'),
+        )
+        return
+      }
       try {
         out = Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
       } catch (err) {
@@ -887,4 +945,35 @@ export class TlsOnPlaintextListenerError extends SidecarError {
 
 function apiName(apiKey: number): string {
   return API_DEFINITIONS[apiKey]?.name ?? `api ${apiKey}`
+}
+
+/**
+ * A request decoded for filters: with records as summaries, read where the frame lies (no join of its pieces, no
+ * records held); otherwise joined into one buffer when it came in pieces, records as views into it.
+ */
+function decodeRequestFrame(frame: Frame, summary: boolean): DecodedRequest {
+  let d: ReturnType<typeof decodeRequest>
+  if (summary) {
+    const r = frame.reader(4)
+    r.recordsReader = readRecordsSummary
+    d = readRequest(r)
+  } else d = decodeRequest(frame.whole(), 4)
+  return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
+}
+
+/** A response decoded for filters, records as summaries or as views (see decodeRequestFrame). */
+function decodeResponseFrame(
+  frame: Frame,
+  apiKey: number,
+  apiVersion: number,
+  summary: boolean,
+  request: DecodedRequest | undefined,
+): DecodedResponse {
+  let d: ReturnType<typeof decodeResponse>
+  if (summary) {
+    const r = frame.reader(4)
+    r.recordsReader = readRecordsSummary
+    d = readResponse(r, apiKey, apiVersion)
+  } else d = decodeResponse(frame.whole(), apiKey, apiVersion, 4)
+  return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request }
 }

@@ -377,7 +377,7 @@ export function readFetchResponsePartitionData(r: Reader, version: number): Fetc
   let $snapshotId: FetchResponseSnapshotId | undefined
   const $abortedTransactions = readFetchResponsePartitionData$abortedTransactions(r, version, flexible, true)
   const $preferredReadReplica: number | undefined = version >= 11 ? r.int32() : undefined
-  const $records = r.nullableBytes(flexible, 'PartitionData.Records')
+  const $records = r.nullableRecords(flexible, 'PartitionData.Records')
   let _unknownTaggedFields: RawTaggedField[] | undefined
   if (version >= 12) {
     const numTagged = r.uvarint()

@@ -296,7 +296,7 @@ export function readFetchSnapshotResponsePartitionSnapshot(r: Reader, version: n
   let $currentLeader: FetchSnapshotResponseLeaderIdAndEpoch | undefined
   const $size = r.int64()
   const $position = r.int64()
-  const $unalignedRecords = r.bytes(flexible, 'PartitionSnapshot.UnalignedRecords')
+  const $unalignedRecords = r.records(flexible, 'PartitionSnapshot.UnalignedRecords')
   let _unknownTaggedFields: RawTaggedField[] | undefined
   {
     const numTagged = r.uvarint()

@@ -222,7 +222,7 @@ export function writeProduceRequestTopicProduceData(w: Writer, m: ProduceRequest
 export function readProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
   const flexible = version >= 9
   const $index = r.int32()
-  const $records = r.nullableBytes(flexible, 'PartitionProduceData.Records')
+  const $records = r.nullableRecords(flexible, 'PartitionProduceData.Records')
   let _unknownTaggedFields: RawTaggedField[] | undefined
   if (version >= 9) {
     const numTagged = r.uvarint()

@@ -325,7 +325,7 @@ export function readShareFetchResponsePartitionData(r: Reader, version: number):
   const $acknowledgeErrorCode = r.int16()
   const $acknowledgeErrorMessage = r.nullableString(flexible, 'PartitionData.AcknowledgeErrorMessage')
   const $currentLeader = readShareFetchResponseLeaderIdAndEpoch(r, version)
-  const $records = r.bytes(flexible, 'PartitionData.Records')
+  const $records = r.records(flexible, 'PartitionData.Records')
   const $acquiredRecords = readShareFetchResponsePartitionData$acquiredRecords(r, version, flexible, false) as ShareFetchResponseAcquiredRecords[]
   let _unknownTaggedFields: RawTaggedField[] | undefined
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ApiKey } from '../../../codec/messages/generated/apis.js'
-import { encodeEndTxnMarkerBatch, encodeRecordBatch } from '../../../codec/records/index.js'
+import { encodeEndTxnMarkerBatch, encodeRecordBatch, summarizeRecords } from '../../../codec/records/index.js'
 import { type AuditEntry, createStatsFilter, type StatsSink } from '../../../filters/stats/index.js'
 import { fetchedRecords, producedFigures } from '../../../filters/stats/records.js'
 import type { DecodedRequest, DecodedResponse, Filter, FilterContext } from '../../../src/pipeline/filter-api.js'
@@ -73,6 +73,33 @@ describe('record counting from batch headers', () => {
     expect(fetchedRecords(data, undefined)).toBe(14)
     const partial = Buffer.concat([batch(10, 100n), batch(4, 110n).subarray(0, 30)])
     expect(fetchedRecords(partial, 100n)).toBe(10)
+    // The same figures from records summaries (what the runtime hands this filter, which asks for no more).
+    expect(fetchedRecords(summarizeRecords(data), 104n)).toBe(10)
+    expect(fetchedRecords(summarizeRecords(partial), 100n)).toBe(10)
+    expect(producedFigures(summarizeRecords(Buffer.concat([batch(3), batch(5)])))).toEqual({ records: 8, offsets: 8 })
+  })
+
+  it('asks the runtime for records summaries, and counts the same from them as from bytes', () => {
+    const { sink, calls } = recordingSink()
+    const f = createStatsFilter({ sink, topics: true }).forConnection(ctx as never)
+    expect(f.records).toBe('summary')
+    const p0 = batch(3)
+    const summarized = req(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: 'orders', partitionData: [{ index: 0, records: summarizeRecords(p0) }] }],
+    })
+    run(f, summarized, {
+      throttleTimeMs: 0,
+      responses: [
+        { name: 'orders', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 40n, logAppendTimeMs: -1n }] },
+      ],
+    })
+    expect(calls).toEqual([
+      ['produced', 'orders', p0.length, 3],
+      ['logEnd', 'orders', 0, 43],
+    ])
   })
 })
 
