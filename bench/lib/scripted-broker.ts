@@ -68,7 +68,7 @@ export async function startScriptedBroker(w: Workload = DEFAULT_WORKLOAD): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as net.AddressInfo).port
   const apiKeys = Object.values(API_DEFINITIONS)
-    .filter((a): a is NonNullable<typeof a> => a !== undefined && a.listeners.includes('broker'))
+    .filter((a): a is NonNullable<typeof a> => a?.listeners.includes('broker') === true)
     .map((a) => ({ apiKey: a.apiKey, minVersion: a.request.minVersion, maxVersion: a.request.maxVersion }))
   const partitions = Array.from({ length: w.partitions }, (_, i) => i)
   const metadata: MetadataResponse = {
