@@ -29,6 +29,6 @@ USER node
 # 9092 bootstrap listener; 9093+<node id> per-broker listeners; 9644 admin (healthz, readyz).
 EXPOSE 9092 9644
 HEALTHCHECK --interval=10s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:9644/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# --single-threaded-gc: see src/runtime/node-flags.ts (Node refuses it in NODE_OPTIONS, so it is given here).
-ENTRYPOINT ["node", "--single-threaded-gc", "dist/src/cli.js"]
+# Node flags: see src/runtime/node-flags.ts (Node refuses --single-threaded-gc in NODE_OPTIONS, so they are given here).
+ENTRYPOINT ["node", "--single-threaded-gc", "--max-semi-space-size=2", "dist/src/cli.js"]
 CMD ["run"]

@@ -34,7 +34,11 @@ describe('Node flags of the sidecar process', () => {
   })
 
   it('names the flags a process was started without', () => {
-    expect(missingNodeFlags([])).toEqual([...SIDECAR_NODE_FLAGS])
-    expect(missingNodeFlags([...SIDECAR_NODE_FLAGS, '--inspect'])).toEqual([])
+    expect(missingNodeFlags([], undefined)).toEqual([...SIDECAR_NODE_FLAGS])
+    expect(missingNodeFlags([...SIDECAR_NODE_FLAGS, '--inspect'], undefined)).toEqual([])
+    // A value of the operator's own, or a flag given through NODE_OPTIONS, counts as given.
+    expect(missingNodeFlags(['--single-threaded-gc', '--max-semi-space-size=8'], undefined)).toEqual([])
+    expect(missingNodeFlags(['--single-threaded-gc'], '--max_semi_space_size=4 --inspect')).toEqual([])
+    expect(missingNodeFlags(['--max-semi-space-size=2'], '')).toEqual(['--single-threaded-gc'])
   })
 })
