@@ -1,7 +1,6 @@
 import type net from 'node:net'
 import type { Logger } from 'pino'
 import { CodecError, TruncatedInputError, UnknownApiKeyError } from '../../codec/errors.js'
-import { FrameDecoder } from '../../codec/frame-decoder.js'
 import { FrameStreamer, type FrameStreamHandler } from '../../codec/frame-streamer.js'
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
 import {
@@ -129,11 +128,16 @@ export class ClientConnection implements FilterContext {
   private upstream: net.Socket | undefined
   private upstreamAddress: HostPort | undefined
   private readonly chain: FilterChain
-  private readonly clientFrames: FrameDecoder
+  private readonly clientFrames: FrameStreamer
+  private readonly clientHandler: FrameStreamHandler
   private readonly upstreamFrames: FrameStreamer
   private readonly upstreamHandler: FrameStreamHandler
   /** The response being streamed to the client (cut-through), and its pieces when observers will want it decoded. */
   private streaming: { slot: Slot; length: number; pieces: Buffer[] | undefined } | undefined
+  /** The request being streamed to the broker (cut-through), and its pieces when observers will want it decoded. */
+  private streamingRequest:
+    | { slot: Slot; length: number; observers: readonly Filter[]; pieces: Buffer[] | undefined }
+    | undefined
   /** Requests waiting for their turn while a filter's promise is pending. */
   private readonly backlog: Frame[] = []
   private blocked = false
@@ -169,7 +173,12 @@ export class ClientConnection implements FilterContext {
       peer: formatHostPort({ host: info.peer.address, port: info.peer.port }),
     })
     this.chain = runtime.createChain(info)
-    this.clientFrames = new FrameDecoder(runtime.limits.maxFrameBytes)
+    this.clientFrames = new FrameStreamer(runtime.limits.maxFrameBytes, HEAD_BYTES)
+    this.clientHandler = {
+      frame: (first, rest, length) => this.onClientFrame(new Frame(first, rest, length)),
+      start: (head, length) => this.startRequestStream(head, length),
+      piece: (piece, done) => this.streamRequestPiece(piece, done),
+    }
     this.upstreamFrames = new FrameStreamer(runtime.limits.maxFrameBytes, STREAM_HEAD_BYTES)
     this.upstreamHandler = {
       frame: (first, rest, length) => this.onUpstreamFrame(new Frame(first, rest, length)),
@@ -303,7 +312,7 @@ export class ClientConnection implements FilterContext {
     const upstream = this.upstream
     upstream?.cork()
     try {
-      this.clientFrames.pushPieces(chunk, (first, rest, length) => this.onClientFrame(new Frame(first, rest, length)))
+      this.clientFrames.push(chunk, this.clientHandler)
     } catch (err) {
       this.protocolError('client', err)
     } finally {
@@ -364,11 +373,7 @@ export class ClientConnection implements FilterContext {
       this.protocolError('client', new UnknownApiKeyError(apiKey))
       return undefined
     }
-    this.counters.requests++
-    this.runtime.observer.request(this, apiKey, apiVersion, frame.length)
-    if (this.runtime.frameLogging()) {
-      logFrame(this.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes: frame.length }, 'frame')
-    }
+    this.countRequest(apiKey, apiVersion, correlationId, frame.length)
 
     let expectsResponse = true
     if (apiKey === ApiKey.Produce) {
@@ -382,18 +387,7 @@ export class ClientConnection implements FilterContext {
 
     const decodable = canDecode(apiKey, apiVersion)
     const requestFilters = decodable ? this.chain.requestFilters(apiKey, apiVersion) : []
-    const responseFilters = decodable ? this.chain.responseFilters(apiKey, apiVersion) : []
-    const slot: Slot = {
-      correlationId,
-      apiKey,
-      apiVersion,
-      receivedAt: performance.now(),
-      sentAt: 0,
-      answeredAt: 0,
-      responseFilters,
-      request: undefined,
-      response: undefined,
-    }
+    const slot = this.newSlot(apiKey, apiVersion, correlationId, decodable)
 
     // ApiVersions and SaslHandshake are always decoded: the first tells who the client is (KIP-511) and may
     // need an answer from the sidecar itself; the second changes how the following frames are framed.
@@ -443,6 +437,86 @@ export class ClientConnection implements FilterContext {
     }
     this.applyRequestOutcome(frame, slot, req, outcome.verdict, outcome.modified, expectsResponse)
     return undefined
+  }
+
+  private countRequest(apiKey: number, apiVersion: number, correlationId: number, bytes: number): void {
+    this.counters.requests++
+    this.runtime.observer.request(this, apiKey, apiVersion, bytes)
+    if (this.runtime.frameLogging()) {
+      logFrame(this.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes }, 'frame')
+    }
+  }
+
+  private newSlot(apiKey: number, apiVersion: number, correlationId: number, decodable: boolean): Slot {
+    return {
+      correlationId,
+      apiKey,
+      apiVersion,
+      receivedAt: performance.now(),
+      sentAt: 0,
+      answeredAt: 0,
+      responseFilters: decodable ? this.chain.responseFilters(apiKey, apiVersion) : [],
+      request: undefined,
+      response: undefined,
+    }
+  }
+
+  /**
+   * Cut-through for requests: one that spans reads goes to the broker piece by piece as it arrives when nothing may
+   * change or hold it (no request filter, or only observers, which see it decoded once its last byte is in) and it
+   * is next in line. `head` holds its first HEAD_BYTES. Anything else (a filter that may act on it, a request held
+   * behind an asynchronous filter, ApiVersions and SaslHandshake, SASL tokens, a header longer than the head) is
+   * buffered and handled whole by handleRequest, as are all requests that arrive in one read.
+   */
+  private startRequestStream(head: Buffer, length: number): boolean {
+    if (this.state !== 'open' || this.blocked || this.opaqueFromClient > 0) return false
+    let apiKey: number
+    let apiVersion: number
+    let correlationId: number
+    let expectsResponse = true
+    let observers: readonly Filter[]
+    try {
+      ;({ apiKey, apiVersion, correlationId } = peekRequestHeader(head, 4))
+      if (API_DEFINITIONS[apiKey] === undefined || apiVersion < 0) return false // refused by handleRequest
+      if (apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake) return false
+      observers = canDecode(apiKey, apiVersion) ? this.chain.requestFilters(apiKey, apiVersion) : []
+      if (!onlyObservers(observers)) return false
+      if (apiKey === ApiKey.Produce) expectsResponse = peekProduceAcks(head, 4) !== 0
+      this.noteClientId(head)
+    } catch {
+      return false // a header longer than the head, or malformed: handleRequest reads it whole and judges it
+    }
+    this.countRequest(apiKey, apiVersion, correlationId, length)
+    if (observers.length === 0) this.runtime.observer.passedThrough(this, 'request')
+    const slot = this.newSlot(apiKey, apiVersion, correlationId, canDecode(apiKey, apiVersion))
+    this.admitUpstream(slot, expectsResponse, false)
+    this.streamingRequest = { slot, length, observers, pieces: observers.length > 0 ? [] : undefined }
+    return true
+  }
+
+  private streamRequestPiece(piece: Buffer, done: boolean): void {
+    const s = this.streamingRequest!
+    if (this.state !== 'closed') this.writeUpstream(Frame.of(piece))
+    s.pieces?.push(piece)
+    if (!done) return
+    this.streamingRequest = undefined
+    if (this.state === 'closed') return
+    this.limitInflight()
+    if (s.pieces !== undefined) {
+      const [first, ...rest] = s.pieces
+      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, s.length)
+      this.observeRequest(
+        frame,
+        s.slot,
+        s.observers,
+        this.chain.requestRecordsAsSummary(s.slot.apiKey, s.slot.apiVersion),
+      )
+    }
+    // A drain that began mid-request stops reading now that the request is whole (see drain()).
+    if (this.state === 'draining') {
+      this.pause('draining')
+      this.maybeFinishDrain()
+    }
   }
 
   private applyRequestOutcome(
@@ -545,16 +619,29 @@ export class ClientConnection implements FilterContext {
   }
 
   private sendUpstream(frame: Frame, slot: Slot, expectsResponse: boolean): void {
-    slot.sentAt = performance.now()
-    if (expectsResponse) {
-      this.responseOrder.push(slot)
-      this.upstreamPending.push(slot)
-      if (this.responseOrder.length >= this.runtime.limits.maxInflightRequests) this.pause('inflight')
-    }
+    this.admitUpstream(slot, expectsResponse)
     this.writeUpstream(frame)
     if (this.opaqueArmed > 0 && slot.apiKey === ApiKey.SaslHandshake) {
       this.opaqueFromClient = this.opaqueArmed
     }
+  }
+
+  /**
+   * A request is on its way to the broker: its response takes the next slot (none for acks=0 Produce). With
+   * `limitNow` false (a request still streaming in) the in-flight limit is applied once it is whole: pausing the
+   * client in the middle of it would hold back the very bytes the broker needs before it can answer.
+   */
+  private admitUpstream(slot: Slot, expectsResponse: boolean, limitNow = true): void {
+    slot.sentAt = performance.now()
+    if (expectsResponse) {
+      this.responseOrder.push(slot)
+      this.upstreamPending.push(slot)
+      if (limitNow) this.limitInflight()
+    }
+  }
+
+  private limitInflight(): void {
+    if (this.responseOrder.length >= this.runtime.limits.maxInflightRequests) this.pause('inflight')
   }
 
   private writeUpstream(frame: Frame): void {
@@ -855,13 +942,19 @@ export class ClientConnection implements FilterContext {
         return
       }
       this.state = 'draining'
-      this.pause('draining')
+      // A request being streamed to the broker is read to its end first (its answer is awaited like any other).
+      if (this.streamingRequest === undefined) this.pause('draining')
       this.maybeFinishDrain()
     })
   }
 
   private maybeFinishDrain(): void {
-    if (this.state === 'draining' && this.responseOrder.length === 0 && !this.blocked) {
+    if (
+      this.state === 'draining' &&
+      this.responseOrder.length === 0 &&
+      !this.blocked &&
+      this.streamingRequest === undefined
+    ) {
       this.close('sidecar shutting down')
     }
   }
