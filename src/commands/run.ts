@@ -203,7 +203,7 @@ export function warnOnMissingNodeFlags(log: Logger): void {
   if (missing.length === 0) return
   log.warn(
     { missing },
-    `node was started without ${missing.join(' ')}: the sidecar works, but uses more CPU per byte; start it as ` +
-      `\`kafka-sidecar\` (the executable) or \`node ${SIDECAR_NODE_FLAGS.join(' ')} dist/src/cli.js\``,
+    `node was started without ${missing.join(' ')}: the sidecar works, but uses more CPU and memory per byte; ` +
+      `start it as \`node ${SIDECAR_NODE_FLAGS.join(' ')} <path>/dist/src/cli.js\` (as the container image does)`,
   )
 }

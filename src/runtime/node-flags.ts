@@ -2,9 +2,11 @@
  * Node/V8 options the sidecar process is meant to run with, and a check that tells an operator when they are
  * missing. They cannot be set from inside the process (V8 reads them when the heap is set up; setting
  * --single-threaded-gc later through v8.setFlagsFromString aborts the process in a V8 check) and Node refuses
- * --single-threaded-gc in NODE_OPTIONS, so every launcher passes them: the `kafka-sidecar` executable's shebang, the
- * Dockerfile's ENTRYPOINT, the npm scripts and the benchmarks (test/packaging/node-flags.test.ts keeps them in
- * step with this list).
+ * --single-threaded-gc in NODE_OPTIONS, so the launchers pass them: the Dockerfile's ENTRYPOINT, the npm scripts
+ * and the benchmarks (test/packaging/node-flags.test.ts keeps them in step with this list). The `kafka-sidecar`
+ * executable keeps a plain `#!/usr/bin/env node` shebang: flags on a shebang line need `env -S`, which BusyBox
+ * (Alpine, the node:alpine images), OpenBSD and NetBSD do not have (nodejs/node#49295), and a sidecar that does not
+ * start is worse than one that uses more CPU; started without the flags, `run` and `dev` say so once.
  *
  * --single-threaded-gc: V8's parallel scavenger and concurrent marker run helper threads next to the event loop.
  *   The sidecar's heap is small (about 15 MB) but it moves hundreds of MB/s of buffers, so collections are

@@ -10,9 +10,9 @@ const repo = new URL('../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, repo), 'utf8')
 
 describe('Node flags of the sidecar process', () => {
-  it('the kafka-sidecar executable passes them in its shebang', () => {
+  it('the kafka-sidecar executable keeps a shebang every env understands (BusyBox has no env -S)', () => {
     const shebang = read('src/cli.ts').split('\n')[0]!
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${SIDECAR_NODE_FLAGS.join(' ')}`)
+    expect(shebang).toBe('#!/usr/bin/env node')
     const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; scripts: Record<string, string> }
     expect(pkg.bin['kafka-sidecar']).toBe('dist/src/cli.js')
   })
