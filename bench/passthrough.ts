@@ -24,28 +24,13 @@ import { runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
 import { ProcessWindow, peakRssMb } from './lib/proc.js'
 import { median } from './lib/stats.js'
 import { directTarget, startSidecar, type Target } from './lib/targets.js'
+import { variantsFromArgv } from './lib/variants.js'
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
 const RECORDS = arg('records', 200_000)
 const ROUNDS = arg('rounds', 3)
 const RECORD_SIZE = 1024
-
-interface Variant {
-  label: string
-  configFile: string | undefined
-  nodeArgs: string[]
-}
-
-function variants(): Variant[] {
-  const given = process.argv.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length))
-  if (given.length === 0) given.push('sidecar')
-  return given.map((spec) => {
-    const [label, configFile, args] = spec.split(':')
-    if (!label) throw new Error(`--variant=${spec}: a label is needed, as in --variant=stats-off:FILE.yaml`)
-    return { label, configFile: configFile || undefined, nodeArgs: args?.split(' ').filter(Boolean) ?? [] }
-  })
-}
 
 interface Figures {
   produce: number[]
@@ -56,7 +41,7 @@ interface Figures {
 }
 
 async function main(): Promise<void> {
-  const wanted = variants()
+  const wanted = variantsFromArgv()
   process.stderr.write('starting a single-node Kafka...\n')
   const cluster = await KafkaCluster.start({ nodes: 1, name: 'bench', log: (m) => process.stderr.write(`${m}\n`) })
   const jars = cluster.describe()

@@ -26,27 +26,12 @@ import {
 } from './lib/scripted-broker.js'
 import { median } from './lib/stats.js'
 import { startSidecar, type Target } from './lib/targets.js'
+import { variantsFromArgv } from './lib/variants.js'
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
 const MB = arg('mb', 1000)
 const REPS = arg('reps', 5)
-
-interface Variant {
-  label: string
-  configFile: string | undefined
-  nodeArgs: string[]
-}
-
-function variants(): Variant[] {
-  const given = process.argv.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length))
-  if (given.length === 0) given.push('sidecar')
-  return given.map((spec) => {
-    const [label, configFile, args] = spec.split(':')
-    if (!label) throw new Error(`--variant=${spec}: a label is needed, as in --variant=stats-off:FILE.yaml`)
-    return { label, configFile: configFile || undefined, nodeArgs: args?.split(' ').filter(Boolean) ?? [] }
-  })
-}
 
 interface Figures {
   produceMBs: number[]
@@ -65,7 +50,7 @@ async function main(): Promise<void> {
   ]
   const results = new Map<string, Figures>()
   try {
-    for (const v of variants()) {
+    for (const v of variantsFromArgv()) {
       const t = await startSidecar({
         upstream,
         maxNodeId: 1,
@@ -135,7 +120,7 @@ async function main(): Promise<void> {
     )
     writeFileSync(
       out,
-      `${JSON.stringify({ mb: MB, reps: REPS, node: process.version, cpus: cpus().length, workload: DEFAULT_WORKLOAD, variants: variants(), results: Object.fromEntries(results) }, null, 2)}\n`,
+      `${JSON.stringify({ mb: MB, reps: REPS, node: process.version, cpus: cpus().length, workload: DEFAULT_WORKLOAD, variants: variantsFromArgv(), results: Object.fromEntries(results) }, null, 2)}\n`,
     )
     console.log(`figures written to ${out.pathname}`)
   } finally {
