@@ -42,6 +42,7 @@ interface Figures {
 }
 
 async function main(): Promise<void> {
+  const variants = variantsFromArgv()
   const broker: ScriptedBroker = await startScriptedBroker()
   const upstream = `127.0.0.1:${broker.port}`
   const logDir = mkdtempSync(join(tmpdir(), 'ksc-proxy-cost-'))
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   ]
   const results = new Map<string, Figures>()
   try {
-    for (const v of variantsFromArgv()) {
+    for (const v of variants) {
       const t = await startSidecar({
         upstream,
         maxNodeId: 1,
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     )
     writeFileSync(
       out,
-      `${JSON.stringify({ mb: MB, reps: REPS, node: process.version, cpus: cpus().length, workload: DEFAULT_WORKLOAD, variants: variantsFromArgv(), results: Object.fromEntries(results) }, null, 2)}\n`,
+      `${JSON.stringify({ mb: MB, reps: REPS, node: process.version, cpus: cpus().length, workload: DEFAULT_WORKLOAD, variants, results: Object.fromEntries(results) }, null, 2)}\n`,
     )
     console.log(`figures written to ${out.pathname}`)
   } finally {

@@ -7,12 +7,13 @@ import { inRange, type TypeSchema } from './schema-types.js'
  * with records is known without a hand-kept list. In Kafka 4.4 these are the Produce request and the Fetch,
  * ShareFetch and FetchSnapshot responses.
  */
-const cache = new Map<string, boolean>()
+const cache = new Map<number, boolean>()
 
 export function hasRecordsFields(apiKey: number, side: 'request' | 'response', apiVersion: number): boolean {
   const api = API_DEFINITIONS[apiKey]
   if (api === undefined) return false
-  const key = `${apiKey}:${side}:${apiVersion}`
+  // A number, not a string: asked per message on the data path. Versions stay far below 256.
+  const key = (apiKey * 256 + (apiVersion & 0xff)) * 2 + (side === 'request' ? 0 : 1)
   let hit = cache.get(key)
   if (hit === undefined) {
     hit = structHasRecords(`${api.name}${side === 'request' ? 'Request' : 'Response'}`, apiVersion, new Set())

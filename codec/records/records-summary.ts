@@ -1,5 +1,5 @@
 import { InvalidRecordBatchError } from '../errors.js'
-import type { Reader } from '../primitives/reader.js'
+import { Reader } from '../primitives/reader.js'
 import {
   ATTRIBUTES,
   BATCH_LENGTH,
@@ -13,11 +13,10 @@ import {
   TRANSACTIONAL_BIT,
 } from './batch-layout.js'
 import { LEGACY_MIN_MESSAGE_SIZE } from './legacy-message-set.js'
-import { readBatches } from './records-reader.js'
 
 /**
  * A `records` field (Produce request, Fetch response) reduced to its size and its batch headers: what statistics,
- * quotas and audit need, read without the records themselves. Decoding with `Reader.recordsAsSummary` set puts one
+ * quotas and audit need, read without the records themselves. Decoding with `Reader.recordsReader = readRecordsSummary` puts one
  * of these where the field's Buffer would be, read from wherever the bytes lie (across socket reads, with no copy
  * of the records), so a message can be observed without holding or joining its records.
  */
@@ -51,31 +50,10 @@ export function isRecordsSummary(x: unknown): x is RecordsSummary {
 
 /**
  * The summary of a `records` field, whichever form a decode gave it: a Buffer (decoded in full) or a summary
- * already. Batches are found by their length fields as readBatches does; a malformed one throws
- * InvalidRecordBatchError.
+ * already. A malformed batch throws InvalidRecordBatchError (see readRecordsSummary).
  */
 export function summarizeRecords(records: Buffer | RecordsSummary): RecordsSummary {
-  if (!Buffer.isBuffer(records)) return records
-  const batches: BatchSummary[] = []
-  let partialBytes = 0
-  for (const entry of readBatches(records)) {
-    if (entry.kind === 'batch') {
-      batches.push({
-        magic: MAGIC_V2,
-        baseOffset: entry.baseOffset,
-        lastOffsetDelta: entry.lastOffsetDelta,
-        recordCount: entry.recordCount,
-        isControl: entry.isControl,
-        isTransactional: entry.isTransactional,
-        sizeInBytes: entry.raw.length,
-      })
-    } else if (entry.kind === 'legacy') {
-      batches.push(legacy(entry.magic, entry.offset, entry.raw.length))
-    } else {
-      partialBytes = entry.raw.length
-    }
-  }
-  return { kind: 'records-summary', byteLength: records.length, batches, partialBytes }
+  return Buffer.isBuffer(records) ? readRecordsSummary(new Reader(records), records.length) : records
 }
 
 function legacy(magic: number, offset: bigint, sizeInBytes: number): BatchSummary {

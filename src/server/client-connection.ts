@@ -475,11 +475,13 @@ export class ClientConnection implements FilterContext {
     let correlationId: number
     let expectsResponse = true
     let observers: readonly Filter[]
+    let decodable: boolean
     try {
       ;({ apiKey, apiVersion, correlationId } = peekRequestHeader(head, 4))
       if (API_DEFINITIONS[apiKey] === undefined || apiVersion < 0) return false // refused by handleRequest
       if (apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake) return false
-      observers = canDecode(apiKey, apiVersion) ? this.chain.requestFilters(apiKey, apiVersion) : []
+      decodable = canDecode(apiKey, apiVersion)
+      observers = decodable ? this.chain.requestFilters(apiKey, apiVersion) : []
       if (!onlyObservers(observers)) return false
       if (apiKey === ApiKey.Produce) expectsResponse = peekProduceAcks(head, 4) !== 0
       this.noteClientId(head)
@@ -488,7 +490,7 @@ export class ClientConnection implements FilterContext {
     }
     this.countRequest(apiKey, apiVersion, correlationId, length)
     if (observers.length === 0) this.runtime.observer.passedThrough(this, 'request')
-    const slot = this.newSlot(apiKey, apiVersion, correlationId, canDecode(apiKey, apiVersion))
+    const slot = this.newSlot(apiKey, apiVersion, correlationId, decodable)
     this.admitUpstream(slot, expectsResponse, false)
     this.streamingRequest = { slot, length, observers, pieces: observers.length > 0 ? [] : undefined }
     return true
@@ -503,8 +505,7 @@ export class ClientConnection implements FilterContext {
     if (this.state === 'closed') return
     this.limitInflight()
     if (s.pieces !== undefined) {
-      const [first, ...rest] = s.pieces
-      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, s.length)
+      const frame = Frame.fromPieces(s.pieces, s.length)
       this.observeRequest(
         frame,
         s.slot,
@@ -707,8 +708,7 @@ export class ClientConnection implements FilterContext {
   /** Hands a streamed response, decoded, to the filters that only observe responses (statistics). */
   private observeStreamed(slot: Slot, pieces: Buffer[], length: number): void {
     try {
-      const [first, ...rest] = pieces
-      const frame = new Frame(first!, rest.length === 0 ? undefined : rest, length)
+      const frame = Frame.fromPieces(pieces, length)
       const summary = recordsAsSummary(slot.responseFilters, slot.apiKey, 'response', slot.apiVersion)
       const res: DecodedResponse = decodeResponseFrame(frame, slot.apiKey, slot.apiVersion, summary, slot.request)
       const outcome = this.chain.runResponse(slot.responseFilters, res, this)

@@ -27,6 +27,12 @@ export class Frame {
     return new Frame(buf, undefined, buf.length)
   }
 
+  /** A frame from the pieces a cut-through stream handed on (at least one), `length` bytes in all. */
+  static fromPieces(pieces: readonly Buffer[], length: number): Frame {
+    const [first, ...rest] = pieces
+    return new Frame(first!, rest.length === 0 ? undefined : rest, length)
+  }
+
   /**
    * A Buffer starting at the frame's first byte with at least `n` bytes of it (or all, if shorter). When the first
    * piece is shorter, only those `n` bytes are copied (a header split across reads), never the whole frame.

@@ -7,26 +7,13 @@ import {
   RecordBatch,
   readBatches,
 } from '../../../codec/records/index.js'
+import { legacyMessage } from './legacy-message.js'
 
 const a = encodeRecordBatch([{ key: Buffer.from('a'), value: Buffer.from('1'), timestamp: 1n }], { baseOffset: 0n })
 const b = encodeRecordBatch([{ key: Buffer.from('b'), value: Buffer.from('2'), timestamp: 2n }], {
   baseOffset: 1n,
   compression: 1,
 })
-
-/** A magic 1 message: offset, size, crc, magic, attributes, timestamp, key (null), value. */
-function legacyMessage(offset: bigint, value: string): Buffer {
-  const body = Buffer.alloc(4 + 1 + 1 + 8 + 4 + 4 + value.length)
-  body.writeInt8(1, 4)
-  body.writeBigInt64BE(1234n, 6)
-  body.writeInt32BE(-1, 14)
-  body.writeInt32BE(value.length, 18)
-  body.write(value, 22)
-  const head = Buffer.alloc(12)
-  head.writeBigInt64BE(offset, 0)
-  head.writeInt32BE(body.length, 8)
-  return Buffer.concat([head, body])
-}
 
 describe('readBatches', () => {
   it('yields each batch of a records buffer as a view', () => {
