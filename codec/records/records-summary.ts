@@ -70,9 +70,7 @@ function legacy(magic: number, offset: bigint, sizeInBytes: number): BatchSummar
 
 /**
  * Reads the `length` bytes of a `records` field at the reader's position as a summary: each batch's header is
- * read and the rest of the batch skipped, with the same checks, in the same order, as readBatches (and Kafka's
- * ByteBufferLogInputStream.nextBatch): a length below the smallest message is corruption, a batch running past
- * the field's end is a trailing partial batch, and only then is the magic looked at.
+ * read and the rest of the batch skipped (readBatchSummary).
  */
 export function readRecordsSummary(r: Reader, length: number): RecordsSummary {
   const start = r.pos
@@ -81,56 +79,70 @@ export function readRecordsSummary(r: Reader, length: number): RecordsSummary {
   const batches: BatchSummary[] = []
   let partialBytes = 0
   while (r.pos < end) {
-    const at = r.pos
-    const remaining = end - at
-    if (remaining < HEADER_SIZE_UP_TO_MAGIC) {
-      partialBytes = remaining
-      r.pos = end
+    const batch = readBatchSummary(r, start, end)
+    if (typeof batch === 'number') {
+      partialBytes = batch
       break
     }
-    const baseOffset = r.int64()
-    const batchLength = r.int32()
-    if (batchLength < LEGACY_MIN_MESSAGE_SIZE)
-      throw new InvalidRecordBatchError(
-        `record batch length ${batchLength} is below the smallest message`,
-        at - start + BATCH_LENGTH,
-      )
-    const size = LOG_OVERHEAD + batchLength
-    if (size > remaining) {
-      partialBytes = remaining
-      r.pos = end
-      break
-    }
-    r.skip(4, 'partitionLeaderEpoch') // v2; for a legacy message, its crc
-    const magic = r.int8()
-    if (magic > MAGIC_V2 || magic < 0)
-      throw new InvalidRecordBatchError(`unknown record batch magic ${magic}`, at - start + HEADER_SIZE_UP_TO_MAGIC - 1)
-    if (magic <= MAGIC_V1) {
-      batches.push(legacy(magic, baseOffset, size))
-      r.pos = at + size
-      continue
-    }
-    if (batchLength < MIN_BATCH_LENGTH)
-      throw new InvalidRecordBatchError(
-        `record batch length ${batchLength} is below the ${MIN_BATCH_LENGTH} bytes of a v2 header`,
-        at - start + BATCH_LENGTH,
-      )
-    r.skip(ATTRIBUTES - HEADER_SIZE_UP_TO_MAGIC, 'crc')
-    const attributes = r.int16()
-    const lastOffsetDelta = r.int32()
-    // baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence: up to RecordsCount.
-    r.skip(RECORDS - 4 - (ATTRIBUTES + 2 + 4), 'batch header')
-    const recordCount = r.int32()
-    batches.push({
-      magic,
-      baseOffset,
-      lastOffsetDelta,
-      recordCount,
-      isControl: (attributes & CONTROL_BIT) !== 0,
-      isTransactional: (attributes & TRANSACTIONAL_BIT) !== 0,
-      sizeInBytes: size,
-    })
-    r.pos = at + size
+    batches.push(batch)
   }
   return { kind: 'records-summary', byteLength: length, batches, partialBytes }
+}
+
+/**
+ * One step of readRecordsSummary, for the field `start`..`end`: the batch at the reader's position, from its header
+ * alone, leaving the reader at the next batch without reading the records between; or, when the rest of the field
+ * is a trailing partial batch, its size in bytes, leaving the reader at `end`. The checks, and their order, are
+ * readBatches' (and Kafka's ByteBufferLogInputStream.nextBatch): a length below the smallest message is corruption,
+ * a batch running past the field's end is a trailing partial batch, and only then is the magic looked at.
+ * Callers that get the bytes as they arrive (StreamingSummaryDecoder) resume the walk batch by batch.
+ */
+export function readBatchSummary(r: Reader, start: number, end: number): BatchSummary | number {
+  const at = r.pos
+  const remaining = end - at
+  if (remaining < HEADER_SIZE_UP_TO_MAGIC) {
+    r.pos = end
+    return remaining
+  }
+  const baseOffset = r.int64()
+  const batchLength = r.int32()
+  if (batchLength < LEGACY_MIN_MESSAGE_SIZE)
+    throw new InvalidRecordBatchError(
+      `record batch length ${batchLength} is below the smallest message`,
+      at - start + BATCH_LENGTH,
+    )
+  const size = LOG_OVERHEAD + batchLength
+  if (size > remaining) {
+    r.pos = end
+    return remaining
+  }
+  r.skip(4, 'partitionLeaderEpoch') // v2; for a legacy message, its crc
+  const magic = r.int8()
+  if (magic > MAGIC_V2 || magic < 0)
+    throw new InvalidRecordBatchError(`unknown record batch magic ${magic}`, at - start + HEADER_SIZE_UP_TO_MAGIC - 1)
+  if (magic <= MAGIC_V1) {
+    r.pos = at + size
+    return legacy(magic, baseOffset, size)
+  }
+  if (batchLength < MIN_BATCH_LENGTH)
+    throw new InvalidRecordBatchError(
+      `record batch length ${batchLength} is below the ${MIN_BATCH_LENGTH} bytes of a v2 header`,
+      at - start + BATCH_LENGTH,
+    )
+  r.skip(ATTRIBUTES - HEADER_SIZE_UP_TO_MAGIC, 'crc')
+  const attributes = r.int16()
+  const lastOffsetDelta = r.int32()
+  // baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence: up to RecordsCount.
+  r.skip(RECORDS - 4 - (ATTRIBUTES + 2 + 4), 'batch header')
+  const recordCount = r.int32()
+  r.pos = at + size
+  return {
+    magic,
+    baseOffset,
+    lastOffsetDelta,
+    recordCount,
+    isControl: (attributes & CONTROL_BIT) !== 0,
+    isTransactional: (attributes & TRANSACTIONAL_BIT) !== 0,
+    sizeInBytes: size,
+  }
 }

@@ -37,6 +37,8 @@ import { type FilterChain, isPromise, recordsAsSummary } from '../pipeline/filte
 import { apiVersionsUnsupportedResponse, decodeApiVersionsResponse } from './api-versions.js'
 import type { ConnectionObserver } from './connection-observer.js'
 import { Frame } from './frame.js'
+import { ReusedReadBuffer, UPSTREAM_READ_BUFFER_BYTES } from './reused-read-buffer.js'
+import { heldObservation, type StreamedObservation, summaryObservation } from './streamed-observation.js'
 
 /**
  * Bytes of a frame the header peeks need at most (request header with a client id, Produce's transactional id):
@@ -46,6 +48,12 @@ const HEAD_BYTES = 512
 
 /** Bytes of a response needed to decide on cut-through: size prefix and correlation id. */
 const STREAM_HEAD_BYTES = 8
+
+/**
+ * A whole response from the broker up to this size is copied out of the reused read buffer (a memcpy cheaper
+ * than the new buffer a read would otherwise need); a larger one keeps the buffer and the next read gets another.
+ */
+const COPY_FRAMES_UP_TO = 64 * 1024
 
 /** True when none of these filters may change a response (all of them only observe). */
 function onlyObservers(filters: readonly Filter[]): boolean {
@@ -132,11 +140,21 @@ export class ClientConnection implements FilterContext {
   private readonly clientHandler: FrameStreamHandler
   private readonly upstreamFrames: FrameStreamer
   private readonly upstreamHandler: FrameStreamHandler
-  /** The response being streamed to the client (cut-through), and its pieces when observers will want it decoded. */
-  private streaming: { slot: Slot; length: number; pieces: Buffer[] | undefined } | undefined
-  /** The request being streamed to the broker (cut-through), and its pieces when observers will want it decoded. */
+  /** The response being streamed to the client (cut-through), and its decode when observers will want it. */
+  /** During onUpstreamRead: the chunk is in the reused buffer; something kept it (the buffer is given up). */
+  private readTransient = false
+  private readLent = false
+  private streaming:
+    | { slot: Slot; length: number; observation: StreamedObservation<DecodedResponse> | undefined }
+    | undefined
+  /** The request being streamed to the broker (cut-through), and its decode when observers will want it. */
   private streamingRequest:
-    | { slot: Slot; length: number; observers: readonly Filter[]; pieces: Buffer[] | undefined }
+    | {
+        slot: Slot
+        length: number
+        observers: readonly Filter[]
+        observation: StreamedObservation<DecodedRequest> | undefined
+      }
     | undefined
   /** Requests waiting for their turn while a filter's promise is pending. */
   private readonly backlog: Frame[] = []
@@ -181,7 +199,7 @@ export class ClientConnection implements FilterContext {
     }
     this.upstreamFrames = new FrameStreamer(runtime.limits.maxFrameBytes, STREAM_HEAD_BYTES)
     this.upstreamHandler = {
-      frame: (first, rest, length) => this.onUpstreamFrame(new Frame(first, rest, length)),
+      frame: (first, rest, length) => this.onUpstreamFrame(this.keepable(first, rest, length)),
       start: (head, length) => this.startStreaming(head, length),
       piece: (piece, done) => this.streamPiece(piece, done),
     }
@@ -252,12 +270,13 @@ export class ClientConnection implements FilterContext {
     for (const target of candidates) {
       if (this.closed) return
       try {
-        const upstream = await this.runtime.connector.connect(target)
+        const reads = this.runtime.connector.usesTls ? undefined : new ReusedReadBuffer(UPSTREAM_READ_BUFFER_BYTES)
+        const upstream = await this.runtime.connector.connect(target, reads?.onread)
         if (this.closed) {
           upstream.destroy()
           return
         }
-        this.attachUpstream(upstream, target)
+        this.attachUpstream(upstream, target, reads)
         return
       } catch (err) {
         lastError = err
@@ -285,11 +304,12 @@ export class ClientConnection implements FilterContext {
     this.finish()
   }
 
-  private attachUpstream(upstream: net.Socket, target: HostPort): void {
+  private attachUpstream(upstream: net.Socket, target: HostPort, reads: ReusedReadBuffer | undefined): void {
     this.upstream = upstream
     this.upstreamAddress = target
     this.state = 'open'
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk))
+    if (reads !== undefined) reads.attach((chunk) => this.onUpstreamRead(chunk))
+    else upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk))
     upstream.on('end', () => this.upstreamGone('broker closed the connection'))
     upstream.on('close', () => this.upstreamGone('broker connection closed'))
     upstream.on('error', (err) => this.upstreamGone(`broker socket error: ${err.message}`))
@@ -409,7 +429,7 @@ export class ClientConnection implements FilterContext {
     if (!builtIn && onlyObservers(requestFilters)) {
       // Nothing may change or hold it: the request goes to the broker first and is decoded for the observers after.
       this.sendUpstream(frame, slot, expectsResponse)
-      this.observeRequest(frame, slot, requestFilters, summary)
+      this.observeRequest(() => decodeRequestFrame(frame, summary), slot, requestFilters)
       return undefined
     }
 
@@ -492,27 +512,37 @@ export class ClientConnection implements FilterContext {
     if (observers.length === 0) this.runtime.observer.passedThrough(this, 'request')
     const slot = this.newSlot(apiKey, apiVersion, correlationId, decodable)
     this.admitUpstream(slot, expectsResponse, false)
-    this.streamingRequest = { slot, length, observers, pieces: observers.length > 0 ? [] : undefined }
+    this.streamingRequest = {
+      slot,
+      length,
+      observers,
+      observation: observers.length > 0 ? this.requestObservation(apiKey, apiVersion, length) : undefined,
+    }
     return true
+  }
+
+  /** How observers will see a streamed request: decoded as it passes when they read batch headers at most. */
+  private requestObservation(apiKey: number, apiVersion: number, length: number): StreamedObservation<DecodedRequest> {
+    const summary = this.chain.requestRecordsAsSummary(apiKey, apiVersion)
+    if (summary && hasRecordsFields(apiKey, 'request', apiVersion)) {
+      return summaryObservation(length, (r) => {
+        const d = readRequest(r)
+        return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
+      })
+    }
+    return heldObservation(length, (frame) => decodeRequestFrame(frame, summary))
   }
 
   private streamRequestPiece(piece: Buffer, done: boolean): void {
     const s = this.streamingRequest!
     if (this.state !== 'closed') this.writeUpstream(Frame.of(piece))
-    s.pieces?.push(piece)
+    s.observation?.push(piece)
     if (!done) return
     this.streamingRequest = undefined
     if (this.state === 'closed') return
     this.limitInflight()
-    if (s.pieces !== undefined) {
-      const frame = Frame.fromPieces(s.pieces, s.length)
-      this.observeRequest(
-        frame,
-        s.slot,
-        s.observers,
-        this.chain.requestRecordsAsSummary(s.slot.apiKey, s.slot.apiVersion),
-      )
-    }
+    const observation = s.observation
+    if (observation !== undefined) this.observeRequest(() => observation.result(), s.slot, s.observers)
     // A drain that began mid-request stops reading now that the request is whole (see drain()).
     if (this.state === 'draining') {
       this.pause('draining')
@@ -575,10 +605,10 @@ export class ClientConnection implements FilterContext {
   }
 
   /** Hands a request that already went to the broker, decoded, to filters that only observe. */
-  private observeRequest(frame: Frame, slot: Slot, filters: readonly Filter[], summary: boolean): void {
+  private observeRequest(decode: () => DecodedRequest, slot: Slot, filters: readonly Filter[]): void {
     let req: DecodedRequest
     try {
-      req = decodeRequestFrame(frame, summary)
+      req = decode()
     } catch (err) {
       // The broker has it and will answer for it (a malformed request is the broker's to reject); only counted here.
       this.runtime.reportError(err instanceof CodecError ? err.code : 'KSC_ERR_FILTER_OBSERVE', err, this)
@@ -653,6 +683,24 @@ export class ClientConnection implements FilterContext {
 
   // ------------------------------------------------------------------ broker -> client
 
+  /**
+   * A read into the connection's reused buffer (ReusedReadBuffer): `chunk` is overwritten by the next read unless
+   * this returns true. So what outlives the call is copied where that is cheap (whole frames up to
+   * COPY_FRAMES_UP_TO) and otherwise the buffer is given up (true): a frame buffered across reads, a larger whole
+   * frame, pieces an observer holds, or writes the kernel did not take at once (the client is behind; the writes
+   * hold views until they complete, and writeClient has paused the broker if they pile up).
+   */
+  private onUpstreamRead(chunk: Buffer): boolean {
+    this.readTransient = true
+    this.readLent = false
+    try {
+      this.onUpstreamData(chunk)
+    } finally {
+      this.readTransient = false
+    }
+    return this.readLent || this.upstreamFrames.buffered > 0 || this.socket.writableLength > 0
+  }
+
   private onUpstreamData(chunk: Buffer): void {
     // Likewise towards the client: the responses (and pieces) one read completes leave in one writev.
     this.socket.cork()
@@ -678,15 +726,45 @@ export class ClientConnection implements FilterContext {
     if (!onlyObservers(slot.responseFilters)) return false
     this.upstreamPending.shift()
     slot.answeredAt = performance.now()
-    this.streaming = { slot, length, pieces: slot.responseFilters.length > 0 ? [] : undefined }
+    this.streaming = {
+      slot,
+      length,
+      observation: slot.responseFilters.length > 0 ? this.responseObservation(slot, length) : undefined,
+    }
     if (slot.responseFilters.length === 0) this.runtime.observer.passedThrough(this, 'response')
     return true
+  }
+
+  /** How observers will see a streamed response (see requestObservation). */
+  private responseObservation(slot: Slot, length: number): StreamedObservation<DecodedResponse> {
+    const { apiKey, apiVersion } = slot
+    const summary = recordsAsSummary(slot.responseFilters, apiKey, 'response', apiVersion)
+    if (summary && hasRecordsFields(apiKey, 'response', apiVersion)) {
+      return summaryObservation(length, (r) => {
+        const d = readResponse(r, apiKey, apiVersion)
+        return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body, request: slot.request }
+      })
+    }
+    return heldObservation(length, (frame) => decodeResponseFrame(frame, apiKey, apiVersion, summary, slot.request))
+  }
+
+  /** A whole frame from the broker as something that may be kept after the read (see onUpstreamRead). */
+  private keepable(first: Buffer, rest: Buffer[] | undefined, length: number): Frame {
+    if (!this.readTransient) return new Frame(first, rest, length)
+    if (length > COPY_FRAMES_UP_TO) {
+      this.readLent = true
+      return new Frame(first, rest, length)
+    }
+    return Frame.of(rest === undefined ? Buffer.from(first) : Buffer.concat([first, ...rest], length))
   }
 
   private streamPiece(piece: Buffer, done: boolean): void {
     const s = this.streaming!
     if (this.state !== 'closed') this.writeClient(Frame.of(piece))
-    s.pieces?.push(piece)
+    if (s.observation !== undefined) {
+      s.observation.push(piece)
+      if (s.observation.holdsPieces) this.readLent = true
+    }
     if (!done) return
     this.streaming = undefined
     const { slot } = s
@@ -701,16 +779,14 @@ export class ClientConnection implements FilterContext {
       now - slot.receivedAt,
       slot.answeredAt - slot.sentAt,
     )
-    if (s.pieces !== undefined) this.observeStreamed(slot, s.pieces, s.length)
+    if (s.observation !== undefined) this.observeStreamed(slot, s.observation)
     this.flushResponses()
   }
 
   /** Hands a streamed response, decoded, to the filters that only observe responses (statistics). */
-  private observeStreamed(slot: Slot, pieces: Buffer[], length: number): void {
+  private observeStreamed(slot: Slot, observation: StreamedObservation<DecodedResponse>): void {
     try {
-      const frame = Frame.fromPieces(pieces, length)
-      const summary = recordsAsSummary(slot.responseFilters, slot.apiKey, 'response', slot.apiVersion)
-      const res: DecodedResponse = decodeResponseFrame(frame, slot.apiKey, slot.apiVersion, summary, slot.request)
+      const res = observation.result()
       const outcome = this.chain.runResponse(slot.responseFilters, res, this)
       if (isPromise(outcome)) outcome.catch((err) => this.runtime.reportError('KSC_ERR_FILTER_OBSERVE', err, this))
     } catch (err) {

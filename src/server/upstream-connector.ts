@@ -43,7 +43,11 @@ export class UpstreamConnector {
     return new UpstreamConnectError(target, describeSocketError(err, this.tlsOptions), err)
   }
 
-  connect(target: HostPort): Promise<net.Socket> {
+  /**
+   * `onread` (plain connections only; ignored with TLS, whose sockets do not take it): read into caller-supplied
+   * memory instead of emitting 'data' (see ReusedReadBuffer).
+   */
+  connect(target: HostPort, onread?: net.OnReadOpts): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       let socket: net.Socket
       const t = this.tlsOptions
@@ -57,7 +61,7 @@ export class UpstreamConnector {
           checkServerIdentity: t.verifyHostname && !t.insecureSkipVerify ? tls.checkServerIdentity : () => undefined,
         })
       } else {
-        socket = net.connect({ host: target.host, port: target.port })
+        socket = net.connect({ host: target.host, port: target.port, ...(onread !== undefined && { onread }) })
       }
       socket.setNoDelay(true)
       const timer = setTimeout(() => {
