@@ -13,6 +13,8 @@
  *   --variant=default --variant=stats-off:bench/configs/stats-topics-off.yaml
  *   --variant=prof::"--cpu-prof --cpu-prof-dir=/tmp/prof"
  * Every variant runs with the shipped Node flags (src/runtime/node-flags.ts) before its own.
+ * --relay=node|haproxy adds a byte relay with no Kafka knowledge as a target (bench/relay.ts, or HAProxy in TCP
+ * mode if installed), in front of a broker listener that advertises it: the floor any proxy starts from here.
  * Needs Java 17+ and Maven (the harness starts a single-node Kafka from the Maven jars).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -21,9 +23,10 @@ import { join } from 'node:path'
 import { KafkaCluster } from '../test/harness/kafka-cluster.js'
 import { createTopic } from '../test/harness/topics.js'
 import { runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
+import { freePort } from './lib/ports.js'
 import { ProcessWindow, peakRssMb } from './lib/proc.js'
 import { median } from './lib/stats.js'
-import { directTarget, startSidecar, type Target } from './lib/targets.js'
+import { directTarget, type RelayKind, startRelay, startSidecar, type Target } from './lib/targets.js'
 import { variantsFromArgv } from './lib/variants.js'
 
 const arg = (name: string, fallback: number) =>
@@ -31,6 +34,11 @@ const arg = (name: string, fallback: number) =>
 const RECORDS = arg('records', 200_000)
 const ROUNDS = arg('rounds', 3)
 const RECORD_SIZE = 1024
+const RELAY = process.argv.find((a) => a.startsWith('--relay'))?.split('=')[1] ?? undefined
+if (RELAY !== undefined && RELAY !== 'node' && RELAY !== 'haproxy') {
+  console.error(`--relay=${RELAY}: expected --relay=node or --relay=haproxy`)
+  process.exit(2)
+}
 
 interface Figures {
   produce: number[]
@@ -43,11 +51,30 @@ interface Figures {
 async function main(): Promise<void> {
   const wanted = variantsFromArgv()
   process.stderr.write('starting a single-node Kafka...\n')
-  const cluster = await KafkaCluster.start({ nodes: 1, name: 'bench', log: (m) => process.stderr.write(`${m}\n`) })
+  const relayPort = RELAY === undefined ? undefined : await freePort()
+  const cluster = await KafkaCluster.start({
+    nodes: 1,
+    name: 'bench',
+    log: (m) => process.stderr.write(`${m}\n`),
+    ...(relayPort !== undefined && {
+      listeners: { relayed: { advertisedHost: '127.0.0.1', advertisedPorts: [relayPort] } },
+    }),
+  })
   const jars = cluster.describe()
   const logDir = mkdtempSync(join(tmpdir(), 'ksc-passthrough-'))
   const targets: Target[] = [directTarget(jars.bootstrapServers)]
   try {
+    if (relayPort !== undefined) {
+      const node = jars.nodes[0]!
+      targets.push(
+        await startRelay({
+          kind: RELAY as RelayKind,
+          port: relayPort,
+          target: { host: node.host, port: node.relayedPort! },
+          logDir,
+        }),
+      )
+    }
     for (const v of wanted) {
       const t = await startSidecar({
         upstream: jars.bootstrapServers,

@@ -1,5 +1,6 @@
 /**
- * What a benchmark client connects to: the broker itself (the physical limit), kafka-sidecar, or Kroxylicious.
+ * What a benchmark client connects to: the broker itself (the physical limit), kafka-sidecar, Kroxylicious, or a
+ * byte relay (the floor for any proxy).
  * Proxies run as separate processes, as deployed, under the harness watchdog (they die with the benchmark,
  * however it ends), so their CPU and memory can be read from /proc without counting the load generators.
  */
@@ -14,10 +15,10 @@ import { spawnWatched, type WatchedProcess } from '../../test/harness/watchdog.j
 import { compileLauncher, kroxyliciousConfig, resolveKroxyliciousClasspath } from './kroxylicious.js'
 import { freePort, freePortRange, waitForPort } from './ports.js'
 
-export type TargetKind = 'direct' | 'sidecar' | 'kroxylicious'
+export type TargetKind = 'direct' | 'sidecar' | 'kroxylicious' | 'relay'
 
 export interface Target {
-  /** 'direct', 'sidecar', 'kroxylicious', or 'sidecar+<label>' for the sidecar with a configuration file. */
+  /** 'direct', 'sidecar', 'kroxylicious', 'relay', 'haproxy', or 'sidecar+<label>' (a configuration file). */
   readonly name: string
   readonly kind: TargetKind
   /** bootstrap.servers for clients. */
@@ -175,4 +176,62 @@ export async function startKroxylicious(o: KroxyliciousOptions): Promise<Target>
     pid,
     stop: () => stopWatched(watched, 15_000),
   }
+}
+
+export type RelayKind = 'node' | 'haproxy'
+
+export interface RelayOptions {
+  kind: RelayKind
+  /** Where the relay listens (the port the broker's RELAYED listener advertises). */
+  port: number
+  /** The broker's RELAYED listener. */
+  target: { host: string; port: number }
+  logDir: string
+}
+
+/**
+ * A byte relay in front of a broker (single node): bench/relay.ts (Node, the sidecar's own I/O) or HAProxy in TCP
+ * mode (C, one thread, splice where the kernel allows), if installed. The floor for any proxy on this machine.
+ */
+export async function startRelay(o: RelayOptions): Promise<Target> {
+  const name = o.kind === 'node' ? 'relay' : 'haproxy'
+  const logFile = join(o.logDir, `${name}-${o.port}.log`)
+  let command: string
+  let args: string[]
+  if (o.kind === 'node') {
+    command = process.execPath
+    args = [
+      ...SIDECAR_NODE_FLAGS,
+      fileURLToPath(new URL('../relay.js', import.meta.url)),
+      String(o.port),
+      o.target.host,
+      String(o.target.port),
+    ]
+  } else {
+    const cfg = join(o.logDir, `haproxy-${o.port}.cfg`)
+    await writeFile(
+      cfg,
+      [
+        'global',
+        '  maxconn 4096',
+        '  nbthread 1',
+        '  tune.bufsize 262144',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 5s',
+        '  timeout client 10m',
+        '  timeout server 10m',
+        '  option splice-auto',
+        'listen kafka',
+        `  bind 127.0.0.1:${o.port}`,
+        `  server broker ${o.target.host}:${o.target.port}`,
+        '',
+      ].join('\n'),
+    )
+    command = 'haproxy'
+    args = ['-f', cfg, '-db']
+  }
+  const { watched, pid } = await spawnLogged(command, args, logFile)
+  await readyOrExit(watched, o.port, name, logFile)
+  return { name, kind: 'relay', bootstrap: `127.0.0.1:${o.port}`, pid, stop: () => stopWatched(watched, 5_000) }
 }

@@ -72,9 +72,13 @@ export class StreamingSummaryDecoder<T> {
       throw new Error(
         `StreamingSummaryDecoder: ${this.available + piece.length} bytes pushed for a ${this.length}-byte frame`,
       )
-    this.piece = piece
     this.pieceAt = this.available
     this.available += piece.length
+    // Most pieces of a large message lie wholly inside a batch already walked up to its end (socket reads are often
+    // a few KB): the next byte the decode needs comes later, so there is nothing to read or keep.
+    const needs = this.walk !== undefined ? this.walk.next : this.resumeAt
+    if (!this.keepEverything && needs >= this.available && this.available < this.length) return
+    this.piece = piece
     // The reader sees the piece after the kept copies while this push lasts.
     this.kept.push(piece)
     this.keptAt.push(this.pieceAt)

@@ -38,6 +38,18 @@ export interface SaslListenerOptions {
   mechanisms?: readonly SaslMechanism[]
 }
 
+/**
+ * A second PLAINTEXT listener (RELAYED) that each node binds on a free port of its own (KafkaNodeDescription.
+ * relayedPort) but advertises at `advertisedHost:advertisedPorts[i]`: where a plain TCP relay in front of that
+ * port listens. A client that bootstraps through the relay is then told by Metadata to connect through it too,
+ * which is what lets a byte relay with no Kafka knowledge (bench/passthrough.ts --relay) carry real clients.
+ */
+export interface RelayedListenerOptions {
+  advertisedHost: string
+  /** One per node, in node order. */
+  advertisedPorts: readonly number[]
+}
+
 export type SslClientAuth = 'none' | 'requested' | 'required'
 
 /**
@@ -76,8 +88,8 @@ export interface KafkaClusterOptions {
   dataDir?: string
   /** Extra broker properties, applied to every node after the harness defaults (they win). */
   brokerProperties?: Readonly<Record<string, string | number | boolean>>
-  /** Listeners besides PLAINTEXT: SASL_PLAINTEXT (PLAIN, SCRAM) and SSL (PEM files). */
-  listeners?: { sasl?: SaslListenerOptions; ssl?: SslListenerOptions }
+  /** Listeners besides PLAINTEXT: SASL_PLAINTEXT (PLAIN, SCRAM), SSL (PEM files) and a relayed PLAINTEXT one. */
+  listeners?: { sasl?: SaslListenerOptions; ssl?: SslListenerOptions; relayed?: RelayedListenerOptions }
   /** Fixed PLAINTEXT ports, one per node. Default: free ports chosen by the harness. */
   brokerPorts?: readonly number[]
   /** How long start() and startNode() wait for the brokers to serve requests. Default 120 s. */
@@ -96,6 +108,8 @@ export interface KafkaNodeDescription {
   controllerPort: number
   saslPort?: number
   sslPort?: number
+  /** Where the RELAYED listener binds (on `host`), when the cluster has one. */
+  relayedPort?: number
   logFile: string
   dir: string
   /** Pid of the broker JVM while it runs. */
@@ -158,6 +172,7 @@ const WATCHDOG_GRACE_MS = 10_000
 const CONTROLLER_HOST = '127.0.0.1'
 const SASL_LISTENER = 'SASL_PLAINTEXT'
 const SSL_LISTENER = 'SSL'
+const RELAYED_LISTENER = 'RELAYED'
 const TOKEN = /^[A-Za-z0-9._@-]+$/
 const PASSWORD = /^[^\s"\\,=[\]]+$/
 
@@ -172,6 +187,7 @@ interface NodeRuntime {
   controllerPort: number
   saslPort: number | undefined
   sslPort: number | undefined
+  relayedPort: number | undefined
   state: NodeState
   process: WatchedProcess | undefined
   pid: number | undefined
@@ -203,6 +219,7 @@ interface Settings {
   sasl: { users: SaslUser[]; mechanisms: SaslMechanism[] } | undefined
   /** files undefined: generate. */
   ssl: { clientAuth: SslClientAuth; files: PemFiles | undefined } | undefined
+  relayed: RelayedListenerOptions | undefined
   brokerPorts: readonly number[] | undefined
   startTimeoutMs: number
   jvmOptions: readonly string[]
@@ -351,6 +368,7 @@ export class KafkaCluster implements ManagedCluster {
     const controllerPorts = await allocatePorts(CONTROLLER_HOST, count)
     const saslPorts = settings.sasl ? await allocatePorts(settings.host, count) : []
     const sslPorts = settings.ssl ? await allocatePorts(settings.host, count) : []
+    const relayedPorts = settings.relayed ? await allocatePorts(settings.host, count) : []
     for (let i = 0; i < count; i++) {
       const id = i + 1
       const dir = join(this.rootDir, `node-${id}`)
@@ -363,6 +381,7 @@ export class KafkaCluster implements ManagedCluster {
         controllerPort: controllerPorts[i]!,
         saslPort: saslPorts[i],
         sslPort: sslPorts[i],
+        relayedPort: relayedPorts[i],
         state: 'stopped',
         process: undefined,
         pid: undefined,
@@ -462,6 +481,13 @@ export class KafkaCluster implements ManagedCluster {
         [`${prefix}.ssl.truststore.location`, this.#tls.caFile],
         [`${prefix}.ssl.client.auth`, settings.ssl.clientAuth],
       )
+    }
+    if (settings.relayed) {
+      listeners.push(`${RELAYED_LISTENER}://${host}:${node.relayedPort}`)
+      advertised.push(
+        `${RELAYED_LISTENER}://${settings.relayed.advertisedHost}:${settings.relayed.advertisedPorts[node.id - 1]}`,
+      )
+      protocolMap.push(`${RELAYED_LISTENER}:PLAINTEXT`)
     }
     listeners.push(`CONTROLLER://${CONTROLLER_HOST}:${node.controllerPort}`)
     props.push(
@@ -670,6 +696,7 @@ export class KafkaCluster implements ManagedCluster {
       controllerPort: node.controllerPort,
       ...(node.saslPort !== undefined && { saslPort: node.saslPort }),
       ...(node.sslPort !== undefined && { sslPort: node.sslPort }),
+      ...(node.relayedPort !== undefined && { relayedPort: node.relayedPort }),
       logFile: node.logFile,
       dir: node.dir,
       ...(node.pid !== undefined && { pid: node.pid }),
@@ -719,6 +746,13 @@ function normalizeOptions(options: KafkaClusterOptions): Settings {
           : { certFile: resolve(given.certFile), keyFile: resolve(given.keyFile), caFile: resolve(given.caFile) },
     }
   }
+  const relayed = options.listeners?.relayed
+  if (relayed && relayed.advertisedPorts.length !== nodeCount)
+    throw new HarnessConfigError(
+      'listeners.relayed.advertisedPorts',
+      relayed.advertisedPorts,
+      `one port per node (${nodeCount})`,
+    )
   return {
     name: options.name ?? `kafka-${version}-${nodeCount}n`,
     nodeCount,
@@ -728,6 +762,7 @@ function normalizeOptions(options: KafkaClusterOptions): Settings {
     brokerProperties: options.brokerProperties ?? {},
     sasl,
     ssl,
+    relayed,
     brokerPorts: options.brokerPorts,
     startTimeoutMs,
     jvmOptions: options.jvmOptions ?? DEFAULT_JVM_OPTIONS,
