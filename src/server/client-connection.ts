@@ -736,7 +736,11 @@ export class ClientConnection implements FilterContext {
     return true
   }
 
-  /** How observers will see a streamed response (see requestObservation). */
+  /**
+   * How observers will see a streamed response: when it carries records and they read batch headers at most,
+   * decoded as its pieces pass, holding nothing (the broker read buffer is reused, and a Fetch response can be tens
+   * of MB); otherwise from its pieces, held until the last one (the read buffer is then given up each read).
+   */
   private responseObservation(slot: Slot, length: number): StreamedObservation<DecodedResponse> {
     const { apiKey, apiVersion } = slot
     const summary = recordsAsSummary(slot.responseFilters, apiKey, 'response', apiVersion)
