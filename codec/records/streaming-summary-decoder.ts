@@ -126,9 +126,12 @@ export class StreamingSummaryDecoder<T> {
     } catch (err) {
       if (err instanceof NeedMore) this.resumeAt = err.pos
       else this.outcome = { error: err }
-    } finally {
-      this.replayReads += r.reads
     }
+    this.replayReads += r.reads
+    if (r.recordsReaderReplaced())
+      this.outcome = {
+        error: new Error('StreamingSummaryDecoder sets the records reader; the decode function must not'),
+      }
   }
 
   /** The records reader of a replay: a field walked before is skipped; the one in progress is walked on. */
@@ -293,14 +296,18 @@ class ReplayReader extends PiecesReader {
   ) {
     super(pieces, start, { starts, end })
     this.recordsHook = records
-    // The decoder's records reader is what makes replays cheap (walked fields are skipped); a `decode` that set its
-    // own (readRecordsSummary) would walk every field again on every replay, so setting one is refused.
-    Object.defineProperty(this, 'recordsReader', {
-      get: () => this.recordsHook,
-      set: () => {
-        throw new Error('StreamingSummaryDecoder sets the records reader; the decode function must not')
-      },
-    })
+    this.recordsReader = records
+  }
+
+  /**
+   * The decoder's records reader is what makes replays cheap (walked fields are skipped); a `decode` that set its
+   * own (readRecordsSummary) would walk every field again on every replay. Checked after each replay (a property
+   * accessor would have done it at once, but it turns the reader into a slow dictionary-mode object).
+   */
+  recordsReaderReplaced(): boolean {
+    if (this.recordsReader === this.recordsHook) return false
+    this.recordsReader = this.recordsHook
+    return true
   }
 
   /** Bytes up to `available` have arrived; the current piece starts at `pieceAt`. */

@@ -178,3 +178,15 @@ describe('StreamingSummaryDecoder', () => {
     expect(() => decoder.push(Buffer.alloc(frame.length))).toThrow(/bytes pushed for a/)
   })
 })
+
+describe('StreamingSummaryDecoder misuse', () => {
+  it('a decode function that sets its own records reader gets an error, not a silently slow decode', () => {
+    const frame = fetchResponse(12, [batch(0n, 2, 10)])
+    const decoder = new StreamingSummaryDecoder(frame.length, 4, (r) => {
+      r.recordsReader = readRecordsSummary
+      return readResponse(r, ApiKey.Fetch, 12)
+    })
+    decoder.push(frame)
+    expect(() => decoder.result()).toThrow(/must not/)
+  })
+})
