@@ -10,8 +10,10 @@ import type net from 'node:net'
  *
  * The price is a contract: a chunk is valid only until its sink returns. A sink that keeps any of it (a frame
  * buffered for a filter, a write the kernel did not take at once) returns true, and the next read goes to a fresh
- * buffer; the kept one is left to whoever holds it. Node documents `onread` for net.connect only (not for accepted
- * or TLS sockets), so this serves the upstream side of plain connections, the side Fetch responses come from.
+ * buffer; the kept one is left to whoever holds it. `onread` is an option of the net.Socket constructor, which
+ * net.connect passes it to (nodejs/node#25436 added it, #53792 says where it is accepted); net.Server and
+ * tls.connect take no such option, so this serves the upstream side of plain connections, the side Fetch
+ * responses come from. Node calls `buffer` again after every delivery, which is how a kept buffer is replaced.
  */
 export class ReusedReadBuffer {
   private buffer: Buffer | undefined
