@@ -8,6 +8,7 @@
  *   node dist/bench/relay.js LISTEN_PORT TARGET_HOST TARGET_PORT
  */
 import net from 'node:net'
+import { UPSTREAM_READ_BUFFER_BYTES } from '../src/server/reused-read-buffer.js'
 
 const [listenPort, targetHost, targetPort] = process.argv.slice(2)
 if (!listenPort || !targetHost || !targetPort) {
@@ -15,8 +16,8 @@ if (!listenPort || !targetHost || !targetPort) {
   process.exit(2)
 }
 
-/** 256 KiB reads from the broker, as src/server/reused-read-buffer.ts. */
-const READ_BYTES = 256 * 1024
+/** Reads from the broker as large as the sidecar's. */
+const READ_BYTES = UPSTREAM_READ_BUFFER_BYTES
 
 net
   .createServer((client) => {

@@ -7,6 +7,8 @@ import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
 import { peekProduceAcks } from '../../codec/messages/peek.js'
 import { encodeRecordBatch } from '../../codec/records/index.js'
+import { waitFor } from '../harness/wait-for.js'
+import { connectFrameReader } from '../support/raw-client.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /**
@@ -90,26 +92,8 @@ function produceFrame(correlationId: number, valueBytes: number): Buffer {
   )
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-function connect(address: string): Promise<{ socket: net.Socket; responses: Buffer[] }> {
-  const i = address.lastIndexOf(':')
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) }, () => {
-      const responses: Buffer[] = []
-      const decoder = new FrameDecoder()
-      socket.on('data', (chunk: Buffer) => decoder.push(chunk, (f) => responses.push(Buffer.from(f))))
-      resolve({ socket, responses })
-    })
-    socket.once('error', reject)
-  })
-}
+/** Polls often: these waits are for bytes on loopback. */
+const until = (what: string, check: () => boolean) => waitFor(what, check, { timeoutMs: 5000, intervalMs: 10 })
 
 describe('request cut-through', () => {
   let broker: RecordingBroker | undefined
@@ -125,7 +109,7 @@ describe('request cut-through', () => {
     it(`a large Produce reaches the broker before its last byte left the client (statistics ${statistics ? 'on' : 'off'}), byte for byte`, async () => {
       broker = await startRecordingBroker()
       sc = await startTestSidecar(broker.address, { stats: { topics: statistics } })
-      const client = await connect(sc.bootstrap)
+      const client = await connectFrameReader(sc.bootstrap)
       const frame = produceFrame(1, 400_000)
       const half = 200_000
       const before = broker.received()
@@ -134,10 +118,10 @@ describe('request cut-through', () => {
       await until('the first half at the broker', () => broker!.received() - before >= half)
       expect(broker.frames.some((f) => f.length === frame.length)).toBe(false)
       client.socket.write(frame.subarray(half))
-      await until('the response', () => client.responses.length === 1)
+      await until('the response', () => client.frames.length === 1)
       const produce = broker.frames.find((f) => f.readInt16BE(4) === ApiKey.Produce)!
       expect(produce.equals(frame)).toBe(true)
-      const answer = decodeResponse(client.responses[0]!, ApiKey.Produce, 9, 4)
+      const answer = decodeResponse(client.frames[0]!, ApiKey.Produce, 9, 4)
       expect(answer.header.correlationId).toBe(1)
       expect((answer.body as ProduceResponse).responses[0]!.partitionResponses[0]!.baseOffset).toBe(7n)
       client.socket.destroy()
@@ -147,7 +131,7 @@ describe('request cut-through', () => {
   it('pipelined requests, streamed and whole, keep their order; acks=0 gets no slot', async () => {
     broker = await startRecordingBroker()
     sc = await startTestSidecar(broker.address)
-    const client = await connect(sc.bootstrap)
+    const client = await connectFrameReader(sc.bootstrap)
     const big = produceFrame(1, 300_000)
     const small = produceFrame(2, 100)
     const fireAndForget = encodeRequest(
@@ -166,8 +150,8 @@ describe('request cut-through', () => {
     )
     const last = produceFrame(4, 200_000)
     client.socket.write(Buffer.concat([big, small, fireAndForget, last]))
-    await until('three responses', () => client.responses.length === 3)
-    expect(client.responses.map((r) => r.readInt32BE(4))).toEqual([1, 2, 4])
+    await until('three responses', () => client.frames.length === 3)
+    expect(client.frames.map((r) => r.readInt32BE(4))).toEqual([1, 2, 4])
     await until('four requests at the broker', () => broker!.frames.filter((f) => f.readInt16BE(4) === 0).length === 4)
     const produced = broker.frames.filter((f) => f.readInt16BE(4) === ApiKey.Produce)
     expect(produced.map((f) => f.readInt32BE(8))).toEqual([1, 2, 3, 4])
@@ -178,7 +162,7 @@ describe('request cut-through', () => {
   it('a shutdown in the middle of a streamed request lets it finish and be answered, then closes', async () => {
     broker = await startRecordingBroker()
     sc = await startTestSidecar(broker.address)
-    const client = await connect(sc.bootstrap)
+    const client = await connectFrameReader(sc.bootstrap)
     const closed = new Promise<void>((resolve) => client.socket.on('close', () => resolve()))
     const frame = produceFrame(9, 400_000)
     client.socket.write(frame.subarray(0, 100_000))
@@ -186,8 +170,8 @@ describe('request cut-through', () => {
     const stopping = sc.sidecar.shutdown(10_000)
     await new Promise((r) => setTimeout(r, 50))
     client.socket.write(frame.subarray(100_000))
-    await until('the response', () => client.responses.length === 1)
-    expect(client.responses[0]!.readInt32BE(4)).toBe(9)
+    await until('the response', () => client.frames.length === 1)
+    expect(client.frames[0]!.readInt32BE(4)).toBe(9)
     await closed
     await stopping
     sc = undefined

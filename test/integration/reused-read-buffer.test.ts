@@ -7,6 +7,8 @@ import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
 import { encodeRecordBatch, isRecordsSummary, type RecordsSummary } from '../../codec/records/index.js'
 import type { ConfiguredFilter } from '../../src/pipeline/filter-api.js'
+import { waitFor } from '../harness/wait-for.js'
+import { connectFrameReader } from '../support/raw-client.js'
 import { type FilterPlugin, startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /**
@@ -229,14 +231,9 @@ describe('upstream reads into a reused buffer', () => {
         observer ? { filters: [{ name: 'record-counter' }] } : {},
         observer ? { plugins: [recordCounter(seen)] } : {},
       )
-      const i = sc.bootstrap.lastIndexOf(':')
-      const client = net.connect({ host: sc.bootstrap.slice(0, i), port: Number(sc.bootstrap.slice(i + 1)) })
-      await new Promise((resolve) => client.once('connect', resolve))
-      const received: Buffer[] = []
-      const decoder = new FrameDecoder(10_000_000)
-      client.on('data', (chunk: Buffer) => {
-        decoder.push(chunk, (f) => received.push(Buffer.from(f)))
-        // A slow reader: the sidecar's socket towards it stays a little behind, with writes queued in between.
+      const { socket: client, frames: received } = await connectFrameReader(sc.bootstrap, 10_000_000)
+      // A slow reader: the sidecar's socket towards it stays a little behind, with writes queued in between.
+      client.on('data', () => {
         client.pause()
         setTimeout(() => client.resume(), 1)
       })
@@ -245,8 +242,10 @@ describe('upstream reads into a reused buffer', () => {
       client.write(Buffer.concat(ex.responses.map((_, id) => fetchRequest(id))))
       await new Promise((r) => setTimeout(r, 500))
       client.resume()
-      const deadline = Date.now() + 30_000
-      while (received.length < ex.responses.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      await waitFor('every response', () => received.length === ex.responses.length, {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+      })
       expect(received.length).toBe(ex.responses.length)
       for (let id = 0; id < ex.responses.length; id++) {
         expect(received[id]!.readInt32BE(4)).toBe(id)

@@ -79,3 +79,23 @@ export class RawKafkaClient {
     this.socket.destroy()
   }
 }
+
+/**
+ * A plain socket to `address` whose incoming bytes are cut into whole frames (copies, size prefix included), for
+ * tests that compare bytes exactly or control reading themselves (pause/resume the socket).
+ */
+export function connectFrameReader(
+  address: string,
+  maxFrameBytes?: number,
+): Promise<{ socket: net.Socket; frames: Buffer[] }> {
+  const i = address.lastIndexOf(':')
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) }, () => {
+      const frames: Buffer[] = []
+      const decoder = new FrameDecoder(maxFrameBytes)
+      socket.on('data', (chunk: Buffer) => decoder.push(chunk, (f) => frames.push(Buffer.from(f))))
+      resolve({ socket, frames })
+    })
+    socket.once('error', reject)
+  })
+}
