@@ -50,10 +50,28 @@ const HEAD_BYTES = 512
 const STREAM_HEAD_BYTES = 8
 
 /**
- * A whole response from the broker up to this size is copied out of the reused read buffer (a memcpy cheaper
- * than the new buffer a read would otherwise need); a larger one keeps the buffer and the next read gets another.
+ * A whole frame up to this size is copied out of a reused read buffer (a memcpy cheaper than the new buffer a read
+ * would otherwise need); a larger one keeps the buffer and the next read gets another.
  */
 const COPY_FRAMES_UP_TO = 64 * 1024
+
+/** A read being handled, when it is in a reused buffer (see ClientConnection.onUpstreamRead). */
+interface ReadInProgress {
+  /** The chunk is in a reused buffer and valid only during the call. */
+  transient: boolean
+  /** Something kept part of it: the buffer is given up and the next read gets a fresh one. */
+  lent: boolean
+}
+
+/** A whole frame as something that may be kept after the read it came in (see ClientConnection.onUpstreamRead). */
+function keepable(read: ReadInProgress, first: Buffer, rest: Buffer[] | undefined, length: number): Frame {
+  if (!read.transient) return new Frame(first, rest, length)
+  if (length > COPY_FRAMES_UP_TO) {
+    read.lent = true
+    return new Frame(first, rest, length)
+  }
+  return Frame.of(rest === undefined ? Buffer.from(first) : Buffer.concat([first, ...rest], length))
+}
 
 /** True when none of these filters may change a response (all of them only observe). */
 function onlyObservers(filters: readonly Filter[]): boolean {
@@ -140,10 +158,13 @@ export class ClientConnection implements FilterContext {
   private readonly clientHandler: FrameStreamHandler
   private readonly upstreamFrames: FrameStreamer
   private readonly upstreamHandler: FrameStreamHandler
+  /**
+   * During onUpstreamRead / onClientRead: the chunk is in a reused buffer (transient), and whether something kept
+   * part of it, so the buffer is given up (lent). See onUpstreamRead.
+   */
+  private readonly upstreamRead: ReadInProgress = { transient: false, lent: false }
+  private readonly clientRead: ReadInProgress = { transient: false, lent: false }
   /** The response being streamed to the client (cut-through), and its decode when observers will want it. */
-  /** During onUpstreamRead: the chunk is in the reused buffer; something kept it (the buffer is given up). */
-  private readTransient = false
-  private readLent = false
   private streaming:
     | { slot: Slot; length: number; observation: StreamedObservation<DecodedResponse> | undefined }
     | undefined
@@ -179,6 +200,8 @@ export class ClientConnection implements FilterContext {
     private readonly socket: net.Socket,
     info: ConnectionInfo,
     private readonly runtime: ConnectionRuntime,
+    /** The buffer the client socket reads into (plain listeners); undefined: the socket emits 'data'. */
+    private readonly clientReads?: ReusedReadBuffer,
   ) {
     this.connectionId = info.connectionId
     this.peer = info.peer
@@ -193,13 +216,13 @@ export class ClientConnection implements FilterContext {
     this.chain = runtime.createChain(info)
     this.clientFrames = new FrameStreamer(runtime.limits.maxFrameBytes, HEAD_BYTES)
     this.clientHandler = {
-      frame: (first, rest, length) => this.onClientFrame(new Frame(first, rest, length)),
+      frame: (first, rest, length) => this.onClientFrame(keepable(this.clientRead, first, rest, length)),
       start: (head, length) => this.startRequestStream(head, length),
       piece: (piece, done) => this.streamRequestPiece(piece, done),
     }
     this.upstreamFrames = new FrameStreamer(runtime.limits.maxFrameBytes, STREAM_HEAD_BYTES)
     this.upstreamHandler = {
-      frame: (first, rest, length) => this.onUpstreamFrame(this.keepable(first, rest, length)),
+      frame: (first, rest, length) => this.onUpstreamFrame(keepable(this.upstreamRead, first, rest, length)),
       start: (head, length) => this.startStreaming(head, length),
       piece: (piece, done) => this.streamPiece(piece, done),
     }
@@ -243,7 +266,8 @@ export class ClientConnection implements FilterContext {
     const socket = this.socket
     socket.setNoDelay(true)
     this.pause('connecting')
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk))
+    if (this.clientReads !== undefined) this.clientReads.attach((chunk) => this.onClientRead(chunk))
+    else socket.on('data', (chunk: Buffer) => this.onClientData(chunk))
     socket.on('end', () => this.close('client closed the connection'))
     socket.on('close', () => this.close('client connection closed'))
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`))
@@ -319,6 +343,23 @@ export class ClientConnection implements FilterContext {
   }
 
   // ------------------------------------------------------------------ client -> broker
+
+  /**
+   * A read into the client's reused buffer: the same contract as onUpstreamRead, mirrored. Whole requests up to
+   * COPY_FRAMES_UP_TO are copied; the buffer is given up for a larger whole request, a request buffered across
+   * reads, pieces an observer holds, and writes the broker has not taken yet.
+   */
+  private onClientRead(chunk: Buffer): boolean {
+    const read = this.clientRead
+    read.transient = true
+    read.lent = false
+    try {
+      this.onClientData(chunk)
+    } finally {
+      read.transient = false
+    }
+    return read.lent || this.clientFrames.buffered > 0 || (this.upstream?.writableLength ?? 0) > 0
+  }
 
   private onClientData(chunk: Buffer): void {
     if (this.counters.bytesIn === 0 && looksLikeTlsClientHello(chunk)) {
@@ -522,22 +563,30 @@ export class ClientConnection implements FilterContext {
   }
 
   /**
-   * How observers will see a streamed request: from its pieces, held until the last one and decoded then (records
-   * as summaries when that is all the observers read). Unlike responses (responseObservation), a request is not
-   * decoded as it passes: client reads arrive in Node's own buffers (no reuse to protect), a Produce request is
-   * ~512 KiB rather than megabytes, and its records fields (one 64 KiB batch per partition) end every few reads,
-   * each end costing a replay of the structure: measured with bench/proxy-cost.js, produce took 1.6-2.0 CPU s/GB
-   * decoded as it passed against 0.9-1.5 held.
+   * How observers will see a streamed request. When the client's reads go to a reused buffer and the observers
+   * read records as summaries (statistics), it is decoded as it passes, like a streamed response
+   * (responseObservation): holding its pieces would give up the buffer on every read, and the new buffer each
+   * read then needs is what costs (see accepted-socket.ts). Otherwise (TLS clients, whose reads are Node's own
+   * buffers, or observers that read records) the pieces are held and decoded at the end.
    */
   private requestObservation(apiKey: number, apiVersion: number, length: number): StreamedObservation<DecodedRequest> {
     const summary = this.chain.requestRecordsAsSummary(apiKey, apiVersion)
+    if (summary && this.clientReads !== undefined && hasRecordsFields(apiKey, 'request', apiVersion)) {
+      return summaryObservation(length, (r) => {
+        const d = readRequest(r)
+        return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, body: d.body }
+      })
+    }
     return heldObservation(length, (frame) => decodeRequestFrame(frame, summary))
   }
 
   private streamRequestPiece(piece: Buffer, done: boolean): void {
     const s = this.streamingRequest!
     if (this.state !== 'closed') this.writeUpstream(Frame.of(piece))
-    s.observation?.push(piece)
+    if (s.observation !== undefined) {
+      s.observation.push(piece)
+      if (s.observation.holdsPieces) this.clientRead.lent = true
+    }
     if (!done) return
     this.streamingRequest = undefined
     if (this.state === 'closed') return
@@ -692,14 +741,15 @@ export class ClientConnection implements FilterContext {
    * hold views until they complete, and writeClient has paused the broker if they pile up).
    */
   private onUpstreamRead(chunk: Buffer): boolean {
-    this.readTransient = true
-    this.readLent = false
+    const read = this.upstreamRead
+    read.transient = true
+    read.lent = false
     try {
       this.onUpstreamData(chunk)
     } finally {
-      this.readTransient = false
+      read.transient = false
     }
-    return this.readLent || this.upstreamFrames.buffered > 0 || this.socket.writableLength > 0
+    return read.lent || this.upstreamFrames.buffered > 0 || this.socket.writableLength > 0
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -753,22 +803,12 @@ export class ClientConnection implements FilterContext {
     return heldObservation(length, (frame) => decodeResponseFrame(frame, apiKey, apiVersion, summary, slot.request))
   }
 
-  /** A whole frame from the broker as something that may be kept after the read (see onUpstreamRead). */
-  private keepable(first: Buffer, rest: Buffer[] | undefined, length: number): Frame {
-    if (!this.readTransient) return new Frame(first, rest, length)
-    if (length > COPY_FRAMES_UP_TO) {
-      this.readLent = true
-      return new Frame(first, rest, length)
-    }
-    return Frame.of(rest === undefined ? Buffer.from(first) : Buffer.concat([first, ...rest], length))
-  }
-
   private streamPiece(piece: Buffer, done: boolean): void {
     const s = this.streaming!
     if (this.state !== 'closed') this.writeClient(Frame.of(piece))
     if (s.observation !== undefined) {
       s.observation.push(piece)
-      if (s.observation.holdsPieces) this.readLent = true
+      if (s.observation.holdsPieces) this.upstreamRead.lent = true
     }
     if (!done) return
     this.streaming = undefined

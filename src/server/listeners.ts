@@ -1,9 +1,11 @@
-import net from 'node:net'
+import type net from 'node:net'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
 import { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
+import { reusedReadServer } from './accepted-socket.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
+import { CLIENT_READ_BUFFER_BYTES, type ReusedReadBuffer } from './reused-read-buffer.js'
 
 export class ListenError extends SidecarError {
   constructor(target: HostPort, err: Error & { code?: string }) {
@@ -23,6 +25,8 @@ export class ListenError extends SidecarError {
 export interface AcceptedClient {
   /** From the client certificate (tls-listener.ts); undefined without TLS, without a certificate, or no match. */
   readonly principal?: string
+  /** The buffer the socket reads into (a plain listener's socket, adopted with onread); undefined: 'data' events. */
+  readonly reads?: ReusedReadBuffer
 }
 
 export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient) => void
@@ -33,7 +37,8 @@ export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['liste
  */
 export type ServerFactory = (onSocket: (socket: net.Socket, client?: AcceptedClient) => void) => net.Server
 
-export const plainServer: ServerFactory = (onSocket) => net.createServer({ noDelay: true }, onSocket)
+export const plainServer: ServerFactory = (onSocket) =>
+  reusedReadServer(CLIENT_READ_BUFFER_BYTES, (socket, reads) => onSocket(socket, reads && { reads }))
 
 /**
  * The bootstrap listener clients are configured with, plus one listener per upstream node, started on

@@ -10,15 +10,16 @@ import type net from 'node:net'
  *
  * The price is a contract: a chunk is valid only until its sink returns. A sink that keeps any of it (a frame
  * buffered for a filter, a write the kernel did not take at once) returns true, and the next read goes to a fresh
- * buffer; the kept one is left to whoever holds it. `onread` is an option of the net.Socket constructor, which
- * net.connect passes it to (nodejs/node#25436 added it, #53792 says where it is accepted); net.Server and
- * tls.connect take no such option, so this serves the upstream side of plain connections, the side Fetch
- * responses come from. Node calls `buffer` again after every delivery, which is how a kept buffer is replaced.
+ * buffer; the kept one is left to whoever holds it. `onread` is an option of the net.Socket constructor only
+ * (nodejs/node#25436 added it; #53792 notes where it is accepted): net.connect passes it on, which serves plain
+ * broker connections, and accepted client connections get it by being re-wrapped (accepted-socket.ts). TLS sockets
+ * on either side keep Node's own buffers (tls.connect and tls.Server take no such option). Node calls `buffer`
+ * again after every delivery, which is how a kept buffer is replaced.
  */
 export class ReusedReadBuffer {
   private buffer: Buffer | undefined
   private sink: ((chunk: Buffer) => boolean) | undefined
-  /** Reads that arrived before a sink was attached (a broker does not speak first; kept for safety), as copies. */
+  /** Reads that arrived before a sink was attached (sinks attach at once, and brokers do not speak first), as copies. */
   private early: Buffer[] = []
   /** Reads whose buffer a sink kept (for tests and statistics). */
   lent = 0
@@ -54,3 +55,10 @@ export class ReusedReadBuffer {
 
 /** Upstream read buffer size: larger reads, fewer calls per MB (256 KiB vs 64 KiB: ~25% less CPU in a relay). */
 export const UPSTREAM_READ_BUFFER_BYTES = 256 * 1024
+
+/**
+ * Client read buffer size (plain listeners, accepted-socket.ts): as large as upstream's, so a Produce request of a
+ * few hundred KiB arrives in one or two reads. Memory is taken only as pages are written: an idle connection that
+ * only ever sent ApiVersions and Metadata holds a page or two of it.
+ */
+export const CLIENT_READ_BUFFER_BYTES = 256 * 1024

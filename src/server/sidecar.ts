@@ -243,7 +243,7 @@ export class Sidecar {
       principal: client?.principal,
       tls: tlsSocket !== undefined,
     }
-    const conn = new ClientConnection(socket, info, this.runtimeFor(filters))
+    const conn = new ClientConnection(socket, info, this.runtimeFor(filters), client?.reads)
     this.connections.add(conn)
     void conn.start()
   }

@@ -1,14 +1,11 @@
-import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FrameDecoder } from '../../codec/frame-decoder.js'
-import { peekRequestHeader } from '../../codec/header.js'
-import { decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import { decodeResponse, encodeRequest } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
-import { peekProduceAcks } from '../../codec/messages/peek.js'
 import { encodeRecordBatch } from '../../codec/records/index.js'
 import { waitFor } from '../harness/wait-for.js'
 import { connectFrameReader } from '../support/raw-client.js'
+import { type RecordingBroker, startRecordingBroker } from '../support/recording-broker.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /**
@@ -16,68 +13,6 @@ import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
  * byte. Observed with a recording upstream (a plain TCP server that answers Produce), so what reached the "broker"
  * and when is visible byte for byte; real clients through real brokers are covered by the passthrough tests.
  */
-
-interface RecordingBroker {
-  readonly address: string
-  /** Bytes received so far, over all connections. */
-  received(): number
-  /** Whole frames received, as the bytes that arrived. */
-  readonly frames: Buffer[]
-  close(): Promise<void>
-}
-
-async function startRecordingBroker(): Promise<RecordingBroker> {
-  let bytes = 0
-  const frames: Buffer[] = []
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const decoder = new FrameDecoder()
-    socket.on('data', (chunk: Buffer) => {
-      bytes += chunk.length
-      decoder.push(chunk, (frame) => {
-        frames.push(Buffer.from(frame))
-        const { apiKey, apiVersion, correlationId } = peekRequestHeader(frame, 4)
-        // Only Produce is answered, and not with acks=0 (as a broker does); the sidecar's own metadata requests go
-        // unanswered (not needed here).
-        if (apiKey !== ApiKey.Produce || peekProduceAcks(frame, 4) === 0) return
-        const body: ProduceResponse = {
-          throttleTimeMs: 0,
-          responses: [
-            {
-              name: 't',
-              partitionResponses: [
-                {
-                  index: 0,
-                  errorCode: 0,
-                  baseOffset: 7n,
-                  logAppendTimeMs: -1n,
-                  logStartOffset: 0n,
-                  recordErrors: [],
-                  errorMessage: null,
-                },
-              ],
-            },
-          ],
-        }
-        socket.write(encodeResponse(ApiKey.Produce, apiVersion, { correlationId }, body))
-      })
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    received: () => bytes,
-    frames,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
 
 function produceFrame(correlationId: number, valueBytes: number): Buffer {
   const records = encodeRecordBatch([{ value: Buffer.alloc(valueBytes, 0x62), timestamp: 1n }], { baseOffset: 0n })

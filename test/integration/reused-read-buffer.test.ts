@@ -8,6 +8,7 @@ import type { FetchResponse } from '../../codec/messages/generated/fetch-respons
 import { encodeRecordBatch, isRecordsSummary, type RecordsSummary } from '../../codec/records/index.js'
 import type { ConfiguredFilter } from '../../src/pipeline/filter-api.js'
 import { waitFor } from '../harness/wait-for.js'
+import { writeCut } from '../support/cut-writes.js'
 import { connectFrameReader } from '../support/raw-client.js'
 import { type FilterPlugin, startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
@@ -80,33 +81,6 @@ function exchange(count: number): Exchange {
     responses.push(encodeResponse(ApiKey.Fetch, FETCH_VERSION, { correlationId: id }, body))
   }
   return { responses, records }
-}
-
-/** Writes `frame` the way `id` says: whole, prefix split byte by byte, in 1000-byte writes, or joined to the next. */
-async function writeCut(socket: net.Socket, id: number, frame: Buffer, next: Buffer | undefined): Promise<boolean> {
-  const pause = () => new Promise((r) => setTimeout(r, 2))
-  switch (id % 4) {
-    case 0:
-      socket.write(frame)
-      return false
-    case 1:
-      for (let i = 0; i < 11; i++) {
-        socket.write(frame.subarray(i, i + 1))
-        await pause()
-      }
-      socket.write(frame.subarray(11))
-      return false
-    case 2:
-      for (let at = 0; at < Math.min(frame.length, 20_000); at += 1000) {
-        socket.write(frame.subarray(at, Math.min(frame.length, at + 1000)))
-        await pause()
-      }
-      if (frame.length > 20_000) socket.write(frame.subarray(20_000))
-      return false
-    default:
-      socket.write(next === undefined ? frame : Buffer.concat([frame, next]))
-      return next !== undefined
-  }
 }
 
 async function startScriptedBroker(ex: Exchange): Promise<{ address: string; close(): Promise<void> }> {
