@@ -19,6 +19,9 @@ export interface BrokerPortPlan {
 
 export type EndpointKind = 'broker' | 'controller'
 
+/** Controllers sit this many ports above the broker range: controller N listens on portBase + 1000 + N. */
+export const CONTROLLER_PORT_OFFSET = 1000
+
 export class BrokerPortOutOfRangeError extends SidecarError {
   constructor(kind: EndpointKind, nodeId: number, port: number) {
     super(

@@ -11,7 +11,7 @@ import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } f
 import { FilterChain } from '../pipeline/filter-chain.js'
 import type { CertificateSummary } from '../tls/material.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
-import type { BrokerPortPlan, EndpointKind } from './broker-port-plan.js'
+import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
 import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from './connection-observer.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
@@ -337,8 +337,8 @@ function portPlan(config: SidecarConfig): BrokerPortPlan {
     advertisedHost: config.brokers.advertisedHost,
     portBase: config.brokers.portBase,
     ports: config.brokers.ports,
-    // Controllers (DescribeQuorum, DescribeCluster for controllers) sit 1000 ports above the broker range.
-    controllerPortBase: config.brokers.portBase + 1000,
+    // Controllers (DescribeQuorum, DescribeCluster for controllers) sit above the broker range.
+    controllerPortBase: config.brokers.portBase + CONTROLLER_PORT_OFFSET,
   }
 }
 

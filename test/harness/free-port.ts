@@ -29,14 +29,16 @@ export async function allocatePorts(host: string, count: number): Promise<number
 
 /**
  * A block of `count` consecutive ports on 127.0.0.1 that are all free now, for a proxy that puts node N at
- * base + N. Chosen at random in 20000-59999 and probed, so concurrent runs on one machine rarely collide; like
+ * base + N (and, with `alsoFreeAt`, as many free at each base + offset: the sidecar's controller range). Chosen at random in 20000-59999 and probed, so concurrent runs on one machine rarely collide; like
  * allocatePorts, another process can still take one before it is bound.
  */
-export async function freePortRange(count: number): Promise<number> {
+export async function freePortRange(count: number, alsoFreeAt: readonly number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * (40_000 - count))
     let ok = true
-    for (let port = base; port < base + count && ok; port++) ok = await isFree(port)
+    for (const offset of [0, ...alsoFreeAt])
+      for (let port = base + offset; port < base + offset + count && ok; port++)
+        ok = port < 65536 && (await isFree(port))
     if (ok) return base
   }
   throw new Error(`no block of ${count} free ports found on 127.0.0.1`)

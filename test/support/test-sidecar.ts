@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino'
 import type { SidecarConfig } from '../../src/config/schema.js'
 import { validateConfig } from '../../src/config/schema.js'
 import type { FilterPlugin } from '../../src/pipeline/filter-api.js'
+import { CONTROLLER_PORT_OFFSET } from '../../src/server/broker-port-plan.js'
 import { Sidecar, type SidecarOptions } from '../../src/server/sidecar.js'
 import { freePortRange } from '../harness/free-port.js'
 
@@ -20,9 +21,13 @@ export interface TestSidecar {
   stop(): Promise<void>
 }
 
-/** A port base B such that B..B+span are free now (node ids 1..n listen at B+id; B itself is the bootstrap). */
+/**
+ * A port base B such that B..B+span are free now (node ids 1..n listen at B+id; B itself is the bootstrap), and so
+ * is the controllers' range above it (DescribeQuorum is rewritten to B+1000+id; a port taken there, by any socket's
+ * local end, fails that listener).
+ */
 export function freePortBase(span = 8): Promise<number> {
-  return freePortRange(span + 1)
+  return freePortRange(span + 1, [CONTROLLER_PORT_OFFSET])
 }
 
 export async function startTestSidecar(
