@@ -22,7 +22,7 @@ import { type FilterPlugin, startTestSidecar, type TestSidecar } from '../suppor
 
 const SIZES = [200, 30_000, 100_000, 300_000, 1_500_000]
 const LARGE_REQUESTS = 20
-/** Then many small ones, each whole in a read. */
+/** Then many small ones (100 B to 20 KB, either side of the one-piece-stream threshold), each whole in a read. */
 const SMALL_REQUESTS = 300
 
 interface Sent {
@@ -37,7 +37,7 @@ function produceRequests(): Sent {
   let records = 0
   let valueCheck = 0
   for (let id = 0; id < LARGE_REQUESTS + SMALL_REQUESTS; id++) {
-    const total = id < LARGE_REQUESTS ? SIZES[id % SIZES.length]! : 100 + ((id * 997) % 3000)
+    const total = id < LARGE_REQUESTS ? SIZES[id % SIZES.length]! : 100 + ((id * 997) % 20_000)
     const perRecord = Math.min(10_000, total)
     const count = Math.max(1, Math.floor(total / perRecord))
     // Two partitions, so the records fields end mid-request as well as at its end.
