@@ -319,6 +319,15 @@ async function throughputOnce(target: Target, cell: ThroughputCell, topic: strin
     .recordsPerSec
 }
 
+/**
+ * Records per target in the warm-up (perf produce, then perf consume; kafkajs a quarter of it). 30,000 was not
+ * enough: in the 10:55, 11:23 and 11:41 runs of 2026-11-22 the sidecar's first measured repetition of perf produce
+ * cost 3.20, 2.50 and 3.09 CPU s/GB against 1.17-2.15 in the later ones (its hot paths run a few hundred times a
+ * second, so V8 optimizes them only after some seconds), and Kroxylicious' first one 4.80, 6.99 and 4.45 against
+ * 1.72-3.28 (the JVM's JIT).
+ */
+const WARM_UP_RECORDS = 200_000
+
 async function warmUp(targets: readonly Target[]): Promise<void> {
   const topic = await newTopic('warmup', 8)
   const cell: ThroughputCell = {
@@ -328,12 +337,12 @@ async function warmUp(targets: readonly Target[]): Promise<void> {
     acks: '1',
     recordSize: 1024,
     partitions: 8,
-    records: 30_000,
+    records: WARM_UP_RECORDS,
   }
   for (const target of targets) {
     await throughputOnce(target, cell, topic)
     await throughputOnce(target, { ...cell, op: 'consume' }, topic)
-    await throughputOnce(target, { ...cell, tool: 'kafkajs', records: 10_000 }, topic)
+    await throughputOnce(target, { ...cell, tool: 'kafkajs', records: WARM_UP_RECORDS / 4 }, topic)
   }
   await deleteTopic(topic)
 }
