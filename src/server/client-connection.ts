@@ -73,6 +73,18 @@ interface ReadInProgress {
   lent: boolean
 }
 
+/** Runs `handle` on a read in a reused buffer, marked transient meanwhile; true when something kept part of it. */
+function handleTransient(read: ReadInProgress, handle: () => void): boolean {
+  read.transient = true
+  read.lent = false
+  try {
+    handle()
+  } finally {
+    read.transient = false
+  }
+  return read.lent
+}
+
 /** A whole frame as something that may be kept after the read it came in (see ClientConnection.onUpstreamRead). */
 function keepable(read: ReadInProgress, first: Buffer, rest: Buffer[] | undefined, length: number): Frame {
   if (!read.transient) return new Frame(first, rest, length)
@@ -360,15 +372,8 @@ export class ClientConnection implements FilterContext {
    * reads, pieces an observer holds, and writes the broker has not taken yet.
    */
   private onClientRead(chunk: Buffer): boolean {
-    const read = this.clientRead
-    read.transient = true
-    read.lent = false
-    try {
-      this.onClientData(chunk)
-    } finally {
-      read.transient = false
-    }
-    return read.lent || this.clientFrames.buffered > 0 || (this.upstream?.writableLength ?? 0) > 0
+    const lent = handleTransient(this.clientRead, () => this.onClientData(chunk))
+    return lent || this.clientFrames.buffered > 0 || (this.upstream?.writableLength ?? 0) > 0
   }
 
   private onClientData(chunk: Buffer): void {
@@ -776,15 +781,8 @@ export class ClientConnection implements FilterContext {
    * hold views until they complete, and writeClient has paused the broker if they pile up).
    */
   private onUpstreamRead(chunk: Buffer): boolean {
-    const read = this.upstreamRead
-    read.transient = true
-    read.lent = false
-    try {
-      this.onUpstreamData(chunk)
-    } finally {
-      read.transient = false
-    }
-    return read.lent || this.upstreamFrames.buffered > 0 || this.socket.writableLength > 0
+    const lent = handleTransient(this.upstreamRead, () => this.onUpstreamData(chunk))
+    return lent || this.upstreamFrames.buffered > 0 || this.socket.writableLength > 0
   }
 
   private onUpstreamData(chunk: Buffer): void {
