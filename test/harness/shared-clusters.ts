@@ -29,6 +29,8 @@ export interface SharedClusterPlan {
  *                        the last 3.x release (its SCRAM works with Debian's kcat, see kcatSupportsScram);
  *                        set but empty: the default version only
  *   KAFKA_HARNESS_START_CONCURRENCY  clusters started at once (default: one per two cores)
+ *   KAFKA_TEST_CLUSTERS  only these planned clusters, by name (e.g. "single" while working on one test file);
+ *                        test files that ask for another cluster fail with UnknownClusterError
  * The default version's clusters are named "single" and "triple"; extra versions append "-<version>".
  */
 export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
@@ -53,6 +55,14 @@ export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
     // previous-line version, are left out to keep the default run short on two cores).
     if (mode === 'maven' && (explicit || version === DEFAULT_KAFKA_VERSION))
       plans.push({ name: `triple${suffix}`, version, nodes: 3 })
+  }
+  const only = env.KAFKA_TEST_CLUSTERS?.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  if (only !== undefined && only.length > 0) {
+    const unknown = only.filter((name) => !plans.some((plan) => plan.name === name))
+    if (unknown.length > 0) {
+      throw new HarnessConfigError('KAFKA_TEST_CLUSTERS', env.KAFKA_TEST_CLUSTERS, plans.map((p) => p.name).join(', '))
+    }
+    return { mode, plans: plans.filter((plan) => only.includes(plan.name)) }
   }
   return { mode, plans }
 }
