@@ -56,7 +56,9 @@ export function planSharedClusters(env: NodeJS.ProcessEnv = process.env): {
     if (mode === 'maven' && (explicit || version === DEFAULT_KAFKA_VERSION))
       plans.push({ name: `triple${suffix}`, version, nodes: 3 })
   }
-  const only = env.KAFKA_TEST_CLUSTERS?.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const only = env.KAFKA_TEST_CLUSTERS?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '')
   if (only !== undefined && only.length > 0) {
     const unknown = only.filter((name) => !plans.some((plan) => plan.name === name))
     if (unknown.length > 0) {
