@@ -1,19 +1,25 @@
 import type { TestProject } from 'vitest/node'
 import { startClusterControlServer } from './harness/cluster-control.js'
+import { SystemToolsInstallError, SystemToolsMissingError } from './harness/errors.js'
 import type {} from './harness/provided-context.js'
 import { planSharedClusters, startSharedClusters } from './harness/shared-clusters.js'
+import { ensureSystemTools } from './harness/system-tools.js'
 
 /**
  * Starts the real Kafka clusters shared by every test file of the run (see planSharedClusters for the
  * KAFKA_HARNESS / KAFKA_TEST_VERSIONS switches), a loopback control endpoint through which workers can
  * stop, kill and restart their nodes, and hands both to the tests via provide/inject.
  * The brokers run under watchdogs: if this process dies without running the teardown, they die with it.
+ * First, before any broker starts, the system tools the tests need (kcat, promtool) are checked and, as root with
+ * apt-get, installed (test/harness/system-tools.ts); a run that lacks one and cannot install it stops here.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (message: string): void => {
     process.stderr.write(`[kafka-harness] ${message}\n`)
   }
   const { mode, plans } = planSharedClusters()
+  // Only the tests that talk to a broker use these tools: a run without brokers (KAFKA_HARNESS=none) needs none.
+  if (plans.length > 0) await ensureToolsOrExit(log)
   const started = Date.now()
   const shared = await startSharedClusters(mode, plans, log)
   if (plans.length > 0) {
@@ -32,5 +38,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await control.close()
     await shared.stop()
+  }
+}
+
+/**
+ * A missing tool ends the run at once with its one message: thrown from a global setup, vitest would print its
+ * own "No test files found" above it, which sends a new user looking in the wrong place.
+ */
+async function ensureToolsOrExit(log: (message: string) => void): Promise<void> {
+  try {
+    await ensureSystemTools({ log })
+  } catch (err) {
+    if (!(err instanceof SystemToolsMissingError || err instanceof SystemToolsInstallError)) throw err
+    log(err.message)
+    process.exit(1)
   }
 }

@@ -1,4 +1,6 @@
 import { SidecarError } from '../../src/errors.js'
+import type { CommandResult } from './run-command.js'
+import type { SystemTool } from './system-tools.js'
 
 /**
  * Failures of the real-Kafka test harness. Each class has a stable code (`KSC_ERR_HARNESS_<WHAT>`) so a test,
@@ -220,6 +222,37 @@ export class KcatMissingError extends HarnessError {
       'KSC_ERR_HARNESS_KCAT_MISSING',
       `kcat (the librdkafka command-line client) is required by these tests but could not be run (${detail}). ` +
         'Install it, e.g. `apt-get install kcat`.',
+    )
+  }
+}
+
+function describeTools(tools: readonly SystemTool[]): string {
+  const each = tools.map((tool) => `${tool.command} (${tool.usedFor})`)
+  return each.length === 1 ? each[0]! : `${each.slice(0, -1).join(', ')} and ${each.at(-1)}`
+}
+
+/** System tools the tests need are missing and this run may not install them (test/harness/system-tools.ts). */
+export class SystemToolsMissingError extends HarnessError {
+  constructor(tools: readonly SystemTool[], installCommand: string, why: string) {
+    const one = tools.length === 1
+    super(
+      'KSC_ERR_HARNESS_TOOLS_MISSING',
+      `The tests need ${describeTools(tools)}, which ${one ? 'is' : 'are'} not installed, and this run does not ` +
+        `install ${one ? 'it' : 'them'} (${why}). Install ${one ? 'it' : 'them'} with \`${installCommand}\` ` +
+        '(elsewhere, the package that provides ' +
+        `${tools.map((tool) => tool.command).join(' and ')}), then run npm test again.`,
+    )
+  }
+}
+
+/** apt-get could not install the system tools the tests need. */
+export class SystemToolsInstallError extends HarnessError {
+  constructor(tools: readonly SystemTool[], command: string, result: CommandResult) {
+    super(
+      'KSC_ERR_HARNESS_TOOLS_INSTALL',
+      `Installing ${tools.map((tool) => tool.command).join(', ')} for the tests failed (\`${command}\` exited ` +
+        `${result.code ?? result.signal}). Install ${tools.length === 1 ? 'it' : 'them'} by hand and run npm test ` +
+        `again.\nLast lines from apt-get:\n${lastLines(result.stdout + result.stderr, 8)}`,
     )
   }
 }
