@@ -8,11 +8,21 @@ import { decodeCommand } from './commands/decode.js'
 import { devCommand } from './commands/dev.js'
 import { runCommand } from './commands/run.js'
 import { topCommand } from './commands/top.js'
+import {
+  checkOptionValues,
+  commandToken,
+  type DeclaredOptions,
+  describeYargsFailure,
+  USAGE_EXIT,
+  usageLine,
+} from './commands/usage.js'
 import { validateConfigCommand } from './commands/validate-config.js'
 
 /**
  * The `kafka-sidecar` command. Each command is a module under src/commands/ exporting a CliCommand; adding one
- * means adding it to COMMANDS. Unknown commands and flags are errors (exit 2) rather than being ignored.
+ * means adding it to COMMANDS. Every command-line mistake (unknown command or flag, a flag without its value, a
+ * value that is not one of the choices) is one line naming the problem and the fix, and exit code 2
+ * (src/commands/usage.ts); with no command at all, the usage and the command list come first.
  */
 const COMMANDS: readonly CliCommand[] = [
   runCommand,
@@ -23,7 +33,7 @@ const COMMANDS: readonly CliCommand[] = [
   certsCommand,
 ]
 
-const USAGE_EXIT = 2
+const COMMAND_NAMES = COMMANDS.map((c) => String(c.command).split(' ')[0]!)
 
 function packageVersion(): string {
   try {
@@ -36,13 +46,15 @@ function packageVersion(): string {
 
 function buildCli(argv: readonly string[]) {
   let cli = yargs(argv as string[])
+    // usage.ts reads yargs' failure messages; in another locale they would be translated.
+    .locale('en')
     .scriptName('kafka-sidecar')
     .usage('$0 <command> [options]\n\nKafka-protocol-aware sidecar proxy and its tools.')
   for (const command of COMMANDS) cli = cli.command(command)
-  return cli
-    .demandCommand(1, 'Name a command (see the list above).')
-    .recommendCommands()
+  cli = cli
+    .demandCommand(1)
     .strict()
+    .check((parsed, options) => checkOptionValues(parsed, options as unknown as DeclaredOptions, argv) ?? true)
     .help()
     .alias('help', 'h')
     .version(packageVersion())
@@ -60,10 +72,29 @@ function buildCli(argv: readonly string[]) {
     )
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .fail((msg, err) => {
-      if (err !== undefined && err !== null) throw err // a bug in a handler, not a usage problem
-      process.stderr.write(`error KSC_ERR_CLI_USAGE: ${msg}\nRun kafka-sidecar --help for usage.\n`)
+      // yargs' own validation errors (YError) and .check problems (strings) are usage mistakes; anything else is a
+      // bug in a handler and keeps its stack.
+      if (err !== undefined && err !== null && typeof err !== 'string' && err.name !== 'YError') throw err
+      const token = commandToken(argv)
+      const command = token !== undefined && COMMAND_NAMES.includes(token) ? token : undefined
+      // While a command is parsed, the instance holds that command's options.
+      const declared = (cli as unknown as { getOptions(): DeclaredOptions }).getOptions()
+      const { problem, showHelp } = describeYargsFailure(msg ?? String(err), {
+        args: argv,
+        commands: COMMAND_NAMES,
+        ...(command === undefined
+          ? {}
+          : {
+              command,
+              options: Object.keys(declared.key).filter((k) => k !== 'help' && k !== 'version'),
+              choices: Object.fromEntries(Object.entries(declared.choices).map(([k, v]) => [k, v.map(String)])),
+            }),
+      })
+      if (showHelp) cli.showHelp((text) => process.stderr.write(`${text}\n\n`))
+      process.stderr.write(usageLine(problem, command))
       process.exit(USAGE_EXIT)
     })
+  return cli
 }
 
 await buildCli(hideBin(process.argv)).parseAsync()

@@ -13,6 +13,7 @@ import {
   parseClientSpec,
 } from '../tls/dev-pki.js'
 import { type CliCommand, type CommandResult, emit } from './command.js'
+import { usageLine } from './usage.js'
 
 /**
  * `kafka-sidecar certs init`: a development CA, a server certificate for the sidecar (localhost, 127.0.0.1, ::1
@@ -51,7 +52,7 @@ export function runCertsInit(args: CertsInitArgs): CommandResult {
     return {
       exitCode: 2,
       stdout: '',
-      stderr: `error KSC_ERR_CLI_USAGE: --days ${args.days}: expected a whole number of days, 1-36500\n`,
+      stderr: usageLine(`--days ${args.days} is not a whole number of days 1-36500: --days DAYS`, 'certs'),
     }
   }
   const dir = resolve(args.dir)
@@ -207,7 +208,12 @@ export const certsCommand: CliCommand = {
         describe: `another name or address for the sidecar certificate (always: ${DEFAULT_HOSTS.join(', ')})`,
         requiresArg: true,
       })
-      .option('days', { type: 'number', default: 365, describe: 'validity of the server and client certificates' })
+      .option('days', {
+        type: 'number',
+        default: 365,
+        describe: 'validity of the server and client certificates',
+        requiresArg: true,
+      })
       .option('force', { type: 'boolean', default: false, describe: 'make a new CA and reissue every file' })
       .example('$0 certs init', 'CA, server certificate for localhost and a client "demo" in ./certs')
       .example(

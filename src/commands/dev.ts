@@ -18,6 +18,9 @@ import { flagsOf, handleSignals, runOrExit, startSidecarProcess, warnOnMissingNo
  * and puts the sidecar in front of it. With an upstream it is `run`.
  */
 
+/** Every embedded broker is a JVM of its own; more than this does not fit the machines dev runs on. */
+const MAX_NODES = 9
+
 interface EmbeddedKafka {
   bootstrapServers: string
   version: string
@@ -73,11 +76,23 @@ export const devCommand: CliCommand = {
       .options({
         ...configFileOption(),
         ...configFlagOptions(),
-        nodes: { type: 'number', default: 1, describe: 'Embedded Kafka: number of brokers (KRaft, combined mode)' },
+        nodes: {
+          type: 'number',
+          default: 1,
+          describe: 'Embedded Kafka: number of brokers (KRaft, combined mode)',
+          requiresArg: true,
+        },
         'kafka-version': {
           type: 'string',
+          requiresArg: true,
           describe: 'Embedded Kafka: Apache Kafka version from Maven Central (default: newest 4.x the harness knows)',
         },
+      })
+      .check((argv) => {
+        const nodes = argv.nodes as number
+        return Number.isInteger(nodes) && nodes >= 1 && nodes <= MAX_NODES
+          ? true
+          : `--nodes ${nodes} is not a number of brokers: --nodes 1-${MAX_NODES}`
       })
       .example('$0 dev', 'local Kafka + sidecar on 127.0.0.1:9092')
       .example('$0 dev --nodes 3', 'a 3-broker local cluster behind the sidecar'),

@@ -6,6 +6,7 @@ import type { StatsSnapshot } from '../stats/snapshot.js'
 import { renderTop, SORT_KEYS, type SortKey } from '../stats/top-table.js'
 import type { CliCommand } from './command.js'
 import { UsageError } from './errors.js'
+import { USAGE_EXIT, usageLine } from './usage.js'
 
 /**
  * `kafka-sidecar top`: a live table of the clients of a running sidecar, read from its admin endpoint's /stats,
@@ -22,6 +23,9 @@ export class StatsUnreachableError extends SidecarError {
     )
   }
 }
+
+/** Faster refreshes only add load on the sidecar's admin endpoint; the figures are per-second rates. */
+export const MIN_INTERVAL_MS = 100
 
 export interface TopArgs {
   admin: string
@@ -168,10 +172,29 @@ export const topCommand: CliCommand = {
           type: 'string',
           default: process.env.KAFKA_SIDECAR_ADMIN ?? formatHostPort(DEFAULTS.admin),
           describe: 'admin endpoint of the sidecar [env KAFKA_SIDECAR_ADMIN]',
+          requiresArg: true,
         },
-        sort: { choices: SORT_KEYS, default: 'bytes' as SortKey, describe: 'initial sort (keys b, r, l change it)' },
-        interval: { type: 'number', default: 1000, describe: 'refresh interval in milliseconds' },
+        sort: {
+          choices: SORT_KEYS,
+          default: 'bytes' as SortKey,
+          describe: 'initial sort (keys b, r, l change it)',
+          requiresArg: true,
+        },
+        interval: {
+          type: 'number',
+          default: 1000,
+          describe: `refresh interval in milliseconds (at least ${MIN_INTERVAL_MS})`,
+          requiresArg: true,
+        },
         once: { type: 'boolean', default: false, describe: 'print one table and exit (default when not a terminal)' },
+      })
+      .check((argv) => {
+        const interval = argv.interval as number
+        if (!Number.isInteger(interval))
+          return `--interval ${interval} is not whole milliseconds: --interval MILLISECONDS`
+        return interval >= MIN_INTERVAL_MS
+          ? true
+          : `--interval ${interval} is too short: at least --interval ${MIN_INTERVAL_MS} (milliseconds)`
       })
       .example('$0 top', 'watch the sidecar on 127.0.0.1:9644')
       .example('$0 top --admin 127.0.0.1:9700 --sort lag', 'another admin port, most lag first')
@@ -181,7 +204,7 @@ export const topCommand: CliCommand = {
     const args: TopArgs = {
       admin: String(argv.admin),
       sort: argv.sort as SortKey,
-      intervalMs: Math.max(100, Number(argv.interval) || 1000),
+      intervalMs: argv.interval as number,
       once: Boolean(argv.once),
     }
     try {
@@ -193,8 +216,13 @@ export const topCommand: CliCommand = {
       process.exit(0)
     } catch (err) {
       if (!(err instanceof SidecarError)) throw err
+      if (err instanceof UsageError) {
+        process.stderr.write(usageLine(err.message, 'top'))
+        process.exitCode = USAGE_EXIT
+        return
+      }
       process.stderr.write(`error ${err.code}: ${err.message}\n`)
-      process.exitCode = err instanceof UsageError ? 2 : 1
+      process.exitCode = 1
     }
   },
 }

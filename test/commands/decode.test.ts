@@ -359,7 +359,7 @@ describe('kafka-sidecar CLI (built)', () => {
 
     const unknown = run(['decode', '--request', '--bogus'])
     expect(unknown.status).toBe(2)
-    expect(unknown.stderr).toContain('Unknown argument: bogus')
+    expect(unknown.stderr).toContain('unknown option --bogus for decode')
     expect(run(['decodee']).status).toBe(2)
   })
 
