@@ -1,4 +1,4 @@
-import type { FieldType, MessageDef, StructDef } from './spec.js'
+import type { FieldDef, FieldType, MessageDef, StructDef } from './spec.js'
 import type { Versions } from './versions.js'
 
 /** Emits generated/schema.ts: the runtime layout description described in messages/schema-types.ts. */
@@ -15,6 +15,38 @@ function typeLiteral(t: FieldType): string {
       return `{ array: ${typeLiteral(t.element)} }`
     default:
       return `'${t.kind}'`
+  }
+}
+
+/**
+ * The spec's default as a TypeScript literal of the field's decoded type, or undefined when the type's own
+ * default applies (no default, or an empty one). Integer defaults may be hex ("0x7fffffff"), as Kafka's
+ * generator accepts (FieldSpec.fieldDefault); bytes, records, structs and arrays can only default to null.
+ */
+function defaultLiteral(f: FieldDef): string | undefined {
+  const d = f.default
+  if (d === undefined || (d === '' && f.type.kind !== 'string')) return undefined
+  const int = (text: string) => (text.startsWith('0x') ? BigInt(text) : BigInt(text.trim()))
+  switch (f.type.kind) {
+    case 'bool':
+      if (d.toLowerCase() !== 'true' && d.toLowerCase() !== 'false') throw new Error(`bad bool default ${d}`)
+      return d.toLowerCase()
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
+      return String(int(d))
+    case 'int64':
+      return `${int(d)}n`
+    case 'float64':
+      return String(Number(d))
+    case 'uuid':
+    case 'string':
+      return d === 'null' && f.type.kind === 'string' ? 'null' : `'${d.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+    default:
+      if (d !== 'null') throw new Error(`${f.name}: unsupported default ${d} for ${f.type.kind}`)
+      return 'null'
   }
 }
 
@@ -35,6 +67,8 @@ function structLiteral(msg: MessageDef, s: StructDef): string {
     parts.push(`nullable: ${range(f.nullableVersions.intersect(present))}`)
     if (f.flexibleVersions) parts.push(`flexibleOverride: ${range(f.flexibleVersions.intersect(msg.flexibleVersions))}`)
     if (f.entityType) parts.push(`entityType: '${f.entityType}'`)
+    const d = defaultLiteral(f)
+    if (d !== undefined) parts.push(`default: ${d}`)
     return [`      { ${parts.join(', ')} },`]
   })
   return [

@@ -3,7 +3,9 @@
  *
  * The specs (common/message/*.json) ship inside org.apache.kafka:kafka-clients on Maven Central; the jar is
  * fetched with Maven into the local repository (~/.m2) and read directly, so the output depends only on the
- * Kafka version and is reproduced byte for byte. Users never run this: the output is committed.
+ * Kafka version and is reproduced byte for byte. Kafka's error table (org.apache.kafka.common.protocol.Errors:
+ * codes, names, retriable, default messages) is compiled Java, not a spec: java/PrintErrors.java prints it,
+ * run with `java` against the same jar, so codegen needs Java 11+. Users never run this: the output is committed.
  *
  *   node dist/codec/generator/main.js [--kafka-version 4.4.0] [--jar path/to/kafka-clients.jar] [--out dir] [--check]
  *
@@ -11,11 +13,12 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type ErrorRow, emitErrorCodes, parseErrorTable } from './emit-errors.js'
 import { banner, emitApiTable, emitIndex, emitMessageModule, moduleName } from './emit-module.js'
 import { emitSchema } from './emit-schema.js'
+import { javaCommand, resolveMavenJar, slf4jApiJar } from './maven.js'
 import { type MessageDef, parseJsonWithComments, resolveSpec } from './spec.js'
 import { readZipEntries } from './zip.js'
 
@@ -62,36 +65,24 @@ function parseArgs(argv: string[]): { version: string; jar?: string; out: string
   return args
 }
 
-/** The kafka-clients jar from the local Maven repository, downloading it with Maven on first use. */
 function resolveClientsJar(version: string): string {
-  const jar = join(
-    homedir(),
-    '.m2',
-    'repository',
-    'org',
-    'apache',
-    'kafka',
-    'kafka-clients',
-    version,
-    `kafka-clients-${version}.jar`,
-  )
-  if (existsSync(jar)) return jar
-  process.stderr.write(`Fetching org.apache.kafka:kafka-clients:${version} from Maven Central...\n`)
+  return resolveMavenJar('org.apache.kafka', 'kafka-clients', version)
+}
+
+/** Kafka's error table, printed by java/PrintErrors.java running against the kafka-clients jar. */
+function readErrorTable(clientsJar: string): ErrorRow[] {
+  const java = javaCommand()
+  const source = join(repoRoot, 'codec', 'generator', 'java', 'PrintErrors.java')
+  const classpath = [clientsJar, slf4jApiJar()].join(delimiter)
+  let out: string
   try {
-    execFileSync(
-      'mvn',
-      ['-q', '-B', 'dependency:get', `-Dartifact=org.apache.kafka:kafka-clients:${version}`, '-Dtransitive=false'],
-      {
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    )
+    out = execFileSync(java, ['-cp', classpath, source], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   } catch (err) {
     throw new Error(
-      `could not fetch kafka-clients ${version} with Maven (is 'mvn' installed and Maven Central reachable?): ${(err as Error).message}`,
+      `could not run ${source} with '${java}' (codegen needs Java 11+ to read Kafka's error table from the jar): ${(err as Error).message}`,
     )
   }
-  if (!existsSync(jar)) throw new Error(`Maven finished but ${jar} does not exist`)
-  return jar
+  return parseErrorTable(out)
 }
 
 export function loadSpecs(jar: string): MessageDef[] {
@@ -112,6 +103,7 @@ function main(): void {
   for (const spec of specs) files.set(`${moduleName(spec.name)}.ts`, emitMessageModule(spec, args.version))
   files.set('apis.ts', emitApiTable(specs, args.version))
   files.set('schema.ts', emitSchema(specs, banner(args.version)))
+  files.set('error-codes.ts', emitErrorCodes(readErrorTable(jar), args.version))
   files.set('index.ts', emitIndex(specs, args.version))
 
   if (args.check) {

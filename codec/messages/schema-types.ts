@@ -32,6 +32,11 @@ export interface FieldSchema {
   readonly flexibleOverride?: VersionRange | null
   /** The spec's entityType: topicName, groupId, transactionalId, brokerId, producerId, ... */
   readonly entityType?: string
+  /**
+   * The spec's `default`, as a decoded value (int64 as bigint; null for a "null" default). Absent when the type's
+   * own default applies: see message-defaults.ts for what that is.
+   */
+  readonly default?: boolean | number | bigint | string | null
 }
 
 export interface StructSchema {
