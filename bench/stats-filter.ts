@@ -14,8 +14,8 @@ import type { FetchResponse } from '../codec/messages/generated/fetch-response.j
 import type { ProduceRequest } from '../codec/messages/generated/produce-request.js'
 import { encodeRecordBatch } from '../codec/records/index.js'
 import { createStatsFilter } from '../filters/stats/index.js'
+import type { ObservedConnection } from '../src/pipeline/connection-observer.js'
 import type { DecodedRequest, DecodedResponse, FilterContext } from '../src/pipeline/filter-api.js'
-import type { ObservedConnection } from '../src/server/connection-observer.js'
 import { Statistics } from '../src/stats/statistics.js'
 import { bestRate, timeMsArg } from './lib/micro.js'
 
@@ -123,6 +123,7 @@ const conn = {
   clientSoftware: undefined,
   openedAt: Date.now(),
 } as unknown as ObservedConnection & FilterContext
+Object.assign(conn, { connection: conn })
 stats.opened(conn)
 stats.identified(conn)
 const filter = createStatsFilter({ sink: stats, topics: true }).forConnection(conn)

@@ -1,8 +1,44 @@
+import { apiVersionsPlugin } from '../filters/api-versions/index.js'
+import { brokerAddressPlugin } from '../filters/broker-address/index.js'
+import { statsPlugin } from '../filters/stats/index.js'
+import type { SidecarConfig } from './config/schema.js'
 import type { FilterPlugin } from './pipeline/filter-api.js'
 
 /**
- * The filters users can name under `filters:` in the configuration. The built-in ones (ApiVersions narrowing,
- * broker address rewriting) always run and are not listed here. Each feature filter (rate limiting, topic
- * rewriting, schema validation, tap) registers itself here when it lands.
+ * The one place src/ learns about filters/. Everything else in the runtime knows filters only through the filter
+ * API (src/pipeline/filter-api.ts).
+ */
+
+/** A filter that always runs, configured from its own section of the configuration rather than `filters:`. */
+export interface BuiltInFilter<C = unknown> {
+  readonly plugin: FilterPlugin<C>
+  /** Its configuration taken from the sidecar's, or null when it is not installed for this configuration. */
+  install(sidecar: SidecarConfig): { readonly config: C } | null
+}
+
+function builtIn<C>(plugin: FilterPlugin<C>, install: BuiltInFilter<C>['install']): BuiltInFilter {
+  return { plugin, install } as BuiltInFilter
+}
+
+/**
+ * Built-in filters, in chain order, ahead of the configured ones. Statistics come first: on requests it sees what the
+ * client sent, and on responses (which run in reverse) what the client receives, after every other filter. The
+ * ApiVersions narrowing and broker address rewriting follow, so on the way back they run after every feature
+ * filter: clients only ever see rewritten addresses and versions the codec can decode.
+ */
+export const BUILT_IN_FILTERS: readonly BuiltInFilter[] = [
+  // Nothing to decode when neither per-topic figures nor the audit log are wanted: frames pass undecoded.
+  builtIn(statsPlugin, (c) =>
+    c.stats.topics || c.stats.audit.enabled
+      ? { config: { topics: c.stats.topics, audit: c.stats.audit.enabled } }
+      : null,
+  ),
+  builtIn(apiVersionsPlugin, () => ({ config: undefined })),
+  builtIn(brokerAddressPlugin, () => ({ config: undefined })),
+]
+
+/**
+ * The filters users can name under `filters:` in the configuration, in no particular order (the configuration
+ * gives the order). Each feature filter (rate limiting, topic rewriting, schema validation, tap) registers here.
  */
 export const FILTER_PLUGINS: readonly FilterPlugin[] = []

@@ -19,11 +19,16 @@ import type { ProduceResponse } from '../../codec/messages/generated/produce-res
 import type { SyncGroupRequest } from '../../codec/messages/generated/sync-group-request.js'
 import type { SyncGroupResponse } from '../../codec/messages/generated/sync-group-response.js'
 import type {
+  AuditEntry,
+  AuditService,
   ConfiguredFilter,
+  ConnectionView,
   DecodedRequest,
   DecodedResponse,
   Filter,
   FilterContext,
+  FilterPlugin,
+  StatisticsService,
 } from '../../src/pipeline/filter-api.js'
 import { ADMIN_APIS, type AuditTopic, auditAdminRequest } from './admin-apis.js'
 import { fetchedRecords, producedFigures, type RecordsField, recordsBytes } from './records.js'
@@ -47,40 +52,10 @@ import { fetchedRecords, producedFigures, type RecordsField, recordsBytes } from
  * Every decoded response also gives its throttle time and its non-zero error codes.
  */
 
-/** Where the filter reports. Offsets arrive as numbers (Kafka offsets stay far below 2^53). */
-export interface StatsSink {
-  topicIdSeen(topicId: string, name: string): void
-  topicName(topicId: string): string | undefined
-  produced(conn: FilterContext, topic: string, bytes: number, records: number): void
-  fetched(conn: FilterContext, topic: string, bytes: number, records: number): void
-  /** Log end offset (high watermark) of a partition as some response showed it. */
-  logEndOffset(topic: string, partition: number, offset: number): void
-  /** `conn` is the committing client for OffsetCommit, undefined for offsets read back with OffsetFetch. */
-  committed(conn: FilterContext | undefined, group: string, topic: string, partition: number, offset: number): void
-  throttled(conn: FilterContext, apiKey: number, ms: number): void
-  kafkaError(conn: FilterContext, apiKey: number, errorCode: number): void
-  /** A member of a group is alive (joined, synced, heartbeated); it is gone after `sessionTimeoutMs` of silence. */
-  memberSeen(conn: FilterContext, group: string, memberId: string, sessionTimeoutMs: number | undefined): void
-  memberLeft(group: string, memberId: string): void
-  /** A bug or an unexpected message in the filter; the frame was forwarded regardless. */
-  failed(err: unknown): void
-}
-
-/** One line of the audit log (src/stats/audit-log.ts adds the time and writes it). */
-export interface AuditEntry {
-  readonly api: string
-  readonly apiVersion: number
-  readonly connectionId: number
-  readonly clientId: string | null
-  readonly principal: string | null
-  readonly peer: string
-  readonly topics?: readonly AuditTopic[]
-  readonly [detail: string]: unknown
-}
-
-export interface AuditSink {
-  write(entry: AuditEntry): void
-}
+/** Where the filter reports: the runtime's statistics (FilterSetupContext.statistics). */
+export type StatsSink = StatisticsService
+export type AuditSink = AuditService
+export type { AuditEntry }
 
 export interface StatsFilterOptions {
   readonly sink: StatsSink
@@ -119,7 +94,29 @@ export function createStatsFilter(options: StatsFilterOptions): ConfiguredFilter
   return { name: NAME, forConnection: () => filter }
 }
 
-type Ctx = FilterContext
+/** The `stats` section's part that concerns the filter: per-topic decoding, and the audit log. */
+export interface StatsFilterConfig {
+  readonly topics: boolean
+  readonly audit: boolean
+}
+
+/**
+ * Built in, configured from the `stats` section rather than `filters:` (src/filter-plugins.ts). It reports to the
+ * runtime's statistics and audit log, which the sidecar hands to every plugin at setup.
+ */
+export const statsPlugin: FilterPlugin<StatsFilterConfig> = {
+  name: NAME,
+  parseConfig: (raw) => raw as StatsFilterConfig,
+  configure: (config, ctx): ConfiguredFilter => {
+    const sink = ctx.statistics
+    if (sink === undefined) return { name: NAME, forConnection: () => ({}) }
+    const audit = config.audit ? ctx.audit : undefined
+    return createStatsFilter({ sink, topics: config.topics, ...(audit !== undefined ? { audit } : {}) })
+  },
+}
+
+/** The connection as the statistics know it (FilterContext.connection): they key per-connection state on it. */
+type Ctx = ConnectionView
 
 export class StatsFilter implements Filter {
   /** Never changes a message: large responses stream through and are counted once complete. */
@@ -148,7 +145,8 @@ export class StatsFilter implements Filter {
     return this.responseKeys.has(apiKey)
   }
 
-  onRequest(req: DecodedRequest, ctx: Ctx): undefined {
+  onRequest(req: DecodedRequest, filterCtx: FilterContext): undefined {
+    const ctx: Ctx = filterCtx.connection
     try {
       this.request(req, ctx)
     } catch (err) {
@@ -157,7 +155,8 @@ export class StatsFilter implements Filter {
     return undefined
   }
 
-  onResponse(res: DecodedResponse, ctx: Ctx): undefined {
+  onResponse(res: DecodedResponse, filterCtx: FilterContext): undefined {
+    const ctx: Ctx = filterCtx.connection
     try {
       this.response(res, ctx)
     } catch (err) {

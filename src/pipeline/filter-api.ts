@@ -2,14 +2,17 @@
  * The filter API: the only module of src/ that filters import.
  *
  * A filter sees decoded Kafka requests on their way to the broker and decoded responses on their way back,
- * and decides what happens to each (forward, replace, answer directly, answer with an error, close).
- * It is modelled on Kroxylicious' filter API (kroxylicious-api: per-API request/response filters, a
- * FilterContext, results built with forward/shortCircuit/drop/closeConnection), adapted to TypeScript:
+ * and decides what happens to each (forward, replace, answer directly, answer with an error, reject some
+ * partitions, close). It is modelled on Kroxylicious' filter API (kroxylicious-api: per-API request/response
+ * filters, a FilterContext with sendRequest and topicNames, results built with forward/shortCircuit/
+ * closeConnection), adapted to TypeScript:
  *
- * - One `FilterFactory` per configured filter holds shared state (token buckets, schema caches, a tap
- *   producer); it creates one `Filter` per client connection, which may keep per-connection state.
+ * - One `FilterPlugin` per kind of filter validates its config block and builds a `ConfiguredFilter` holding
+ *   shared state (token buckets, schema caches, a tap producer); that creates one `Filter` per client
+ *   connection, which may keep per-connection state.
  * - Filters declare which API keys and versions they want decoded. A frame no filter wants is never decoded:
- *   its original bytes are forwarded untouched (the decode predicate). This keeps the hot path cheap.
+ *   its original bytes are forwarded untouched (the decode predicate). This keeps the hot path cheap; filters
+ *   that only count bytes use `onRequestBytes`/`onResponseBytes`, which need no decode.
  * - Hooks may return a promise; the runtime awaits only when one is returned, and keeps requests of one
  *   connection strictly in order while it waits.
  * - Returning nothing (undefined) means forward unchanged. A filter that changes a message in place says so
@@ -47,6 +50,19 @@ export interface ClientSoftware {
   readonly version: string
 }
 
+/**
+ * One client connection as filters and observers see it: fixed facts plus what the client said about itself.
+ * The same object for every filter of the connection and for the runtime's observers (statistics key their
+ * per-connection state on it), read-only from outside the runtime.
+ */
+export interface ConnectionView extends ConnectionInfo {
+  /** Client id from the most recent request header (null when the client sends none). */
+  readonly clientId: string | null
+  readonly clientSoftware: ClientSoftware | undefined
+  /** Date.now() when the connection was accepted. */
+  readonly openedAt: number
+}
+
 /** Where a broker node is reachable for clients of this sidecar (a local listener). */
 export interface BrokerEndpoint {
   readonly host: string
@@ -71,19 +87,81 @@ export interface BrokerEndpointService {
   ): MaybePromise<BrokerEndpoint>
 }
 
-export interface FilterContext extends ConnectionInfo {
-  /** Client id from the most recent request header (null when the client sends none). */
-  readonly clientId: string | null
-  readonly clientSoftware: ClientSoftware | undefined
-  /** Logger bound to this connection (connection id, peer, client id). */
+/** Time as filters should read it, so tests can move it by hand (test/support/filter-testing.ts). */
+export interface Clock {
+  /** Milliseconds since the epoch, like Date.now(). */
+  now(): number
+  /** A monotonic time in milliseconds, like performance.now(): for rates and durations. */
+  monotonic(): number
+  /** Runs `fn` after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void
+}
+
+/** A topic id as the codec decodes it (Uuid fields are canonical strings). */
+export type TopicId = string
+
+/** The decoded answer to a request a filter sent itself (FilterContext.sendRequest). */
+export interface SentResponse<K extends ApiKeyNumber = ApiKeyNumber> {
+  readonly apiKey: K
+  readonly apiVersion: number
+  readonly body: ResponseByApiKey[K]
+}
+
+export interface SendRequestOptions {
+  /**
+   * Another broker node than the one this connection talks to, by node id: the request goes over the sidecar's
+   * own connection to that node (setup service `upstream`) instead of the client's connection, and passes no
+   * filter. Default: the client's own upstream connection, through the filters after the caller.
+   */
+  readonly node?: number
+  /** acks=0 Produce: the broker sends no response; the promise resolves with undefined once it is written. */
+  readonly expectResponse?: boolean
+}
+
+/** Runtime services for one filter on one connection. */
+export interface FilterContext extends ConnectionView {
+  /** The connection this context belongs to (the same object for every filter of it). */
+  readonly connection: ConnectionView
+  /** Logger bound to this connection (connection id, peer, client id once known). */
   readonly log: Logger
   readonly brokers: BrokerEndpointService
+  readonly clock: Clock
+  /**
+   * Sends a request of the filter's own to the broker and resolves with its decoded response. On the client's
+   * connection (the default) the request passes only through the filters after the caller (towards the broker)
+   * and its response only back through those and then to the caller, never to the client; the upstream
+   * correlation id is the runtime's own, so the client's pipelining and response order are untouched. Rejects
+   * when the connection closes first or the version is not one the codec knows. Like Kroxylicious'
+   * FilterContext.sendRequest.
+   */
+  sendRequest<K extends ApiKeyNumber>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestByApiKey[K],
+    options?: SendRequestOptions,
+  ): Promise<SentResponse<K>>
+  /**
+   * Topic names for topic ids (Fetch v13+, Produce v13, OffsetCommit/OffsetFetch v10, KIP-848 assignments carry
+   * ids): learned from every Metadata response that passes, and asked from the broker (Metadata by id) for ids
+   * not known yet. An id the cluster does not know maps to undefined.
+   */
+  topicNames(ids: readonly TopicId[]): Promise<ReadonlyMap<TopicId, string | undefined>>
+  /** Topic ids for names, the same way (Metadata by name; a topic that does not exist maps to undefined). */
+  topicIds(names: readonly string[]): Promise<ReadonlyMap<string, TopicId | undefined>>
+  /**
+   * Stops reading from the client for `ms` (Kafka's channel muting, KIP-219): a throttled client gets its
+   * response at once with throttle_time_ms set and is not read until the time has passed. Later calls extend,
+   * never shorten, the pause.
+   */
+  muteClient(ms: number): void
 }
 
 export interface DecodedRequest<K extends ApiKeyNumber = ApiKeyNumber> {
   readonly apiKey: K
   readonly apiVersion: number
   readonly header: RequestHeader
+  /** Bytes of the frame as it came from the client, size prefix included. */
+  readonly size: number
   /** Mutable: a filter may change it in place and return replace(body). */
   body: RequestByApiKey[K]
 }
@@ -92,9 +170,25 @@ export interface DecodedResponse<K extends ApiKeyNumber = ApiKeyNumber> {
   readonly apiKey: K
   readonly apiVersion: number
   readonly header: ResponseHeader
+  /** Bytes of the frame as it came from the broker (or as a filter's own answer was encoded), size prefix included. */
+  readonly size: number
   /** The request this answers, as the filters last saw it (decoded only if some filter wanted the request). */
   readonly request: DecodedRequest<K> | undefined
   body: ResponseByApiKey[K]
+}
+
+/**
+ * One partition a filter answers itself while the rest of the request goes on (rejectPartitions). `topic` is
+ * what the request carries for it: the name, or the topic id where the version uses ids (Produce v13).
+ */
+export interface PartitionRejection {
+  readonly topic: string
+  readonly partition: number
+  readonly errorCode: number
+  /** Reaches clients whose response version carries a message (Produce v8+: error_message). */
+  readonly message?: string
+  /** Produce v8+: which batches of the partition failed and why (KIP-467 record_errors). */
+  readonly recordErrors?: readonly { readonly batchIndex: number; readonly message: string }[]
 }
 
 export type RequestVerdict =
@@ -102,6 +196,7 @@ export type RequestVerdict =
   | { readonly kind: 'replace'; readonly body: unknown }
   | { readonly kind: 'respond'; readonly body: unknown }
   | { readonly kind: 'error'; readonly errorCode: number; readonly message: string | undefined }
+  | { readonly kind: 'reject-partitions'; readonly rejections: readonly PartitionRejection[] }
   | { readonly kind: 'close'; readonly reason: string }
 
 export type ResponseVerdict =
@@ -127,11 +222,22 @@ export function respond<T>(body: T): { readonly kind: 'respond'; readonly body: 
 }
 
 /**
- * Answer with a Kafka error for this request (every partition/resource of it gets `errorCode`); the request
- * never reaches the broker. `message` reaches clients whose response version carries one (e.g. Produce v8+).
+ * Answer with a Kafka error for this request, as a broker rejecting all of it would (every error field of the
+ * response: top level, per topic, partition, resource, group); the request never reaches the broker. `message`
+ * reaches clients whose response version carries one. Use the names in ErrorCode, never bare numbers.
  */
 export function errorResponse(errorCode: number, message?: string): RequestVerdict {
   return { kind: 'error', errorCode, message }
+}
+
+/**
+ * Answer these partitions with their errors and send the rest of the request to the broker; the client gets
+ * one response in its own order, the broker's answers merged with these. When every partition is rejected the
+ * broker is not asked at all. For APIs that address topic partitions (Produce, ListOffsets, OffsetCommit,
+ * TxnOffsetCommit, DeleteRecords, OffsetForLeaderEpoch, AddPartitionsToTxn v0-3).
+ */
+export function rejectPartitions(rejections: readonly PartitionRejection[]): RequestVerdict {
+  return { kind: 'reject-partitions', rejections }
 }
 
 /** Close the client connection (and its upstream connection), logging `reason`. */
@@ -139,13 +245,23 @@ export function closeConnection(reason: string): { readonly kind: 'close'; reado
   return { kind: 'close', reason }
 }
 
+/** A request's header facts and size, for filters that count without decoding (onRequestBytes). */
+export interface FrameFacts {
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly correlationId: number
+  /** Frame bytes, size prefix included. */
+  readonly size: number
+}
+
 /** One filter instance, bound to one client connection. */
 export interface Filter {
   /**
-   * True when onRequest and onResponse never change, replace, answer or hold up a message (they return nothing):
-   * statistics, audit. Such a filter does not stop the runtime from sending a request to the broker before it is
-   * decoded, or from streaming a large response through to the client as it arrives: it sees each message decoded
-   * right after it went on (a response once its last byte is in). A verdict it returns anyway is reported and ignored.
+   * True when onRequest and onResponse never change, replace, answer or hold up a message (they return nothing
+   * or a resolved undefined): statistics, audit. The runtime then never waits for such a filter: a request goes
+   * to the broker before the filter sees it decoded, a response goes to the client (streamed, if large) before
+   * the filter sees it, for requests, whole responses and streamed responses alike. A verdict other than forward
+   * that it returns anyway is not applied: it is counted as KSC_ERR_FILTER_OBSERVE and logged once.
    */
   readonly observesOnly?: boolean
   /**
@@ -173,13 +289,124 @@ export interface Filter {
   needsResponse?(apiKey: number, apiVersion: number, body: Reader): boolean
   onRequest?(request: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined>
   onResponse?(response: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined>
+  /**
+   * Every request the client sends, decoded or not, with its size, before any filter's onRequest: for filters that
+   * count bytes or requests (rate limits) without decoding. Synchronous and cheap; a close verdict closes the
+   * connection, anything else is ignored.
+   */
+  onRequestBytes?(
+    request: FrameFacts,
+    ctx: FilterContext,
+  ): { readonly kind: 'close'; readonly reason: string } | undefined
+  /** Every response as it reaches the client (or starts streaming to it), with its size; synchronous and cheap. */
+  onResponseBytes?(response: FrameFacts, ctx: FilterContext): void
+  /**
+   * The client id became known (the first request) or changed. A close verdict refuses the client (a
+   * per-client connection limit, say); the request that carried the id is not forwarded.
+   */
+  onClientId?(
+    clientId: string | null,
+    ctx: FilterContext,
+  ): { readonly kind: 'close'; readonly reason: string } | undefined
   /** The connection closed; release per-connection resources. */
   onClose?(): void
+}
+
+/**
+ * A metrics registry for one filter: names are prefixed `kafka_sidecar_filter_<filter>_` and served on the
+ * admin endpoint's /metrics; label values of `client_id` beyond the statistics' cap (stats.maxClientIds) are
+ * folded into "other", so a filter cannot blow up cardinality with client-chosen ids.
+ */
+export interface FilterMetrics {
+  counter(name: string, help: string, labelNames?: readonly string[]): FilterCounter
+  gauge(name: string, help: string, labelNames?: readonly string[]): FilterGauge
+}
+
+export interface FilterCounter {
+  inc(labels?: Readonly<Record<string, string>>, value?: number): void
+}
+
+export interface FilterGauge {
+  set(labels: Readonly<Record<string, string>>, value: number): void
+  inc(labels?: Readonly<Record<string, string>>, value?: number): void
+  dec(labels?: Readonly<Record<string, string>>, value?: number): void
+}
+
+/**
+ * The sidecar's own client of the upstream cluster (its own connections, with the configured upstream TLS and
+ * credentials): for filters that produce or look up metadata on their own (tap, shadow produce). Started on
+ * first use.
+ */
+export interface UpstreamClientService {
+  send<K extends ApiKeyNumber>(
+    target: number | 'any',
+    apiKey: K,
+    apiVersion: number | 'max',
+    body: RequestByApiKey[K],
+  ): Promise<SentResponse<K>>
+}
+
+/**
+ * The per-client statistics the runtime keeps (src/stats: /stats, /metrics, `top`): filters that decode messages
+ * report what only a decode can tell. `conn` is FilterContext.connection. Offsets arrive as numbers (Kafka offsets
+ * stay far below 2^53). Implementations are cheap and never throw.
+ */
+export interface StatisticsService {
+  topicIdSeen(topicId: string, name: string): void
+  topicName(topicId: string): string | undefined
+  produced(conn: ConnectionView, topic: string, bytes: number, records: number): void
+  fetched(conn: ConnectionView, topic: string, bytes: number, records: number): void
+  /** Log end offset (high watermark) of a partition as some response showed it. */
+  logEndOffset(topic: string, partition: number, offset: number): void
+  /** `conn` is the committing client for OffsetCommit, undefined for offsets read back with OffsetFetch. */
+  committed(conn: ConnectionView | undefined, group: string, topic: string, partition: number, offset: number): void
+  /** Throttle time a response carried (the broker's, or a filter's own where it set one). */
+  throttled(conn: ConnectionView, apiKey: number, ms: number): void
+  kafkaError(conn: ConnectionView, apiKey: number, errorCode: number): void
+  /** A member of a group is alive (joined, synced, heartbeated); it is gone after `sessionTimeoutMs` of silence. */
+  memberSeen(conn: ConnectionView, group: string, memberId: string, sessionTimeoutMs: number | undefined): void
+  memberLeft(group: string, memberId: string): void
+  /** A bug or an unexpected message in a filter; the frame was forwarded regardless. */
+  failed(err: unknown): void
+}
+
+/** One line of the audit log (stats.audit); the runtime adds the time. */
+export interface AuditEntry {
+  readonly api: string
+  readonly apiVersion: number
+  readonly connectionId: number
+  readonly clientId: string | null
+  readonly principal: string | null
+  readonly peer: string
+  readonly topics?: readonly AuditTopic[]
+  readonly [detail: string]: unknown
+}
+
+export interface AuditTopic {
+  readonly topic: string
+  readonly partitions?: number
+  readonly bytes?: number
+  readonly records?: number
+}
+
+/** The audit log, when stats.audit is on: lines are dropped and counted rather than slowing traffic. */
+export interface AuditService {
+  write(entry: AuditEntry): void
 }
 
 /** Services handed to a filter plugin when the sidecar configures it. */
 export interface FilterSetupContext {
   readonly log: Logger
+  readonly metrics: FilterMetrics
+  readonly clock: Clock
+  /** The directory of the configuration file, for paths in a filter's config (schemas, certificates). */
+  readonly configDir: string
+  /** The sidecar's own upstream client; undefined where the runtime has none (unit tests without one). */
+  readonly upstream: UpstreamClientService | undefined
+  /** Per-client statistics; undefined when the process keeps none. */
+  readonly statistics: StatisticsService | undefined
+  /** The audit log; undefined when it is off. */
+  readonly audit: AuditService | undefined
 }
 
 /**
@@ -198,10 +425,20 @@ export interface FilterPlugin<C = unknown> {
   configure(config: C, ctx: FilterSetupContext, previous?: ConfiguredFilter): MaybePromise<ConfiguredFilter>
 }
 
+/** Why a connection is refused at admission (ConfiguredFilter.admit). */
+export interface Refusal {
+  readonly reason: string
+}
+
 /** A filter with its configuration applied; creates one `Filter` per client connection. */
 export interface ConfiguredFilter {
   readonly name: string
-  forConnection(connection: ConnectionInfo): Filter
+  /**
+   * Asked when a client connects, before any upstream connection is dialled: a Refusal closes it at once (logged
+   * once per reason, counted). Synchronous: admission must not wait.
+   */
+  admit?(connection: ConnectionInfo): Refusal | undefined
+  forConnection(connection: ConnectionView): Filter
   /** No new connections will use this instance; release shared resources once its connections are gone. */
   close?(): Promise<void>
 }

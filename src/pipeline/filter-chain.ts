@@ -13,6 +13,10 @@ import type {
  * The filters of one client connection, in configured order. Requests run through them first to last,
  * responses last to first. Which filters want an (api key, version) is worked out once and cached, so the
  * per-frame cost of the decode predicate is one map lookup.
+ *
+ * Observers (Filter.observesOnly) have one meaning everywhere: they are called in their place in the chain,
+ * but never waited for and their verdicts are never applied; a verdict other than forward is reported through
+ * `misbehaved`. A message that only observers want is not held for them at all (the exchange forwards it first).
  */
 
 const NONE: readonly Filter[] = Object.freeze([])
@@ -28,14 +32,35 @@ export interface ResponseOutcome {
   modified: boolean
 }
 
+/** Told when an observer returned a verdict other than forward, or failed. */
+export type ObserverReport = (filter: Filter, err: Error) => void
+
 const key = (apiKey: number, apiVersion: number) => apiKey * 256 + (apiVersion & 0xff)
 
 export class FilterChain {
   private readonly requestCache = new Map<number, readonly Filter[]>()
   private readonly responseCache = new Map<number, readonly Filter[]>()
   private readonly summaryCache = new Map<number, boolean>()
+  private readonly positions = new Map<Filter, number>()
+  /** Filters with onRequestBytes / onResponseBytes / onClientId, in configured order (usually none). */
+  readonly requestCounters: readonly Filter[]
+  readonly responseCounters: readonly Filter[]
+  readonly clientIdWatchers: readonly Filter[]
 
-  constructor(readonly filters: readonly Filter[]) {}
+  constructor(
+    readonly filters: readonly Filter[],
+    private readonly misbehaved: ObserverReport = () => {},
+  ) {
+    for (const [i, f] of filters.entries()) this.positions.set(f, i)
+    this.requestCounters = filters.filter((f) => f.onRequestBytes !== undefined)
+    this.responseCounters = filters.filter((f) => f.onResponseBytes !== undefined)
+    this.clientIdWatchers = filters.filter((f) => f.onClientId !== undefined)
+  }
+
+  /** Position of a filter in configured order. */
+  positionOf(filter: Filter): number {
+    return this.positions.get(filter) ?? -1
+  }
 
   /** Filters that want this request decoded, in request order; empty when none (the frame passes through). */
   requestFilters(apiKey: number, apiVersion: number): readonly Filter[] {
@@ -65,6 +90,16 @@ export class FilterChain {
     return hit
   }
 
+  /** The request filters after position `after` (towards the broker): the path of a filter's own request. */
+  requestFiltersAfter(after: number, apiKey: number, apiVersion: number): readonly Filter[] {
+    return this.requestFilters(apiKey, apiVersion).filter((f) => this.positionOf(f) > after)
+  }
+
+  /** The response filters after position `after`, in response order: the way back of a filter's own request. */
+  responseFiltersAfter(after: number, apiKey: number, apiVersion: number): readonly Filter[] {
+    return this.responseFilters(apiKey, apiVersion).filter((f) => this.positionOf(f) > after)
+  }
+
   /**
    * Whether requests of this api key and version may be decoded with their records as summaries (see
    * recordsAsSummary): judged on the request filters and the response filters, which see the request too.
@@ -83,15 +118,23 @@ export class FilterChain {
   }
 
   /**
-   * Runs `filters` over a request until one answers, errors or closes. Stays synchronous unless a filter
-   * returns a promise.
+   * Runs `filters` over a request until one answers, errors or closes. Stays synchronous unless a filter that
+   * may act returns a promise. `ctxFor` gives each filter its own context.
    */
-  runRequest(filters: readonly Filter[], req: DecodedRequest, ctx: FilterContext): MaybePromise<RequestOutcome> {
-    return step(filters, 0, req, ctx, false)
+  runRequest(
+    filters: readonly Filter[],
+    req: DecodedRequest,
+    ctxFor: (f: Filter) => FilterContext,
+  ): MaybePromise<RequestOutcome> {
+    return this.stepRequest(filters, 0, req, ctxFor, false)
   }
 
-  runResponse(filters: readonly Filter[], res: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseOutcome> {
-    return stepResponse(filters, 0, res, ctx, false)
+  runResponse(
+    filters: readonly Filter[],
+    res: DecodedResponse,
+    ctxFor: (f: Filter) => FilterContext,
+  ): MaybePromise<ResponseOutcome> {
+    return this.stepResponse(filters, 0, res, ctxFor, false)
   }
 
   close(): void {
@@ -103,33 +146,87 @@ export class FilterChain {
       }
     }
   }
+
+  private stepRequest(
+    filters: readonly Filter[],
+    i: number,
+    req: DecodedRequest,
+    ctxFor: (f: Filter) => FilterContext,
+    modified: boolean,
+  ): MaybePromise<RequestOutcome> {
+    for (; i < filters.length; i++) {
+      const f = filters[i]!
+      if (f.observesOnly === true) {
+        this.observe(f, () => f.onRequest!(req, ctxFor(f)))
+        continue
+      }
+      const result = f.onRequest!(req, ctxFor(f))
+      if (isPromise(result)) {
+        const next = i + 1
+        return result.then((verdict) => {
+          const applied = applyRequest(verdict, req)
+          if (applied === 'stop') return { verdict: verdict!, modified }
+          return this.stepRequest(filters, next, req, ctxFor, modified || applied)
+        })
+      }
+      const applied = applyRequest(result, req)
+      if (applied === 'stop') return { verdict: result!, modified }
+      modified ||= applied
+    }
+    return { verdict: FORWARD, modified }
+  }
+
+  private stepResponse(
+    filters: readonly Filter[],
+    i: number,
+    res: DecodedResponse,
+    ctxFor: (f: Filter) => FilterContext,
+    modified: boolean,
+  ): MaybePromise<ResponseOutcome> {
+    for (; i < filters.length; i++) {
+      const f = filters[i]!
+      if (f.observesOnly === true) {
+        this.observe(f, () => f.onResponse!(res, ctxFor(f)))
+        continue
+      }
+      const result = f.onResponse!(res, ctxFor(f))
+      if (isPromise(result)) {
+        const next = i + 1
+        return result.then((verdict) => {
+          const applied = applyResponse(verdict, res)
+          if (applied === 'stop') return { verdict: verdict!, modified }
+          return this.stepResponse(filters, next, res, ctxFor, modified || applied)
+        })
+      }
+      const applied = applyResponse(result, res)
+      if (applied === 'stop') return { verdict: result!, modified }
+      modified ||= applied
+    }
+    return { verdict: FORWARD_RESPONSE, modified }
+  }
+
+  /**
+   * Runs an observer's hook without waiting for it: a verdict other than forward, a rejected promise or a throw is
+   * reported and otherwise has no effect on the message.
+   */
+  observe(f: Filter, hook: () => MaybePromise<{ kind: string } | undefined>): void {
+    const check = (verdict: { kind: string } | undefined): void => {
+      if (verdict !== undefined && verdict.kind !== 'forward') {
+        this.misbehaved(f, new Error(`an observing filter returned '${verdict.kind}', which is not applied`))
+      }
+    }
+    try {
+      const result = hook()
+      if (isPromise(result)) result.then(check, (err) => this.misbehaved(f, asError(err)))
+      else check(result)
+    } catch (err) {
+      this.misbehaved(f, asError(err))
+    }
+  }
 }
 
 const FORWARD: RequestVerdict = { kind: 'forward' }
-
-function step(
-  filters: readonly Filter[],
-  i: number,
-  req: DecodedRequest,
-  ctx: FilterContext,
-  modified: boolean,
-): MaybePromise<RequestOutcome> {
-  for (; i < filters.length; i++) {
-    const result = filters[i]!.onRequest!(req, ctx)
-    if (isPromise(result)) {
-      const next = i + 1
-      return result.then((verdict) => {
-        const applied = applyRequest(verdict, req)
-        if (applied === 'stop') return { verdict: verdict!, modified }
-        return step(filters, next, req, ctx, modified || applied)
-      })
-    }
-    const applied = applyRequest(result, req)
-    if (applied === 'stop') return { verdict: result!, modified }
-    modified ||= applied
-  }
-  return { verdict: FORWARD, modified }
-}
+const FORWARD_RESPONSE: ResponseVerdict = { kind: 'forward' }
 
 /** true: body replaced, continue; false: unchanged, continue; 'stop': the filter answered or closed. */
 function applyRequest(verdict: RequestVerdict | undefined, req: DecodedRequest): boolean | 'stop' {
@@ -141,32 +238,6 @@ function applyRequest(verdict: RequestVerdict | undefined, req: DecodedRequest):
   return 'stop'
 }
 
-const FORWARD_RESPONSE: ResponseVerdict = { kind: 'forward' }
-
-function stepResponse(
-  filters: readonly Filter[],
-  i: number,
-  res: DecodedResponse,
-  ctx: FilterContext,
-  modified: boolean,
-): MaybePromise<ResponseOutcome> {
-  for (; i < filters.length; i++) {
-    const result = filters[i]!.onResponse!(res, ctx)
-    if (isPromise(result)) {
-      const next = i + 1
-      return result.then((verdict) => {
-        const applied = applyResponse(verdict, res)
-        if (applied === 'stop') return { verdict: verdict!, modified }
-        return stepResponse(filters, next, res, ctx, modified || applied)
-      })
-    }
-    const applied = applyResponse(result, res)
-    if (applied === 'stop') return { verdict: result!, modified }
-    modified ||= applied
-  }
-  return { verdict: FORWARD_RESPONSE, modified }
-}
-
 function applyResponse(verdict: ResponseVerdict | undefined, res: DecodedResponse): boolean | 'stop' {
   if (verdict === undefined || verdict.kind === 'forward') return false
   if (verdict.kind === 'replace') {
@@ -176,8 +247,18 @@ function applyResponse(verdict: ResponseVerdict | undefined, res: DecodedRespons
   return 'stop'
 }
 
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
+
 export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function'
+}
+
+/** True when none of these filters may change a message (all of them only observe). */
+export function onlyObservers(filters: readonly Filter[]): boolean {
+  for (const f of filters) if (f.observesOnly !== true) return false
+  return true
 }
 
 /**

@@ -1,19 +1,34 @@
 import type net from 'node:net'
+import { dirname } from 'node:path'
 import tls from 'node:tls'
 import type { Logger } from 'pino'
-import { apiVersionsPlugin } from '../../filters/api-versions/index.js'
-import { brokerAddressPlugin } from '../../filters/broker-address/index.js'
+import { Registry } from 'prom-client'
 import type { HostPort } from '../config/host-port.js'
 import type { SidecarConfig } from '../config/schema.js'
 import { SidecarError } from '../errors.js'
+import { BUILT_IN_FILTERS } from '../filter-plugins.js'
 import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
-import type { BrokerEndpoint, ConfiguredFilter, ConnectionInfo, FilterPlugin } from '../pipeline/filter-api.js'
+import { SYSTEM_CLOCK } from '../pipeline/clock.js'
+import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from '../pipeline/connection-observer.js'
+import type {
+  AuditService,
+  BrokerEndpoint,
+  Clock,
+  ConfiguredFilter,
+  ConnectionInfo,
+  FilterPlugin,
+  FilterSetupContext,
+  StatisticsService,
+  UpstreamClientService,
+} from '../pipeline/filter-api.js'
 import { FilterChain } from '../pipeline/filter-chain.js'
+import type { ContextServices } from '../pipeline/filter-context.js'
+import { TopicDirectory } from '../pipeline/topic-directory.js'
+import { FilterMetricsRegistry } from '../stats/filter-metrics.js'
 import type { CertificateSummary } from '../tls/material.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
-import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from './connection-observer.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MetadataRefresher } from './metadata-refresher.js'
 import { TlsTermination } from './tls-listener.js'
@@ -25,15 +40,18 @@ import { UpstreamDirectory } from './upstream-directory.js'
  * Built from a validated SidecarConfig; `reload` applies a new one without dropping connections.
  */
 
-/** Built-in filters, first in the chain: on the way back they run last, so clients see rewritten addresses. */
-const BUILT_IN: readonly FilterPlugin<undefined>[] = [apiVersionsPlugin, brokerAddressPlugin]
-
 export class UnknownFilterError extends SidecarError {
   constructor(name: string, known: readonly string[]) {
     super(
       'KSC_ERR_CONFIG_UNKNOWN_FILTER',
       `filters: unknown filter "${name}"; known filters: ${known.join(', ') || '(none)'}`,
     )
+  }
+}
+
+export class AdmissionRefusedError extends SidecarError {
+  constructor(filter: string, reason: string) {
+    super('KSC_ERR_ADMISSION_REFUSED', `filter ${filter} refused a connection: ${reason}`)
   }
 }
 
@@ -54,12 +72,17 @@ export interface SidecarOptions {
   readonly serverFactory?: ServerFactory
   /** Told about every connection, frame and failure (statistics, metrics, audit). */
   readonly observer?: ConnectionObserver
-  /**
-   * The built-in statistics filter (filters/stats) for a configuration, or none: it needs the process's
-   * statistics and audit log, so the caller supplies it. Rebuilt on every reload. It runs first on requests and
-   * last on responses, so it sees messages as the client does (before and after any other filter's changes).
-   */
-  readonly statsFilter?: (config: SidecarConfig) => ConfiguredFilter | undefined
+  /** The process's per-client statistics and audit log, handed to filters at setup (the stats filter reports there). */
+  readonly statistics?: StatisticsService
+  readonly audit?: AuditService
+  /** Where filters' metrics go (served on /metrics); default: a registry of the sidecar's own. */
+  readonly metricsRegistry?: Registry
+  /** The sidecar's own client of the upstream cluster, for filters that send requests elsewhere. */
+  readonly upstreamClient?: UpstreamClientService
+  /** Time as filters see it; default: the system clock. */
+  readonly clock?: Clock
+  /** The configuration file, for paths in filters' configs; default: the working directory. */
+  readonly configFile?: string
 }
 
 export interface SidecarStatus {
@@ -89,6 +112,9 @@ export class Sidecar {
   private readonly observer: ConnectionObserver
   /** Per sidecar, so that each instance logs the first failure of every cause. */
   private readonly causes = new CauseTracker()
+  /** Topic ids and names, learned from the Metadata that passes (FilterContext.topicNames). */
+  private readonly topics = new TopicDirectory()
+  private readonly filterMetrics: FilterMetricsRegistry
 
   private constructor(
     config: SidecarConfig,
@@ -96,6 +122,7 @@ export class Sidecar {
   ) {
     this.config = config
     this.observer = options.observer ?? NO_OBSERVER
+    this.filterMetrics = new FilterMetricsRegistry(options.metricsRegistry ?? new Registry(), config.stats.maxClientIds)
     applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
     const upstream = upstreamTls(config, options.log)
@@ -202,31 +229,33 @@ export class Sidecar {
     previous: readonly ConfiguredFilter[],
   ): Promise<ConfiguredFilter[]> {
     const plugins = new Map((this.options.plugins ?? []).map((p) => [p.name, p]))
-    const ctx = { log: this.options.log }
     const built: ConfiguredFilter[] = []
-    const stats = this.options.statsFilter?.(config)
-    if (stats !== undefined) built.push(stats)
-    for (const p of BUILT_IN)
-      built.push(
-        await p.configure(
-          undefined,
-          ctx,
-          previous.find((f) => f.name === p.name),
-        ),
-      )
+    const configure = async (plugin: FilterPlugin, parsed: unknown): Promise<void> => {
+      const before = previous.find((f) => f.name === plugin.name)
+      built.push(await plugin.configure(parsed, this.setupContext(plugin.name), before))
+    }
+    for (const b of BUILT_IN_FILTERS) {
+      const installed = b.install(config)
+      if (installed !== null) await configure(b.plugin, installed.config)
+    }
     for (const entry of config.filters) {
       const plugin = plugins.get(entry.name)
       if (!plugin) throw new UnknownFilterError(entry.name, [...plugins.keys()])
-      const parsed = plugin.parseConfig(entry.config ?? {})
-      built.push(
-        await plugin.configure(
-          parsed,
-          ctx,
-          previous.find((f) => f.name === entry.name),
-        ),
-      )
+      await configure(plugin, plugin.parseConfig(entry.config ?? {}))
     }
     return built
+  }
+
+  private setupContext(filterName: string): FilterSetupContext {
+    return {
+      log: this.options.log.child({ filter: filterName }),
+      metrics: this.filterMetrics.forFilter(filterName),
+      clock: this.options.clock ?? SYSTEM_CLOCK,
+      configDir: this.options.configFile !== undefined ? dirname(this.options.configFile) : process.cwd(),
+      upstream: this.options.upstreamClient,
+      statistics: this.options.statistics,
+      audit: this.options.audit,
+    }
   }
 
   private accept(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
@@ -243,23 +272,49 @@ export class Sidecar {
       principal: client?.principal,
       tls: tlsSocket !== undefined,
     }
+    for (const f of filters) {
+      const refusal = f.admit?.(info)
+      if (refusal !== undefined) {
+        // Refused before anything is read or dialled: the client sees a closed connection and retries later.
+        this.reportError(
+          'KSC_ERR_ADMISSION_REFUSED',
+          new AdmissionRefusedError(f.name, refusal.reason),
+          this.options.log,
+        )
+        socket.destroy()
+        return
+      }
+    }
     const conn = new ClientConnection(socket, info, this.runtimeFor(filters), client?.reads)
     this.connections.add(conn)
     void conn.start()
   }
 
   private runtimeFor(filters: readonly ConfiguredFilter[]): ConnectionRuntime {
+    const services: ContextServices = {
+      brokers: { localEndpointFor: (nodeId, upstream, kind) => this.localEndpointFor(nodeId, upstream, kind) },
+      clock: this.options.clock ?? SYSTEM_CLOCK,
+      topics: this.topics,
+      upstream: this.options.upstreamClient,
+    }
     return {
       log: this.options.log,
       limits: this.config.limits,
       connector: this.connector,
-      brokers: { localEndpointFor: (nodeId, upstream, kind) => this.localEndpointFor(nodeId, upstream, kind) },
-      upstreamCandidates: (listener) => this.upstreamCandidates(listener),
-      createChain: (info) => new FilterChain(filters.map((f) => f.forConnection(info))),
-      frameLogging: () => frameLoggingEnabled(this.options.log),
-      onClosed: (conn) => this.connections.delete(conn),
-      reportError: (code, err, conn) => this.reportError(code, err, conn.log, conn),
+      exchange: {
+        observer: this.observer,
+        services,
+        frameLogging: () => frameLoggingEnabled(this.options.log),
+      },
       observer: this.observer,
+      upstreamCandidates: (listener) => this.upstreamCandidates(listener),
+      createChain: (connection) =>
+        new FilterChain(
+          filters.map((f) => f.forConnection(connection)),
+          (_filter, err) => this.reportError('KSC_ERR_FILTER_OBSERVE', err, connection.log, connection),
+        ),
+      onClosed: (conn) => this.connections.delete(conn),
+      reportError: (code, err, conn) => this.reportError(code, err, conn.log, conn.state),
     }
   }
 

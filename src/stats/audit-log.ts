@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { Logger } from 'pino'
-import type { AuditEntry, AuditSink } from '../../filters/stats/index.js'
+import type { AuditEntry, AuditService as AuditSink } from '../pipeline/filter-api.js'
 import { AuditWriteError } from './errors.js'
 
 /**

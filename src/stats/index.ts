@@ -1,9 +1,8 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { type AuditEntry, type AuditSink, createStatsFilter } from '../../filters/stats/index.js'
 import { type AdminServer, sendJson } from '../admin/admin-server.js'
-import type { SidecarConfig, StatsConfig } from '../config/schema.js'
-import type { ConfiguredFilter } from '../pipeline/filter-api.js'
+import type { StatsConfig } from '../config/schema.js'
+import type { AuditEntry, AuditService } from '../pipeline/filter-api.js'
 import { AuditLog } from './audit-log.js'
 import { createMetricsRegistry, METRIC_PREFIX, SampledCounter } from './prometheus.js'
 import { Statistics } from './statistics.js'
@@ -25,7 +24,7 @@ export class StatsService {
   private readonly retired = { written: 0, dropped: 0 }
   /** What filters write to: whatever audit log is current (none: lines are dropped). */
   private readonly closing = new Set<Promise<void>>()
-  private readonly auditSink: AuditSink = { write: (e: AuditEntry) => this.audit?.write(e) }
+  readonly auditSink: AuditService = { write: (e: AuditEntry) => this.audit?.write(e) }
 
   constructor(
     config: StatsConfig,
@@ -38,19 +37,8 @@ export class StatsService {
     this.openAudit(config)
   }
 
-  /** The built-in stats filter for a sidecar configuration (SidecarOptions.statsFilter); none when it has nothing to do. */
-  filterFor(config: SidecarConfig): ConfiguredFilter | undefined {
-    const s = config.stats
-    if (!s.topics && !s.audit.enabled) return undefined
-    return createStatsFilter({
-      sink: this.statistics,
-      topics: s.topics,
-      ...(s.audit.enabled ? { audit: this.auditSink } : {}),
-    })
-  }
-
   /**
-   * Applies a reloaded `stats` section (before the sidecar rebuilds its filters with filterFor). Resolves when a
+   * Applies a reloaded `stats` section (before the sidecar rebuilds its filters). Resolves when a
    * replaced audit file is flushed and closed; the new one is in use at once.
    */
   apply(config: StatsConfig): Promise<void> {

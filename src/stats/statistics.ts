@@ -2,10 +2,9 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import { kafkaErrorName } from '../../codec/messages/error-codes.js'
 import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
-import type { StatsSink } from '../../filters/stats/index.js'
 import type { StatsConfig } from '../config/schema.js'
-import type { FilterContext } from '../pipeline/filter-api.js'
-import type { ConnectionObserver, ObservedConnection } from '../server/connection-observer.js'
+import type { ConnectionView, StatisticsService as StatsSink } from '../pipeline/filter-api.js'
+import type { ConnectionObserver, ObservedConnection } from '../pipeline/connection-observer.js'
 import { ConsumerGroups } from './consumer-groups.js'
 import { StatsFilterError } from './errors.js'
 import { LabelCap, OTHER } from './label-cap.js'
@@ -73,7 +72,7 @@ export interface ClientStats {
 
 /**
  * What identifies a connection's client. The observer and the filter are handed the same connection object
- * (ObservedConnection and FilterContext are two views of it), so it keys the per-connection state.
+ * (the observer gets the ConnectionView that filters see as FilterContext.connection), so it keys the per-connection state.
  */
 type Conn = Pick<ObservedConnection, 'clientId' | 'principal' | 'clientSoftware'>
 
@@ -231,11 +230,11 @@ export class Statistics implements ConnectionObserver, StatsSink {
     return this.topicIds.get(topicId)
   }
 
-  produced(conn: FilterContext, topic: string, bytes: number, records: number): void {
+  produced(conn: ConnectionView, topic: string, bytes: number, records: number): void {
     addFlow(this.clientOf(conn).produce, this.topicLabel(topic), bytes, records)
   }
 
-  fetched(conn: FilterContext, topic: string, bytes: number, records: number): void {
+  fetched(conn: ConnectionView, topic: string, bytes: number, records: number): void {
     addFlow(this.clientOf(conn).fetch, this.topicLabel(topic), bytes, records)
   }
 
@@ -243,7 +242,7 @@ export class Statistics implements ConnectionObserver, StatsSink {
     if (this.topicCap.admit(topic)) this.consumerGroups.logEnd(topic, partition, offset, Date.now())
   }
 
-  committed(conn: FilterContext | undefined, group: string, topic: string, partition: number, offset: number): void {
+  committed(conn: ConnectionView | undefined, group: string, topic: string, partition: number, offset: number): void {
     if (!this.groupCap.admit(group) || !this.topicCap.admit(topic)) return
     const by = conn === undefined ? undefined : this.clientOf(conn)
     this.consumerGroups.commit(
@@ -256,16 +255,16 @@ export class Statistics implements ConnectionObserver, StatsSink {
     )
   }
 
-  throttled(conn: FilterContext, apiKey: number, ms: number): void {
+  throttled(conn: ConnectionView, apiKey: number, ms: number): void {
     this.api(this.clientOf(conn), apiKey).throttleMs += ms
   }
 
-  kafkaError(conn: FilterContext, apiKey: number, errorCode: number): void {
+  kafkaError(conn: ConnectionView, apiKey: number, errorCode: number): void {
     const errors = this.api(this.clientOf(conn), apiKey).errors
     errors.set(errorCode, (errors.get(errorCode) ?? 0) + 1)
   }
 
-  memberSeen(conn: FilterContext, group: string, memberId: string, sessionTimeoutMs: number | undefined): void {
+  memberSeen(conn: ConnectionView, group: string, memberId: string, sessionTimeoutMs: number | undefined): void {
     if (!this.groupCap.admit(group)) return
     const c = this.clientOf(conn)
     this.consumerGroups.memberSeen(

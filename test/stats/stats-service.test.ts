@@ -6,10 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import { AdminServer } from '../../src/admin/admin-server.js'
 import { DEFAULTS, type SidecarConfig, type StatsConfig } from '../../src/config/schema.js'
-import type { DecodedRequest, FilterContext } from '../../src/pipeline/filter-api.js'
-import type { ObservedConnection } from '../../src/server/connection-observer.js'
+import { BUILT_IN_FILTERS } from '../../src/filter-plugins.js'
+import type { ObservedConnection } from '../../src/pipeline/connection-observer.js'
+import type { ConfiguredFilter, DecodedRequest, FilterContext } from '../../src/pipeline/filter-api.js'
 import { StatsService } from '../../src/stats/index.js'
 import type { StatsSnapshot } from '../../src/stats/snapshot.js'
+import { setupContext } from '../support/filter-testing.js'
 import { metricValue } from '../support/prometheus-text.js'
 
 const log = pino({ level: 'silent' })
@@ -24,6 +26,19 @@ const conn = {
   clientSoftware: undefined,
   openedAt: Date.now(),
 } as unknown as ObservedConnection & FilterContext
+
+Object.assign(conn, { connection: conn })
+
+/** The built-in stats filter as the sidecar configures it for `config`, reporting to `service`. */
+async function statsFilterFor(service: StatsService, config: SidecarConfig): Promise<ConfiguredFilter | undefined> {
+  const stats = BUILT_IN_FILTERS.find((b) => b.plugin.name === 'stats')!
+  const installed = stats.install(config)
+  if (installed === null) return undefined
+  return stats.plugin.configure(
+    installed.config,
+    setupContext({ statistics: service.statistics, audit: service.auditSink, log }),
+  )
+}
 
 const createTopics = (name: string) =>
   ({
@@ -48,8 +63,8 @@ afterEach(async () => {
 describe('StatsService', () => {
   it('has no filter when neither topics nor the audit log need one', async () => {
     const service = new StatsService({ ...DEFAULTS.stats, topics: false }, log)
-    expect(service.filterFor(sidecarConfig({ ...DEFAULTS.stats, topics: false }))).toBeUndefined()
-    expect(service.filterFor(sidecarConfig(DEFAULTS.stats))?.name).toBe('stats')
+    expect(await statsFilterFor(service, sidecarConfig({ ...DEFAULTS.stats, topics: false }))).toBeUndefined()
+    expect((await statsFilterFor(service, sidecarConfig(DEFAULTS.stats)))?.name).toBe('stats')
     await service.close()
   })
 
@@ -58,7 +73,7 @@ describe('StatsService', () => {
     const b = join(dir, 'b.jsonl')
     const first: StatsConfig = { ...DEFAULTS.stats, audit: { enabled: true, file: a } }
     const service = new StatsService(first, log)
-    const filter = service.filterFor(sidecarConfig(first))!.forConnection(conn)
+    const filter = (await statsFilterFor(service, sidecarConfig(first)))!.forConnection(conn)
     filter.onRequest!(createTopics('one'), conn)
 
     service.apply({ ...first, audit: { enabled: true, file: b }, maxClientIds: 3 })

@@ -1,4 +1,4 @@
-import type { ConnectionObserver, ObservedConnection } from '../../src/server/connection-observer.js'
+import type { ConnectionObserver, ObservedConnection } from '../../src/pipeline/connection-observer.js'
 
 /**
  * A ConnectionObserver that counts failures by code and keeps the connections it was told about, for tests that

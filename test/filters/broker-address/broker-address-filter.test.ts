@@ -23,7 +23,14 @@ function context(async: boolean): { ctx: FilterContext; seen: unknown[] } {
 function roundTrip<T>(apiKey: number, version: number, body: T): DecodedResponse {
   const frame = encodeResponse(apiKey, version, { correlationId: 1 }, body)
   const d = decodeResponse(frame, apiKey, version, 4)
-  return { apiKey: d.apiKey, apiVersion: version, header: d.header, body: d.body, request: undefined }
+  return {
+    apiKey: d.apiKey,
+    apiVersion: version,
+    header: d.header,
+    size: frame.length,
+    body: d.body,
+    request: undefined,
+  }
 }
 
 describe('BrokerAddressFilter', () => {

@@ -3,7 +3,8 @@ import { ApiKey } from '../../../codec/messages/generated/apis.js'
 import { encodeEndTxnMarkerBatch, encodeRecordBatch, summarizeRecords } from '../../../codec/records/index.js'
 import { type AuditEntry, createStatsFilter, type StatsSink } from '../../../filters/stats/index.js'
 import { fetchedRecords, producedFigures } from '../../../filters/stats/records.js'
-import type { DecodedRequest, DecodedResponse, Filter, FilterContext } from '../../../src/pipeline/filter-api.js'
+import type { DecodedRequest, DecodedResponse, Filter } from '../../../src/pipeline/filter-api.js'
+import { fakeContext } from '../../support/filter-testing.js'
 
 /** A sink that records every call. */
 function recordingSink() {
@@ -25,12 +26,7 @@ function recordingSink() {
   return { sink, calls }
 }
 
-const ctx = {
-  connectionId: 7,
-  clientId: 'app-1',
-  principal: undefined,
-  peer: { address: '127.0.0.1', port: 5000 },
-} as unknown as FilterContext
+const ctx = fakeContext({ connectionId: 7, clientId: 'app-1', peer: { address: '127.0.0.1', port: 5000 } })
 
 const header = {} as DecodedRequest['header']
 const req = (apiKey: number, apiVersion: number, body: unknown): DecodedRequest =>

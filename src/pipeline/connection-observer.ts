@@ -1,4 +1,4 @@
-import type { ClientSoftware, ConnectionInfo } from '../pipeline/filter-api.js'
+import type { ConnectionView } from './filter-api.js'
 
 /**
  * What the runtime reports about connections and frames, for statistics and metrics. Calls happen on the hot
@@ -31,12 +31,8 @@ export interface ConnectionObserver {
   closed(conn: ObservedConnection, reason: string): void
 }
 
-/** The view of a connection observers get. */
-export interface ObservedConnection extends ConnectionInfo {
-  readonly clientId: string | null
-  readonly clientSoftware: ClientSoftware | undefined
-  readonly openedAt: number
-}
+/** The view of a connection observers get (the same object its filters see as FilterContext.connection). */
+export type ObservedConnection = ConnectionView
 
 /** An observer that ignores everything: the default when statistics are off. */
 export const NO_OBSERVER: ConnectionObserver = {

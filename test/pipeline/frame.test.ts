@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TruncatedInputError } from '../../codec/errors.js'
-import { Frame } from '../../src/server/frame.js'
+import { Frame } from '../../src/pipeline/frame.js'
 
 describe('Frame', () => {
   const whole = Buffer.from(Array.from({ length: 100 }, (_, i) => i))

@@ -1,4 +1,3 @@
-import type net from 'node:net'
 import { TruncatedInputError } from '../../codec/errors.js'
 import { PiecesReader } from '../../codec/primitives/pieces-reader.js'
 import { Reader } from '../../codec/primitives/reader.js'
@@ -82,7 +81,7 @@ export class Frame {
   }
 
   /** Writes the frame; returns false when the socket wants the writer to wait for 'drain'. */
-  writeTo(socket: net.Socket): boolean {
+  writeTo(socket: { write(chunk: Buffer): boolean }): boolean {
     if (this.rest === undefined) return socket.write(this.first)
     let ok = socket.write(this.first)
     for (const piece of this.rest) ok = socket.write(piece)
