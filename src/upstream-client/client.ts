@@ -1,0 +1,521 @@
+import { EventEmitter } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import type { ApiKeyNumber } from '../../codec/messages/frames.js'
+import { ApiKey, type RequestByApiKey, type ResponseByApiKey } from '../../codec/messages/generated/apis.js'
+import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
+import { formatHostPort, type HostPort } from '../config/host-port.js'
+import type { Logger } from '../logger.js'
+import type { UpstreamConnector } from '../server/upstream-connector.js'
+import { ExponentialBackoff, sleep } from './backoff.js'
+import type { BrokerConnection } from './connection.js'
+import { ConnectionPool, type NodeAddress, type NodeHealth } from './connection-pool.js'
+import {
+  ClientClosedError,
+  ClusterUnreachableError,
+  InvalidRequestError,
+  KafkaResponseError,
+  NoCommonVersionError,
+  UnknownTopicError,
+} from './errors.js'
+import { KafkaError } from './kafka-errors.js'
+import {
+  ClusterMetadata,
+  type ClusterView,
+  type TopicSelection,
+  type TopicView,
+  type Uuid,
+  ZERO_UUID,
+} from './metadata.js'
+import {
+  type Acks,
+  type CompressionName,
+  type ProduceOptions,
+  Producer,
+  type ProducerRecord,
+  type RecordMetadata,
+} from './producer.js'
+import type { SaslCredentials } from './sasl.js'
+
+/**
+ * The sidecar's own Kafka client, for traffic of its own (a tap filter's copies of records, a shadow produce, topic
+ * id lookups), on connections of its own to the upstream cluster: the configured upstream TLS (through the same
+ * UpstreamConnector as client traffic) and credentials of its own (SASL PLAIN or SCRAM), never a client's.
+ * It speaks through the sidecar's codec: ApiVersions picks, per broker, the newest version of each API that both the
+ * broker and the codec support.
+ *
+ *   const client = new UpstreamClient({ bootstrap, connector, clientId: 'kafka-sidecar-tap', sasl })
+ *   client.start()                                   // optional: connect now and keep health current
+ *   await client.produce('audit', [{ key: 'k', value: 'v', headers: [{ key: 'h', value: 'x' }] }], { acks: -1 })
+ *   const names = await client.topicNames(ids)       // Map id -> name, for the ids the cluster knows
+ *   const { body } = await client.send('any', ApiKey.DescribeCluster, 'max', { includeClusterAuthorizedOperations: false })
+ *   client.health()                                  // { connected: false, lastError: 'cannot connect ...' }
+ *   client.on('health', (h) => ...)                  // emitted when `connected` changes
+ *   await client.close()                             // flushes records still queued, then closes
+ *
+ * Metadata is refreshed every metadataMaxAgeMs for the topics produced to, when a produce error says leaders moved,
+ * and on demand. When no broker can be reached, health() says so and the client keeps trying in the background
+ * (exponential backoff with jitter) until one answers again.
+ */
+
+export interface UpstreamClientOptions {
+  /** Bootstrap brokers (upstream.bootstrap). */
+  bootstrap: readonly HostPort[]
+  /** Opens TCP or TLS connections as configured for the upstream (upstream.tls). */
+  connector: UpstreamConnector
+  /** The client id the brokers see (quotas, logs); keep it distinct from the applications'. */
+  clientId: string
+  sasl?: SaslCredentials
+  /** Time a request may wait for its response before the connection is given up (Kafka's request.timeout.ms). */
+  requestTimeoutMs?: number
+  /** Refresh metadata at least this often (Kafka's metadata.max.age.ms). */
+  metadataMaxAgeMs?: number
+  /** How long produce() waits for an unknown topic to appear in metadata (Kafka's max.block.ms). */
+  maxBlockMs?: number
+  reconnectBackoffMs?: number
+  reconnectBackoffMaxMs?: number
+  /** Largest response frame accepted. */
+  maxFrameBytes?: number
+  producer?: Partial<ProducerOptions>
+  log?: Logger
+}
+
+export interface ProducerOptions {
+  /** Default acks when produce() does not say (Kafka's default: -1, all in-sync replicas). */
+  acks: Acks
+  compression: CompressionName
+  lingerMs: number
+  batchBytes: number
+  maxRequestBytes: number
+  deliveryTimeoutMs: number
+  maxInFlightPerNode: number
+  /** produce() rejects with BufferFullError when more than this many bytes wait to be acknowledged. */
+  bufferBytes: number
+  retryBackoffMs: number
+  retryBackoffMaxMs: number
+}
+
+export interface UpstreamClientHealth {
+  /** True while the cluster answers: the last attempt to reach a broker succeeded. */
+  connected: boolean
+  /** Why the cluster was last found unreachable (kept after recovery, with lastErrorAt, for diagnosis). */
+  lastError?: string
+  lastErrorAt?: number
+  /** Epoch ms of the last time `connected` became true. */
+  connectedAt?: number
+  nodes: NodeHealth[]
+}
+
+/** Targets of send(): a broker node id, any broker (the least loaded open connection), or the controller. */
+export type SendTarget = number | 'any' | 'controller'
+
+const DEFAULT_PRODUCER: ProducerOptions = {
+  acks: -1,
+  compression: 'none',
+  lingerMs: 5,
+  batchBytes: 16_384,
+  maxRequestBytes: 1_048_576,
+  deliveryTimeoutMs: 120_000,
+  maxInFlightPerNode: 5,
+  bufferBytes: 32 * 1024 * 1024,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+}
+
+export class UpstreamClient extends EventEmitter {
+  private readonly options: UpstreamClientOptions
+  private readonly log: Logger
+  private readonly pool: ConnectionPool
+  private readonly meta: ClusterMetadata
+  private readonly producer: Producer
+  private readonly reconnectBackoff: ExponentialBackoff
+  private readonly state: { connected: boolean; lastError?: string; lastErrorAt?: number; connectedAt?: number } = {
+    connected: false,
+  }
+  private started = false
+  private closed = false
+  /** The current outage has been reported (log line, health event). */
+  private reportedDown = false
+  private refreshTimer: NodeJS.Timeout | undefined
+  private recovering = false
+
+  constructor(options: UpstreamClientOptions) {
+    super()
+    if (options.bootstrap.length === 0) throw new InvalidRequestError('the upstream client needs bootstrap brokers')
+    this.options = options
+    this.log = options.log ?? pino({ level: 'silent' })
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
+    this.reconnectBackoff = new ExponentialBackoff(
+      options.reconnectBackoffMs ?? 50,
+      options.reconnectBackoffMaxMs ?? 1_000,
+    )
+    this.pool = new ConnectionPool(
+      {
+        connector: options.connector,
+        clientId: options.clientId,
+        requestTimeoutMs,
+        sasl: options.sasl,
+        ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
+        softwareVersion: SOFTWARE_VERSION,
+        log: this.log,
+      },
+      this.reconnectBackoff,
+      {
+        connected: () => this.markReachable(),
+        // One broker refusing is not the cluster being down: a Metadata request that no broker answers is.
+        connectFailed: () => {},
+        connectionLost: () => {
+          // The last connection went away: find out now whether the cluster is still there.
+          if (this.pool.openConnections().length === 0 && !this.closed) void this.meta.refreshTracked().catch(() => {})
+        },
+      },
+    )
+    this.meta = new ClusterMetadata((selection) => this.fetchMetadata(selection))
+    const p = { ...DEFAULT_PRODUCER, ...options.producer }
+    this.producer = new Producer(
+      {
+        metadata: this.meta,
+        topic: (name) => this.waitForTopic(name),
+        connection: (nodeId) => this.connectionTo(nodeId),
+        log: this.log,
+      },
+      {
+        acks: p.acks,
+        compression: p.compression,
+        lingerMs: p.lingerMs,
+        batchBytes: p.batchBytes,
+        maxRequestBytes: p.maxRequestBytes,
+        deliveryTimeoutMs: p.deliveryTimeoutMs,
+        requestTimeoutMs,
+        maxInFlightPerNode: p.maxInFlightPerNode,
+        bufferBytes: p.bufferBytes,
+        retryBackoff: new ExponentialBackoff(p.retryBackoffMs, p.retryBackoffMaxMs),
+      },
+    )
+  }
+
+  /** Connects and starts the periodic metadata refresh. Optional: the first call of any method does it too. */
+  start(): void {
+    if (this.started || this.closed) return
+    this.started = true
+    void this.meta.refreshTracked().catch(() => {})
+    const every = this.options.metadataMaxAgeMs ?? 300_000
+    this.refreshTimer = setInterval(() => void this.meta.refreshTracked().catch(() => {}), every)
+    this.refreshTimer.unref()
+  }
+
+  health(): UpstreamClientHealth {
+    return { ...this.state, nodes: this.pool.health() }
+  }
+
+  /** The cluster view after a Metadata request: `undefined` brokers only (plus the topics known), `null` every topic. */
+  async metadata(topics?: readonly string[] | null): Promise<ClusterView> {
+    this.ensureStarted()
+    if (topics === null) return this.meta.refresh({ all: true })
+    return this.meta.refresh({ names: topics ?? [] })
+  }
+
+  /** Topic names for these ids, from the cache or the cluster; ids the cluster does not know are left out. */
+  async topicNames(ids: readonly Uuid[]): Promise<Map<Uuid, string>> {
+    this.ensureStarted()
+    const out = new Map<Uuid, string>()
+    const missing: Uuid[] = []
+    for (const id of ids) {
+      const name = this.meta.nameOf(id)
+      if (name !== undefined) out.set(id, name)
+      else missing.push(id)
+    }
+    if (missing.length > 0) {
+      await this.meta.refresh({ ids: missing })
+      for (const id of missing) {
+        const name = this.meta.nameOf(id)
+        if (name !== undefined) out.set(id, name)
+      }
+    }
+    return out
+  }
+
+  /** Topic ids for these names; topics that do not exist (or brokers without topic ids) are left out. */
+  async topicIds(names: readonly string[]): Promise<Map<string, Uuid>> {
+    this.ensureStarted()
+    const out = new Map<string, Uuid>()
+    const missing: string[] = []
+    for (const name of names) {
+      const id = this.meta.topic(name)?.id
+      if (id !== undefined) out.set(name, id)
+      else missing.push(name)
+    }
+    if (missing.length > 0) {
+      await this.meta.refresh({ names: missing })
+      for (const name of missing) {
+        const id = this.meta.topic(name)?.id
+        if (id !== undefined) out.set(name, id)
+      }
+    }
+    return out
+  }
+
+  /**
+   * Produces records to a topic; resolves with each record's partition and offset, in the order given.
+   * Partition: the record's or the call's `partition`, else murmur2 of the key as Kafka's default partitioner, else
+   * (no key) one partition per call, round robin. See producer.ts for batching, retries and delivery timeout.
+   */
+  produce(topic: string, records: readonly ProducerRecord[], options?: ProduceOptions): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    this.ensureStarted()
+    return this.producer.produce(topic, records, options)
+  }
+
+  /** Sends what is queued without waiting for linger; resolves when all of it is acknowledged or failed. */
+  flush(): Promise<void> {
+    return this.producer.flush()
+  }
+
+  /**
+   * Any request to a broker; resolves with the version used and the decoded response body. `version` 'max' is the
+   * newest both sides support. A Produce with acks=0 resolves once written, with an undefined body. No retries:
+   * the caller decides what an error means for its request.
+   */
+  async send<K extends ApiKeyNumber>(
+    target: SendTarget,
+    apiKey: K,
+    version: number | 'max',
+    body: RequestByApiKey[K],
+  ): Promise<{ apiVersion: number; body: ResponseByApiKey[K] }> {
+    if (this.closed) throw new ClientClosedError()
+    this.ensureStarted()
+    const conn = await this.connectionFor(target)
+    let v: number
+    if (version === 'max') {
+      const negotiated = conn.negotiatedVersion(apiKey)
+      if (negotiated === undefined) throw new NoCommonVersionError(conn.target, `api key ${apiKey}`, 'none in common')
+      v = negotiated
+    } else {
+      if (!conn.supports(apiKey, version))
+        throw new InvalidRequestError(
+          `broker ${formatHostPort(conn.target)} or the codec does not support version ${version} of api key ${apiKey}`,
+        )
+      v = version
+    }
+    if (apiKey === ApiKey.Produce && (body as RequestByApiKey[0]).acks === 0) {
+      await conn.sendWithoutResponse(apiKey, v, body)
+      return { apiVersion: v, body: undefined as unknown as ResponseByApiKey[K] }
+    }
+    return { apiVersion: v, body: await conn.request(apiKey, v, body) }
+  }
+
+  /** Flushes queued records (bounded by their delivery timeout), then closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    try {
+      await this.producer.close()
+    } finally {
+      this.closed = true
+      clearInterval(this.refreshTimer)
+      this.producer.abort(new ClientClosedError())
+      this.pool.closeAll()
+    }
+  }
+
+  private ensureStarted(): void {
+    if (!this.started) this.start()
+  }
+
+  private markReachable(): void {
+    if (this.state.connected) return
+    this.state.connected = true
+    this.reportedDown = false
+    this.state.connectedAt = Date.now()
+    if (this.state.lastError !== undefined) this.log.info('upstream cluster reachable again (own client)')
+    this.emit('health', this.health())
+  }
+
+  private markUnreachable(err: Error): void {
+    this.state.lastError = err.message
+    this.state.lastErrorAt = Date.now()
+    if (this.closed) return
+    if (!this.reportedDown) {
+      this.reportedDown = true
+      this.state.connected = false
+      this.log.warn({ err: err.message }, 'upstream cluster unreachable (own client)')
+      this.emit('health', this.health())
+    }
+    void this.recover()
+  }
+
+  /** While the cluster is unreachable, keeps asking for metadata, with backoff, until a broker answers. */
+  private async recover(): Promise<void> {
+    if (this.recovering) return
+    this.recovering = true
+    try {
+      for (let attempt = 1; !this.state.connected && !this.closed; attempt++) {
+        await sleep(this.reconnectBackoff.delay(attempt))
+        if (this.state.connected || this.closed) break
+        await this.meta.refreshTracked().catch(() => {})
+      }
+    } finally {
+      this.recovering = false
+    }
+  }
+
+  /** The topic's metadata, asking until it appears or maxBlockMs passes (a topic just created takes a moment). */
+  private async waitForTopic(name: string): Promise<TopicView> {
+    const maxBlockMs = this.options.maxBlockMs ?? 60_000
+    const start = Date.now()
+    const backoff = new ExponentialBackoff(50, 1_000)
+    for (let attempt = 1; ; attempt++) {
+      // An unreachable cluster rejects here at once (ClusterUnreachableError): no point waiting for a topic.
+      await this.meta.refresh({ names: [name] })
+      const view = this.meta.topic(name)
+      if (view !== undefined) return view
+      const code = this.meta.topicError(name)
+      if (
+        code !== undefined &&
+        code !== KafkaError.UNKNOWN_TOPIC_OR_PARTITION &&
+        code !== KafkaError.LEADER_NOT_AVAILABLE
+      )
+        throw new KafkaResponseError(code, `Metadata for topic ${JSON.stringify(name)}`)
+      const waited = Date.now() - start
+      if (waited >= maxBlockMs || this.closed) throw new UnknownTopicError(name, waited)
+      await sleep(Math.min(backoff.delay(attempt), maxBlockMs - waited))
+    }
+  }
+
+  private async connectionTo(nodeId: number): Promise<BrokerConnection> {
+    let broker = this.meta.view.brokers.get(nodeId)
+    if (broker === undefined) {
+      await this.meta.refresh()
+      broker = this.meta.view.brokers.get(nodeId)
+      if (broker === undefined) throw new InvalidRequestError(`the cluster has no broker with node id ${nodeId}`)
+    }
+    return this.pool.get(broker)
+  }
+
+  private async connectionFor(target: SendTarget): Promise<BrokerConnection> {
+    if (typeof target === 'number') return this.connectionTo(target)
+    if (target === 'controller') {
+      let id = this.meta.view.controllerId
+      if (id < 0) id = (await this.meta.refresh()).controllerId
+      if (id < 0) throw new InvalidRequestError('the cluster names no controller in its metadata')
+      return this.connectionTo(id)
+    }
+    const open = this.leastLoaded()
+    if (open !== undefined) return open
+    let lastError: Error | undefined
+    for (const node of this.candidates()) {
+      try {
+        return await this.pool.get(node)
+      } catch (err) {
+        lastError = err as Error
+      }
+    }
+    throw new ClusterUnreachableError(lastError?.message ?? 'no broker to try', lastError)
+  }
+
+  /** The open broker connection with the fewest requests waiting (bootstrap connections only without brokers). */
+  private leastLoaded(): BrokerConnection | undefined {
+    const known = this.meta.view.brokers.size > 0
+    let best: BrokerConnection | undefined
+    for (const c of this.pool.openConnections()) {
+      if (known && c.nodeId < 0) continue
+      if (best === undefined || c.inFlight < best.inFlight) best = c
+    }
+    return best
+  }
+
+  /**
+   * Nodes to try, best first: known brokers, those that have not failed lately first; then the bootstrap addresses
+   * when no broker is known or every known one has failed (the cluster may have moved to new addresses).
+   */
+  private candidates(): NodeAddress[] {
+    const brokers = [...this.meta.view.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port }))
+    const next = (n: NodeAddress) => this.pool.nextAttemptAt(n.nodeId) ?? 0
+    brokers.sort((a, b) => next(a) - next(b))
+    const allFailed = brokers.every((b) => this.pool.failures(b.nodeId) > 0)
+    const bootstrap = allFailed
+      ? this.options.bootstrap.map((hp, i) => ({ nodeId: -(i + 1), host: hp.host, port: hp.port }))
+      : []
+    return [...brokers, ...bootstrap]
+  }
+
+  /** One Metadata request, to the least loaded connection or else the first candidate that answers. */
+  private async fetchMetadata(
+    selection: TopicSelection,
+  ): Promise<{ response: ResponseByApiKey[3]; selection: TopicSelection }> {
+    if (this.closed) throw new ClientClosedError()
+    const open = this.leastLoaded()
+    const nodes: (BrokerConnection | NodeAddress)[] = open === undefined ? [] : [open]
+    nodes.push(...this.candidates().filter((n) => n.nodeId !== open?.nodeId))
+    let lastError: Error | undefined
+    for (const node of nodes) {
+      let conn: BrokerConnection
+      try {
+        conn = 'target' in node ? node : await this.pool.get(node)
+      } catch (err) {
+        if (err instanceof ClientClosedError) throw err
+        lastError = err as Error
+        continue
+      }
+      const version = conn.negotiatedVersion(ApiKey.Metadata)
+      if (version === undefined || version < 1) {
+        lastError = new NoCommonVersionError(conn.target, 'Metadata', 'v1 or later needed')
+        continue
+      }
+      // Looking topics up by id needs Metadata v12 (KIP-516); an older broker is asked for every topic instead.
+      const effective: TopicSelection =
+        selection.ids.size > 0 && version < 12 ? { all: true, names: new Set(), ids: new Set() } : selection
+      try {
+        const response = await conn.request(ApiKey.Metadata, version, metadataRequest(effective, version))
+        this.markReachable()
+        this.forgetBootstrap(response.brokers.length)
+        return { response, selection: effective }
+      } catch (err) {
+        lastError = err as Error
+      }
+    }
+    const error = new ClusterUnreachableError(lastError?.message ?? 'no broker to ask', lastError)
+    this.markUnreachable(error)
+    throw error
+  }
+
+  /** Once metadata names the brokers, connections to bootstrap addresses are not needed any more. */
+  private forgetBootstrap(brokers: number): void {
+    if (brokers === 0) return
+    for (const id of this.pool.nodeIds())
+      if (id < 0 && (this.pool.current(id)?.inFlight ?? 0) === 0) this.pool.forget(id)
+  }
+}
+
+function metadataRequest(selection: TopicSelection, version: number): MetadataRequest {
+  let topics: MetadataRequest['topics']
+  if (selection.all) topics = null
+  else {
+    topics = [...selection.names].map((name) => (version >= 10 ? { topicId: ZERO_UUID, name } : { name }))
+    for (const id of selection.ids) topics.push({ topicId: id, name: null })
+  }
+  return {
+    topics,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  }
+}
+
+/** This package's version for ApiVersions (KIP-511 client software version), from the nearest package.json. */
+const SOFTWARE_VERSION = ((): string => {
+  try {
+    let dir = dirname(fileURLToPath(import.meta.url))
+    for (let i = 0; i < 6; i++) {
+      const file = join(dir, 'package.json')
+      if (existsSync(file)) return String(JSON.parse(readFileSync(file, 'utf8')).version ?? 'unknown')
+      dir = dirname(dir)
+    }
+  } catch {
+    // fall through
+  }
+  return 'unknown'
+})()
+
+export type { ProduceOptions, ProducerRecord, RecordMetadata } from './producer.js'

@@ -1,0 +1,602 @@
+import { ApiKey } from '../../codec/messages/generated/apis.js'
+import type { ProduceRequestTopicProduceData } from '../../codec/messages/generated/produce-request.js'
+import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
+import { CompressionType } from '../../codec/records/compression/index.js'
+import type { RecordInput } from '../../codec/records/record.js'
+import { encodeRecordBatch } from '../../codec/records/record-batch-encoder.js'
+import type { Logger } from '../logger.js'
+import type { ExponentialBackoff } from './backoff.js'
+import type { BrokerConnection } from './connection.js'
+import {
+  BufferFullError,
+  ClientClosedError,
+  DeliveryTimeoutError,
+  InvalidRequestError,
+  KafkaResponseError,
+  UpstreamProtocolError,
+} from './errors.js'
+import { invalidatesMetadata, isRetriable } from './kafka-errors.js'
+import type { ClusterMetadata, TopicView } from './metadata.js'
+import { partitionForKey } from './partitioner.js'
+
+/**
+ * The produce path of the upstream client: records are appended to a batch per partition (and acks and
+ * compression), a batch is sent when it holds batchBytes or when it is lingerMs old, and every Produce request
+ * carries the ready batches of every partition led by one broker (one batch per partition: Kafka rejects more,
+ * ProduceRequest.validateRecords). So a tap that produces many small records sends few requests.
+ *
+ * Failures: a retriable error (NOT_LEADER_OR_FOLLOWER, a lost connection, a request timeout, ...) puts the batch
+ * back in its queue after a backoff, with a metadata refresh first when the error says the leaders moved, until the
+ * delivery timeout (counted from the batch's creation, like delivery.timeout.ms); other errors fail the records.
+ * Delivery is at least once and, with more than one request in flight per broker, a retried batch can land after a
+ * later one: the producer is not idempotent (no producer id), as the Java producer with enable.idempotence=false.
+ * Defaults are the Java producer's (kafka-clients 4.3.1 ProducerConfig): linger.ms 5, batch.size 16384,
+ * max.request.size 1048576, delivery.timeout.ms 120000, max.in.flight.requests.per.connection 5,
+ * buffer.memory 33554432. Unlike the Java producer, produce() never blocks when the buffer is full: it rejects,
+ * so that a filter on the data path can count the loss and carry on.
+ */
+
+export type Acks = 0 | 1 | -1
+export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
+export interface ProducerRecord {
+  key?: Uint8Array | string | null
+  value: Uint8Array | string | null
+  headers?: readonly { key: string; value: Uint8Array | string | null }[]
+  /** Milliseconds since the epoch; default: when produce() is called. */
+  timestamp?: number | bigint
+  /** Overrides the partitioner for this record. */
+  partition?: number
+}
+
+export interface ProduceOptions {
+  acks?: Acks
+  compression?: CompressionName
+  /** Every record of this call to this partition (a record's own `partition` still wins). */
+  partition?: number
+}
+
+export interface RecordMetadata {
+  topic: string
+  partition: number
+  /** The record's offset; -1n with acks=0, which gets no answer. */
+  offset: bigint
+}
+
+export interface ProducerSettings {
+  acks: Acks
+  compression: CompressionName
+  lingerMs: number
+  batchBytes: number
+  maxRequestBytes: number
+  deliveryTimeoutMs: number
+  /** The Produce request's own timeout (how long the leader waits for acks=-1 replication). */
+  requestTimeoutMs: number
+  maxInFlightPerNode: number
+  bufferBytes: number
+  retryBackoff: ExponentialBackoff
+}
+
+/** What the producer needs from the client: metadata, connections to leaders, and a way to wait for a topic. */
+export interface ProducerPort {
+  readonly metadata: ClusterMetadata
+  /** The topic's metadata, refreshed until it appears; rejects when it does not exist or the cluster is down. */
+  topic(name: string): Promise<TopicView>
+  connection(nodeId: number): Promise<BrokerConnection>
+  readonly log: Logger
+}
+
+const COMPRESSION: Record<CompressionName, CompressionType> = {
+  none: CompressionType.None,
+  gzip: CompressionType.Gzip,
+  snappy: CompressionType.Snappy,
+  lz4: CompressionType.Lz4,
+  zstd: CompressionType.Zstd,
+}
+
+/** RecordBatch v2 header (61 bytes) plus the Produce request's per-partition overhead, roughly. */
+const BATCH_OVERHEAD = 80
+/** A record's fixed fields at their largest varint sizes (length, attributes, deltas, key/value lengths, count). */
+const RECORD_OVERHEAD = 24
+
+/** One produce() call: resolves when all its records are acknowledged, rejects at the first failure. */
+interface Delivery {
+  readonly results: RecordMetadata[]
+  remaining: number
+  settled: boolean
+  resolve(results: RecordMetadata[]): void
+  reject(err: Error): void
+}
+
+interface PartitionQueue {
+  readonly topic: string
+  readonly partition: number
+  readonly acks: Acks
+  readonly compression: CompressionType
+  /** Waiting batches, oldest first; the last one takes appends while it is open. */
+  readonly batches: Batch[]
+}
+
+interface Batch {
+  readonly queue: PartitionQueue
+  readonly records: RecordInput[]
+  /** For each record, the call it belongs to and its index there. */
+  readonly owners: Delivery[]
+  readonly slots: number[]
+  bytes: number
+  readonly createdAt: number
+  /** Closed to appends: full, or sent at least once (a retry re-sends the same bytes). */
+  closed: boolean
+  attempts: number
+  retryAt: number
+  lastError: Error | undefined
+  encoded: Buffer | undefined
+}
+
+interface PendingRequest {
+  readonly nodeId: number
+  readonly acks: Acks
+  readonly batches: Batch[]
+  bytes: number
+  /** The batches by how the response names them: `<topic name or id>:<partition>`. */
+  byResponseKey?: Map<string, Batch>
+}
+
+export class Producer {
+  private readonly queues = new Map<string, PartitionQueue>()
+  private readonly inFlightByNode = new Map<number, number>()
+  /** Next partition for records without a key, per topic (see choosePartition). */
+  private readonly nextPartition = new Map<string, number>()
+  private buffered = 0
+  private drainScheduled = false
+  private timer: NodeJS.Timeout | undefined
+  private timerAt = Number.POSITIVE_INFINITY
+  private flushers: (() => void)[] = []
+  private flushing = 0
+  private inFlightRequests = 0
+  private closed = false
+  private metadataWanted = false
+  private metadataAskedAt = 0
+
+  constructor(
+    private readonly port: ProducerPort,
+    private readonly settings: ProducerSettings,
+  ) {}
+
+  /** Bytes of records accepted and not yet acknowledged or failed. */
+  get bufferedBytes(): number {
+    return this.buffered
+  }
+
+  produce(topic: string, records: readonly ProducerRecord[], options: ProduceOptions = {}): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    if (records.length === 0) return Promise.resolve([])
+    const known = this.port.metadata.topic(topic)
+    if (known !== undefined) return this.enqueue(known, records, options)
+    return this.port.topic(topic).then((view) => this.enqueue(view, records, options))
+  }
+
+  /** Sends everything queued now without waiting for linger, and resolves when all of it has settled. */
+  flush(): Promise<void> {
+    if (this.buffered === 0 && this.inFlightRequests === 0) return Promise.resolve()
+    this.flushing++
+    return new Promise<void>((resolve) => {
+      this.flushers.push(resolve)
+      this.scheduleDrain()
+    }).finally(() => {
+      this.flushing--
+    })
+  }
+
+  /** Flushes, then refuses further records. */
+  async close(): Promise<void> {
+    await this.flush()
+    this.closed = true
+    clearTimeout(this.timer)
+  }
+
+  /** Fails everything still queued (the client is closing without waiting). */
+  abort(err: Error): void {
+    this.closed = true
+    clearTimeout(this.timer)
+    for (const q of this.queues.values()) for (const b of q.batches.splice(0)) this.fail(b, err)
+    this.checkFlushers()
+  }
+
+  private enqueue(
+    view: TopicView,
+    records: readonly ProducerRecord[],
+    options: ProduceOptions,
+  ): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    const acks = options.acks ?? this.settings.acks
+    const compression = COMPRESSION[options.compression ?? this.settings.compression]
+    const count = view.partitions.length
+    // Convert and size everything first, so that a bad record or a full buffer rejects the call as a whole.
+    const inputs: RecordInput[] = new Array(records.length)
+    const sizes: number[] = new Array(records.length)
+    const partitions: number[] = new Array(records.length)
+    const now = Date.now()
+    let total = 0
+    let unkeyed = -1
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
+      const input = toRecordInput(r, now)
+      const size = sizeOf(input)
+      if (size + BATCH_OVERHEAD > this.settings.maxRequestBytes)
+        return Promise.reject(
+          new InvalidRequestError(
+            `a record of about ${size} bytes for ${view.name} is larger than maxRequestBytes (${this.settings.maxRequestBytes})`,
+          ),
+        )
+      let p = r.partition ?? options.partition
+      if (p === undefined) {
+        if (input.key != null) p = partitionForKey(input.key, count)
+        else {
+          if (unkeyed < 0) unkeyed = this.choosePartition(view)
+          p = unkeyed
+        }
+      }
+      if (!Number.isInteger(p) || p < 0 || p >= count)
+        return Promise.reject(
+          new InvalidRequestError(`partition ${p} does not exist: ${view.name} has ${count} partitions`),
+        )
+      inputs[i] = input
+      sizes[i] = size
+      partitions[i] = p
+      total += size
+    }
+    if (this.buffered + total > this.settings.bufferBytes)
+      return Promise.reject(new BufferFullError(this.settings.bufferBytes))
+    this.port.metadata.track(view.name)
+    this.buffered += total
+
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const delivery: Delivery = {
+        results: new Array(records.length),
+        remaining: records.length,
+        settled: false,
+        resolve,
+        reject,
+      }
+      let wake = false
+      for (let i = 0; i < inputs.length; i++) {
+        const q = this.queueFor(view.name, partitions[i]!, acks, compression)
+        let b = q.batches[q.batches.length - 1]
+        if (b === undefined || b.closed || (b.bytes + sizes[i]! > this.settings.batchBytes && b.records.length > 0)) {
+          if (b !== undefined && !b.closed) {
+            b.closed = true
+            wake = true
+          }
+          b = newBatch(q, now)
+          q.batches.push(b)
+        }
+        b.records.push(inputs[i]!)
+        b.owners.push(delivery)
+        b.slots.push(i)
+        b.bytes += sizes[i]!
+        if (b.bytes >= this.settings.batchBytes) {
+          b.closed = true
+          wake = true
+        }
+      }
+      if (wake || this.settings.lingerMs <= 0) this.scheduleDrain()
+      else this.arm(now + this.settings.lingerMs)
+    })
+  }
+
+  /**
+   * Records without a key: all of one produce() call go to one partition, and successive calls take the next
+   * partition that has a leader, round robin. Kafka's own producer sticks to one partition per batch for the same
+   * reason (KIP-480): spreading single records over partitions would make many small batches.
+   */
+  private choosePartition(view: TopicView): number {
+    const count = view.partitions.length
+    const start = this.nextPartition.get(view.name) ?? Math.floor(Math.random() * count)
+    for (let i = 0; i < count; i++) {
+      const p = (start + i) % count
+      if ((view.partitions[p]?.leader ?? -1) >= 0) {
+        this.nextPartition.set(view.name, p + 1)
+        return p
+      }
+    }
+    this.nextPartition.set(view.name, start + 1)
+    return start % count
+  }
+
+  private queueFor(topic: string, partition: number, acks: Acks, compression: CompressionType): PartitionQueue {
+    const key = `${topic}\u0000${partition}\u0000${acks}\u0000${compression}`
+    let q = this.queues.get(key)
+    if (q === undefined) {
+      q = { topic, partition, acks, compression, batches: [] }
+      this.queues.set(key, q)
+    }
+    return q
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return
+    this.drainScheduled = true
+    setImmediate(() => {
+      this.drainScheduled = false
+      this.drain()
+    })
+  }
+
+  /** Wakes the sender at `at` (epoch ms) unless it is due to wake earlier anyway. */
+  private arm(at: number): void {
+    if (at >= this.timerAt) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = Number.POSITIVE_INFINITY
+        this.timer = undefined
+        this.drain()
+      },
+      Math.max(0, at - Date.now()),
+    )
+    this.timer.unref()
+  }
+
+  /**
+   * One pass of the sender: fail what is past its delivery timeout, then group the ready head batch of every
+   * partition into one request per leader (and acks), within maxRequestBytes and the in-flight limit, and repeat
+   * while that sends anything; finally arm the timer for the next batch that becomes ready.
+   */
+  private drain(): void {
+    const now = Date.now()
+    const s = this.settings
+    let nextWake = Number.POSITIVE_INFINITY
+    let leaderMissing = false
+    for (;;) {
+      const requests = new Map<string, PendingRequest>()
+      for (const q of this.queues.values()) {
+        const b = q.batches[0]
+        if (b === undefined) continue
+        if (now - b.createdAt >= s.deliveryTimeoutMs) {
+          q.batches.shift()
+          this.fail(b, new DeliveryTimeoutError(q.topic, q.partition, s.deliveryTimeoutMs, b.lastError))
+          continue
+        }
+        const readyAt = b.closed || this.flushing > 0 ? b.retryAt : Math.max(b.retryAt, b.createdAt + s.lingerMs)
+        if (readyAt > now) {
+          nextWake = Math.min(nextWake, readyAt, b.createdAt + s.deliveryTimeoutMs)
+          continue
+        }
+        const leader = this.port.metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1
+        if (leader < 0) {
+          leaderMissing = true
+          nextWake = Math.min(nextWake, b.createdAt + s.deliveryTimeoutMs)
+          continue
+        }
+        const key = `${leader}:${q.acks}`
+        let r = requests.get(key)
+        if (r === undefined) {
+          if ((this.inFlightByNode.get(leader) ?? 0) >= s.maxInFlightPerNode) continue
+          r = { nodeId: leader, acks: q.acks, batches: [], bytes: 0 }
+          requests.set(key, r)
+          this.inFlightByNode.set(leader, (this.inFlightByNode.get(leader) ?? 0) + 1)
+        } else if (r.bytes + b.bytes + BATCH_OVERHEAD > s.maxRequestBytes) continue
+        q.batches.shift()
+        r.batches.push(b)
+        r.bytes += b.bytes + BATCH_OVERHEAD
+      }
+      if (requests.size === 0) break
+      for (const r of requests.values()) void this.send(r)
+    }
+    if (leaderMissing) {
+      this.refreshMetadata()
+      nextWake = Math.min(nextWake, now + s.retryBackoff.delay(1))
+    }
+    if (nextWake < Number.POSITIVE_INFINITY) this.arm(nextWake)
+    this.checkFlushers()
+  }
+
+  /** One refresh at a time, and not more often than the retry backoff, however many batches wait for a leader. */
+  private refreshMetadata(): void {
+    if (this.metadataWanted) return
+    const now = Date.now()
+    const due = this.metadataAskedAt + this.settings.retryBackoff.initialMs
+    if (due > now) {
+      this.arm(due)
+      return
+    }
+    this.metadataWanted = true
+    this.metadataAskedAt = now
+    this.port.metadata
+      .refreshTracked()
+      .catch(() => {})
+      .finally(() => {
+        this.metadataWanted = false
+        this.scheduleDrain()
+      })
+  }
+
+  private async send(r: PendingRequest): Promise<void> {
+    this.inFlightRequests++
+    try {
+      const conn = await this.port.connection(r.nodeId)
+      const version = this.produceVersion(conn, r)
+      const topicData = this.topicData(r, version)
+      const body = { transactionalId: null, acks: r.acks, timeoutMs: this.settings.requestTimeoutMs, topicData }
+      if (r.acks === 0) {
+        await conn.sendWithoutResponse(ApiKey.Produce, version, body)
+        for (const b of r.batches) this.complete(b, -1n, true)
+      } else {
+        const res = await conn.request(ApiKey.Produce, version, body)
+        this.onResponse(r, res, version, conn)
+      }
+    } catch (err) {
+      // No answer (connection lost, request timed out, ...): the whole request may be retried. The broker may
+      // have written it: at least once.
+      const error = err as Error
+      const retriable = !(err instanceof InvalidRequestError || err instanceof ClientClosedError)
+      for (const b of r.batches) this.retryOrFail(b, error, retriable, true)
+    } finally {
+      this.inFlightRequests--
+      const n = (this.inFlightByNode.get(r.nodeId) ?? 1) - 1
+      if (n <= 0) this.inFlightByNode.delete(r.nodeId)
+      else this.inFlightByNode.set(r.nodeId, n)
+      this.scheduleDrain()
+    }
+  }
+
+  /** The newest Produce both sides support; below 13 (topic ids, Kafka 4.1+) when a topic's id is unknown. */
+  private produceVersion(conn: BrokerConnection, r: PendingRequest): number {
+    const version = conn.negotiatedVersion(ApiKey.Produce)
+    if (version === undefined)
+      throw new InvalidRequestError(`broker ${r.nodeId} offers no Produce version the sidecar's codec supports`)
+    if (version < 13) return version
+    const missingId = r.batches.some((b) => this.port.metadata.topic(b.queue.topic)?.id === undefined)
+    if (!missingId) return version
+    if (!conn.supports(ApiKey.Produce, 12))
+      throw new InvalidRequestError(`broker ${r.nodeId} needs topic ids for Produce, and a topic's id is unknown`)
+    return 12
+  }
+
+  /** The request's topics (by id from v13, by name before), and the key each batch's answer will come under. */
+  private topicData(r: PendingRequest, version: number): ProduceRequestTopicProduceData[] {
+    const byTopic = new Map<string, ProduceRequestTopicProduceData>()
+    r.byResponseKey = new Map()
+    for (const b of r.batches) {
+      const q = b.queue
+      const topicKey = version >= 13 ? this.port.metadata.topic(q.topic)!.id! : q.topic
+      let t = byTopic.get(q.topic)
+      if (t === undefined) {
+        t = version >= 13 ? { topicId: topicKey, partitionData: [] } : { name: q.topic, partitionData: [] }
+        byTopic.set(q.topic, t)
+      }
+      b.encoded ??= encodeRecordBatch(b.records, { compression: q.compression })
+      t.partitionData.push({ index: q.partition, records: b.encoded })
+      r.byResponseKey.set(`${topicKey}:${q.partition}`, b)
+    }
+    return [...byTopic.values()]
+  }
+
+  private onResponse(r: PendingRequest, res: ProduceResponse, version: number, conn: BrokerConnection): void {
+    const batches = r.byResponseKey!
+    for (const t of res.responses) {
+      const topicKey = version >= 13 ? t.topicId : t.name
+      for (const p of t.partitionResponses) {
+        const key = `${topicKey}:${p.index}`
+        const b = batches.get(key)
+        if (b === undefined) continue
+        batches.delete(key)
+        if (p.errorCode === 0) {
+          this.complete(b, p.baseOffset, false)
+          continue
+        }
+        const err = new KafkaResponseError(
+          p.errorCode,
+          `Produce to ${b.queue.topic}-${b.queue.partition}`,
+          p.errorMessage ?? p.recordErrors?.[0]?.batchIndexErrorMessage,
+        )
+        this.retryOrFail(b, err, isRetriable(p.errorCode), invalidatesMetadata(p.errorCode))
+      }
+    }
+    for (const b of batches.values())
+      this.retryOrFail(
+        b,
+        new UpstreamProtocolError(conn.target, `a Produce response without ${b.queue.topic}-${b.queue.partition}`),
+        true,
+        false,
+      )
+  }
+
+  private retryOrFail(b: Batch, err: Error, retriable: boolean, staleMetadata: boolean): void {
+    const now = Date.now()
+    b.attempts++
+    b.lastError = err
+    b.closed = true
+    b.retryAt = now + this.settings.retryBackoff.delay(b.attempts)
+    const q = b.queue
+    if (!retriable || this.closed) {
+      this.fail(b, err)
+      return
+    }
+    if (b.retryAt >= b.createdAt + this.settings.deliveryTimeoutMs) {
+      this.fail(b, new DeliveryTimeoutError(q.topic, q.partition, this.settings.deliveryTimeoutMs, err))
+      return
+    }
+    this.port.log.debug(
+      { topic: q.topic, partition: q.partition, attempt: b.attempts, err: err.message },
+      'upstream produce will be retried',
+    )
+    if (staleMetadata) this.refreshMetadata()
+    // Back in its queue, ahead of batches created after it.
+    let i = 0
+    while (i < q.batches.length && q.batches[i]!.createdAt <= b.createdAt) i++
+    q.batches.splice(i, 0, b)
+    this.arm(b.retryAt)
+  }
+
+  private complete(b: Batch, baseOffset: bigint, noOffsets: boolean): void {
+    this.buffered -= b.bytes
+    const { topic, partition } = b.queue
+    for (let i = 0; i < b.records.length; i++) {
+      const d = b.owners[i]!
+      if (d.settled) continue
+      d.results[b.slots[i]!] = { topic, partition, offset: noOffsets ? -1n : baseOffset + BigInt(i) }
+      if (--d.remaining === 0) {
+        d.settled = true
+        d.resolve(d.results)
+      }
+    }
+    this.checkFlushers()
+  }
+
+  private fail(b: Batch, err: Error): void {
+    this.buffered -= b.bytes
+    for (const d of b.owners) {
+      if (d.settled) continue
+      d.settled = true
+      d.reject(err)
+    }
+    this.checkFlushers()
+  }
+
+  private checkFlushers(): void {
+    if (this.flushers.length === 0 || this.buffered > 0 || this.inFlightRequests > 0) return
+    const done = this.flushers
+    this.flushers = []
+    for (const resolve of done) resolve()
+  }
+}
+
+function newBatch(queue: PartitionQueue, now: number): Batch {
+  return {
+    queue,
+    records: [],
+    owners: [],
+    slots: [],
+    bytes: 0,
+    createdAt: now,
+    closed: false,
+    attempts: 0,
+    retryAt: 0,
+    lastError: undefined,
+    encoded: undefined,
+  }
+}
+
+function bytesOf(v: Uint8Array | string | null | undefined): Uint8Array | null {
+  if (v === undefined || v === null) return null
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v
+}
+
+function toRecordInput(r: ProducerRecord, now: number): RecordInput {
+  const ts = r.timestamp
+  return {
+    key: bytesOf(r.key),
+    value: bytesOf(r.value),
+    headers: r.headers?.map((h) => ({ key: h.key, value: bytesOf(h.value) })) ?? [],
+    timestamp: ts === undefined ? BigInt(now) : typeof ts === 'bigint' ? ts : BigInt(Math.trunc(ts)),
+  }
+}
+
+function sizeOf(r: RecordInput): number {
+  let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0)
+  for (const h of r.headers ?? []) size += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0)
+  return size
+}
