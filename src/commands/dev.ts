@@ -7,6 +7,7 @@ import {
   loadConfig,
   type SidecarConfig,
 } from '../config/index.js'
+import { withFilterChecks } from '../filter-registry.js'
 import { createLogger, type Logger } from '../logger.js'
 import type { CliCommand } from './command.js'
 import { flagsOf, handleSignals, runOrExit, startSidecarProcess, warnOnMissingNodeFlags } from './run.js'
@@ -101,11 +102,11 @@ export const devCommand: CliCommand = {
     await runOrExit(
       () => log,
       async () => {
-        const base: LoadConfigInput = {
+        const base: LoadConfigInput = withFilterChecks({
           file: args.config as string | undefined,
           env: process.env,
           flags: flagsOf(args),
-        }
+        })
         const probe = loadConfig({ ...base, requireUpstream: false })
         log = createLogger({ level: probe.log.level, frames: probe.log.frames })
         warnOnMissingNodeFlags(log)

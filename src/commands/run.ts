@@ -11,6 +11,7 @@ import {
 import { ConfigWatcher } from '../config/reload.js'
 import { SidecarError } from '../errors.js'
 import { FILTER_PLUGINS } from '../filter-plugins.js'
+import { withFilterChecks } from '../filter-registry.js'
 import { createLogger, frameLoggingEnabled, type Logger, setFrameLogging } from '../logger.js'
 import { missingNodeFlags, SIDECAR_NODE_FLAGS } from '../runtime/node-flags.js'
 import { Sidecar } from '../server/sidecar.js'
@@ -182,7 +183,8 @@ export const runCommand: CliCommand = {
         'everything from a file (reloaded on change and SIGHUP)',
       ),
   handler: async (args: Record<string, unknown>) => {
-    const input: LoadConfigInput = { file: args.config as string | undefined, env: process.env, flags: flagsOf(args) }
+    // The same checks as validate-config (filters included), on start and on every reload.
+    const input = withFilterChecks({ file: args.config as string | undefined, env: process.env, flags: flagsOf(args) })
     let log: Logger | undefined
     await runOrExit(
       () => log,

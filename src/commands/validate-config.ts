@@ -2,20 +2,26 @@ import {
   CONFIG_FILE_ENV,
   CONFIG_OVERRIDES,
   ConfigError,
+  configFileOption,
   configFilePath,
   configFlagOptions,
   type Environment,
   formatHostPort,
   type ListenTlsConfig,
-  loadConfig,
   type SidecarConfig,
 } from '../config/index.js'
+import { FILTER_PLUGINS } from '../filter-plugins.js'
+import { loadSidecarConfig } from '../filter-registry.js'
+import type { FilterPlugin } from '../pipeline/filter-api.js'
 import { readTlsMaterial } from '../tls/material.js'
 import { type CliCommand, type CommandResult, emit } from './command.js'
+import { USAGE_EXIT, usageLine } from './usage.js'
 
 /**
  * `kafka-sidecar validate-config [FILE]`: validates a config file as `run` would see it (with the environment's and
- * the given flags' overrides), prints "ok" and a summary, or every problem and exit code 1.
+ * the given flags' overrides, and the same checks, filters included: src/filter-registry.ts), prints "ok" and a
+ * summary, or every problem and exit code 1. The file is named as `run` takes it (--config FILE or
+ * KAFKA_SIDECAR_CONFIG), or as the one argument.
  */
 
 export interface ValidateConfigArgs {
@@ -26,6 +32,8 @@ export interface ValidateConfigArgs {
   env?: Environment
   /** Override flags, keyed as in CONFIG_OVERRIDES. */
   flags?: Readonly<Record<string, unknown>>
+  /** The filters `filters:` may name; default: the sidecar's (FILTER_PLUGINS). */
+  plugins?: readonly FilterPlugin[]
 }
 
 export function runValidateConfig(args: ValidateConfigArgs): CommandResult {
@@ -33,14 +41,17 @@ export function runValidateConfig(args: ValidateConfigArgs): CommandResult {
   const file = args.file ?? env[CONFIG_FILE_ENV] ?? args.env?.[CONFIG_FILE_ENV]
   if (file === undefined || file.trim() === '') {
     return {
-      exitCode: 2,
+      exitCode: USAGE_EXIT,
       stdout: '',
-      stderr: `error KSC_ERR_CLI_USAGE: name the config file: kafka-sidecar validate-config FILE (or set ${CONFIG_FILE_ENV})\n`,
+      stderr: usageLine(
+        `name the config file: kafka-sidecar validate-config FILE, or --config FILE, or set ${CONFIG_FILE_ENV}`,
+        'validate-config',
+      ),
     }
   }
   const flags = args.flags ?? {}
   try {
-    const config = loadConfig({ file, env, flags })
+    const config = loadSidecarConfig({ file, env, flags }, args.plugins ?? FILTER_PLUGINS)
     const overrides = CONFIG_OVERRIDES.flatMap((o) => [
       ...(o.env !== undefined && env[o.env] !== undefined && env[o.env]!.trim() !== '' ? [o.env] : []),
       ...(flags[o.flag] !== undefined ? [`--${o.flag}`] : []),
@@ -116,7 +127,11 @@ export const validateConfigCommand: CliCommand = {
   describe: 'Check a config file (with environment and flag overrides applied) and summarize it',
   builder: (y) =>
     y
-      .positional('file', { type: 'string', describe: `YAML config file (default: $${CONFIG_FILE_ENV})` })
+      .positional('file', {
+        type: 'string',
+        describe: `YAML config file, as --config takes it (default: $${CONFIG_FILE_ENV})`,
+      })
+      .options(configFileOption())
       .option('env', {
         type: 'boolean',
         default: true,
@@ -124,15 +139,28 @@ export const validateConfigCommand: CliCommand = {
       })
       .options(configFlagOptions())
       .example('$0 validate-config /etc/kafka-sidecar/config.yaml', 'check a file')
+      .example('$0 validate-config --config /etc/kafka-sidecar/config.yaml', 'the same, named as run takes it')
       .example(
         '$0 validate-config config.yaml --upstream broker-1:9092',
         'check it as `run --upstream ...` would see it',
       )
       .epilogue('Exit codes: 0 valid, 1 problems found (all are listed), 2 usage.'),
   handler: (parsed) => {
-    const argv = parsed as unknown as { file?: string; env: boolean } & Record<string, unknown>
+    const argv = parsed as unknown as { file?: string; config?: string; env: boolean } & Record<string, unknown>
+    if (argv.file !== undefined && argv.config !== undefined && argv.file !== argv.config) {
+      emit({
+        exitCode: USAGE_EXIT,
+        stdout: '',
+        stderr: usageLine(
+          `two config files, ${JSON.stringify(argv.file)} and --config ${JSON.stringify(argv.config)}: name one`,
+          'validate-config',
+        ),
+      })
+      return
+    }
     const args: ValidateConfigArgs = { useEnv: argv.env, env: process.env, flags: argv }
-    if (argv.file !== undefined) args.file = argv.file
+    const file = argv.file ?? argv.config
+    if (file !== undefined) args.file = file
     emit(runValidateConfig(args))
   },
 }

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import { ConfigError, ConfigFileUnreadableError, type ConfigIssue } from './errors.js'
 import { CONFIG_FILE_ENV, environmentLayer, flagLayer, type OverrideLayer } from './overrides.js'
-import { type SidecarConfig, validateConfig } from './schema.js'
+import { type FilterCheck, type SidecarConfig, validateConfig } from './schema.js'
 import { type PathSegment, pathString } from './validator.js'
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -19,6 +19,8 @@ export interface LoadConfigInput {
   requireUpstream?: boolean
   /** Default true: check that TLS files named in the config are readable. */
   checkFiles?: boolean
+  /** Check `filters` entries against the filters that exist (src/filter-registry.ts withFilterChecks). */
+  checkFilters?: FilterCheck
 }
 
 /** The config file the input points at, as an absolute path, or undefined. */
@@ -65,6 +67,7 @@ export function loadConfigFromText(
     requireUpstream: input.requireUpstream ?? true,
     baseDir: file === undefined ? process.cwd() : dirname(file),
     checkFiles: input.checkFiles ?? true,
+    ...(input.checkFilters === undefined ? {} : { checkFilters: input.checkFilters }),
   })
   const issues: ConfigIssue[] = [...env.issues, ...flags.issues]
   for (const raw of result.issues) {

@@ -174,9 +174,24 @@ export const DEFAULTS = {
   },
 } as const
 
+/** A problem with the `filters` entry at `index`: its name, or its config. */
+export interface FilterEntryIssue {
+  readonly index: number
+  readonly key: 'name' | 'config'
+  readonly message: string
+}
+
+/**
+ * Checks `filters` entries against the filters that exist (src/filter-registry.ts). The configuration module does not
+ * know the filters; the commands pass this in, so that a file is checked the same way by every command.
+ */
+export type FilterCheck = (entries: readonly FilterEntry[]) => readonly FilterEntryIssue[]
+
 export interface ValidateOptions {
   /** `run` needs upstream brokers; other commands (validate a partial file) may not. Default true. */
   requireUpstream?: boolean
+  /** Check the `filters` entries' names and configs; default: only their shape. */
+  checkFilters?: FilterCheck
   /** Directory that relative TLS file paths are resolved against (the config file's). Default: cwd. */
   baseDir?: string
   /** Check that TLS files exist and are readable. Default true. */
@@ -205,6 +220,9 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const log = logSection(v, root.log)
   const stats = statsSection(v, root.stats, options)
   const filters = filtersSection(v, root.filters)
+  if (options.checkFilters !== undefined && !v.issues.some((i) => i.segments[0] === 'filters')) {
+    for (const issue of options.checkFilters(filters)) v.fail(['filters', issue.index, issue.key], issue.message)
+  }
 
   if (
     admin.enabled &&
