@@ -76,16 +76,17 @@ function decode(args: DecodeArgs, stdin: Buffer): CommandResult {
   }
 
   const input = readInput(args, stdin)
-  const start = args.framed === true ? checkFramePrefix(input) : 0
+  const start = args.framed === true ? checkFramePrefix(input, apiKey, apiVersion) : 0
   const offsetNote = args.framed === true ? ' (byte offsets count from the start of the length prefix)' : ''
 
   let decoded: DecodedRequest | DecodedResponse
   try {
-    decoded = apiKey === undefined ? decodeRequest(input, start) : decodeResponse(input, apiKey, apiVersion!, start)
+    decoded = decodeAt(input, start, apiKey, apiVersion)
   } catch (err) {
     if (!(err instanceof CodecError)) throw err
+    const hint = args.framed === true ? unframedHint(input, apiKey, apiVersion) : framedHint(input, apiKey, apiVersion)
     return fail(
-      `cannot decode ${describeFrame(input, start, apiKey, apiVersion)}: ${err.message}${offsetNote}`,
+      `cannot decode ${describeFrame(input, start, apiKey, apiVersion)}: ${err.message}${offsetNote}${hint ?? ''}`,
       err.code,
     )
   }
@@ -173,19 +174,58 @@ export function parseHex(text: string): Buffer {
 }
 
 /** Checks the 4-byte length prefix of a framed input; returns where the body starts. */
-function checkFramePrefix(input: Buffer): number {
-  if (input.length < 4)
-    throw new InputError(`--framed input of ${input.length} byte(s) is shorter than the 4-byte length prefix`)
+function checkFramePrefix(input: Buffer, apiKey?: number, apiVersion?: number): number {
+  if (input.length < 4) {
+    throw new InputError(
+      `--framed input of ${input.length} byte(s) is shorter than the 4-byte length prefix${unframedHint(input, apiKey, apiVersion) ?? ''}`,
+    )
+  }
   const declared = input.readInt32BE(0)
   const actual = input.length - 4
   if (declared !== actual) {
     throw new InputError(
-      `the length prefix says ${declared} bytes but ${actual} follow it${declared > actual ? ' (capture cut short?)' : ' (more than one frame, or trailing bytes?)'}; ` +
-        'without the prefix, leave out --framed',
+      `the length prefix says ${declared} bytes but ${actual} follow it${declared > actual ? ' (capture cut short?)' : ' (more than one frame, or trailing bytes?)'}` +
+        (unframedHint(input, apiKey, apiVersion) ?? '; without the prefix, leave out --framed'),
       0,
     )
   }
   return 4
+}
+
+function decodeAt(
+  input: Buffer,
+  start: number,
+  apiKey?: number,
+  apiVersion?: number,
+): DecodedRequest | DecodedResponse {
+  return apiKey === undefined ? decodeRequest(input, start) : decodeResponse(input, apiKey, apiVersion!, start)
+}
+
+/** True when the input decodes, whole, from `start`: the other reading a hint may suggest. */
+function decodesFrom(input: Buffer, start: number, apiKey?: number, apiVersion?: number): boolean {
+  try {
+    decodeAt(input, start, apiKey, apiVersion)
+    return true
+  } catch {
+    return false // only a hint: whatever the codec says about the other reading is not the user's question
+  }
+}
+
+/**
+ * Read without --framed, an input that still starts with its length prefix takes the prefix for the header: the
+ * first two bytes of a prefix under 64 KiB read as API key 0 (Produce) and the next two as a version such as 36.
+ * When the prefix matches the bytes after it and the rest decodes, say so.
+ */
+function framedHint(input: Buffer, apiKey?: number, apiVersion?: number): string | undefined {
+  if (input.length < 4 || input.readInt32BE(0) !== input.length - 4) return undefined
+  if (!decodesFrom(input, 4, apiKey, apiVersion)) return undefined
+  return `; the input starts with a 4-byte length prefix (${input.length - 4}, the bytes that follow it) and decodes as ${describeFrame(input, 4, apiKey, apiVersion)} after it: add --framed`
+}
+
+/** The reverse: with --framed on an input that has no prefix, the first four bytes of the header become one. */
+function unframedHint(input: Buffer, apiKey?: number, apiVersion?: number): string | undefined {
+  if (!decodesFrom(input, 0, apiKey, apiVersion)) return undefined
+  return `; without a length prefix the input decodes as ${describeFrame(input, 0, apiKey, apiVersion)}: leave out --framed`
 }
 
 function describeFrame(input: Buffer, start: number, apiKey?: number, apiVersion?: number): string {

@@ -259,6 +259,52 @@ describe('decode', () => {
     )
   })
 
+  it('hints at --framed when the input still has its length prefix, and the reverse', () => {
+    const { frame, body } = metadataRequest()
+    // Read as a body, the prefix 00 00 00 NN is the header: API key 0 (Produce), version NN.
+    const unframed = runDecode({ request: true }, frame)
+    expect(unframed.exitCode).toBe(2)
+    expect(unframed.stderr).toMatch(
+      new RegExp(
+        `^error KSC_ERR_CODEC_\\w+: cannot decode Produce request v${body.length}: .*; the input starts with a 4-byte length prefix \\(${body.length}, the bytes that follow it\\) and decodes as Metadata request v12 after it: add --framed\n$`,
+      ),
+    )
+
+    // A body given with --framed: its first four bytes make no sensible prefix.
+    const framed = runDecode({ request: true, framed: true }, body)
+    expect(framed.exitCode).toBe(2)
+    expect(framed.stderr).toBe(
+      `error KSC_ERR_CLI_INPUT: the length prefix says ${body.readInt32BE(0)} bytes but ${body.length - 4} follow it (capture cut short?); without a length prefix the input decodes as Metadata request v12: leave out --framed (at byte 0)\n`,
+    )
+
+    // Responses too, with the API the caller names.
+    const response = encodeResponse(
+      3,
+      12,
+      { correlationId: 7 },
+      {
+        throttleTimeMs: 0,
+        brokers: [],
+        clusterId: null,
+        controllerId: 1,
+        topics: [],
+      },
+    )
+    const responseArgs = { response: true, apiKey: 'Metadata', apiVersion: 12 }
+    expect(runDecode(responseArgs, response).stderr).toContain(
+      'and decodes as Metadata response v12 after it: add --framed',
+    )
+    expect(runDecode({ ...responseArgs, framed: true }, response).exitCode).toBe(0)
+
+    // No hint when the other reading fails too.
+    const cut = runDecode({ request: true }, frame.subarray(0, 30))
+    expect(cut.stderr).not.toContain('--framed')
+    const short = runDecode({ request: true, framed: true }, Buffer.from([0, 0]))
+    expect(short.stderr).toBe(
+      'error KSC_ERR_CLI_INPUT: --framed input of 2 byte(s) is shorter than the 4-byte length prefix\n',
+    )
+  })
+
   it('reports unknown API keys and versions the codec cannot decode', () => {
     const unknown = runDecode({ request: true }, Buffer.from('03e7000000000001ffff', 'hex'))
     expect(unknown.exitCode).toBe(2)
@@ -361,6 +407,14 @@ describe('kafka-sidecar CLI (built)', () => {
     expect(unknown.status).toBe(2)
     expect(unknown.stderr).toContain('unknown option --bogus for decode')
     expect(run(['decodee']).status).toBe(2)
+  })
+
+  it('suggests --framed for a capture that still has its length prefix (hex on the command line)', () => {
+    const { frame } = metadataRequest()
+    const r = run(['decode', '--request', '--hex', frame.toString('hex')])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('decodes as Metadata request v12 after it: add --framed\n')
+    expect(run(['decode', '--request', '--framed', '--hex', frame.toString('hex')]).status).toBe(0)
   })
 
   it('shows every command and its options in --help', () => {
