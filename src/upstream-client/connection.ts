@@ -210,10 +210,11 @@ export class BrokerConnection {
   }
 
   private sendRaw(apiKey: number, version: number, body: unknown, expectResponse: boolean): Promise<unknown> {
-    if (this.closedWith !== undefined)
-      return Promise.reject(
-        this.closedWith ?? new ConnectionClosedError(this.target, 'the connection was closed before the request'),
-      )
+    if (this.closedWith instanceof ConnectionClosedError) return Promise.reject(this.closedWith)
+    if (this.closedWith !== undefined) {
+      const why = this.closedWith === null ? 'closed by the client' : this.closedWith.message
+      return Promise.reject(new ConnectionClosedError(this.target, why, this.closedWith ?? undefined))
+    }
     const correlationId = this.nextCorrelationId
     this.nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1
     let frame: Buffer
@@ -233,7 +234,10 @@ export class BrokerConnection {
       const timeoutMs = this.options.requestTimeoutMs
       const timer = setTimeout(() => {
         const name = API_DEFINITIONS[apiKey]?.name ?? `api ${apiKey}`
-        this.fail(new RequestTimeoutError(this.target, `${name} v${version}`, timeoutMs))
+        const err = new RequestTimeoutError(this.target, `${name} v${version}`, timeoutMs)
+        this.pending.delete(correlationId)
+        reject(err)
+        this.fail(err)
       }, timeoutMs)
       timer.unref()
       this.pending.set(correlationId, { apiKey, apiVersion: version, resolve, reject, timer })
@@ -311,7 +315,11 @@ export class BrokerConnection {
     const name = SOFTWARE_NAME
     const softwareVersion = SOFTWARE_TOKEN.test(this.options.softwareVersion) ? this.options.softwareVersion : 'unknown'
     for (;;) {
-      const body = version >= 3 ? { clientSoftwareName: name, clientSoftwareVersion: softwareVersion } : {}
+      // v5 may name the cluster and node the client means to reach; null and -1 say "not known" (the defaults).
+      const body =
+        version >= 3
+          ? { clientSoftwareName: name, clientSoftwareVersion: softwareVersion, clusterId: null, nodeId: -1 }
+          : {}
       const res = (await this.sendRaw(ApiKey.ApiVersions, version, body, true)) as ApiVersionsResponse
       if (res.errorCode === UNSUPPORTED_VERSION) {
         const theirs = res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions)
