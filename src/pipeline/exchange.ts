@@ -1,36 +1,41 @@
-import { CodecError, TruncatedInputError, UnknownApiKeyError } from '../../codec/errors.js'
-import { peekClientId, peekRequestHeader, peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
-import { canDecode, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import { CodecError } from '../../codec/errors.js'
+import { peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
+import { encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
 import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
-import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
+import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
-import { peekProduceAcks } from '../../codec/messages/peek.js'
 import { hasRecordsFields } from '../../codec/messages/records-fields.js'
-import { logFrame } from '../logger.js'
 import { apiVersionsUnsupportedResponse } from './api-versions-answers.js'
-import type { ConnectionObserver } from './connection-observer.js'
+import { BrokerVersions } from './broker-versions.js'
 import type { ConnectionState } from './connection-state.js'
 import { buildErrorResponse } from './error-responses.js'
+import type { ExchangePort, ExchangeRuntime } from './exchange-port.js'
 import type {
   DecodedRequest,
   DecodedResponse,
   Filter,
   FilterContext,
-  FrameFacts,
   RequestVerdict,
   ResponseVerdict,
   SentResponse,
 } from './filter-api.js'
 import { type FilterChain, isPromise, onlyObservers, recordsAsSummary } from './filter-chain.js'
-import { type ContextHost, type ContextServices, FilterContextImpl } from './filter-context.js'
+import { type ContextHost, FilterContextImpl } from './filter-context.js'
 import { Frame } from './frame.js'
+import { FrameAccounting } from './frame-accounting.js'
 import { decodeRequestFrame, decodeResponseFrame, requestObservation, responseObservation } from './message-decoding.js'
+import { OwnRequests } from './own-requests.js'
 import { splitRejectedPartitions } from './partition-rejections.js'
 import { keepPiece, type ReadLease } from './read-lease.js'
-import { saslOpaqueExchanges } from './sasl-v0.js'
+import { BUILT_IN_APIS, ClientIdReader, HEAD_BYTES, planRequest, type RequestPlan } from './request-plan.js'
+import { SaslV0Framing } from './sasl-v0.js'
+import { apiName, newSlot, type Slot } from './slot.js'
 import type { StreamedObservation } from './streamed-observation.js'
+
+export type { ExchangePort, ExchangeRuntime, PauseReason } from './exchange-port.js'
+export { HEAD_BYTES } from './request-plan.js'
 
 /**
  * The exchange: everything that happens to a Kafka message between the client's socket and the broker's, for one
@@ -50,93 +55,6 @@ import type { StreamedObservation } from './streamed-observation.js'
  * a promise holds back the requests behind it until it settles (blockOn).
  */
 
-/** Bytes of a request the header peeks need at most (a client id, Produce's transactional id). */
-export const HEAD_BYTES = 512
-
-/** Why reading from the client is paused (several at once; it resumes when none is left). */
-export type PauseReason =
-  | 'filter'
-  | 'inflight'
-  | 'upstream-backpressure'
-  | 'connecting'
-  | 'draining'
-  | 'throttle'
-  | 'memory'
-
-/** What the exchange asks of the connection it runs in. */
-export interface ExchangePort {
-  /** Writes toward the broker. */
-  toUpstream(frame: Frame): void
-  /** Writes toward the client. */
-  toClient(frame: Frame): void
-  pauseClient(reason: PauseReason): void
-  resumeClient(reason: PauseReason): void
-  /** Stops reading the client for `ms` (throttling); overlapping calls extend the pause. */
-  muteClient(ms: number): void
-  /** A failure counted and logged once per cause; the connection goes on. */
-  report(code: string, err: unknown): void
-  /** Bytes a peer sent that the sidecar cannot accept: counted, logged, and the connection closed. */
-  protocolError(side: 'client' | 'broker', err: unknown): void
-  /** A bug or a filter failure: counted, logged, and the connection closed. */
-  internalError(what: string, err: unknown): void
-  close(reason: string): void
-  readonly phase: 'connecting' | 'open' | 'draining' | 'closed'
-  /** The exchange became idle (nothing in flight): a drain waiting for that may finish. */
-  settled(): void
-}
-
-/** Shared by the exchanges of every connection made from one configuration. */
-export interface ExchangeRuntime {
-  readonly observer: ConnectionObserver
-  readonly services: ContextServices
-  readonly maxInflightRequests: number
-  frameLogging(): boolean
-}
-
-/** How a request goes on: as its own bytes with nobody looking, as its bytes with observers looking after, or held. */
-type Route = 'pass' | 'observe' | 'hold'
-
-/** The one routing decision for a request, taken from its header alone, for whole and streamed requests alike. */
-interface RequestPlan {
-  readonly apiKey: number
-  readonly apiVersion: number
-  readonly correlationId: number
-  readonly expectsResponse: boolean
-  readonly decodable: boolean
-  readonly route: Route
-  readonly requestFilters: readonly Filter[]
-}
-
-/** A request a filter sent itself (sendOwnRequest): its answer goes to the caller, through `responseFilters`. */
-interface OwnRequest {
-  resolve(res: SentResponse): void
-  reject(err: Error): void
-}
-
-/** One request awaiting its answer. */
-interface Slot {
-  readonly correlationId: number
-  readonly apiKey: number
-  readonly apiVersion: number
-  readonly receivedAt: number
-  /** When the request was written to the broker, and when its response arrived (0: not sent / a filter's answer). */
-  sentAt: number
-  answeredAt: number
-  /** Filters that want the response decoded, in response order (decided when the request passed). */
-  readonly responseFilters: readonly Filter[]
-  request: DecodedRequest | undefined
-  /** The frame for the client once ready (size prefix included). */
-  response: Frame | undefined
-  own: OwnRequest | undefined
-  /** Partitions a filter answered itself (rejectPartitions): puts them back into the broker's answer. */
-  merge: ((brokerBody: unknown) => unknown) | undefined
-}
-
-/** Upstream correlation ids of the sidecar's own requests: a range of their own, so logs tell them apart. */
-const OWN_CORRELATION_BASE = 0x70000000
-
-const BUILT_IN_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake])
-
 export class Exchange implements ContextHost {
   private readonly contexts = new Map<Filter, FilterContextImpl>()
   private readonly ctxFor = (f: Filter): FilterContext => this.contexts.get(f)!
@@ -153,17 +71,12 @@ export class Exchange implements ContextHost {
   private streamingResponse:
     | { slot: Slot; length: number; observation: StreamedObservation<DecodedResponse> | undefined }
     | undefined
-  /**
-   * SaslHandshake v0 (KIP-43): after the handshake the SASL tokens travel as bare size-prefixed frames with no Kafka
-   * header. These count how many such frames remain in each direction.
-   */
-  private opaqueFromClient = 0
-  private opaqueFromUpstream = 0
-  private opaqueArmed = 0
-  private lastClientIdBytes: Buffer | undefined
-  /** What the broker said it supports on this connection (its ApiVersions answer), for the sidecar's own requests. */
-  private upstreamVersions: ReadonlyMap<number, { min: number; max: number }> | undefined
-  private ownCorrelation = 0
+  /** SaslHandshake v0 (KIP-43): SASL tokens as bare size-prefixed frames with no Kafka header. */
+  private readonly saslV0 = new SaslV0Framing()
+  private readonly clientIds = new ClientIdReader()
+  private readonly brokerVersions = new BrokerVersions()
+  private readonly accounting: FrameAccounting
+  private readonly own: OwnRequests
 
   constructor(
     private readonly state: ConnectionState,
@@ -176,6 +89,20 @@ export class Exchange implements ContextHost {
   ) {
     for (const [i, f] of chain.filters.entries())
       this.contexts.set(f, new FilterContextImpl(state, this, i, rt.services))
+    this.accounting = new FrameAccounting(state, rt, chain, this.ctxFor)
+    this.own = new OwnRequests({
+      chain,
+      ctxFor: this.ctxFor,
+      unavailable: () => this.ownRequestsUnavailable(),
+      clientId: () => this.state.clientId,
+      send: (frame, slot) => {
+        if (slot !== undefined) this.upstream.push(slot)
+        this.port.toUpstream(frame)
+      },
+      learn: (res) => this.builtInResponse(res),
+      close: (reason) => this.port.close(reason),
+      protocolError: (err) => this.port.protocolError('broker', err),
+    })
   }
 
   /** Nothing in flight, nothing waiting, nothing half-streamed: a drain may close now. */
@@ -221,10 +148,10 @@ export class Exchange implements ContextHost {
    * and handled whole by onRequest.
    */
   beginRequestStream(head: Buffer, length: number): boolean {
-    if (this.port.phase !== 'open' || this.blocked || this.opaqueFromClient > 0) return false
+    if (this.port.phase !== 'open' || this.blocked || this.saslV0.clientTokenNext) return false
     let plan: RequestPlan
     try {
-      plan = this.planRequest(head)
+      plan = planRequest(head, this.chain)
       if (plan.route === 'hold') return false
       if (!this.identify(head)) return false
     } catch {
@@ -265,15 +192,14 @@ export class Exchange implements ContextHost {
 
   /** Handles one whole request; returns a promise only when a filter is asynchronous. */
   private handleRequest(frame: Frame): Promise<void> | undefined {
-    if (this.opaqueFromClient > 0) {
+    if (this.saslV0.takeClientToken()) {
       // A bare SASL v0 token: not a Kafka request, forwarded as it is.
-      this.opaqueFromClient--
       this.port.toUpstream(frame)
       return undefined
     }
     let plan: RequestPlan
     try {
-      plan = frame.peek(HEAD_BYTES, (b) => this.planRequest(b))
+      plan = frame.peek(HEAD_BYTES, (b) => planRequest(b, this.chain))
       if (!frame.peek(HEAD_BYTES, (b) => this.identify(b))) return undefined
     } catch (err) {
       this.port.protocolError('client', err)
@@ -325,68 +251,18 @@ export class Exchange implements ContextHost {
     return undefined
   }
 
-  /** Reads the routing decision off a request's header. Throws for garbage and for API keys the codec does not know. */
-  private planRequest(head: Buffer): RequestPlan {
-    const { apiKey, apiVersion, correlationId } = peekRequestHeader(head, 4)
-    // Well-behaved clients only use APIs from the (narrowed) ApiVersions answer, all of which the codec knows:
-    // anything else is garbage or an attack and is not passed on to the broker.
-    if (API_DEFINITIONS[apiKey] === undefined || apiVersion < 0) throw new UnknownApiKeyError(apiKey)
-    const expectsResponse = apiKey !== ApiKey.Produce || peekProduceAcks(head, 4) !== 0
-    const decodable = canDecode(apiKey, apiVersion)
-    const requestFilters = decodable ? this.chain.requestFilters(apiKey, apiVersion) : NO_FILTERS
-    // ApiVersions and SaslHandshake are always decoded: the first tells who the client is (KIP-511) and what the
-    // broker supports; the second changes how the following frames are framed.
-    const route: Route =
-      decodable && BUILT_IN_APIS.has(apiKey)
-        ? 'hold'
-        : requestFilters.length === 0
-          ? 'pass'
-          : onlyObservers(requestFilters)
-            ? 'observe'
-            : 'hold'
-    return { apiKey, apiVersion, correlationId, expectsResponse, decodable, route, requestFilters }
-  }
-
   /** Counts a request that will go on; false when a filter counting bytes closed the connection. */
   private count(plan: RequestPlan, bytes: number): boolean {
-    this.state.counters.requests++
-    this.rt.observer.request(this.state, plan.apiKey, plan.apiVersion, bytes)
-    if (this.rt.frameLogging()) {
-      const { apiKey, apiVersion, correlationId } = plan
-      logFrame(this.state.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes }, 'frame')
-    }
-    const counters = this.chain.requestCounters
-    if (counters.length === 0) return true
-    const facts: FrameFacts = {
-      apiKey: plan.apiKey,
-      apiVersion: plan.apiVersion,
-      correlationId: plan.correlationId,
-      size: bytes,
-    }
-    for (const f of counters) {
-      const verdict = f.onRequestBytes!(facts, this.ctxFor(f))
-      if (verdict?.kind === 'close') {
-        this.port.close(`filter closed the connection: ${verdict.reason}`)
-        return false
-      }
-    }
-    return true
+    const closedBy = this.accounting.request(plan.apiKey, plan.apiVersion, plan.correlationId, bytes)
+    if (closedBy === undefined) return true
+    this.port.close(`filter closed the connection: ${closedBy}`)
+    return false
   }
 
   private newSlot(plan: RequestPlan): Slot {
-    return {
-      correlationId: plan.correlationId,
-      apiKey: plan.apiKey,
-      apiVersion: plan.apiVersion,
-      receivedAt: performance.now(),
-      sentAt: 0,
-      answeredAt: 0,
-      responseFilters: plan.decodable ? this.chain.responseFilters(plan.apiKey, plan.apiVersion) : NO_FILTERS,
-      request: undefined,
-      response: undefined,
-      own: undefined,
-      merge: undefined,
-    }
+    // Responses to requests the codec cannot decode are not decoded either: no response filter runs.
+    const filters = plan.decodable ? this.chain.responseFilters(plan.apiKey, plan.apiVersion) : []
+    return newSlot(plan.correlationId, plan.apiKey, plan.apiVersion, filters)
   }
 
   /** What the runtime itself takes from the requests it always decodes. */
@@ -398,7 +274,7 @@ export class Exchange implements ContextHost {
         this.rt.observer.identified(this.state)
       }
     } else if (req.apiKey === ApiKey.SaslHandshake && req.apiVersion === 0) {
-      this.opaqueArmed = saslOpaqueExchanges((req.body as SaslHandshakeRequest).mechanism)
+      this.saslV0.handshakeRequested((req.body as SaslHandshakeRequest).mechanism)
     }
   }
 
@@ -508,7 +384,7 @@ export class Exchange implements ContextHost {
   private sendUpstream(frame: Frame, slot: Slot, expectsResponse: boolean): void {
     this.admitUpstream(slot, expectsResponse)
     this.port.toUpstream(frame)
-    if (this.opaqueArmed > 0 && slot.apiKey === ApiKey.SaslHandshake) this.opaqueFromClient = this.opaqueArmed
+    if (slot.apiKey === ApiKey.SaslHandshake) this.saslV0.handshakeSent()
   }
 
   /**
@@ -549,18 +425,12 @@ export class Exchange implements ContextHost {
   }
 
   /**
-   * Notes the client id of a request header (`head` starts at the size prefix). Same bytes as last time (the common
-   * case): nothing to do. False when a filter refused the new client id and closed the connection.
+   * Notes the client id of a request header (`head` starts at the size prefix). False when a filter refused a new
+   * client id and closed the connection.
    */
   private identify(head: Buffer): boolean {
-    const n = head.length >= 14 ? head.readInt16BE(12) : -1
-    // Fewer bytes than the client id needs: a header split across reads (Frame.peek retries with all of it).
-    if (n > 0 && head.length < 14 + n) throw new TruncatedInputError('client id', n, head.length - 14, 14)
-    const prev = this.lastClientIdBytes
-    if (prev !== undefined && n === prev.length && head.compare(prev, 0, n, 14, 14 + n) === 0) return true
-    const id = peekClientId(head, 4)
-    this.lastClientIdBytes = n >= 0 ? Buffer.from(head.subarray(14, 14 + n)) : undefined
-    if (id === this.state.clientId) return true
+    if (!this.clientIds.read(head)) return true
+    const id = this.clientIds.id
     this.state.bindLog({ clientId: id })
     this.rt.observer.identified(this.state)
     for (const f of this.chain.clientIdWatchers) {
@@ -578,24 +448,17 @@ export class Exchange implements ContextHost {
   /** A whole response from the broker, kept. */
   onResponse(frame: Frame): void {
     if (this.port.phase === 'closed') return
-    if (this.opaqueFromUpstream > 0) {
-      this.opaqueFromUpstream--
+    if (this.saslV0.takeUpstreamToken()) {
       this.port.toClient(frame)
       return
     }
     const slot = this.matchResponse(frame.head(8))
     if (slot === undefined) return
-    this.logResponse(slot, frame.length)
-    if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0 && this.opaqueArmed > 0) {
-      // Tokens follow the handshake response only if it succeeded (error code is the first body field).
-      const head = frame.head(10)
-      if (head.length >= 10 && head.readInt16BE(8) === 0) this.opaqueFromUpstream = this.opaqueArmed
-      else this.opaqueFromClient = 0
-      this.opaqueArmed = 0
-    }
+    this.accounting.arrived(slot, frame.length)
+    if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0) this.saslV0.handshakeAnswered(frame.head(10))
     slot.answeredAt = performance.now()
     if (slot.own !== undefined) {
-      this.answerOwn(slot, frame)
+      this.own.answer(slot, frame)
       return
     }
     const filters = this.filtersNeeding(slot, frame)
@@ -649,7 +512,7 @@ export class Exchange implements ContextHost {
    * client. Otherwise it is buffered and handled whole by onResponse.
    */
   beginResponseStream(head: Buffer, length: number): boolean {
-    if (this.port.phase === 'closed' || this.opaqueFromUpstream > 0 || head.length < 8) return false
+    if (this.port.phase === 'closed' || this.saslV0.upstreamTokenNext || head.length < 8) return false
     const slot = this.upstream[0]
     if (slot === undefined || slot.correlationId !== head.readInt32BE(4) || this.toClient[0] !== slot) return false
     if (BUILT_IN_APIS.has(slot.apiKey) || slot.merge !== undefined) return false
@@ -687,7 +550,7 @@ export class Exchange implements ContextHost {
     this.streamingResponse = undefined
     const { slot } = s
     this.toClient.shift()
-    this.responded(slot, s.length, performance.now())
+    this.accounting.responded(slot, s.length, performance.now())
     if (s.observation !== undefined) {
       const observation = s.observation
       this.observeResponse(() => observation.result(), slot.responseFilters)
@@ -719,12 +582,6 @@ export class Exchange implements ContextHost {
     return slot
   }
 
-  private logResponse(slot: Slot, bytes: number): void {
-    if (!this.rt.frameLogging()) return
-    const { apiKey, apiVersion, correlationId } = slot
-    logFrame(this.state.log, { dir: 'response', apiKey, apiVersion, correlationId, bytes }, 'frame')
-  }
-
   /** The response filters that need this response decoded: those that want it, narrowed by needsResponse. */
   private filtersNeeding(slot: Slot, frame: Frame): readonly Filter[] {
     const wanted = slot.responseFilters
@@ -751,10 +608,7 @@ export class Exchange implements ContextHost {
     if (res.apiKey === ApiKey.Metadata) {
       this.rt.services.topics.learnFromMetadata(res.body as MetadataResponse)
     } else if (res.apiKey === ApiKey.ApiVersions) {
-      const body = res.body as ApiVersionsResponse
-      if (body.errorCode === 0) {
-        this.upstreamVersions = new Map(body.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]))
-      }
+      this.brokerVersions.learn(res.body as ApiVersionsResponse)
     }
   }
 
@@ -817,35 +671,15 @@ export class Exchange implements ContextHost {
     while (order.length > 0 && order[0]!.response !== undefined) {
       const slot = order.shift()!
       this.port.toClient(slot.response!)
-      this.responded(slot, slot.response!.length, now)
+      this.accounting.responded(slot, slot.response!.length, now)
     }
     if (order.length < this.rt.maxInflightRequests) this.port.resumeClient('inflight')
     this.port.settled()
   }
 
-  /** A response reached the client (or finished streaming to it): counters, observers, byte-counting filters. */
-  private responded(slot: Slot, bytes: number, now: number): void {
-    this.state.counters.responses++
-    const upstreamMs = slot.answeredAt > 0 ? slot.answeredAt - slot.sentAt : 0
-    this.rt.observer.response(this.state, slot.apiKey, slot.apiVersion, bytes, now - slot.receivedAt, upstreamMs)
-    const counters = this.chain.responseCounters
-    if (counters.length === 0) return
-    const facts: FrameFacts = {
-      apiKey: slot.apiKey,
-      apiVersion: slot.apiVersion,
-      correlationId: slot.correlationId,
-      size: bytes,
-    }
-    for (const f of counters) f.onResponseBytes!(facts, this.ctxFor(f))
-  }
-
   // ------------------------------------------------------------------ 3. the filters' own requests
 
-  /**
-   * Sends a request of the filter at `position` over this connection: through the request filters after it, with
-   * an upstream correlation id of the sidecar's own and a slot only in the upstream queue, so the client's
-   * responses keep their order; the answer comes back through the response filters after the caller, to it alone.
-   */
+  /** A request of the filter at `position` (FilterContext.sendRequest): see own-requests.ts. */
   sendOwnRequest(
     position: number,
     apiKey: number,
@@ -853,133 +687,21 @@ export class Exchange implements ContextHost {
     body: unknown,
     expectResponse: boolean,
   ): Promise<SentResponse | undefined> {
-    if (this.port.phase === 'closed' || this.port.phase === 'connecting') {
-      return Promise.reject(new Error(`cannot send ${apiName(apiKey)}: the connection is ${this.port.phase}`))
-    }
-    if (this.opaqueFromClient > 0 || this.opaqueFromUpstream > 0 || this.opaqueArmed > 0) {
-      return Promise.reject(new Error(`cannot send ${apiName(apiKey)} during a SASL v0 exchange`))
-    }
-    if (!canDecode(apiKey, apiVersion)) {
-      return Promise.reject(new Error(`${apiName(apiKey)} v${apiVersion} is not a version the codec knows`))
-    }
-    this.ownCorrelation = (this.ownCorrelation + 1) & 0x0fffffff
-    const correlationId = OWN_CORRELATION_BASE + this.ownCorrelation
-    const req: DecodedRequest = {
-      apiKey: apiKey as DecodedRequest['apiKey'],
-      apiVersion,
-      header: {
-        requestApiKey: apiKey,
-        requestApiVersion: apiVersion,
-        correlationId,
-        clientId: this.state.clientId ?? 'kafka-sidecar',
-      },
-      size: 0,
-      body: body as DecodedRequest['body'],
-    }
-    return new Promise((resolve, reject) => {
-      const go = (verdict: RequestVerdict): void => {
-        if (this.port.phase === 'closed') {
-          reject(new Error(`the connection closed before ${apiName(apiKey)} was sent`))
-          return
-        }
-        switch (verdict.kind) {
-          case 'forward':
-          case 'replace': {
-            let frame: Buffer
-            try {
-              frame = encodeRequest(req.header, req.body)
-            } catch (err) {
-              reject(err as Error)
-              return
-            }
-            if (expectResponse) {
-              this.upstream.push({
-                correlationId,
-                apiKey,
-                apiVersion,
-                receivedAt: performance.now(),
-                sentAt: performance.now(),
-                answeredAt: 0,
-                responseFilters: this.chain.responseFiltersAfter(position, apiKey, apiVersion),
-                request: req,
-                response: undefined,
-                own: { resolve, reject },
-                merge: undefined,
-              })
-            }
-            this.port.toUpstream(Frame.of(frame))
-            if (!expectResponse) resolve(undefined)
-            return
-          }
-          case 'respond':
-            resolve({ apiKey: req.apiKey, apiVersion, body: verdict.body as SentResponse['body'] })
-            return
-          case 'error': {
-            const errorBody = buildErrorResponse(req, verdict.errorCode, verdict.message)
-            if (errorBody === undefined) reject(new Error(`a filter rejected the request with ${verdict.errorCode}`))
-            else resolve({ apiKey: req.apiKey, apiVersion, body: errorBody as SentResponse['body'] })
-            return
-          }
-          case 'reject-partitions':
-            reject(new Error('rejectPartitions is not supported on a filter-sent request'))
-            return
-          case 'close':
-            this.port.close(`filter closed the connection: ${verdict.reason}`)
-            reject(new Error(`a filter closed the connection: ${verdict.reason}`))
-            return
-        }
-      }
-      try {
-        const outcome = this.chain.runRequest(
-          this.chain.requestFiltersAfter(position, apiKey, apiVersion),
-          req,
-          this.ctxFor,
-        )
-        if (isPromise(outcome)) outcome.then((o) => go(o.verdict), reject)
-        else go(outcome.verdict)
-      } catch (err) {
-        reject(err as Error)
-      }
-    })
+    return this.own.send(position, apiKey, apiVersion, body, expectResponse)
   }
 
-  /** The answer to a filter's own request: decoded, back through the filters after the caller, to the caller. */
-  private answerOwn(slot: Slot, frame: Frame): void {
-    const own = slot.own!
-    let res: DecodedResponse
-    try {
-      res = decodeResponseFrame(frame, slot.apiKey, slot.apiVersion, false, slot.request)
-    } catch (err) {
-      own.reject(err as Error)
-      this.port.protocolError('broker', err)
-      return
+  private ownRequestsUnavailable(): string | undefined {
+    const phase = this.port.phase
+    if (phase === 'closed' || phase === 'connecting') return `the connection is ${phase}`
+    // The bare SASL v0 tokens are counted frame by frame: a request in between would be taken for one.
+    if (this.saslV0.active) {
+      return 'a SASL v0 exchange is in progress'
     }
-    this.builtInResponse(res)
-    const settle = (verdict: ResponseVerdict): void => {
-      if (verdict.kind === 'close') {
-        own.reject(new Error(`a filter closed the connection: ${verdict.reason}`))
-        this.port.close(`filter closed the connection: ${verdict.reason}`)
-      } else own.resolve({ apiKey: res.apiKey, apiVersion: res.apiVersion, body: res.body })
-    }
-    try {
-      const outcome = this.chain.runResponse(slot.responseFilters, res, this.ctxFor)
-      if (isPromise(outcome))
-        outcome.then(
-          (o) => settle(o.verdict),
-          (err) => own.reject(err as Error),
-        )
-      else settle(outcome.verdict)
-    } catch (err) {
-      own.reject(err as Error)
-    }
+    return undefined
   }
 
   usableVersion(apiKey: number, min: number): number | undefined {
-    const api = API_DEFINITIONS[apiKey]
-    const broker = this.upstreamVersions?.get(apiKey)
-    if (api === undefined || broker === undefined) return undefined
-    const max = Math.min(broker.max, api.request.maxVersion)
-    return max >= Math.max(min, broker.min, api.request.minVersion) ? max : undefined
+    return this.brokerVersions.usable(apiKey, min)
   }
 
   muteClient(ms: number): void {
@@ -993,10 +715,4 @@ export class Exchange implements ContextHost {
     this.backlog.length = 0
     this.chain.close()
   }
-}
-
-const NO_FILTERS: readonly Filter[] = Object.freeze([])
-
-function apiName(apiKey: number): string {
-  return API_DEFINITIONS[apiKey]?.name ?? `api ${apiKey}`
 }

@@ -1,0 +1,60 @@
+import { logFrame } from '../logger.js'
+import type { ConnectionState } from './connection-state.js'
+import type { ExchangeRuntime } from './exchange-port.js'
+import type { Filter, FilterContext, FrameFacts } from './filter-api.js'
+import type { FilterChain } from './filter-chain.js'
+import type { Slot } from './slot.js'
+
+/**
+ * Everything counted per frame on one connection without decoding it: the connection's counters, the runtime's
+ * observers (statistics), frame logging, and the filters that count bytes (onRequestBytes/onResponseBytes). Frame
+ * facts are built only when some filter counts, so the common path allocates nothing.
+ */
+export class FrameAccounting {
+  constructor(
+    private readonly state: ConnectionState,
+    private readonly rt: ExchangeRuntime,
+    private readonly chain: FilterChain,
+    private readonly ctxFor: (f: Filter) => FilterContext,
+  ) {}
+
+  /** A request that will go on. A filter counting bytes may close the connection: its reason is returned. */
+  request(apiKey: number, apiVersion: number, correlationId: number, bytes: number): string | undefined {
+    this.state.counters.requests++
+    this.rt.observer.request(this.state, apiKey, apiVersion, bytes)
+    if (this.rt.frameLogging()) {
+      logFrame(this.state.log, { dir: 'request', apiKey, apiVersion, correlationId, bytes }, 'frame')
+    }
+    const counters = this.chain.requestCounters
+    if (counters.length === 0) return undefined
+    const facts: FrameFacts = { apiKey, apiVersion, correlationId, size: bytes }
+    for (const f of counters) {
+      const verdict = f.onRequestBytes!(facts, this.ctxFor(f))
+      if (verdict?.kind === 'close') return verdict.reason
+    }
+    return undefined
+  }
+
+  /** A response from the broker, matched to its request (frame logging only; it is counted once it reaches the client). */
+  arrived(slot: Slot, bytes: number): void {
+    if (!this.rt.frameLogging()) return
+    const { apiKey, apiVersion, correlationId } = slot
+    logFrame(this.state.log, { dir: 'response', apiKey, apiVersion, correlationId, bytes }, 'frame')
+  }
+
+  /** A response reached the client (or finished streaming to it). */
+  responded(slot: Slot, bytes: number, now: number): void {
+    this.state.counters.responses++
+    const upstreamMs = slot.answeredAt > 0 ? slot.answeredAt - slot.sentAt : 0
+    this.rt.observer.response(this.state, slot.apiKey, slot.apiVersion, bytes, now - slot.receivedAt, upstreamMs)
+    const counters = this.chain.responseCounters
+    if (counters.length === 0) return
+    const facts: FrameFacts = {
+      apiKey: slot.apiKey,
+      apiVersion: slot.apiVersion,
+      correlationId: slot.correlationId,
+      size: bytes,
+    }
+    for (const f of counters) f.onResponseBytes!(facts, this.ctxFor(f))
+  }
+}

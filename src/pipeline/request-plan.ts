@@ -1,0 +1,82 @@
+import { TruncatedInputError, UnknownApiKeyError } from '../../codec/errors.js'
+import { peekClientId, peekRequestHeader } from '../../codec/header.js'
+import { canDecode } from '../../codec/messages/frames.js'
+import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
+import { peekProduceAcks } from '../../codec/messages/peek.js'
+import type { Filter } from './filter-api.js'
+import { type FilterChain, onlyObservers } from './filter-chain.js'
+
+/** Bytes of a request the header peeks need at most (a client id, Produce's transactional id). */
+export const HEAD_BYTES = 512
+
+/**
+ * ApiVersions and SaslHandshake are always decoded: the first tells who the client is (KIP-511) and what the broker
+ * supports; the second changes how the following frames are framed (KIP-43).
+ */
+export const BUILT_IN_APIS: ReadonlySet<number> = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake])
+
+/**
+ * How a request goes on: `pass` as its own bytes with nobody looking, `observe` as its own bytes with observers
+ * looking after it went, `hold` decoded and run through the filters before anything goes on.
+ */
+export type Route = 'pass' | 'observe' | 'hold'
+
+/** The one routing decision for a request, taken from its header alone, for whole and streamed requests alike. */
+export interface RequestPlan {
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly correlationId: number
+  readonly expectsResponse: boolean
+  readonly decodable: boolean
+  readonly route: Route
+  readonly requestFilters: readonly Filter[]
+}
+
+const NO_FILTERS: readonly Filter[] = Object.freeze([])
+
+/**
+ * Reads the routing decision off a request's header (`head` starts at the size prefix). Throws the codec's errors
+ * for garbage, and UnknownApiKeyError for API keys the codec does not know: well-behaved clients only use APIs from
+ * the (narrowed) ApiVersions answer, all of which the codec knows, so anything else is not passed on to the broker.
+ */
+export function planRequest(head: Buffer, chain: FilterChain): RequestPlan {
+  const { apiKey, apiVersion, correlationId } = peekRequestHeader(head, 4)
+  if (API_DEFINITIONS[apiKey] === undefined || apiVersion < 0) throw new UnknownApiKeyError(apiKey)
+  // acks=0 Produce gets no response from the broker (ProduceRequest.json), so no slot waits for one.
+  const expectsResponse = apiKey !== ApiKey.Produce || peekProduceAcks(head, 4) !== 0
+  const decodable = canDecode(apiKey, apiVersion)
+  const requestFilters = decodable ? chain.requestFilters(apiKey, apiVersion) : NO_FILTERS
+  const route: Route =
+    decodable && BUILT_IN_APIS.has(apiKey)
+      ? 'hold'
+      : requestFilters.length === 0
+        ? 'pass'
+        : onlyObservers(requestFilters)
+          ? 'observe'
+          : 'hold'
+  return { apiKey, apiVersion, correlationId, expectsResponse, decodable, route, requestFilters }
+}
+
+/**
+ * The client id of each request header, decoded only when its bytes differ from the previous request's (the common
+ * case is the same id on every request: a byte compare, no string decode).
+ */
+export class ClientIdReader {
+  private last: Buffer | undefined
+  /** The client id of the latest request (null: none sent yet, or the client sends none). */
+  id: string | null = null
+
+  /** Reads the client id of the request whose frame starts `head`; true when it differs from the previous one. */
+  read(head: Buffer): boolean {
+    const n = head.length >= 14 ? head.readInt16BE(12) : -1
+    // Fewer bytes than the client id needs: a header split across reads (Frame.peek retries with all of it).
+    if (n > 0 && head.length < 14 + n) throw new TruncatedInputError('client id', n, head.length - 14, 14)
+    const prev = this.last
+    if (prev !== undefined && n === prev.length && head.compare(prev, 0, n, 14, 14 + n) === 0) return false
+    const id = peekClientId(head, 4)
+    this.last = n >= 0 ? Buffer.from(head.subarray(14, 14 + n)) : undefined
+    if (id === this.id) return false
+    this.id = id
+    return true
+  }
+}
