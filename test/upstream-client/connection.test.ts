@@ -95,7 +95,12 @@ describe('BrokerConnection', () => {
     broker = await startScriptedBroker(1, (req) => (req.apiKey === ApiKey.Metadata ? 'silence' : undefined))
     let closedWith: Error | undefined
     const conn = await BrokerConnection.open(
-      options(broker, { requestTimeoutMs: 300, onClose: (_c, err) => void (closedWith = err) }),
+      options(broker, {
+        requestTimeoutMs: 300,
+        onClose: (_c, err) => {
+          closedWith = err
+        },
+      }),
     )
     const first = conn.request(ApiKey.Metadata, 12, metadataOf('a')).catch((e) => e)
     const second = conn.request(ApiKey.Metadata, 12, metadataOf('b')).catch((e) => e)

@@ -15,7 +15,7 @@ import type { ProduceResponse } from '../../codec/messages/generated/produce-res
 /** What a handler returns: a body (encoded at the request's version unless `version` says otherwise), or silence. */
 export type Answer = { body: unknown; version?: number } | 'silence'
 
-export type Handler = (req: DecodedRequest, broker: ScriptedBroker) => Answer | Promise<Answer> | undefined
+export type Handler = (req: DecodedRequest, broker: ScriptedBroker) => Answer | undefined | Promise<Answer | undefined>
 
 export interface ScriptedBroker {
   readonly nodeId: number
