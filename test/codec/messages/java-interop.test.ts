@@ -214,7 +214,7 @@ beforeAll(async () => {
     ),
   ]
   const lines = await runJava(queries)
-  queries.forEach((q, i) => answers.set(q.split(' ').slice(0, 5).join(' '), lines[i] ?? 'fail no answer'))
+  for (const [i, q] of queries.entries()) answers.set(q.split(' ').slice(0, 5).join(' '), lines[i] ?? 'fail no answer')
 }, 180_000)
 
 describe('default messages, against Java default-constructed ones', () => {
