@@ -462,7 +462,8 @@ export class Exchange implements ContextHost {
       return
     }
     const filters = this.filtersNeeding(slot, frame)
-    if (slot.merge === undefined) {
+    // ApiVersions answers are always read: what the broker supports decides the versions of the sidecar's own requests.
+    if (slot.merge === undefined && slot.apiKey !== ApiKey.ApiVersions) {
       if (filters.length === 0) {
         this.rt.observer.passedThrough(this.state, 'response')
         this.complete(slot, frame)

@@ -1,0 +1,477 @@
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import { ApiKey } from '../../codec/messages/generated/apis.js'
+import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
+import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
+import { SYSTEM_CLOCK } from '../../src/pipeline/clock.js'
+import { NO_OBSERVER } from '../../src/pipeline/connection-observer.js'
+import { ConnectionState } from '../../src/pipeline/connection-state.js'
+import { Exchange, type ExchangePort, type PauseReason } from '../../src/pipeline/exchange.js'
+import {
+  type DecodedRequest,
+  type DecodedResponse,
+  type Filter,
+  type FilterContext,
+  forward,
+  rejectPartitions,
+  replace,
+  respond,
+} from '../../src/pipeline/filter-api.js'
+import { FilterChain } from '../../src/pipeline/filter-chain.js'
+import { Frame } from '../../src/pipeline/frame.js'
+import { newLease } from '../../src/pipeline/read-lease.js'
+import { TopicDirectory } from '../../src/pipeline/topic-directory.js'
+
+/** The connection around an exchange, as plain arrays: what went to the broker, to the client, and what happened. */
+class FakePort implements ExchangePort {
+  readonly upstream: Buffer[] = []
+  readonly client: Buffer[] = []
+  readonly reports: { code: string; err: unknown }[] = []
+  readonly mutes: number[] = []
+  readonly pauses = new Set<PauseReason>()
+  closedFor: string | undefined
+  phase: ExchangePort['phase'] = 'open'
+
+  toUpstream(frame: Frame): void {
+    this.upstream.push(frame.whole())
+  }
+  toClient(frame: Frame): void {
+    this.client.push(frame.whole())
+  }
+  pauseClient(reason: PauseReason): void {
+    this.pauses.add(reason)
+  }
+  resumeClient(reason: PauseReason): void {
+    this.pauses.delete(reason)
+  }
+  muteClient(ms: number): void {
+    this.mutes.push(ms)
+  }
+  report(code: string, err: unknown): void {
+    this.reports.push({ code, err })
+  }
+  protocolError(side: string, err: unknown): void {
+    this.close(`${side} protocol error: ${(err as Error).message}`)
+  }
+  internalError(what: string, err: unknown): void {
+    this.close(`internal error in ${what}: ${(err as Error).message}`)
+  }
+  close(reason: string): void {
+    this.closedFor ??= reason
+    this.phase = 'closed'
+  }
+  settled(): void {}
+}
+
+function setup(filters: Filter[]) {
+  const port = new FakePort()
+  const state = new ConnectionState(
+    {
+      connectionId: 1,
+      peer: { address: '127.0.0.1', port: 5000 },
+      listener: { kind: 'bootstrap', port: 9092 },
+      principal: undefined,
+      tls: false,
+    },
+    pino({ level: 'silent' }),
+  )
+  const observed: Error[] = []
+  const chain = new FilterChain(filters, (_f, err) => observed.push(err))
+  const topics = new TopicDirectory()
+  const exchange = new Exchange(
+    state,
+    chain,
+    port,
+    {
+      observer: NO_OBSERVER,
+      services: {
+        brokers: { localEndpointFor: (nodeId) => ({ host: '127.0.0.1', port: 9093 + nodeId }) },
+        clock: SYSTEM_CLOCK,
+        topics,
+        upstream: undefined,
+      },
+      maxInflightRequests: 100,
+      frameLogging: () => false,
+    },
+    newLease(),
+    newLease(),
+  )
+  return { port, exchange, observed, topics, state }
+}
+
+const metadataRequest = (correlationId: number) =>
+  encodeRequest(
+    { requestApiKey: ApiKey.Metadata, requestApiVersion: 12, correlationId, clientId: 'app' },
+    { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+  )
+
+const metadataResponse = (correlationId: number, topics: MetadataResponse['topics'] = [], version = 12) =>
+  encodeResponse(ApiKey.Metadata, version, { correlationId }, {
+    throttleTimeMs: 0,
+    brokers: [],
+    clusterId: 'c',
+    controllerId: 1,
+    topics,
+    // Metadata v13 adds a top-level error code (MetadataResponse.json).
+    ...(version >= 13 ? { errorCode: 0 } : {}),
+  } satisfies MetadataResponse)
+
+const correlationOf = (frame: Buffer) => frame.readInt32BE(8)
+const responseCorrelationOf = (frame: Buffer) => frame.readInt32BE(4)
+
+describe('Exchange: observers have one meaning (never waited for, verdicts not applied)', () => {
+  const misbehaving = (verdict: unknown): Filter => ({
+    observesOnly: true,
+    wantsRequest: (k) => k === ApiKey.Metadata,
+    wantsResponse: (k) => k === ApiKey.Metadata,
+    onRequest: () => verdict as undefined,
+    onResponse: () => verdict as undefined,
+  })
+
+  it('requests: an observer answering a request does not stop it reaching the broker; the verdict is reported', () => {
+    const { port, exchange, observed } = setup([misbehaving(respond({}))])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    expect(port.upstream.map(correlationOf)).toEqual([1])
+    expect(port.client).toEqual([])
+    expect(observed.map((e) => e.message)).toEqual([expect.stringContaining("returned 'respond'")])
+  })
+
+  it('whole responses: the client gets the broker bytes, an observer replacing the response is reported', () => {
+    const { port, exchange, observed } = setup([misbehaving(replace({ brokers: [] }))])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    const answer = metadataResponse(1)
+    exchange.onResponse(Frame.of(answer))
+    expect(port.client).toEqual([answer])
+    // One report for the request's verdict, one for the response's.
+    expect(observed).toHaveLength(2)
+  })
+
+  it('streamed responses: pieces go to the client as they come; an observer closing is reported, not applied', () => {
+    const { port, exchange, observed } = setup([misbehaving({ kind: 'close', reason: 'no' })])
+    exchange.onRequest(Frame.of(metadataRequest(7)))
+    const answer = metadataResponse(7)
+    expect(exchange.beginResponseStream(answer.subarray(0, 8), answer.length)).toBe(true)
+    exchange.responsePiece(answer.subarray(0, 10), false)
+    expect(port.client).toHaveLength(1)
+    exchange.responsePiece(answer.subarray(10), true)
+    expect(Buffer.concat(port.client)).toEqual(answer)
+    expect(port.closedFor).toBeUndefined()
+    expect(observed.map((e) => e.message)).toContainEqual(expect.stringContaining("returned 'close'"))
+  })
+
+  it('an observer returning a promise holds nothing up, and its rejection is reported', async () => {
+    let settle: (() => void) | undefined
+    const slow: Filter = {
+      observesOnly: true,
+      wantsRequest: () => true,
+      onRequest: () =>
+        new Promise<undefined>((_resolve, reject) => {
+          settle = () => reject(new Error('late failure'))
+        }),
+    }
+    const { port, exchange, observed } = setup([slow])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    exchange.onRequest(Frame.of(metadataRequest(2)))
+    expect(port.upstream.map(correlationOf)).toEqual([1, 2])
+    settle!()
+    await new Promise((r) => setImmediate(r))
+    expect(observed.map((e) => e.message)).toEqual(['late failure'])
+  })
+})
+
+describe('Exchange: a filter sends requests of its own (FilterContext.sendRequest)', () => {
+  it('between pipelined client requests: the client gets its answers in order; the caller gets its own', async () => {
+    const seenAfter: number[] = []
+    let ctx: FilterContext | undefined
+    const caller: Filter = {
+      wantsRequest: (k) => k === ApiKey.Metadata,
+      onRequest: (_req, c) => {
+        ctx = c
+        return undefined
+      },
+    }
+    // A filter after the caller sees the own request; one before it (position 0) must not.
+    const before: Filter = {
+      wantsRequest: () => true,
+      onRequest: (req) => void seenAfter.push(-req.header.correlationId),
+    }
+    const after: Filter = {
+      wantsRequest: () => true,
+      onRequest: (req) => void seenAfter.push(req.header.correlationId),
+    }
+    const { port, exchange } = setup([before, caller, after])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    const own = ctx!.sendRequest(ApiKey.Metadata, 12, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    exchange.onRequest(Frame.of(metadataRequest(2)))
+    const sent = port.upstream.map(correlationOf)
+    expect(sent).toHaveLength(3)
+    const ownId = sent[1]!
+    expect(ownId).not.toBe(1)
+    expect(ownId).not.toBe(2)
+    expect(seenAfter).toEqual([-1, 1, ownId, -2, 2])
+
+    exchange.onResponse(Frame.of(metadataResponse(1)))
+    exchange.onResponse(Frame.of(metadataResponse(ownId, [])))
+    exchange.onResponse(Frame.of(metadataResponse(2)))
+    expect(port.client.map(responseCorrelationOf)).toEqual([1, 2])
+    const answer = await own
+    expect(answer.apiKey).toBe(ApiKey.Metadata)
+    expect(answer.body.clusterId).toBe('c')
+  })
+
+  it('a connection that closes fails the requests still waiting', async () => {
+    let ctx: FilterContext | undefined
+    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const { exchange } = setup([caller])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    const own = ctx!.sendRequest(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false })
+    exchange.close()
+    await expect(own).rejects.toThrow(/closed/)
+  })
+
+  it('topicNames asks the broker for ids it has not seen, and learns from every Metadata answer', async () => {
+    let ctx: FilterContext | undefined
+    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const { port, exchange, topics } = setup([caller])
+    // What the broker supports on this connection comes from its ApiVersions answer.
+    exchange.onRequest(
+      Frame.of(
+        encodeRequest(
+          { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'app' },
+          { clientSoftwareName: 'x', clientSoftwareVersion: '1' },
+        ),
+      ),
+    )
+    exchange.onResponse(
+      Frame.of(
+        encodeResponse(
+          ApiKey.ApiVersions,
+          3,
+          { correlationId: 1 },
+          {
+            errorCode: 0,
+            apiKeys: [{ apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 13 }],
+            throttleTimeMs: 0,
+          },
+        ),
+      ),
+    )
+    const id = 'AAAAAAAAAAAAAAAAAAAAAQ'
+    topics.learn('AAAAAAAAAAAAAAAAAAAAAg', 'known')
+    const names = ctx!.topicNames([id, 'AAAAAAAAAAAAAAAAAAAAAg'])
+    const lookup = port.upstream.at(-1)!
+    const req = decodeRequest(lookup, 4)
+    expect(req.apiKey).toBe(ApiKey.Metadata)
+    expect(req.apiVersion).toBe(13) // the highest both sides know; lookups by id need 12+
+    expect((req.body as { topics: { topicId: string }[] }).topics.map((t) => t.topicId)).toEqual([id])
+    exchange.onResponse(
+      Frame.of(
+        metadataResponse(
+          req.header.correlationId,
+          [
+            {
+              errorCode: 0,
+              name: 'orders',
+              topicId: id,
+              isInternal: false,
+              partitions: [],
+              topicAuthorizedOperations: 0,
+            },
+          ],
+          13,
+        ),
+      ),
+    )
+    expect(await names).toEqual(
+      new Map([
+        [id, 'orders'],
+        ['AAAAAAAAAAAAAAAAAAAAAg', 'known'],
+      ]),
+    )
+  })
+})
+
+describe('Exchange: rejectPartitions', () => {
+  const produce = (correlationId: number, acks = -1) =>
+    encodeRequest({ requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId, clientId: 'app' }, {
+      transactionalId: null,
+      acks,
+      timeoutMs: 1000,
+      topicData: [
+        {
+          name: 'a',
+          partitionData: [
+            { index: 0, records: Buffer.alloc(0) },
+            { index: 1, records: Buffer.alloc(0) },
+          ],
+        },
+        { name: 'b', partitionData: [{ index: 0, records: Buffer.alloc(0) }] },
+      ],
+    } satisfies ProduceRequest)
+  const guard: Filter = {
+    wantsRequest: (k) => k === ApiKey.Produce,
+    onRequest: () =>
+      rejectPartitions([
+        {
+          topic: 'a',
+          partition: 1,
+          errorCode: 87,
+          message: 'bad record',
+          recordErrors: [{ batchIndex: 0, message: 'x' }],
+        },
+      ]),
+  }
+
+  it('sends the rest to the broker and merges its answer with the local errors in the client order', () => {
+    const { port, exchange } = setup([guard])
+    exchange.onRequest(Frame.of(produce(5)))
+    const forwarded = decodeRequest(port.upstream[0]!, 4).body as ProduceRequest
+    expect(forwarded.topicData.map((t) => [t.name, t.partitionData.map((p) => p.index)])).toEqual([
+      ['a', [0]],
+      ['b', [0]],
+    ])
+    const broker: ProduceResponse = {
+      throttleTimeMs: 3,
+      responses: [
+        {
+          name: 'b',
+          partitionResponses: [
+            {
+              index: 0,
+              errorCode: 0,
+              baseOffset: 10n,
+              logAppendTimeMs: -1n,
+              logStartOffset: 0n,
+              recordErrors: [],
+              errorMessage: null,
+            },
+          ],
+        },
+        {
+          name: 'a',
+          partitionResponses: [
+            {
+              index: 0,
+              errorCode: 0,
+              baseOffset: 20n,
+              logAppendTimeMs: -1n,
+              logStartOffset: 0n,
+              recordErrors: [],
+              errorMessage: null,
+            },
+          ],
+        },
+      ],
+    }
+    exchange.onResponse(Frame.of(encodeResponse(ApiKey.Produce, 9, { correlationId: 5 }, broker)))
+    const got = decodeResponse(port.client[0]!, ApiKey.Produce, 9, 4).body as ProduceResponse
+    expect(got.throttleTimeMs).toBe(3)
+    expect(
+      got.responses.map((t) => [t.name, t.partitionResponses.map((p) => [p.index, p.errorCode, p.errorMessage])]),
+    ).toEqual([
+      [
+        'a',
+        [
+          [0, 0, null],
+          [1, 87, 'bad record'],
+        ],
+      ],
+      ['b', [[0, 0, null]]],
+    ])
+    expect(got.responses[0]!.partitionResponses[1]!.recordErrors).toEqual([
+      { batchIndex: 0, batchIndexErrorMessage: 'x' },
+    ])
+  })
+
+  it('answers locally, asking the broker nothing, when every partition is rejected', () => {
+    const all: Filter = {
+      wantsRequest: () => true,
+      onRequest: (req: DecodedRequest) =>
+        rejectPartitions(
+          (req.body as ProduceRequest).topicData.flatMap((t) =>
+            t.partitionData.map((p) => ({ topic: t.name!, partition: p.index, errorCode: 29 })),
+          ),
+        ),
+    }
+    const { port, exchange } = setup([all])
+    exchange.onRequest(Frame.of(produce(6)))
+    expect(port.upstream).toEqual([])
+    const got = decodeResponse(port.client[0]!, ApiKey.Produce, 9, 4).body as ProduceResponse
+    expect(got.responses.flatMap((t) => t.partitionResponses.map((p) => p.errorCode))).toEqual([29, 29, 29])
+  })
+})
+
+describe('Exchange: hooks that need no decode', () => {
+  it('onRequestBytes sees every request with its size and may close; onResponseBytes sees every response', () => {
+    const sizes: number[] = []
+    const responses: number[] = []
+    const counter: Filter = {
+      onRequestBytes: (f) => {
+        sizes.push(f.size)
+        return f.correlationId === 3 ? { kind: 'close', reason: 'over quota' } : undefined
+      },
+      onResponseBytes: (f) => void responses.push(f.size),
+    }
+    const { port, exchange } = setup([counter])
+    const first = metadataRequest(1)
+    exchange.onRequest(Frame.of(first))
+    exchange.onResponse(Frame.of(metadataResponse(1)))
+    exchange.onRequest(Frame.of(metadataRequest(3)))
+    expect(sizes).toEqual([first.length, first.length])
+    expect(responses).toEqual([metadataResponse(1).length])
+    expect(port.upstream).toHaveLength(1)
+    expect(port.closedFor).toMatch(/over quota/)
+  })
+
+  it('onClientId is told of a new client id and may refuse it before the request goes on', () => {
+    const ids: (string | null)[] = []
+    const gate: Filter = {
+      onClientId: (id) => {
+        ids.push(id)
+        return id === 'banned' ? { kind: 'close', reason: 'not allowed' } : undefined
+      },
+    }
+    const { port, exchange, state } = setup([gate])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    exchange.onRequest(Frame.of(metadataRequest(2)))
+    expect(ids).toEqual(['app'])
+    expect(state.clientId).toBe('app')
+    exchange.onRequest(
+      Frame.of(
+        encodeRequest(
+          { requestApiKey: ApiKey.Metadata, requestApiVersion: 12, correlationId: 3, clientId: 'banned' },
+          { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+        ),
+      ),
+    )
+    expect(port.upstream.map(correlationOf)).toEqual([1, 2])
+    expect(port.closedFor).toMatch(/not allowed/)
+  })
+
+  it('muteClient reaches the connection; sizes are on decoded messages', () => {
+    const sizes: number[] = []
+    const throttler: Filter = {
+      wantsResponse: () => true,
+      onResponse: (res: DecodedResponse, ctx) => {
+        sizes.push(res.size, res.request?.size ?? -1)
+        ctx.muteClient(250)
+        return forward()
+      },
+      wantsRequest: () => true,
+      onRequest: () => undefined,
+    }
+    const { port, exchange } = setup([throttler])
+    const req = metadataRequest(1)
+    exchange.onRequest(Frame.of(req))
+    const res = metadataResponse(1)
+    exchange.onResponse(Frame.of(res))
+    expect(port.mutes).toEqual([250])
+    expect(sizes).toEqual([res.length, req.length])
+  })
+})
