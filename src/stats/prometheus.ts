@@ -200,11 +200,24 @@ export function createMetricsRegistry(stats: Statistics): Registry {
   new SampledCounter(
     registry,
     n('response_errors_total'),
-    'Kafka error codes in responses, per client, API and error (APIs the stats filter decodes)',
+    'Kafka error codes in responses, per client, API and error (APIs the stats filter decodes), except the ' +
+      'codes that are steps of the protocol flow (response_expected_errors_total)',
     [...API, 'error'],
     function* () {
       for (const { c, a } of perApi((_c, a) => (a.errors.size > 0 ? a : undefined)))
         for (const [code, count] of a.errors)
+          yield { labels: { ...apiLabels(c, a.name), error: kafkaErrorName(code) }, value: count }
+    },
+  )
+  new SampledCounter(
+    registry,
+    n('response_expected_errors_total'),
+    'Error codes that are steps of the protocol flow in their answer, not client errors (MEMBER_ID_REQUIRED to a ' +
+      'first JoinGroup, REBALANCE_IN_PROGRESS, a coordinator or leader moving, topic auto-creation)',
+    [...API, 'error'],
+    function* () {
+      for (const { c, a } of perApi((_c, a) => (a.expectedErrors.size > 0 ? a : undefined)))
+        for (const [code, count] of a.expectedErrors)
           yield { labels: { ...apiLabels(c, a.name), error: kafkaErrorName(code) }, value: count }
     },
   )

@@ -62,8 +62,14 @@ export interface ApiSnapshot {
   readonly sidecarMs: LatencySnapshot
   readonly upstreamMs: LatencySnapshot
   readonly throttleMs: number
-  /** Kafka error codes in responses, by name (decoded APIs only). */
+  /** Kafka error codes in responses, by name (decoded APIs only), except the expected ones. */
   readonly errors: Readonly<Record<string, number>>
+  /**
+   * Error codes that are steps of the protocol's normal flow in these answers (MEMBER_ID_REQUIRED to a first
+   * JoinGroup, REBALANCE_IN_PROGRESS, a coordinator or leader moving...: src/stats/expected-errors.ts), by name.
+   * Absent in documents from sidecars that counted them as errors.
+   */
+  readonly expectedErrors?: Readonly<Record<string, number>>
 }
 
 export interface TopicFlowSnapshot {
@@ -78,8 +84,10 @@ export interface ClientSnapshot {
   readonly software: { readonly name: string; readonly version: string } | null
   readonly connections: { readonly open: number; readonly total: number }
   readonly requests: number
-  /** Kafka errors in responses plus the sidecar's own failures on this client's connections. */
+  /** Kafka errors in responses (not the expected ones) plus the sidecar's own failures on this client's connections. */
   readonly errors: number
+  /** Expected error codes in responses (see ApiSnapshot.expectedErrors): counted, but not errors. Absent before. */
+  readonly expectedErrors?: number
   readonly bytesIn: number
   readonly bytesOut: number
   readonly throttleMs: number

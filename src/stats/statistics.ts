@@ -3,10 +3,11 @@ import type { Logger } from 'pino'
 import { kafkaErrorName } from '../../codec/messages/error-codes.js'
 import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 import type { StatsConfig } from '../config/schema.js'
-import type { ConnectionView, StatisticsService as StatsSink } from '../pipeline/filter-api.js'
 import type { ConnectionObserver, ObservedConnection } from '../pipeline/connection-observer.js'
+import type { ConnectionView, StatisticsService as StatsSink } from '../pipeline/filter-api.js'
 import { ConsumerGroups } from './consumer-groups.js'
 import { StatsFilterError } from './errors.js'
+import { isExpectedError } from './expected-errors.js'
 import { LabelCap, OTHER } from './label-cap.js'
 import { LatencyHistogram } from './latency-histogram.js'
 import type {
@@ -41,8 +42,10 @@ export interface ApiStats {
   readonly sidecar: LatencyHistogram
   readonly upstream: LatencyHistogram
   throttleMs: number
-  /** Kafka error code -> count. */
+  /** Kafka error code -> count, client errors only. */
   readonly errors: Map<number, number>
+  /** Kafka error code -> count, the codes that are steps of the protocol's normal flow in these answers. */
+  readonly expectedErrors: Map<number, number>
 }
 
 export interface TopicFlow {
@@ -260,7 +263,8 @@ export class Statistics implements ConnectionObserver, StatsSink {
   }
 
   kafkaError(conn: ConnectionView, apiKey: number, errorCode: number): void {
-    const errors = this.api(this.clientOf(conn), apiKey).errors
+    const api = this.api(this.clientOf(conn), apiKey)
+    const errors = isExpectedError(apiKey, errorCode) ? api.expectedErrors : api.errors
     errors.set(errorCode, (errors.get(errorCode) ?? 0) + 1)
   }
 
@@ -366,6 +370,7 @@ export class Statistics implements ConnectionObserver, StatsSink {
         upstream: new LatencyHistogram(),
         throttleMs: 0,
         errors: new Map(),
+        expectedErrors: new Map(),
       }
       c.apis[apiKey] = a
     }
@@ -535,6 +540,7 @@ function clientSnapshot(
   const apis: Record<string, ApiSnapshot> = {}
   let requests = 0
   let errors = 0
+  let expectedErrors = 0
   let bytesIn = 0
   let bytesOut = 0
   let throttleMs = 0
@@ -549,6 +555,11 @@ function clientSnapshot(
       errs[kafkaErrorName(code)] = n
       errors += n
     }
+    const expected: Record<string, number> = {}
+    for (const [code, n] of a.expectedErrors) {
+      expected[kafkaErrorName(code)] = n
+      expectedErrors += n
+    }
     apis[a.name] = {
       requests: a.requests,
       responses: a.responses,
@@ -558,6 +569,7 @@ function clientSnapshot(
       upstreamMs: latency(a.upstream),
       throttleMs: a.throttleMs,
       errors: errs,
+      expectedErrors: expected,
     }
   }
   for (const n of c.sidecarErrors.values()) errors += n
@@ -569,6 +581,7 @@ function clientSnapshot(
     connections: { open: c.connectionsOpen, total: c.connectionsTotal },
     requests,
     errors,
+    expectedErrors,
     bytesIn,
     bytesOut,
     throttleMs,
