@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { UpstreamClientHealth } from '../../src/upstream-client/client.js'
+import { createTopic, KafkaCluster, uniqueTopicName, waitFor } from '../harness/index.js'
+import { kcatRead, newClient } from './support.js'
+
+/**
+ * The whole upstream cluster goes away and comes back: health must say "unreachable" with the reason, and
+ * "connected" again once the broker is back, without any traffic to drive it; records produced during the outage
+ * are delivered after it. A dedicated 1-node cluster: stopping the shared ones would break every other test file.
+ */
+describe('upstream client: the cluster goes away and comes back', () => {
+  let cluster: KafkaCluster
+
+  beforeAll(async () => {
+    cluster = await KafkaCluster.start({ name: 'uc-outage', nodes: 1 })
+  })
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('health says unreachable, then connected again; records produced meanwhile are delivered', async () => {
+    const topic = uniqueTopicName('uc-outage')
+    await createTopic(cluster.describe(), topic, { partitions: 1 })
+    const client = newClient(cluster.bootstrapServers, { reconnectBackoffMaxMs: 500 })
+    const events: Pick<UpstreamClientHealth, 'connected' | 'lastError'>[] = []
+    client.on('health', (h: UpstreamClientHealth) => events.push({ connected: h.connected, lastError: h.lastError }))
+    try {
+      client.start()
+      await client.produce(topic, [{ value: 'before' }])
+      expect(client.health().connected).toBe(true)
+
+      const nodeId = cluster.nodes[0]!.id
+      await cluster.stopNode(nodeId)
+      const down = await waitFor('health to report the outage', () => !client.health().connected && client.health(), {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      })
+      expect(down.lastError).toMatch(/connection refused/)
+      expect(down.nodes.find((n) => n.nodeId === nodeId)).toMatchObject({ connected: false })
+      const during = client.produce(topic, [{ value: 'during' }])
+
+      await cluster.startNode(nodeId)
+      await waitFor('health to report the cluster back', () => client.health().connected, {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+      })
+      await expect(during).resolves.toEqual([{ topic, partition: 0, offset: 1n }])
+      expect(events.map((e) => e.connected)).toEqual([true, false, true])
+      expect(events[1]!.lastError).toMatch(/connection refused/)
+    } finally {
+      await client.close()
+    }
+    expect((await kcatRead(cluster.bootstrapServers, topic)).map((r) => r.payload)).toEqual(['before', 'during'])
+  })
+})
