@@ -534,3 +534,56 @@ export function errorResponse<K extends ApiKeyNumber>(
   }
   return out as unknown as ResponseByApiKey[K]
 }
+
+// ---------------------------------------------------------------- topic-partition layout
+
+/**
+ * Where a request lists topic partitions and where its response answers them, as errorResponse matches them:
+ * one root list of topics keyed by name or id, each with a list of partitions (structs, or plain indexes).
+ */
+export interface TopicPartitionLayout {
+  readonly requestTopics: string
+  readonly responseTopics: string
+  /** The topic key: response property <- request property (a name, or a topic id where the version uses ids). */
+  readonly topicKey: readonly [response: string, request: string]
+  readonly requestPartitions: string
+  readonly responsePartitions: string
+  /** The partition index in a request partition struct; undefined where the request lists plain indexes. */
+  readonly requestPartitionKey: string | undefined
+  readonly responsePartitionKey: string
+}
+
+const TOPIC_KEYS = new Set(['topicId'])
+
+/** The layout for this API and version, or undefined when its lists are not topics of partitions. */
+export function topicPartitionLayout(apiKey: number, version: number): TopicPartitionLayout | undefined {
+  const api = API_DEFINITIONS[apiKey]
+  if (api === undefined || version < api.request.minVersion || version > api.request.maxVersion) return undefined
+  const root = planStruct(api.response.name, api.request.name, version, true)
+  const topicLists = root.arrays.filter((a) => a.valueKey === undefined && a.element.arrays.length === 1)
+  if (topicLists.length !== 1) return undefined
+  const topics = topicLists[0]!
+  const topicFields = regularFields(topics.element.name, version)
+  const key = topics.element.copies.find((c) => {
+    const f = topicFields.find((x) => x.prop === c.to)
+    return f !== undefined && (f.entityType === 'topicName' || TOPIC_KEYS.has(f.prop))
+  })
+  const partitions = topics.element.arrays[0]!
+  const partitionFields = regularFields(partitions.element.name, version)
+  const partitionKey =
+    partitions.valueKey ??
+    partitions.element.copies.find((c) => partitionFields.some((f) => f.prop === c.to && partitionField(f)))?.to
+  if (key === undefined || partitionKey === undefined) return undefined
+  return {
+    requestTopics: topics.from,
+    responseTopics: topics.prop,
+    topicKey: [key.to, key.from],
+    requestPartitions: partitions.from,
+    responsePartitions: partitions.prop,
+    requestPartitionKey:
+      partitions.valueKey === undefined
+        ? partitions.element.copies.find((c) => c.to === partitionKey)!.from
+        : undefined,
+    responsePartitionKey: partitionKey,
+  }
+}
