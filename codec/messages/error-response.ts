@@ -21,7 +21,19 @@ import { type FieldSchema, inRange } from './schema-types.js'
  * that level whose elements share a key with the response's (a key is a field of the same name and type in a
  * list of identity names, a field of the same entityType, or a partition index under any of its names); arrays
  * of plain values (groups as strings, partitions as int32) fill the response element's key of the same
- * entityType or partition-index name. OVERRIDES below lists what the schema cannot tell, with the reason.
+ * entityType or partition-index name. SOURCES (which request array a response array answers) and OVERRIDES
+ * (values other than the default) list what the schema cannot tell, each with its reason.
+ *
+ * Where this says more than Kafka's getErrorResponse, on purpose (test/codec/messages/java-interop.test.ts
+ * checks the rest against Kafka's own classes):
+ * - Kafka answers some APIs at the top level only (Fetch v13+, OffsetFetch v2+, LeaveGroup v3+, OffsetDelete,
+ *   AddPartitionsToTxn v4+, ShareFetch, ShareAcknowledge, the share-group offset APIs, UpdateFeatures, and the
+ *   broker-to-controller and raft RPCs); here every part the request names is answered as well, so a client
+ *   that reads the parts finds its error there too.
+ * - The given message goes into every error message field; Kafka puts the error's default message into some
+ *   (DescribeConfigs, FindCoordinator, AlterClientQuotas, ...) and none into others (DescribeGroups v6,
+ *   DeleteTopics v5+, ...). Without a message the fields are null, and clients show the default message.
+ * - DescribeUserScramCredentials results name their user (Kafka leaves it empty).
  */
 
 /** Field names that identify an element, when the request element carries the same name and type. */
@@ -76,10 +88,10 @@ interface ArrayPlan {
 
 /**
  * A response array whose request array the schema cannot tell, by response struct and property: `from` names
- * the request array it answers (null: none), `copies` adds response <- request field pairs to its elements.
+ * the request array it answers, `copies` adds response <- request field pairs to its elements.
  */
 interface Source {
-  readonly from: string | null
+  readonly from: string
   readonly copies?: readonly (readonly [to: string, from: string])[]
   readonly why: string
 }
@@ -387,7 +399,7 @@ function planStruct(
   root: boolean,
   extraCopies: readonly (readonly [string, string])[] = [],
 ): StructPlan {
-  const cacheKey = `${resName}/${reqName ?? ''}/${version}/${root}`
+  const cacheKey = `${resName}/${reqName ?? ''}/${version}/${root}/${extraCopies.join(';')}`
   const cached = plans.get(cacheKey)
   if (cached) return cached
   const fields = regularFields(resName, version)
@@ -399,7 +411,7 @@ function planStruct(
     if (element === undefined || typeof f.type !== 'object' || !('array' in f.type)) continue
     const explicit = SOURCES[resName]?.[f.prop]
     let source: { from: string; valueKey?: string } | undefined
-    if (explicit !== undefined) source = explicit.from === null ? undefined : { from: explicit.from }
+    if (explicit !== undefined) source = { from: explicit.from }
     else if (carriesErrors(element, version)) source = findSource(f, element, reqFields, version, usedSources)
     else source = keyList(f, element, reqFields, version)
     if (source === undefined || !reqFields.some((q) => q.prop === source.from)) continue
