@@ -39,11 +39,103 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err },
+      hooks: { logMethod: uniqueFieldsLogMethod },
+      onChild: uniqueChildBindings,
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   ) as WithFrames
   logger[FRAMES] = { on: options.frames ?? false, debugChildren: new WeakMap() }
   return logger
+}
+
+/*
+ * One field name once per line. pino writes a line as its own fields (level, time), then the bindings of the logger
+ * and its parents as one pre-serialized string, then the call's fields, then msg, and repeats a name that appears in
+ * two of these: `log.child({ clientId }).info({ clientId }, ...)` gives `"clientId":"a",...,"clientId":"a"`. JSON
+ * allows that, but strict readers (and log pipelines built on them) reject the line. So loggers made here merge
+ * instead: a child's binding replaces the parent's of the same name, a call's field replaces a binding (the value
+ * lenient readers took, the last), and a call field named like one pino writes itself keeps its value as `<name>_`.
+ */
+
+const CHINDINGS = pino.symbols.chindingsSym
+/** Fields pino writes on every line itself (the level label under `level`, `time`, the message under `msg`). */
+const OWN_FIELDS = new Set(['level', 'time', 'msg'])
+
+type WithBindings = Logger & { [CHINDINGS]: string }
+
+/** The names a logger's bindings hold, cached per logger for as long as its bindings string stays the same. */
+const boundNames = new WeakMap<object, { readonly chindings: string; readonly names: ReadonlySet<string> }>()
+
+function bindingsOf(chindings: string): Record<string, unknown> {
+  // The bindings string is `,"name":value,...`, each value already serialized by pino.
+  return chindings === '' ? {} : (JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>)
+}
+
+function namesBound(logger: WithBindings): ReadonlySet<string> {
+  const chindings = logger[CHINDINGS] ?? ''
+  const cached = boundNames.get(logger)
+  if (cached !== undefined && cached.chindings === chindings) return cached.names
+  const names = new Set(Object.keys(bindingsOf(chindings)))
+  boundNames.set(logger, { chindings, names })
+  return names
+}
+
+function withoutNames(chindings: string, drop: ReadonlySet<string>): string {
+  let out = ''
+  for (const [name, value] of Object.entries(bindingsOf(chindings))) {
+    if (!drop.has(name)) out += `,${JSON.stringify(name)}:${JSON.stringify(value)}`
+  }
+  return out
+}
+
+/** A child's bindings that repeat a parent's name replace it (pino would keep both in the bindings string). */
+function uniqueChildBindings(child: Logger): void {
+  const c = child as WithBindings
+  const parent = Object.getPrototypeOf(child) as WithBindings
+  const inherited = parent[CHINDINGS] ?? ''
+  const own = c[CHINDINGS] ?? ''
+  if (!own.startsWith(inherited) || own.length === inherited.length) return
+  const parentNames = namesBound(parent)
+  if (parentNames.size === 0) return
+  const added = own.slice(inherited.length)
+  const repeated = new Set(Object.keys(bindingsOf(added)).filter((n) => parentNames.has(n)))
+  if (repeated.size > 0) c[CHINDINGS] = withoutNames(inherited, repeated) + added
+}
+
+/** pino's logMethod hook: a call's fields never repeat a bound name or one pino writes itself. */
+function uniqueFieldsLogMethod(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn): void {
+  const fields = args[0] as unknown
+  if (typeof fields !== 'object' || fields === null || fields instanceof Error || Array.isArray(fields)) {
+    method.apply(this, args)
+    return
+  }
+  const logger = this as WithBindings
+  const bound = namesBound(logger)
+  let copy: Record<string, unknown> | undefined
+  let replaced: Set<string> | undefined
+  for (const name of Object.keys(fields)) {
+    if (OWN_FIELDS.has(name)) {
+      copy ??= { ...(fields as Record<string, unknown>) }
+      copy[`${name}_`] = copy[name]
+      delete copy[name]
+    } else if (bound.has(name)) {
+      replaced ??= new Set()
+      replaced.add(name)
+    }
+  }
+  if (copy !== undefined) args[0] = copy
+  if (replaced === undefined) {
+    method.apply(this, args)
+    return
+  }
+  // The call's value wins: this line is written with the logger's bindings minus those names.
+  const saved = logger[CHINDINGS]
+  logger[CHINDINGS] = withoutNames(saved, replaced)
+  try {
+    method.apply(this, args)
+  } finally {
+    logger[CHINDINGS] = saved
+  }
 }
 
 /** Sets level and frame logging on `root` and all its children; what a config reload calls. */

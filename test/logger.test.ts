@@ -9,6 +9,7 @@ import {
   logFrame,
   logOncePerCause,
 } from '../src/logger.js'
+import { parseStrictJson } from './support/strict-json.js'
 
 function sink() {
   const lines: Record<string, unknown>[] = []
@@ -54,6 +55,67 @@ describe('createLogger', () => {
     applyLogConfig(root, { level: 'info', frames: false })
     logFrame(conn, { apiKey: 1 }, 'frame')
     expect(lines).toEqual([expect.objectContaining({ level: 'debug', frame: true, conn: 1, apiKey: 3, size: 42 })])
+  })
+})
+
+describe('createLogger: one field name once per line', () => {
+  /** Lines read with the strict parser: a repeated name fails the test. */
+  function strictSink() {
+    const lines: Record<string, unknown>[] = []
+    return { lines, stream: { write: (s: string) => void lines.push(parseStrictJson(s) as Record<string, unknown>) } }
+  }
+
+  it('a call field named like a binding replaces it for that line only', () => {
+    const { lines, stream } = strictSink()
+    const conn = createLogger({ destination: stream }).child({ conn: 1, clientId: 'old' })
+    conn.info({ clientId: 'old', requests: 3 }, 'connection closed')
+    conn.info({ clientId: 'new' }, 'renamed')
+    conn.info('plain')
+    expect(lines.map(({ conn, clientId, requests, msg }) => ({ conn, clientId, requests, msg }))).toEqual([
+      { conn: 1, clientId: 'old', requests: 3, msg: 'connection closed' },
+      { conn: 1, clientId: 'new', requests: undefined, msg: 'renamed' },
+      { conn: 1, clientId: 'old', requests: undefined, msg: 'plain' },
+    ])
+  })
+
+  it("a child's binding replaces its parent's of the same name, at any depth", () => {
+    const { lines, stream } = strictSink()
+    const root = createLogger({ destination: stream, base: { pod: 'p1' } })
+    const conn = connectionLogger(root, { connectionId: 4, remote: '10.0.0.1:5555' })
+    const named = conn.child({ clientId: 'a' }).child({ clientId: 'b', remote: '10.0.0.2:6666' })
+    named.warn({ pid: 1 }, 'x')
+    named.child({ pod: 'p2' }).info('y')
+    expect(lines[0]).toMatchObject({ conn: 4, clientId: 'b', remote: '10.0.0.2:6666', pod: 'p1', pid: 1 })
+    expect(lines[1]).toMatchObject({ conn: 4, clientId: 'b', pod: 'p2', pid: process.pid })
+  })
+
+  it('keeps call fields named like the ones pino writes itself (level, time, msg) under another name', () => {
+    const { lines, stream } = strictSink()
+    createLogger({ destination: stream }).error({ level: 'x', time: 5, msg: 'inner' }, 'outer')
+    expect(lines[0]).toMatchObject({ level: 'error', msg: 'outer', level_: 'x', time_: 5, msg_: 'inner' })
+    expect(typeof lines[0]?.time).toBe('string')
+  })
+
+  it('keeps errors, frame lines and repeated causes strict too', () => {
+    const { lines, stream } = strictSink()
+    const root = createLogger({ level: 'info', destination: stream, frames: true })
+    const conn = connectionLogger(root, { connectionId: 2 }).child({ code: 'bound' })
+    conn.error(new Error('boom'))
+    conn.warn({ err: new Error('e'), conn: 2 }, 'with err')
+    logFrame(conn, { conn: 2, apiKey: 3 }, 'frame')
+    const tracker = new CauseTracker({ summaryIntervalMs: 0 })
+    tracker.record(conn, 'client-a', new SidecarError('KSC_ERR_X', 'bad'))
+    tracker.record(conn, 'client-a', new SidecarError('KSC_ERR_X', 'bad'))
+    tracker.flush(true)
+    expect(lines.map((l) => l.msg)).toEqual([
+      'boom',
+      'with err',
+      'frame',
+      'KSC_ERR_X (client-a): bad; repeats are counted, not logged',
+      expect.stringMatching(/^1 more of KSC_ERR_X \(client-a\) since /),
+    ])
+    expect(lines[3]).toMatchObject({ code: 'KSC_ERR_X', conn: 2 })
+    tracker.close()
   })
 })
 

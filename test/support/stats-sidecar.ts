@@ -2,6 +2,7 @@ import pino from 'pino'
 import { type RunningSidecar, startSidecarProcess } from '../../src/commands/run.js'
 import { type StatsConfig, validateConfig } from '../../src/config/schema.js'
 import type { StatsSnapshot } from '../../src/stats/snapshot.js'
+import { strictLogSink } from './strict-log.js'
 import { freePortBase } from './test-sidecar.js'
 
 /**
@@ -17,6 +18,7 @@ export interface StatsSidecar {
   readonly adminAddress: string
   stats(): Promise<StatsSnapshot>
   metrics(): Promise<string>
+  /** Drains and closes the sidecar, then fails if any log line it wrote was not strict JSON (support/strict-log.ts). */
   stop(): Promise<void>
 }
 
@@ -39,7 +41,10 @@ export async function startStatsSidecar(
     { requireUpstream: true },
   )
   if (!result.config) throw new Error(`stats sidecar config invalid: ${JSON.stringify(result.issues)}`)
-  const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'silent' })
+  // Every line down to debug is read strictly; the lines are printed only when KSC_TEST_LOG_LEVEL asks for them.
+  const shown = process.env.KSC_TEST_LOG_LEVEL
+  const sink = strictLogSink({ keep: false, ...(shown === undefined ? {} : { echo: process.stdout }) })
+  const log = pino({ level: shown ?? 'debug' }, sink.stream)
   const running = await startSidecarProcess({ env: {} }, log, result.config, false)
   const adminAddress = `127.0.0.1:${base + 11}`
   const adminUrl = `http://${adminAddress}`
@@ -50,6 +55,9 @@ export async function startStatsSidecar(
     adminAddress,
     stats: async () => (await (await fetch(`${adminUrl}/stats`)).json()) as StatsSnapshot,
     metrics: async () => (await fetch(`${adminUrl}/metrics`)).text(),
-    stop: () => running.stop(),
+    stop: async () => {
+      await running.stop()
+      sink.assertStrict(`the statistics sidecar on ${adminAddress}`)
+    },
   }
 }

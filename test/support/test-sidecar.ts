@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream'
 import pino, { type Logger } from 'pino'
 import type { SidecarConfig } from '../../src/config/schema.js'
 import { validateConfig } from '../../src/config/schema.js'
@@ -6,10 +5,12 @@ import type { FilterPlugin } from '../../src/pipeline/filter-api.js'
 import { CONTROLLER_PORT_OFFSET } from '../../src/server/broker-port-plan.js'
 import { Sidecar, type SidecarOptions } from '../../src/server/sidecar.js'
 import { freePortRange } from '../harness/free-port.js'
+import { type LogLineProblem, strictLogSink } from './strict-log.js'
 
 /**
  * A sidecar running in the test process in front of a real cluster, with its log lines captured so tests can
- * assert on them. Ports: the bootstrap listener takes a free port; the per-node listeners a free range.
+ * assert on them. Every line is read with a strict JSON parser (support/strict-log.ts): stop() fails when a line
+ * repeated a field name. Ports: the bootstrap listener takes a free port; the per-node listeners a free range.
  */
 export interface TestSidecar {
   readonly sidecar: Sidecar
@@ -17,7 +18,10 @@ export interface TestSidecar {
   /** host:port clients are pointed at. */
   readonly bootstrap: string
   readonly logs: Record<string, unknown>[]
+  /** Log lines a strict JSON reader refuses (a field name twice); stop() throws when there are any. */
+  readonly logProblems: readonly LogLineProblem[]
   readonly log: Logger
+  /** Drains and closes the sidecar, then fails if any log line it wrote was not strict JSON. */
   stop(): Promise<void>
 }
 
@@ -35,14 +39,8 @@ export async function startTestSidecar(
   raw: Record<string, unknown> = {},
   options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory' | 'observer'>> = {},
 ): Promise<TestSidecar> {
-  const logs: Record<string, unknown>[] = []
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line))
-      done()
-    },
-  })
-  const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'debug' }, sink)
+  const sink = strictLogSink()
+  const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'debug' }, sink.stream)
   const portBase = await freePortBase(12)
   const { listen, ...rest } = raw
   const result = validateConfig(
@@ -65,9 +63,13 @@ export async function startTestSidecar(
     sidecar,
     config,
     bootstrap: `${b.host}:${b.port}`,
-    logs,
+    logs: sink.lines,
+    logProblems: sink.problems,
     log,
-    stop: () => sidecar.shutdown(2000),
+    stop: async () => {
+      await sidecar.shutdown(2000)
+      sink.assertStrict(`the test sidecar on ${b.host}:${b.port}`)
+    },
   }
 }
 
