@@ -15,7 +15,7 @@
  * MB/s (value bytes, 10^6) and the CPU seconds this process spent per GB of values (both clients run in it, one
  * at a time). Without --bootstrap the harness starts a 1-node Kafka from the Maven jars (needs Java 17+).
  */
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { pino } from 'pino'
 import { parseHostPort } from '../src/config/host-port.js'
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
     }
   }
 
+  const loadBefore = loadavg()
   process.stderr.write(`node ${process.version} ${process.execArgv.join(' ')}; ${cpus().length} cores\n`)
   for (const shape of SHAPES) {
     for (const client of CLIENTS) await oneRun(client, shape) // warm-up
@@ -171,6 +172,10 @@ async function main(): Promise<void> {
 
   const lines = [
     `Produce, 1 KiB values, acks=-1, ${PARTITIONS} partitions, ${RECORDS} records per run, ${ROUNDS} rounds (median, range)`,
+    `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version} ${process.execArgv.join(' ')}; ` +
+      `load average ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} before, ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' / ')} after (1/5/15 min; includes the broker and anything else on the machine)`,
     '',
     '| shape | client | records/s | MB/s | client CPU s/GB | vs kafkajs |',
     '|---|---|---:|---:|---:|---:|',

@@ -1,17 +1,12 @@
 import { EventEmitter } from 'node:events'
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import type { ApiKeyNumber } from '../../codec/messages/frames.js'
 import { ApiKey, type RequestByApiKey, type ResponseByApiKey } from '../../codec/messages/generated/apis.js'
-import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
-import { formatHostPort, type HostPort } from '../config/host-port.js'
+import { formatHostPort } from '../config/host-port.js'
 import type { Logger } from '../logger.js'
-import type { UpstreamConnector } from '../server/upstream-connector.js'
 import { ExponentialBackoff, sleep } from './backoff.js'
 import type { BrokerConnection } from './connection.js'
-import { ConnectionPool, type NodeAddress, type NodeHealth } from './connection-pool.js'
+import { ConnectionPool, type NodeAddress } from './connection-pool.js'
 import {
   ClientClosedError,
   ClusterUnreachableError,
@@ -24,20 +19,15 @@ import { KafkaError } from './kafka-errors.js'
 import {
   ClusterMetadata,
   type ClusterView,
+  metadataRequest,
   type TopicSelection,
   type TopicView,
   type Uuid,
-  ZERO_UUID,
 } from './metadata.js'
-import {
-  type Acks,
-  type CompressionName,
-  type ProduceOptions,
-  Producer,
-  type ProducerRecord,
-  type RecordMetadata,
-} from './producer.js'
-import type { SaslCredentials } from './sasl.js'
+import { DEFAULT_PRODUCER, type SendTarget, type UpstreamClientHealth, type UpstreamClientOptions } from './options.js'
+import type { ProduceOptions, ProducerRecord, RecordMetadata } from './produce-records.js'
+import { Producer } from './producer.js'
+import { SOFTWARE_VERSION } from './software-version.js'
 
 /**
  * The sidecar's own Kafka client, for traffic of its own (a tap filter's copies of records, a shadow produce, topic
@@ -59,70 +49,6 @@ import type { SaslCredentials } from './sasl.js'
  * and on demand. When no broker can be reached, health() says so and the client keeps trying in the background
  * (exponential backoff with jitter) until one answers again.
  */
-
-export interface UpstreamClientOptions {
-  /** Bootstrap brokers (upstream.bootstrap). */
-  bootstrap: readonly HostPort[]
-  /** Opens TCP or TLS connections as configured for the upstream (upstream.tls). */
-  connector: UpstreamConnector
-  /** The client id the brokers see (quotas, logs); keep it distinct from the applications'. */
-  clientId: string
-  sasl?: SaslCredentials
-  /** Time a request may wait for its response before the connection is given up (Kafka's request.timeout.ms). */
-  requestTimeoutMs?: number
-  /** Refresh metadata at least this often (Kafka's metadata.max.age.ms). */
-  metadataMaxAgeMs?: number
-  /** How long produce() waits for an unknown topic to appear in metadata (Kafka's max.block.ms). */
-  maxBlockMs?: number
-  reconnectBackoffMs?: number
-  reconnectBackoffMaxMs?: number
-  /** Largest response frame accepted. */
-  maxFrameBytes?: number
-  producer?: Partial<ProducerOptions>
-  log?: Logger
-}
-
-export interface ProducerOptions {
-  /** Default acks when produce() does not say (Kafka's default: -1, all in-sync replicas). */
-  acks: Acks
-  compression: CompressionName
-  lingerMs: number
-  batchBytes: number
-  maxRequestBytes: number
-  deliveryTimeoutMs: number
-  maxInFlightPerNode: number
-  /** produce() rejects with BufferFullError when more than this many bytes wait to be acknowledged. */
-  bufferBytes: number
-  retryBackoffMs: number
-  retryBackoffMaxMs: number
-}
-
-export interface UpstreamClientHealth {
-  /** True while the cluster answers: the last attempt to reach a broker succeeded. */
-  connected: boolean
-  /** Why the cluster was last found unreachable (kept after recovery, with lastErrorAt, for diagnosis). */
-  lastError?: string
-  lastErrorAt?: number
-  /** Epoch ms of the last time `connected` became true. */
-  connectedAt?: number
-  nodes: NodeHealth[]
-}
-
-/** Targets of send(): a broker node id, any broker (the least loaded open connection), or the controller. */
-export type SendTarget = number | 'any' | 'controller'
-
-const DEFAULT_PRODUCER: ProducerOptions = {
-  acks: -1,
-  compression: 'none',
-  lingerMs: 5,
-  batchBytes: 16_384,
-  maxRequestBytes: 1_048_576,
-  deliveryTimeoutMs: 120_000,
-  maxInFlightPerNode: 5,
-  bufferBytes: 32 * 1024 * 1024,
-  retryBackoffMs: 100,
-  retryBackoffMaxMs: 1_000,
-}
 
 export class UpstreamClient extends EventEmitter {
   private readonly options: UpstreamClientOptions
@@ -306,11 +232,15 @@ export class UpstreamClient extends EventEmitter {
     return { apiVersion: v, body: await conn.request(apiKey, v, body) }
   }
 
-  /** Flushes queued records (bounded by their delivery timeout), then closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Flushes queued records, then closes every connection. The flush is bounded by the records' delivery timeout,
+   * or by `timeoutMs` when given (a sidecar draining for shutdown); records still waiting then are rejected.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return
+    const flushed = this.producer.close()
     try {
-      await this.producer.close()
+      await (options.timeoutMs === undefined ? flushed : Promise.race([flushed, sleep(options.timeoutMs)]))
     } finally {
       this.closed = true
       clearInterval(this.refreshTimer)
@@ -488,34 +418,5 @@ export class UpstreamClient extends EventEmitter {
   }
 }
 
-function metadataRequest(selection: TopicSelection, version: number): MetadataRequest {
-  let topics: MetadataRequest['topics']
-  if (selection.all) topics = null
-  else {
-    topics = [...selection.names].map((name) => (version >= 10 ? { topicId: ZERO_UUID, name } : { name }))
-    for (const id of selection.ids) topics.push({ topicId: id, name: null })
-  }
-  return {
-    topics,
-    allowAutoTopicCreation: false,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  }
-}
-
-/** This package's version for ApiVersions (KIP-511 client software version), from the nearest package.json. */
-const SOFTWARE_VERSION = ((): string => {
-  try {
-    let dir = dirname(fileURLToPath(import.meta.url))
-    for (let i = 0; i < 6; i++) {
-      const file = join(dir, 'package.json')
-      if (existsSync(file)) return String(JSON.parse(readFileSync(file, 'utf8')).version ?? 'unknown')
-      dir = dirname(dir)
-    }
-  } catch {
-    // fall through
-  }
-  return 'unknown'
-})()
-
-export type { ProduceOptions, ProducerRecord, RecordMetadata } from './producer.js'
+export type { ProducerOptions, SendTarget, UpstreamClientHealth, UpstreamClientOptions } from './options.js'
+export type { ProduceOptions, ProducerRecord, RecordMetadata } from './produce-records.js'

@@ -248,7 +248,10 @@ export class BrokerConnection {
   private write(frame: Buffer, written?: (err?: Error | null) => void): void {
     if (this.held.length > 0 || Date.now() < this.throttledUntil) {
       this.held.push({ frame, ...(written && { written }) })
-      this.heldTimer ??= setTimeout(() => this.releaseHeld(), Math.max(0, this.throttledUntil - Date.now()))
+      if (this.heldTimer === undefined) {
+        this.heldTimer = setTimeout(() => this.releaseHeld(), Math.max(0, this.throttledUntil - Date.now()))
+        this.heldTimer.unref()
+      }
       return
     }
     this.socket.write(frame, written)
@@ -259,6 +262,7 @@ export class BrokerConnection {
     const wait = this.throttledUntil - Date.now()
     if (wait > 0) {
       this.heldTimer = setTimeout(() => this.releaseHeld(), wait)
+      this.heldTimer.unref()
       return
     }
     const held = this.held

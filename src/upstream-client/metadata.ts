@@ -1,3 +1,4 @@
+import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import { KafkaResponseError } from './errors.js'
 import { KafkaError } from './kafka-errors.js'
@@ -226,5 +227,21 @@ export class ClusterMetadata {
         this.inFlight = undefined
         if (this.queued !== undefined) this.launch()
       })
+  }
+}
+
+/** The Metadata request for a selection: topics null asks for all (v1+), an empty list for brokers only. */
+export function metadataRequest(selection: TopicSelection, version: number): MetadataRequest {
+  let topics: MetadataRequest['topics']
+  if (selection.all) topics = null
+  else {
+    topics = [...selection.names].map((name) => (version >= 10 ? { topicId: ZERO_UUID, name } : { name }))
+    for (const id of selection.ids) topics.push({ topicId: id, name: null })
+  }
+  return {
+    topics,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
   }
 }

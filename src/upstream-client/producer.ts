@@ -1,9 +1,7 @@
 import { ApiKey } from '../../codec/messages/generated/apis.js'
-import type { ProduceRequestTopicProduceData } from '../../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
-import { CompressionType } from '../../codec/records/compression/index.js'
+import type { CompressionType } from '../../codec/records/compression/index.js'
 import type { RecordInput } from '../../codec/records/record.js'
-import { encodeRecordBatch } from '../../codec/records/record-batch-encoder.js'
 import type { Logger } from '../logger.js'
 import type { ExponentialBackoff } from './backoff.js'
 import type { BrokerConnection } from './connection.js'
@@ -18,6 +16,27 @@ import {
 import { invalidatesMetadata, isRetriable } from './kafka-errors.js'
 import type { ClusterMetadata, TopicView } from './metadata.js'
 import { partitionForKey } from './partitioner.js'
+import {
+  type Batch,
+  type Delivery,
+  newBatch,
+  type PartitionQueue,
+  type PendingRequest,
+  produceTopicData,
+  produceVersion,
+  rejectBatch,
+  resolveBatch,
+} from './produce-batch.js'
+import {
+  type Acks,
+  type CompressionName,
+  compressionType,
+  type ProduceOptions,
+  type ProducerRecord,
+  type RecordMetadata,
+  sizeOf,
+  toRecordInput,
+} from './produce-records.js'
 
 /**
  * The produce path of the upstream client: records are appended to a batch per partition (and acks and
@@ -35,33 +54,6 @@ import { partitionForKey } from './partitioner.js'
  * buffer.memory 33554432. Unlike the Java producer, produce() never blocks when the buffer is full: it rejects,
  * so that a filter on the data path can count the loss and carry on.
  */
-
-export type Acks = 0 | 1 | -1
-export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
-
-export interface ProducerRecord {
-  key?: Uint8Array | string | null
-  value: Uint8Array | string | null
-  headers?: readonly { key: string; value: Uint8Array | string | null }[]
-  /** Milliseconds since the epoch; default: when produce() is called. */
-  timestamp?: number | bigint
-  /** Overrides the partitioner for this record. */
-  partition?: number
-}
-
-export interface ProduceOptions {
-  acks?: Acks
-  compression?: CompressionName
-  /** Every record of this call to this partition (a record's own `partition` still wins). */
-  partition?: number
-}
-
-export interface RecordMetadata {
-  topic: string
-  partition: number
-  /** The record's offset; -1n with acks=0, which gets no answer. */
-  offset: bigint
-}
 
 export interface ProducerSettings {
   acks: Acks
@@ -86,61 +78,8 @@ export interface ProducerPort {
   readonly log: Logger
 }
 
-const COMPRESSION: Record<CompressionName, CompressionType> = {
-  none: CompressionType.None,
-  gzip: CompressionType.Gzip,
-  snappy: CompressionType.Snappy,
-  lz4: CompressionType.Lz4,
-  zstd: CompressionType.Zstd,
-}
-
 /** RecordBatch v2 header (61 bytes) plus the Produce request's per-partition overhead, roughly. */
 const BATCH_OVERHEAD = 80
-/** A record's fixed fields at their largest varint sizes (length, attributes, deltas, key/value lengths, count). */
-const RECORD_OVERHEAD = 24
-
-/** One produce() call: resolves when all its records are acknowledged, rejects at the first failure. */
-interface Delivery {
-  readonly results: RecordMetadata[]
-  remaining: number
-  settled: boolean
-  resolve(results: RecordMetadata[]): void
-  reject(err: Error): void
-}
-
-interface PartitionQueue {
-  readonly topic: string
-  readonly partition: number
-  readonly acks: Acks
-  readonly compression: CompressionType
-  /** Waiting batches, oldest first; the last one takes appends while it is open. */
-  readonly batches: Batch[]
-}
-
-interface Batch {
-  readonly queue: PartitionQueue
-  readonly records: RecordInput[]
-  /** For each record, the call it belongs to and its index there. */
-  readonly owners: Delivery[]
-  readonly slots: number[]
-  bytes: number
-  readonly createdAt: number
-  /** Closed to appends: full, or sent at least once (a retry re-sends the same bytes). */
-  closed: boolean
-  attempts: number
-  retryAt: number
-  lastError: Error | undefined
-  encoded: Buffer | undefined
-}
-
-interface PendingRequest {
-  readonly nodeId: number
-  readonly acks: Acks
-  readonly batches: Batch[]
-  bytes: number
-  /** The batches by how the response names them: `<topic name or id>:<partition>`. */
-  byResponseKey?: Map<string, Batch>
-}
 
 export class Producer {
   private readonly queues = new Map<string, PartitionQueue>()
@@ -210,7 +149,7 @@ export class Producer {
   ): Promise<RecordMetadata[]> {
     if (this.closed) return Promise.reject(new ClientClosedError())
     const acks = options.acks ?? this.settings.acks
-    const compression = COMPRESSION[options.compression ?? this.settings.compression]
+    const compression = compressionType(options.compression ?? this.settings.compression)
     const count = view.partitions.length
     // Convert and size everything first, so that a bad record or a full buffer rejects the call as a whole.
     const inputs: RecordInput[] = new Array(records.length)
@@ -379,6 +318,7 @@ export class Producer {
           this.inFlightByNode.set(leader, (this.inFlightByNode.get(leader) ?? 0) + 1)
         } else if (r.bytes + b.bytes + BATCH_OVERHEAD > s.maxRequestBytes) continue
         q.batches.shift()
+        b.closed = true
         r.batches.push(b)
         r.bytes += b.bytes + BATCH_OVERHEAD
       }
@@ -417,12 +357,12 @@ export class Producer {
     this.inFlightRequests++
     try {
       const conn = await this.port.connection(r.nodeId)
-      const version = this.produceVersion(conn, r)
-      const topicData = this.topicData(r, version)
+      const version = produceVersion(conn, r, this.port.metadata)
+      const topicData = produceTopicData(r, version, this.port.metadata)
       const body = { transactionalId: null, acks: r.acks, timeoutMs: this.settings.requestTimeoutMs, topicData }
       if (r.acks === 0) {
         await conn.sendWithoutResponse(ApiKey.Produce, version, body)
-        for (const b of r.batches) this.complete(b, -1n, true)
+        for (const b of r.batches) this.complete(b, undefined)
       } else {
         const res = await conn.request(ApiKey.Produce, version, body)
         this.onResponse(r, res, version, conn)
@@ -442,38 +382,6 @@ export class Producer {
     }
   }
 
-  /** The newest Produce both sides support; below 13 (topic ids, Kafka 4.1+) when a topic's id is unknown. */
-  private produceVersion(conn: BrokerConnection, r: PendingRequest): number {
-    const version = conn.negotiatedVersion(ApiKey.Produce)
-    if (version === undefined)
-      throw new InvalidRequestError(`broker ${r.nodeId} offers no Produce version the sidecar's codec supports`)
-    if (version < 13) return version
-    const missingId = r.batches.some((b) => this.port.metadata.topic(b.queue.topic)?.id === undefined)
-    if (!missingId) return version
-    if (!conn.supports(ApiKey.Produce, 12))
-      throw new InvalidRequestError(`broker ${r.nodeId} needs topic ids for Produce, and a topic's id is unknown`)
-    return 12
-  }
-
-  /** The request's topics (by id from v13, by name before), and the key each batch's answer will come under. */
-  private topicData(r: PendingRequest, version: number): ProduceRequestTopicProduceData[] {
-    const byTopic = new Map<string, ProduceRequestTopicProduceData>()
-    r.byResponseKey = new Map()
-    for (const b of r.batches) {
-      const q = b.queue
-      const topicKey = version >= 13 ? this.port.metadata.topic(q.topic)!.id! : q.topic
-      let t = byTopic.get(q.topic)
-      if (t === undefined) {
-        t = version >= 13 ? { topicId: topicKey, partitionData: [] } : { name: q.topic, partitionData: [] }
-        byTopic.set(q.topic, t)
-      }
-      b.encoded ??= encodeRecordBatch(b.records, { compression: q.compression })
-      t.partitionData.push({ index: q.partition, records: b.encoded })
-      r.byResponseKey.set(`${topicKey}:${q.partition}`, b)
-    }
-    return [...byTopic.values()]
-  }
-
   private onResponse(r: PendingRequest, res: ProduceResponse, version: number, conn: BrokerConnection): void {
     const batches = r.byResponseKey!
     for (const t of res.responses) {
@@ -484,7 +392,7 @@ export class Producer {
         if (b === undefined) continue
         batches.delete(key)
         if (p.errorCode === 0) {
-          this.complete(b, p.baseOffset, false)
+          this.complete(b, p.baseOffset)
           continue
         }
         const err = new KafkaResponseError(
@@ -512,7 +420,7 @@ export class Producer {
     b.retryAt = now + this.settings.retryBackoff.delay(b.attempts)
     const q = b.queue
     if (!retriable || this.closed) {
-      this.fail(b, err)
+      this.fail(b, retriable ? new ClientClosedError() : err)
       return
     }
     if (b.retryAt >= b.createdAt + this.settings.deliveryTimeoutMs) {
@@ -531,28 +439,15 @@ export class Producer {
     this.arm(b.retryAt)
   }
 
-  private complete(b: Batch, baseOffset: bigint, noOffsets: boolean): void {
+  private complete(b: Batch, baseOffset: bigint | undefined): void {
     this.buffered -= b.bytes
-    const { topic, partition } = b.queue
-    for (let i = 0; i < b.records.length; i++) {
-      const d = b.owners[i]!
-      if (d.settled) continue
-      d.results[b.slots[i]!] = { topic, partition, offset: noOffsets ? -1n : baseOffset + BigInt(i) }
-      if (--d.remaining === 0) {
-        d.settled = true
-        d.resolve(d.results)
-      }
-    }
+    resolveBatch(b, baseOffset)
     this.checkFlushers()
   }
 
   private fail(b: Batch, err: Error): void {
     this.buffered -= b.bytes
-    for (const d of b.owners) {
-      if (d.settled) continue
-      d.settled = true
-      d.reject(err)
-    }
+    rejectBatch(b, err)
     this.checkFlushers()
   }
 
@@ -562,41 +457,4 @@ export class Producer {
     this.flushers = []
     for (const resolve of done) resolve()
   }
-}
-
-function newBatch(queue: PartitionQueue, now: number): Batch {
-  return {
-    queue,
-    records: [],
-    owners: [],
-    slots: [],
-    bytes: 0,
-    createdAt: now,
-    closed: false,
-    attempts: 0,
-    retryAt: 0,
-    lastError: undefined,
-    encoded: undefined,
-  }
-}
-
-function bytesOf(v: Uint8Array | string | null | undefined): Uint8Array | null {
-  if (v === undefined || v === null) return null
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v
-}
-
-function toRecordInput(r: ProducerRecord, now: number): RecordInput {
-  const ts = r.timestamp
-  return {
-    key: bytesOf(r.key),
-    value: bytesOf(r.value),
-    headers: r.headers?.map((h) => ({ key: h.key, value: bytesOf(h.value) })) ?? [],
-    timestamp: ts === undefined ? BigInt(now) : typeof ts === 'bigint' ? ts : BigInt(Math.trunc(ts)),
-  }
-}
-
-function sizeOf(r: RecordInput): number {
-  let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0)
-  for (const h of r.headers ?? []) size += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0)
-  return size
 }

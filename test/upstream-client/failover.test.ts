@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { partitionForKey } from '../../src/upstream-client/partitioner.js'
-import type { RecordMetadata } from '../../src/upstream-client/producer.js'
+import type { RecordMetadata } from '../../src/upstream-client/produce-records.js'
 import { createTopic, getCluster, uniqueTopicName, waitFor } from '../harness/index.js'
 import { kcatRead, newClient } from './support.js'
 

@@ -200,4 +200,16 @@ describe('UpstreamClient produce (scripted brokers)', () => {
     await expect(pending).resolves.toHaveLength(1)
     expect(c.produces()).toHaveLength(1)
   })
+
+  it('close({ timeoutMs }) gives up on records a dead leader never acknowledges', async () => {
+    const c = await cluster(() => 'silence')
+    const u = start(c)
+    const pending = u.produce('t', [{ key: 'a', value: 'x' }]).catch((e) => e)
+    await waitFor('the produce request at the broker', () => c.produces().length > 0, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    })
+    await u.close({ timeoutMs: 200 })
+    expect((await pending).code).toBe('KSC_ERR_UPSTREAM_CLIENT_SHUT_DOWN')
+  })
 })
