@@ -35,6 +35,8 @@ export class FrameStreamer {
   private frameLength = 0
   /** Bytes of the current frame still to come. */
   private remaining = 0
+  /** Frames begun so far (a frame begins with the first byte of its size prefix). */
+  private begun = 0
 
   constructor(
     maxFrameSize = 100 * 1024 * 1024,
@@ -48,6 +50,19 @@ export class FrameStreamer {
     return this.prefixLength + this.partsLength
   }
 
+  /** True between the first and the last byte of a frame: the last read ended inside one. */
+  get inFrame(): boolean {
+    return this.mode !== 'idle' || this.prefixLength > 0
+  }
+
+  /**
+   * How many frames have begun: with inFrame, tells a caller whether the frame it is waiting on is still the same
+   * one (to time how long one frame takes to arrive) without a clock in the codec.
+   */
+  get framesBegun(): number {
+    return this.begun
+  }
+
   /** Feeds one read. Throws FrameTooLargeError for a negative or oversized prefix; then the streamer is unusable. */
   push(chunk: Buffer, handler: FrameStreamHandler): void {
     let pos = 0
@@ -56,6 +71,7 @@ export class FrameStreamer {
       if (this.mode === 'idle') {
         if (this.prefixLength === 0) {
           // Fast path: whole frames inside this read.
+          this.begun++
           if (end - pos >= 4) {
             const size = chunk.readInt32BE(pos)
             this.check(size)

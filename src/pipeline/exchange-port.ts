@@ -1,6 +1,7 @@
 import type { ConnectionObserver } from './connection-observer.js'
 import type { ContextServices } from './filter-context.js'
 import type { Frame } from './frame.js'
+import type { RequestSizeLimits } from './request-plan.js'
 
 /** Why reading from the client is paused (several at once; it resumes when none is left). */
 export type PauseReason =
@@ -29,7 +30,8 @@ export interface ExchangePort {
   /** A bug or a filter failure: counted, logged, and the connection closed. */
   internalError(what: string, err: unknown): void
   close(reason: string): void
-  readonly phase: 'connecting' | 'open' | 'draining' | 'closed'
+  /** accepted: no broker connection yet (the first request that goes on dials it); connecting: dialling. */
+  readonly phase: 'accepted' | 'connecting' | 'open' | 'draining' | 'closed'
   /** The exchange became idle (nothing in flight): a drain waiting for that may finish. */
   settled(): void
 }
@@ -37,6 +39,7 @@ export interface ExchangePort {
 /** Shared by the exchanges of every connection made from one configuration. */
 export interface ExchangeRuntime {
   readonly observer: ConnectionObserver
+  readonly limits: RequestSizeLimits
   readonly services: ContextServices
   readonly maxInflightRequests: number
   frameLogging(): boolean

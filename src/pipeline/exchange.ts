@@ -29,7 +29,14 @@ import { decodeRequestFrame, decodeResponseFrame, requestObservation, responseOb
 import { OwnRequests } from './own-requests.js'
 import { splitRejectedPartitions } from './partition-rejections.js'
 import { keepPiece, type ReadLease } from './read-lease.js'
-import { BUILT_IN_APIS, ClientIdReader, HEAD_BYTES, planRequest, type RequestPlan } from './request-plan.js'
+import {
+  BUILT_IN_APIS,
+  ClientIdReader,
+  HEAD_BYTES,
+  planRequest,
+  type RequestPlan,
+  screenRequest,
+} from './request-plan.js'
 import { SaslV0Framing } from './sasl-v0.js'
 import { apiName, newSlot, type Slot } from './slot.js'
 import type { StreamedObservation } from './streamed-observation.js'
@@ -129,6 +136,15 @@ export class Exchange implements ContextHost {
 
   // ------------------------------------------------------------------ 1. requests
 
+  /**
+   * Refuses a request as soon as its header is in (throws; the connection closes it as a protocol error) when its
+   * API is unknown, it is larger than its API may be, or its version cannot be decoded for a filter that must see it
+   * (request-plan.ts screenRequest). Called for every request, before its body is buffered when it spans reads.
+   */
+  screen(head: Buffer, size: number): void {
+    screenRequest(head, size, this.rt.limits, this.chain, this.saslV0.clientTokenNext)
+  }
+
   /** A whole request, kept (it may outlive the read it came in). */
   onRequest(frame: Frame): void {
     if (this.port.phase === 'closed') return
@@ -148,7 +164,9 @@ export class Exchange implements ContextHost {
    * and handled whole by onRequest.
    */
   beginRequestStream(head: Buffer, length: number): boolean {
-    if (this.port.phase !== 'open' || this.blocked || this.saslV0.clientTokenNext) return false
+    // Before the broker connection is up the pieces queue in the connection, which reads no more until it is.
+    const phase = this.port.phase
+    if (phase === 'draining' || phase === 'closed' || this.blocked || this.saslV0.clientTokenNext) return false
     let plan: RequestPlan
     try {
       plan = planRequest(head, this.chain)
@@ -192,13 +210,14 @@ export class Exchange implements ContextHost {
 
   /** Handles one whole request; returns a promise only when a filter is asynchronous. */
   private handleRequest(frame: Frame): Promise<void> | undefined {
-    if (this.saslV0.takeClientToken()) {
-      // A bare SASL v0 token: not a Kafka request, forwarded as it is.
-      this.port.toUpstream(frame)
-      return undefined
-    }
     let plan: RequestPlan
     try {
+      this.screen(frame.head(8), frame.length)
+      if (this.saslV0.takeClientToken()) {
+        // A bare SASL v0 token: not a Kafka request, forwarded as it is.
+        this.port.toUpstream(frame)
+        return undefined
+      }
       plan = frame.peek(HEAD_BYTES, (b) => planRequest(b, this.chain))
       if (!frame.peek(HEAD_BYTES, (b) => this.identify(b))) return undefined
     } catch (err) {
@@ -693,7 +712,9 @@ export class Exchange implements ContextHost {
 
   private ownRequestsUnavailable(): string | undefined {
     const phase = this.port.phase
-    if (phase === 'closed' || phase === 'connecting') return `the connection is ${phase}`
+    if (phase === 'closed') return 'the connection is closed'
+    // Before the client's first request there is no broker connection; the filter's request would race the dial.
+    if (phase === 'accepted' || phase === 'connecting') return 'the broker connection is not up yet'
     // The bare SASL v0 tokens are counted frame by frame: a request in between would be taken for one.
     if (this.saslV0.active) {
       return 'a SASL v0 exchange is in progress'

@@ -24,6 +24,27 @@ import type { RequestHeader } from '../../codec/messages/generated/request-heade
 import type { ResponseHeader } from '../../codec/messages/generated/response-header.js'
 import type { Reader } from '../../codec/primitives/reader.js'
 
+/**
+ * Schema-driven helpers filters use on any message: error codes by name (never bare numbers), the broker's error
+ * answer for any request (errorResponseBody; the verdict errorResponse below uses it), throttle time on any
+ * response, the partitions a request addresses, and messages built from their defaults.
+ */
+export {
+  ApiKey,
+  canSplitByPartition,
+  defaultRequest,
+  defaultResponse,
+  ErrorCode,
+  type ErrorCodeName,
+  errorResponse as errorResponseBody,
+  hasThrottleTime,
+  isRetriable,
+  kafkaErrorName,
+  requestPartitions,
+  setThrottleTimeMs,
+  throttleTimeMs,
+} from '../../codec/messages/message-helpers.js'
+
 export type MaybePromise<T> = T | Promise<T>
 
 export type ApiKeyNumber = keyof RequestByApiKey

@@ -76,6 +76,16 @@ export class FilterChain {
     return hit
   }
 
+  /**
+   * Whether a filter that may act on requests (not an observer) wants this API and version: then a request of it
+   * must never pass undecoded. Asked only for versions the codec cannot decode, so not cached.
+   */
+  mustDecodeRequest(apiKey: number, apiVersion: number): boolean {
+    return this.filters.some(
+      (f) => f.observesOnly !== true && f.onRequest !== undefined && f.wantsRequest?.(apiKey, apiVersion) === true,
+    )
+  }
+
   /** Filters that want this response decoded, in response order (reverse of configuration). */
   responseFilters(apiKey: number, apiVersion: number): readonly Filter[] {
     const k = key(apiKey, apiVersion)

@@ -3,6 +3,7 @@ import { peekClientId, peekRequestHeader } from '../../codec/header.js'
 import { canDecode } from '../../codec/messages/frames.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import { peekProduceAcks } from '../../codec/messages/peek.js'
+import { SidecarError } from '../errors.js'
 import type { Filter } from './filter-api.js'
 import { type FilterChain, onlyObservers } from './filter-chain.js'
 
@@ -78,5 +79,93 @@ export class ClientIdReader {
     if (id === this.id) return false
     this.id = id
     return true
+  }
+}
+
+/** The request size limits screenRequest applies (LimitsConfig). */
+export interface RequestSizeLimits {
+  readonly maxUnauthenticatedFrameBytes: number
+  readonly maxNonRecordRequestBytes: number
+}
+
+/**
+ * Requests a client sends before it is known: version negotiation and SASL (KIP-43, KIP-152). Kafka's broker caps
+ * what it reads before and during SASL authentication at sasl.server.max.receive.size (512 KiB by default,
+ * BrokerSecurityConfigs.DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE) and closes the connection beyond it.
+ */
+const UNAUTHENTICATED_APIS: ReadonlySet<number> = new Set<number>([
+  ApiKey.ApiVersions,
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
+])
+
+/** A request larger than its API may be; the connection is closed before its body is read. */
+export class RequestTooLargeError extends SidecarError {
+  constructor(what: string, size: number, max: number, key: string) {
+    super(
+      'KSC_ERR_REQUEST_TOO_LARGE',
+      `${what} of ${size} bytes exceeds ${max} bytes (limits.${key}; raise it if this client is legitimate)`,
+    )
+  }
+}
+
+/** A request version the codec cannot decode, of an API a filter must see: forwarding it would bypass the filter. */
+export class UndecodableForFilterError extends SidecarError {
+  constructor(apiKey: number, apiVersion: number) {
+    const api = API_DEFINITIONS[apiKey]!
+    super(
+      'KSC_ERR_REQUEST_UNSUPPORTED_VERSION',
+      `${api.name} v${apiVersion} cannot be decoded (the codec knows v${api.request.minVersion}-${api.request.maxVersion}) and a filter must see every ${api.name} request; the client should use the versions ApiVersions offered`,
+    )
+  }
+}
+
+/**
+ * Checks a request as soon as its header is in, before its body is read or buffered (`head` starts at the size
+ * prefix and holds at least 8 bytes, or the whole frame; `size` is the frame's, prefix included): an API key the
+ * codec does not know, a size over the limit for its API, or a version no filter that must see it can decode is
+ * refused at once. `bareToken`: the frame is a SASL v0 token (no Kafka header), capped like the handshake.
+ */
+export function screenRequest(
+  head: Buffer,
+  size: number,
+  limits: RequestSizeLimits,
+  chain: FilterChain,
+  bareToken: boolean,
+): void {
+  if (bareToken) {
+    if (size > limits.maxUnauthenticatedFrameBytes) {
+      throw new RequestTooLargeError(
+        'a SASL token',
+        size,
+        limits.maxUnauthenticatedFrameBytes,
+        'maxUnauthenticatedFrameBytes',
+      )
+    }
+    return
+  }
+  if (head.length < 8) return // too short to judge: the whole-frame path reads it (a frame this short is tiny)
+  const apiKey = head.readInt16BE(4)
+  const apiVersion = head.readInt16BE(6)
+  const api = API_DEFINITIONS[apiKey]
+  if (api === undefined || apiVersion < 0) throw new UnknownApiKeyError(apiKey)
+  if (UNAUTHENTICATED_APIS.has(apiKey) && size > limits.maxUnauthenticatedFrameBytes) {
+    throw new RequestTooLargeError(
+      `${api.name} request`,
+      size,
+      limits.maxUnauthenticatedFrameBytes,
+      'maxUnauthenticatedFrameBytes',
+    )
+  }
+  if (apiKey !== ApiKey.Produce && size > limits.maxNonRecordRequestBytes) {
+    throw new RequestTooLargeError(
+      `${api.name} request`,
+      size,
+      limits.maxNonRecordRequestBytes,
+      'maxNonRecordRequestBytes',
+    )
+  }
+  if (!canDecode(apiKey, apiVersion) && chain.mustDecodeRequest(apiKey, apiVersion)) {
+    throw new UndecodableForFilterError(apiKey, apiVersion)
   }
 }

@@ -17,6 +17,7 @@ import type { ConnectionInfo } from '../pipeline/filter-api.js'
 import type { FilterChain } from '../pipeline/filter-chain.js'
 import type { Frame } from '../pipeline/frame.js'
 import { handleTransient, keepable, newLease } from '../pipeline/read-lease.js'
+import type { MemoryBudget } from './memory-budget.js'
 import { ReusedReadBuffer, UPSTREAM_READ_BUFFER_BYTES } from './reused-read-buffer.js'
 import type { UpstreamConnector } from './upstream-connector.js'
 
@@ -44,6 +45,10 @@ export interface ConnectionLimits {
   readonly idleTimeoutMs: number
   /** Requests awaiting responses before the sidecar stops reading from the client (backpressure). */
   readonly maxInflightRequests: number
+  readonly maxUnauthenticatedFrameBytes: number
+  readonly maxNonRecordRequestBytes: number
+  readonly maxBufferedBytesPerConnection: number
+  readonly requestAssemblyTimeoutMs: number
 }
 
 /** What a connection needs from the sidecar around it. */
@@ -51,8 +56,10 @@ export interface ConnectionRuntime {
   readonly log: Logger
   readonly limits: ConnectionLimits
   readonly connector: UpstreamConnector
-  readonly exchange: Omit<ExchangeRuntime, 'maxInflightRequests'>
+  readonly exchange: Omit<ExchangeRuntime, 'maxInflightRequests' | 'limits'>
   readonly observer: ConnectionObserver
+  /** What all connections together may hold for requests being assembled. */
+  readonly budget: MemoryBudget
   /** Broker addresses to try, in order, for this listener (bootstrap: every bootstrap server; node: that node). */
   upstreamCandidates(listener: ConnectionInfo['listener']): Promise<readonly HostPort[]>
   /** The filter chain for a new connection, from the configuration current at accept time. */
@@ -62,12 +69,24 @@ export interface ConnectionRuntime {
   reportError(code: string, err: unknown, conn: ClientConnection): void
 }
 
-type Phase = 'connecting' | 'open' | 'draining' | 'closed'
+/**
+ * accepted: reading the client, no broker connection yet (dialled by the first request that must go on);
+ * connecting: dialling, requests queue; open; draining: no new requests, waiting for answers; closed.
+ */
+type Phase = 'accepted' | 'connecting' | 'open' | 'draining' | 'closed'
 
 export class ClientConnection implements ExchangePort {
   readonly state: ConnectionState
-  private phaseNow: Phase = 'connecting'
+  private phaseNow: Phase = 'accepted'
   private upstream: net.Socket | undefined
+  /** Requests that went on while the broker connection was being dialled, written once it is up. */
+  private readonly queuedUpstream: Frame[] = []
+  private dialing = false
+  /** Bytes reserved from the memory budget for the request being assembled (buffered, not streamed). */
+  private reservedBytes = 0
+  private withdrawReservation: (() => void) | undefined
+  /** The request being assembled: which one (FrameStreamer.framesBegun), and since when (performance.now()). */
+  private assembling = { frame: 0, since: 0 }
   private upstreamAddress: HostPort | undefined
   private readonly exchange: Exchange
   private readonly clientFrames: FrameStreamer
@@ -98,18 +117,19 @@ export class ClientConnection implements ExchangePort {
         peer: formatHostPort({ host: info.peer.address, port: info.peer.port }),
       }),
     )
+    const limits = runtime.limits
     this.exchange = new Exchange(
       this.state,
       runtime.createChain(this.state),
       this,
-      { ...runtime.exchange, maxInflightRequests: runtime.limits.maxInflightRequests },
+      { ...runtime.exchange, maxInflightRequests: limits.maxInflightRequests, limits },
       this.clientLease,
       this.upstreamLease,
     )
     this.clientFrames = new FrameStreamer(runtime.limits.maxFrameBytes, HEAD_BYTES)
     this.clientHandler = {
       frame: (first, rest, length) => this.onWholeClientFrame(first, rest, length),
-      start: (head, length) => this.exchange.beginRequestStream(head, length),
+      start: (head, length) => this.startClientFrame(head, length),
       piece: (piece, done) => this.exchange.requestPiece(piece, done),
     }
     this.upstreamFrames = new FrameStreamer(runtime.limits.maxFrameBytes, STREAM_HEAD_BYTES)
@@ -164,11 +184,13 @@ export class ClientConnection implements ExchangePort {
     return [...this.pauses]
   }
 
-  /** Starts the connection: connects upstream, then reads the client. */
-  async start(): Promise<void> {
+  /**
+   * Starts reading the client. The broker is dialled when the first request must go on (dial): a connection that
+   * never sends a valid request (a port scan, a hostile client) costs no broker connection.
+   */
+  start(): void {
     const socket = this.socket
     socket.setNoDelay(true)
-    this.pauseClient('connecting')
     if (this.clientReads !== undefined) this.clientReads.attach((chunk) => this.onClientRead(chunk))
     else socket.on('data', (chunk: Buffer) => this.onClientData(chunk))
     socket.on('end', () => this.close('client closed the connection'))
@@ -183,10 +205,16 @@ export class ClientConnection implements ExchangePort {
     const { listener, principal, tls } = this.state
     this.log.info({ listener: listener.kind, nodeId: listener.nodeId, principal, tls }, 'connection opened')
     this.runtime.observer.opened(this.state)
+  }
 
+  /** Connects to the broker for this listener, trying each candidate in turn; requests queue meanwhile. */
+  private async dial(): Promise<void> {
+    if (this.phaseNow === 'accepted') this.phaseNow = 'connecting'
+    // Reading the client stops until the broker is there: whatever arrives meanwhile would only pile up here.
+    this.pauseClient('connecting')
     let candidates: readonly HostPort[]
     try {
-      candidates = await this.runtime.upstreamCandidates(listener)
+      candidates = await this.runtime.upstreamCandidates(this.state.listener)
     } catch (err) {
       this.refuse(err)
       return
@@ -232,7 +260,7 @@ export class ClientConnection implements ExchangePort {
   private attachUpstream(upstream: net.Socket, target: HostPort, reads: ReusedReadBuffer | undefined): void {
     this.upstream = upstream
     this.upstreamAddress = target
-    this.phaseNow = 'open'
+    this.phaseNow = this.drained !== undefined ? 'draining' : 'open'
     if (reads !== undefined) reads.attach((chunk) => this.onUpstreamRead(chunk))
     else upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk))
     upstream.on('end', () => this.upstreamGone('broker closed the connection'))
@@ -240,7 +268,11 @@ export class ClientConnection implements ExchangePort {
     upstream.on('error', (err) => this.upstreamGone(`broker socket error: ${err.message}`))
     upstream.on('drain', () => this.resumeClient('upstream-backpressure'))
     this.state.bindLog({ upstream: formatHostPort(target) })
+    upstream.cork()
+    for (const frame of this.queuedUpstream.splice(0)) this.toUpstream(frame)
+    upstream.uncork()
     this.resumeClient('connecting')
+    this.settled()
   }
 
   // ------------------------------------------------------------------ client -> broker
@@ -273,6 +305,49 @@ export class ClientConnection implements ExchangePort {
     } finally {
       upstream?.uncork()
     }
+    // A read that ended inside a request starts its assembly clock, once per request (slowloris: see sweep).
+    const frames = this.clientFrames
+    if (frames.inFrame && this.assembling.frame !== frames.framesBegun) {
+      this.assembling.frame = frames.framesBegun
+      this.assembling.since = performance.now()
+    }
+  }
+
+  /**
+   * A request that spans reads has begun (`head`: its first bytes): screened at once, then streamed through when
+   * nothing may hold it, or else buffered, which takes its size from this connection's limit and the memory budget.
+   */
+  private startClientFrame(head: Buffer, length: number): boolean {
+    this.exchange.screen(head, length)
+    if (this.exchange.beginRequestStream(head, length)) return true
+    this.reserve(length)
+    return false
+  }
+
+  /**
+   * Reserves memory for a request about to be buffered whole. One larger than the connection may hold is refused;
+   * one the budget cannot cover now stops this connection being read until it can.
+   */
+  private reserve(length: number): void {
+    const limit = this.runtime.limits.maxBufferedBytesPerConnection
+    if (length > limit) throw new ConnectionBufferLimitError(length, limit)
+    this.reservedBytes = length
+    const budget = this.runtime.budget
+    if (budget.tryReserve(length)) return
+    this.pauseClient('memory')
+    this.withdrawReservation = budget.reserveWhenFree(length, () => {
+      this.withdrawReservation = undefined
+      this.resumeClient('memory')
+    })
+  }
+
+  private releaseReservation(): void {
+    if (this.reservedBytes === 0) return
+    if (this.withdrawReservation !== undefined) {
+      this.withdrawReservation()
+      this.withdrawReservation = undefined
+    } else this.runtime.budget.release(this.reservedBytes)
+    this.reservedBytes = 0
   }
 
   /**
@@ -284,6 +359,8 @@ export class ClientConnection implements ExchangePort {
    */
   private onWholeClientFrame(first: Buffer, rest: Buffer[] | undefined, length: number): void {
     if (this.phaseNow === 'closed') return
+    // A buffered request is whole: the exchange holds it now (bounded by its own pausing), the budget is free again.
+    if (rest !== undefined) this.releaseReservation()
     if (
       this.clientLease.transient &&
       rest === undefined &&
@@ -298,7 +375,15 @@ export class ClientConnection implements ExchangePort {
 
   toUpstream(frame: Frame): void {
     const upstream = this.upstream
-    if (!upstream || this.phaseNow === 'closed') return
+    if (this.phaseNow === 'closed') return
+    if (upstream === undefined) {
+      this.queuedUpstream.push(frame)
+      if (!this.dialing) {
+        this.dialing = true
+        void this.dial()
+      }
+      return
+    }
     if (!frame.writeTo(upstream)) this.pauseClient('upstream-backpressure')
   }
 
@@ -371,6 +456,27 @@ export class ClientConnection implements ExchangePort {
     this.muteTimer.unref()
   }
 
+  // ------------------------------------------------------------------ limits over time
+
+  /**
+   * The sidecar's periodic check: a request that has taken longer than limits.requestAssemblyTimeoutMs to arrive
+   * (a slowloris client trickling bytes, each of which resets the idle timeout) closes the connection.
+   */
+  sweep(now: number): void {
+    const timeout = this.runtime.limits.requestAssemblyTimeoutMs
+    if (timeout === 0 || this.phaseNow === 'closed' || !this.clientFrames.inFrame) return
+    if (this.assembling.frame !== this.clientFrames.framesBegun) return
+    if (now - this.assembling.since > timeout) {
+      this.protocolError('client', new RequestAssemblyTimeoutError(timeout))
+    }
+  }
+
+  /** Every byte this connection holds in memory (bufferedBytes, summed). */
+  heldBytes(): number {
+    const b = this.bufferedBytes()
+    return b.toClient + b.toUpstream + b.incomplete + b.waiting
+  }
+
   // ------------------------------------------------------------------ failures and shutdown
 
   report(code: string, err: unknown): void {
@@ -402,12 +508,9 @@ export class ClientConnection implements ExchangePort {
     if (this.phaseNow === 'closed') return Promise.resolve()
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve())
-      if (this.phaseNow === 'connecting') {
-        this.close('sidecar shutting down')
-        return
-      }
-      this.phaseNow = 'draining'
       this.drained = resolve
+      // Requests queued while dialling are answered once the broker is up (attachUpstream), like any other.
+      this.phaseNow = 'draining'
       this.settled()
     })
   }
@@ -430,6 +533,8 @@ export class ClientConnection implements ExchangePort {
     this.phaseNow = 'closed'
     this.closeReason = reason
     clearTimeout(this.muteTimer)
+    this.releaseReservation()
+    this.queuedUpstream.length = 0
     // Read nothing more from either side: a connection closed for a protocol error is not parsed any further.
     this.socket.pause()
     this.upstream?.destroy()
@@ -475,6 +580,24 @@ export function looksLikeTlsClientHello(chunk: Buffer): boolean {
     chunk[2]! <= 0x04 &&
     (chunk.length < 6 || chunk[5] === 0x01)
   )
+}
+
+export class ConnectionBufferLimitError extends SidecarError {
+  constructor(size: number, limit: number) {
+    super(
+      'KSC_ERR_CONNECTION_BUFFER_LIMIT',
+      `a request of ${size} bytes would have to be held whole, more than one connection may hold (limits.maxBufferedBytesPerConnection = ${limit}); raise the limit if this client is legitimate`,
+    )
+  }
+}
+
+export class RequestAssemblyTimeoutError extends SidecarError {
+  constructor(timeout: number) {
+    super(
+      'KSC_ERR_REQUEST_ASSEMBLY_TIMEOUT',
+      `a request took longer than ${timeout} ms to arrive (limits.requestAssemblyTimeoutMs): the client sends too slowly or has stalled`,
+    )
+  }
 }
 
 export class TlsOnPlaintextListenerError extends SidecarError {

@@ -30,6 +30,7 @@ import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
+import { MemoryBudget } from './memory-budget.js'
 import { MetadataRefresher } from './metadata-refresher.js'
 import { TlsTermination } from './tls-listener.js'
 import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
@@ -45,6 +46,17 @@ export class UnknownFilterError extends SidecarError {
     super(
       'KSC_ERR_CONFIG_UNKNOWN_FILTER',
       `filters: unknown filter "${name}"; known filters: ${known.join(', ') || '(none)'}`,
+    )
+  }
+}
+
+const SWEEP_INTERVAL_MS = 1000
+
+export class MemoryBudgetError extends SidecarError {
+  constructor(total: number, limit: number, held: number) {
+    super(
+      'KSC_ERR_MEMORY_BUDGET',
+      `connections hold ${total} bytes, over limits.memoryBudgetBytes (${limit}); closing the one holding the most (${held} bytes)`,
     )
   }
 }
@@ -115,6 +127,11 @@ export class Sidecar {
   /** Topic ids and names, learned from the Metadata that passes (FilterContext.topicNames). */
   private readonly topics = new TopicDirectory()
   private readonly filterMetrics: FilterMetricsRegistry
+  /** What all client connections together may hold for requests being assembled (limits.memoryBudgetBytes). */
+  private readonly budget: MemoryBudget
+  private readonly sweeper: NodeJS.Timeout
+  /** Consecutive sweeps that found the connections holding more than the budget. */
+  private overBudgetSweeps = 0
 
   private constructor(
     config: SidecarConfig,
@@ -123,6 +140,9 @@ export class Sidecar {
     this.config = config
     this.observer = options.observer ?? NO_OBSERVER
     this.filterMetrics = new FilterMetricsRegistry(options.metricsRegistry ?? new Registry(), config.stats.maxClientIds)
+    this.budget = new MemoryBudget(config.limits.memoryBudgetBytes)
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.sweeper.unref()
     applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
     const upstream = upstreamTls(config, options.log)
@@ -287,7 +307,38 @@ export class Sidecar {
     }
     const conn = new ClientConnection(socket, info, this.runtimeFor(filters), client?.reads)
     this.connections.add(conn)
-    void conn.start()
+    conn.start()
+  }
+
+  /**
+   * Once a second: connections whose request takes too long to arrive are closed (ClientConnection.sweep), and when
+   * the connections together hold more than the memory budget for two sweeps in a row (answers a client does not
+   * read, requests waiting for slow filters: memory that reading pauses do not free), the one holding the most is
+   * closed, so one offender cannot take the sidecar, and every other client, down.
+   */
+  private sweep(): void {
+    const now = performance.now()
+    let total = 0
+    let largest: ClientConnection | undefined
+    let largestBytes = 0
+    for (const conn of this.connections) {
+      conn.sweep(now)
+      const held = conn.heldBytes()
+      total += held
+      if (held > largestBytes) {
+        largestBytes = held
+        largest = conn
+      }
+    }
+    if (total <= this.budget.limit || largest === undefined) {
+      this.overBudgetSweeps = 0
+      return
+    }
+    if (++this.overBudgetSweeps < 2) return
+    this.overBudgetSweeps = 0
+    const err = new MemoryBudgetError(total, this.budget.limit, largestBytes)
+    this.reportError(err.code, err, largest.log, largest.state)
+    largest.close(err.message)
   }
 
   private runtimeFor(filters: readonly ConfiguredFilter[]): ConnectionRuntime {
@@ -307,6 +358,7 @@ export class Sidecar {
         frameLogging: () => frameLoggingEnabled(this.options.log),
       },
       observer: this.observer,
+      budget: this.budget,
       upstreamCandidates: (listener) => this.upstreamCandidates(listener),
       createChain: (connection) =>
         new FilterChain(
@@ -365,6 +417,7 @@ export class Sidecar {
   async shutdown(drainTimeoutMs = this.config.limits.drainTimeoutMs): Promise<void> {
     if (this.shuttingDown) return
     this.shuttingDown = true
+    clearInterval(this.sweeper)
     this.refresher.stop()
     this.closeTls()
     this.listeners.stopAccepting()

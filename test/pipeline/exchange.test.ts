@@ -93,6 +93,7 @@ function setup(filters: Filter[]) {
         upstream: undefined,
       },
       maxInflightRequests: 100,
+      limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
       frameLogging: () => false,
     },
     newLease(),

@@ -41,13 +41,14 @@ interface Outcome {
 }
 
 /** Connects, and resolves when the sidecar has closed the connection (or after `holdMs` for an accepted one). */
-function attempt(port: number, options: tls.ConnectionOptions, holdMs = 0): Promise<Outcome> {
+function attempt(port: number, options: tls.ConnectionOptions, holdMs = 0, send?: Buffer): Promise<Outcome> {
   return new Promise((resolve) => {
     const started = Date.now()
     const out: Outcome = { secure: false, error: undefined, closedAfterMs: -1, fingerprint256: undefined }
     const socket = tls.connect({ host: '127.0.0.1', port, ...options }, () => {
       out.secure = true
       out.fingerprint256 = socket.getPeerCertificate().fingerprint256
+      if (send !== undefined) socket.write(send)
       if (holdMs > 0) setTimeout(() => socket.end(), holdMs)
     })
     socket.on('data', () => {})
@@ -225,7 +226,7 @@ describe('TLS listener variants', () => {
     }
   })
 
-  it('server-only TLS (no client CA), and an unreachable broker resets the TLS client at once', async () => {
+  it('server-only TLS (no client CA), and an unreachable broker resets the TLS client at its first request', async () => {
     const dead = net.createServer()
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r))
     const deadPort = (dead.address() as net.AddressInfo).port
@@ -235,7 +236,12 @@ describe('TLS listener variants', () => {
     })
     try {
       const port = Number(sc.bootstrap.split(':')[1])
-      const o = await attempt(port, { ca: readFileSync(ca.cert) })
+      // The broker is dialled for the first request (a client's ApiVersions), not on accept.
+      const apiVersions = encodeRequest(
+        { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'tls-test' },
+        { clientSoftwareName: 'test', clientSoftwareVersion: '1' },
+      )
+      const o = await attempt(port, { ca: readFileSync(ca.cert) }, 0, apiVersions)
       expect(o.secure).toBe(true)
       expect(o.closedAfterMs).toBeLessThan(3000)
       const closed = sc.logs.find((l) => l.msg === 'connection closed')

@@ -8,6 +8,7 @@
 import pino, { type Logger } from 'pino'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
+import { type DeepPartial, defaultRequest, defaultResponse } from '../../codec/messages/message-defaults.js'
 import type {
   ApiKeyNumber,
   AuditEntry,
@@ -303,19 +304,19 @@ export function setupContext(options: SetupOptions = {}): FilterSetupContext & {
 }
 
 /**
- * A request as a filter receives it: encoded and decoded again at `apiVersion` (so the body is exactly what the
- * codec makes of it on the wire, optional fields of other versions dropped), with `size` its frame size.
+ * A request as a filter receives it, of any API and version: `fields` over the schema's defaults for that version
+ * (defaultRequest), encoded and decoded again (so the body is exactly what the codec makes of it on the wire), with
+ * `size` its frame size.
  */
 export function request<K extends ApiKeyNumber>(
   apiKey: K,
   apiVersion: number,
-  body: RequestByApiKey[K],
+  fields?: DeepPartial<RequestByApiKey[K]>,
   clientId: string | null = 'test-client',
 ): DecodedRequest<K> {
-  const frame = encodeRequest(
-    { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId: 1, clientId },
-    body,
-  )
+  const body = defaultRequest(apiKey, apiVersion, fields)
+  const header = { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId: 1, clientId }
+  const frame = encodeRequest(header, body)
   const d = decodeRequest(frame, 4)
   return { apiKey, apiVersion, header: d.header, size: frame.length, body: d.body as RequestByApiKey[K] }
 }
@@ -324,17 +325,11 @@ export function request<K extends ApiKeyNumber>(
 export function response<K extends ApiKeyNumber>(
   apiKey: K,
   apiVersion: number,
-  body: ResponseByApiKey[K],
+  fields?: DeepPartial<ResponseByApiKey[K]>,
   req?: DecodedRequest<K>,
 ): DecodedResponse<K> {
+  const body = defaultResponse(apiKey, apiVersion, fields)
   const frame = encodeResponse(apiKey, apiVersion, { correlationId: 1 }, body)
   const d = decodeResponse(frame, apiKey, apiVersion, 4)
-  return {
-    apiKey,
-    apiVersion,
-    header: d.header,
-    size: frame.length,
-    request: req,
-    body: d.body as ResponseByApiKey[K],
-  }
+  return { apiKey, apiVersion, header: d.header, size: frame.length, request: req, body: d.body as ResponseByApiKey[K] }
 }
