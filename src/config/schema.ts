@@ -95,6 +95,19 @@ export interface LimitsConfig {
   readonly maxInflightRequests: number
   /** How long shutdown waits for in-flight requests. */
   readonly drainTimeoutMs: number
+  /**
+   * Largest ApiVersions, SaslHandshake, SaslAuthenticate request or bare SASL v0 token: what a client sends before it
+   * is known. Kafka's broker caps these at sasl.server.max.receive.size, 524288 by default.
+   */
+  readonly maxUnauthenticatedFrameBytes: number
+  /** Largest request that carries no records (every API but Produce): Metadata, commits, admin requests. */
+  readonly maxNonRecordRequestBytes: number
+  /** Bytes one connection may hold (requests being assembled or waiting for filters, answers waiting for the client). */
+  readonly maxBufferedBytesPerConnection: number
+  /** Bytes all connections together may hold; over it, reading pauses, and the largest holder is closed if it persists. */
+  readonly memoryBudgetBytes: number
+  /** Longest time one request may take to arrive once it has begun (slowloris); 0 never limits it. */
+  readonly requestAssemblyTimeoutMs: number
 }
 
 export interface AdminConfig {
@@ -106,10 +119,18 @@ export interface AdminConfig {
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+export const LOG_FORMATS = ['json', 'pretty'] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
 export interface LogConfig {
   readonly level: LogLevel
   /** Log every frame (api, version, correlation id, size) at debug; can be switched at runtime. */
   readonly frames: boolean
+  /**
+   * json: one JSON object per line, for log pipelines (the default). pretty: one readable line per entry (time,
+   * level, message, then the fields), for a terminal; `dev` uses it when stdout is one.
+   */
+  readonly format: LogFormat
 }
 
 /**
@@ -161,9 +182,21 @@ export const DEFAULTS = {
   },
   brokers: { portBase: 9093 },
   upstream: { connectTimeoutMs: 10_000, metadataRefreshMs: 30_000 },
-  limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
+  limits: {
+    maxFrameBytes: 104_857_600,
+    idleTimeoutMs: 540_000,
+    maxInflightRequests: 512,
+    drainTimeoutMs: 30_000,
+    // BrokerSecurityConfigs.DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE in kafka-clients ("512KB", sasl.server.max.receive.size).
+    maxUnauthenticatedFrameBytes: 524_288,
+    maxNonRecordRequestBytes: 8 * 1024 * 1024,
+    maxBufferedBytesPerConnection: 32 * 1024 * 1024,
+    // Leaves room under a 256 MB pod limit for the ~80 MB an idle sidecar takes and for V8's heap.
+    memoryBudgetBytes: 128 * 1024 * 1024,
+    requestAssemblyTimeoutMs: 30_000,
+  },
   admin: { host: '127.0.0.1', port: 9644, enabled: true },
-  log: { level: 'info' as LogLevel, frames: false },
+  log: { level: 'info' as LogLevel, frames: false, format: 'json' as LogFormat },
   stats: {
     maxClientIds: 100,
     maxTopics: 200,
@@ -192,6 +225,8 @@ export interface ValidateOptions {
   requireUpstream?: boolean
   /** Check the `filters` entries' names and configs; default: only their shape. */
   checkFilters?: FilterCheck
+  /** log.format when the configuration does not set it; default json (`dev` passes pretty on a terminal). */
+  defaultLogFormat?: LogFormat
   /** Directory that relative TLS file paths are resolved against (the config file's). Default: cwd. */
   baseDir?: string
   /** Check that TLS files exist and are readable. Default true. */
@@ -217,7 +252,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const brokers = brokersSection(v, root.brokers, listen)
   const upstream = upstreamSection(v, root.upstream, options)
   const limits = limitsSection(v, root.limits)
-  const log = logSection(v, root.log)
+  const log = logSection(v, root.log, options)
   const stats = statsSection(v, root.stats, options)
   const filters = filtersSection(v, root.filters)
   if (options.checkFilters !== undefined && !v.issues.some((i) => i.segments[0] === 'filters')) {
@@ -541,8 +576,20 @@ function tlsSection(
 function limitsSection(v: Validator, value: unknown): LimitsConfig {
   const at = ['limits']
   const d = DEFAULTS.limits
-  const m = v.mapping(value, at, ['maxFrameBytes', 'idleTimeoutMs', 'maxInflightRequests', 'drainTimeoutMs'])
-  return {
+  const m = v.mapping(value, at, [
+    'maxFrameBytes',
+    'idleTimeoutMs',
+    'maxInflightRequests',
+    'drainTimeoutMs',
+    'maxUnauthenticatedFrameBytes',
+    'maxNonRecordRequestBytes',
+    'maxBufferedBytesPerConnection',
+    'memoryBudgetBytes',
+    'requestAssemblyTimeoutMs',
+  ])
+  const bytes = (key: keyof LimitsConfig, min: number) =>
+    v.int(m[key], [...at, key], d[key] as number, min, INT32_MAX, 'bytes')
+  const limits: LimitsConfig = {
     maxFrameBytes: v.int(m.maxFrameBytes, [...at, 'maxFrameBytes'], d.maxFrameBytes, 1024, INT32_MAX, 'bytes'),
     idleTimeoutMs: v.int(m.idleTimeoutMs, [...at, 'idleTimeoutMs'], d.idleTimeoutMs, 0, INT32_MAX, 'milliseconds'),
     maxInflightRequests: v.int(
@@ -554,14 +601,34 @@ function limitsSection(v: Validator, value: unknown): LimitsConfig {
       'requests',
     ),
     drainTimeoutMs: v.int(m.drainTimeoutMs, [...at, 'drainTimeoutMs'], d.drainTimeoutMs, 0, INT32_MAX, 'milliseconds'),
+    maxUnauthenticatedFrameBytes: bytes('maxUnauthenticatedFrameBytes', 1024),
+    maxNonRecordRequestBytes: bytes('maxNonRecordRequestBytes', 1024),
+    maxBufferedBytesPerConnection: bytes('maxBufferedBytesPerConnection', 64 * 1024),
+    memoryBudgetBytes: bytes('memoryBudgetBytes', 1024 * 1024),
+    requestAssemblyTimeoutMs: v.int(
+      m.requestAssemblyTimeoutMs,
+      [...at, 'requestAssemblyTimeoutMs'],
+      d.requestAssemblyTimeoutMs,
+      0,
+      INT32_MAX,
+      'milliseconds',
+    ),
   }
+  if (limits.maxBufferedBytesPerConnection > limits.memoryBudgetBytes) {
+    v.fail(
+      [...at, 'maxBufferedBytesPerConnection'],
+      `is ${limits.maxBufferedBytesPerConnection}, more than limits.memoryBudgetBytes (${limits.memoryBudgetBytes}): one connection could take the whole budget; lower it or raise the budget`,
+    )
+  }
+  return limits
 }
 
-function logSection(v: Validator, value: unknown): LogConfig {
-  const m = v.mapping(value, ['log'], ['level', 'frames'])
+function logSection(v: Validator, value: unknown, options: ValidateOptions): LogConfig {
+  const m = v.mapping(value, ['log'], ['level', 'frames', 'format'])
   return {
     level: v.choice(m.level, ['log', 'level'], DEFAULTS.log.level, LOG_LEVELS),
     frames: v.bool(m.frames, ['log', 'frames'], DEFAULTS.log.frames),
+    format: v.choice(m.format, ['log', 'format'], options.defaultLogFormat ?? DEFAULTS.log.format, LOG_FORMATS),
   }
 }
 

@@ -53,9 +53,19 @@ describe('loadConfig', () => {
         metadataRefreshMs: 30_000,
         tls: { enabled: false, verifyHostname: true, insecureSkipVerify: false },
       },
-      limits: { maxFrameBytes: 104_857_600, idleTimeoutMs: 540_000, maxInflightRequests: 512, drainTimeoutMs: 30_000 },
+      limits: {
+        maxFrameBytes: 104_857_600,
+        idleTimeoutMs: 540_000,
+        maxInflightRequests: 512,
+        drainTimeoutMs: 30_000,
+        maxUnauthenticatedFrameBytes: 524_288,
+        maxNonRecordRequestBytes: 8_388_608,
+        maxBufferedBytesPerConnection: 33_554_432,
+        memoryBudgetBytes: 134_217_728,
+        requestAssemblyTimeoutMs: 30_000,
+      },
       admin: { host: '127.0.0.1', port: 9644, enabled: true },
-      log: { level: 'info', frames: false },
+      log: { level: 'info', frames: false, format: 'json' },
       stats: {
         maxClientIds: 100,
         maxTopics: 200,
@@ -116,7 +126,7 @@ filters:
     })
     expect(config.limits).toMatchObject({ maxFrameBytes: 1_048_576, idleTimeoutMs: 0, maxInflightRequests: 512 })
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 9645, enabled: false })
-    expect(config.log).toEqual({ level: 'debug', frames: true })
+    expect(config.log).toEqual({ level: 'debug', frames: true, format: 'json' })
     expect(config.filters).toEqual([{ name: 'rate-limit', config: { perClient: 100 } }, { name: 'tap' }])
   })
 
@@ -312,6 +322,33 @@ stats:
   })
 })
 
+describe('log.format', () => {
+  it('is json unless the file, KAFKA_SIDECAR_LOG_FORMAT or --log-format say pretty; the caller may default it', () => {
+    const upstream = { KAFKA_SIDECAR_UPSTREAM: 'b:9092' }
+    expect(loadConfig({ env: upstream }).log.format).toBe('json')
+    expect(loadConfig({ env: upstream, defaultLogFormat: 'pretty' }).log.format).toBe('pretty')
+    const file = writeConfig('upstream: { bootstrap: [b:9092] }\nlog: { format: pretty }\n')
+    expect(loadConfig({ file, env: {} }).log.format).toBe('pretty')
+    expect(loadConfig({ file, env: { KAFKA_SIDECAR_LOG_FORMAT: 'json' } }).log.format).toBe('json')
+    expect(
+      loadConfig({ file, env: { KAFKA_SIDECAR_LOG_FORMAT: 'json' }, flags: { 'log-format': 'pretty' } }).log.format,
+    ).toBe('pretty')
+    // What the file says wins over the caller's default.
+    const json = writeConfig('upstream: { bootstrap: [b:9092] }\nlog: { format: json }\n', 'json.yaml')
+    expect(loadConfig({ file: json, env: {}, defaultLogFormat: 'pretty' }).log.format).toBe('json')
+  })
+
+  it('is checked like every other key', () => {
+    const file = writeConfig('upstream: { bootstrap: [b:9092] }\nlog: { format: prety }\n')
+    expect(problems({ file, env: {} })).toEqual([
+      `log.format: "prety" is not one of json, pretty (did you mean "pretty"?) (at ${file}:2:8)`,
+    ])
+    expect(problems({ env: { KAFKA_SIDECAR_UPSTREAM: 'b:9092', KAFKA_SIDECAR_LOG_FORMAT: 'text' } })).toEqual([
+      'log.format: "text" is not one of json, pretty (from KAFKA_SIDECAR_LOG_FORMAT)',
+    ])
+  })
+})
+
 describe('CONFIG_OVERRIDES', () => {
   it('covers the container environment variables and generates one flag option per override', () => {
     const envs = CONFIG_OVERRIDES.flatMap((o) => (o.env === undefined ? [] : [o.env]))
@@ -321,6 +358,7 @@ describe('CONFIG_OVERRIDES', () => {
         'KAFKA_SIDECAR_LISTEN',
         'KAFKA_SIDECAR_ADMIN',
         'KAFKA_SIDECAR_LOG_LEVEL',
+        'KAFKA_SIDECAR_LOG_FORMAT',
         'KAFKA_SIDECAR_BROKER_PORT_BASE',
         'KAFKA_SIDECAR_ADVERTISED_HOST',
         'KAFKA_SIDECAR_TLS_CERT',
@@ -345,6 +383,7 @@ describe('CONFIG_OVERRIDES', () => {
       'broker-host': '127.0.0.7',
       'advertised-host': 'sidecar.local',
       'log-level': 'trace',
+      'log-format': 'pretty',
       'max-frame-bytes': '4096',
       'tls-cert': pem.cert,
       'tls-key': pem.key,
@@ -369,7 +408,7 @@ describe('CONFIG_OVERRIDES', () => {
     })
     expect(c.admin).toEqual({ host: '127.0.0.6', port: 1001, enabled: true })
     expect(c.brokers).toEqual({ host: '127.0.0.7', advertisedHost: 'sidecar.local', portBase: 2000, ports: {} })
-    expect(c.log.level).toBe('trace')
+    expect(c.log).toEqual({ level: 'trace', frames: false, format: 'pretty' })
     expect(c.limits.maxFrameBytes).toBe(4096)
   })
 })
