@@ -94,9 +94,12 @@ export class ConnectionPool {
     return conn !== undefined && !conn.closed ? conn : undefined
   }
 
+  /** Open connections that still take requests (not past their SASL session). */
   openConnections(): BrokerConnection[] {
     const out: BrokerConnection[] = []
-    for (const s of this.nodes.values()) if (s.conn !== undefined && !s.conn.closed) out.push(s.conn)
+    const now = Date.now()
+    for (const s of this.nodes.values())
+      if (s.conn !== undefined && !s.conn.closed && now < s.conn.sessionExpiresAt) out.push(s.conn)
     return out
   }
 
