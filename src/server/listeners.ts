@@ -5,6 +5,7 @@ import { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
 import { reusedReadServer } from './accepted-socket.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
+import { type ConnectionRefusals, ListenerFullError } from './connection-refusals.js'
 import { CLIENT_READ_BUFFER_BYTES, type ReusedReadBuffer } from './reused-read-buffer.js'
 
 export class ListenError extends SidecarError {
@@ -37,6 +38,14 @@ export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['liste
  */
 export type ServerFactory = (onSocket: (socket: net.Socket, client?: AcceptedClient) => void) => net.Server
 
+/** What a listener may hold (limits), read at every accept so that a reloaded configuration applies at once. */
+export interface ListenerLimits {
+  /** Client connections one listener keeps open (limits.maxClientConnections); 0: no limit. */
+  readonly maxClientConnections: () => number
+  /** Where refused connections are counted and logged. */
+  readonly refusals: ConnectionRefusals
+}
+
 export const plainServer: ServerFactory = (onSocket) =>
   reusedReadServer(CLIENT_READ_BUFFER_BYTES, (socket, reads) => onSocket(socket, reads && { reads }))
 
@@ -52,6 +61,8 @@ export class Listeners {
     { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint }
   >()
   private accepting = true
+  /** Client connections open per listener (bootstrap, broker:N, controller:N), counted from accept to close. */
+  private readonly open = new Map<string, number>()
 
   constructor(
     private readonly bootstrapAddress: HostPort,
@@ -59,12 +70,13 @@ export class Listeners {
     private readonly createServer: ServerFactory,
     private readonly onAccept: AcceptHandler,
     private readonly log: Logger,
+    private readonly limits?: ListenerLimits,
   ) {}
 
   /** Starts the bootstrap listener; resolves with the bound address (port 0 picks a free one). */
   async start(): Promise<HostPort> {
     const server = this.createServer((socket, client) =>
-      this.onAccept(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }, client),
+      this.admit(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }, client),
     )
     const address = await listen(server, this.bootstrapAddress)
     this.bootstrapServer = server
@@ -84,7 +96,7 @@ export class Listeners {
     if (existing) return existing.endpoint ?? existing.ready
     const port = localPortFor(this.plan, kind, nodeId)
     const listener: ConnectionInfo['listener'] = { kind, nodeId, port }
-    const server = this.createServer((socket, client) => this.onAccept(socket, listener, client))
+    const server = this.createServer((socket, client) => this.admit(socket, listener, client))
     const entry: { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
       server,
       ready: listen(server, { host: this.plan.bindHost, port }).then(
@@ -105,6 +117,34 @@ export class Listeners {
     }
     this.nodeServers.set(key, entry)
     return entry.ready
+  }
+
+  /** Client connections open now, per listener ("bootstrap", "broker 1", ...), for status output and metrics. */
+  connectionsOpen(): ReadonlyMap<string, number> {
+    return this.open
+  }
+
+  /**
+   * Hands an accepted socket over, or closes it at once when its listener already holds
+   * limits.maxClientConnections: before the connection reads a byte or dials a broker, so a flood of connections
+   * costs an accept and a close each. Kafka's broker has such limits too (max.connections, max.connections.per.ip;
+   * SocketServer.scala ConnectionQuotas), off by default there; here the default keeps a pod's memory bounded.
+   */
+  private admit(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
+    const label = listener.kind === 'bootstrap' ? 'bootstrap' : `${listener.kind} ${listener.nodeId}`
+    const open = this.open.get(label) ?? 0
+    const max = this.limits?.maxClientConnections() ?? 0
+    if (max > 0 && open >= max) {
+      this.limits!.refusals.refuse(socket, 'listener_full', new ListenerFullError(label, max), this.log, label)
+      return
+    }
+    this.open.set(label, open + 1)
+    socket.once('close', () => {
+      const left = (this.open.get(label) ?? 1) - 1
+      if (left > 0) this.open.set(label, left)
+      else this.open.delete(label)
+    })
+    this.onAccept(socket, listener, client)
   }
 
   /** Node listeners currently open, for status output. */

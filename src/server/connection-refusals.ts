@@ -1,0 +1,60 @@
+import type net from 'node:net'
+import { SidecarError } from '../errors.js'
+import { CauseTracker, type Logger, logOncePerCause } from '../logger.js'
+
+/**
+ * Client connections the sidecar closes as soon as it has accepted them, before anything is read or any broker is
+ * dialled: counted by reason (kafka_sidecar_connections_refused_total{reason}) and logged once per cause, so that
+ * a flood of them costs one log line and a counter. Listeners refuse with it when a listener is full; the
+ * connection runtime can refuse through the same object for reasons of its own (an admission hook, a memory
+ * budget), to have one counter for all.
+ */
+
+/** Why a connection was refused; the `reason` label. */
+export type RefusalReason = 'listener_full' | (string & {})
+
+export class ListenerFullError extends SidecarError {
+  constructor(listener: string, max: number) {
+    super(
+      'KSC_ERR_LISTEN_CONNECTION_LIMIT',
+      `listener ${listener} has ${max} client connections open (limits.maxClientConnections); new connections are ` +
+        'closed as soon as they are accepted until some close: find the client that opens so many, or raise the limit',
+    )
+  }
+}
+
+export class ConnectionRefusals {
+  private readonly byReason = new Map<string, number>()
+  private readonly causes: CauseTracker
+
+  constructor(causes: CauseTracker = new CauseTracker()) {
+    this.causes = causes
+  }
+
+  /**
+   * Closes `socket` at once (no FIN handshake is waited for, nothing is read) and counts it. The first refusal
+   * of each cause (the error's code plus `key`, e.g. the listener) is logged; later ones are counted and summarised
+   * by the tracker.
+   */
+  refuse(socket: net.Socket, reason: RefusalReason, err: SidecarError, log: Logger, key: string): void {
+    socket.destroy()
+    this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1)
+    logOncePerCause(log, key, err, { tracker: this.causes })
+  }
+
+  /** Refusals so far, by reason. */
+  counts(): ReadonlyMap<string, number> {
+    return this.byReason
+  }
+
+  total(): number {
+    let n = 0
+    for (const c of this.byReason.values()) n += c
+    return n
+  }
+
+  /** Logs what the tracker holds back and stops its timer. */
+  close(): void {
+    this.causes.close()
+  }
+}

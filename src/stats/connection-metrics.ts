@@ -1,0 +1,43 @@
+import type { Registry } from 'prom-client'
+import type { ConnectionLog } from '../server/connection-log.js'
+import type { ConnectionRefusals } from '../server/connection-refusals.js'
+import { METRIC_PREFIX, SampledCounter } from './prometheus.js'
+
+/**
+ * Metrics of connections the sidecar refused and of connection log lines it held back (issue 15), read at scrape
+ * time from the counters the runtime keeps:
+ *   kafka_sidecar_connections_refused_total{reason}            closed at accept (listener_full, ...)
+ *   kafka_sidecar_connection_log_lines_total{event, outcome}   event opened|closed, outcome logged|suppressed
+ */
+export function registerConnectionMetrics(
+  registry: Registry,
+  sources: { readonly refusals?: ConnectionRefusals; readonly connectionLog?: ConnectionLog },
+): void {
+  const { refusals, connectionLog } = sources
+  if (refusals !== undefined) {
+    new SampledCounter(
+      registry,
+      `${METRIC_PREFIX}connections_refused_total`,
+      'Client connections closed as soon as they were accepted, by reason (listener_full: limits.maxClientConnections)',
+      ['reason'],
+      function* () {
+        for (const [reason, value] of refusals.counts()) yield { labels: { reason }, value }
+      },
+    )
+  }
+  if (connectionLog !== undefined) {
+    new SampledCounter(
+      registry,
+      `${METRIC_PREFIX}connection_log_lines_total`,
+      'Connection opened/closed log lines, logged or suppressed by the rate limit (suppressed ones are summarised)',
+      ['event', 'outcome'],
+      function* () {
+        const c = connectionLog.counts()
+        for (const event of ['opened', 'closed'] as const) {
+          yield { labels: { event, outcome: 'logged' }, value: c.logged[event] }
+          yield { labels: { event, outcome: 'suppressed' }, value: c.suppressed[event] }
+        }
+      },
+    )
+  }
+}

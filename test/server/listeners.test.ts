@@ -1,0 +1,91 @@
+import type net from 'node:net'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CauseTracker, createLogger } from '../../src/logger.js'
+import { ConnectionRefusals } from '../../src/server/connection-refusals.js'
+import { Listeners, plainServer } from '../../src/server/listeners.js'
+import { registerConnectionMetrics } from '../../src/stats/connection-metrics.js'
+import { waitFor as waitForProbe } from '../harness/wait-for.js'
+import { HostileSocket } from '../support/hostile-clients.js'
+
+const PLAN = { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', portBase: 0, ports: {}, controllerPortBase: 0 }
+
+function setup(max: { value: number }) {
+  const lines: Record<string, unknown>[] = []
+  const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } })
+  const refusals = new ConnectionRefusals(new CauseTracker())
+  const accepted: net.Socket[] = []
+  const listeners = new Listeners(
+    { host: '127.0.0.1', port: 0 },
+    PLAN,
+    plainServer,
+    (socket) => {
+      accepted.push(socket)
+      socket.resume()
+      socket.on('error', () => {})
+    },
+    log,
+    { maxClientConnections: () => max.value, refusals },
+  )
+  return { lines, refusals, accepted, listeners }
+}
+
+const until = (probe: () => boolean) =>
+  waitForProbe('the listener to catch up', probe, { timeoutMs: 5000, intervalMs: 10 })
+
+const open: HostileSocket[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.destroy()))
+})
+
+function connect(address: string): HostileSocket {
+  const s = new HostileSocket(address)
+  open.push(s)
+  return s
+}
+
+describe('Listeners: limits.maxClientConnections', () => {
+  it('closes connections over the limit at once, counts and logs them once, and admits again when one closes', async () => {
+    const max = { value: 3 }
+    const { lines, refusals, accepted, listeners } = setup(max)
+    const { host, port } = await listeners.start()
+    const address = `${host}:${port}`
+    try {
+      const first = [connect(address), connect(address), connect(address)]
+      await until(() => accepted.length === 3)
+      expect(listeners.connectionsOpen().get('bootstrap')).toBe(3)
+
+      const over = [connect(address), connect(address)]
+      await Promise.all(over.map((s) => s.closed))
+      expect(over.every((s) => s.closedByPeerAt !== undefined)).toBe(true)
+      expect(accepted).toHaveLength(3) // never handed to the connection runtime
+      expect(first.every((s) => s.open)).toBe(true)
+      expect(refusals.counts().get('listener_full')).toBe(2)
+      const logged = lines.filter((l) => l.code === 'KSC_ERR_LISTEN_CONNECTION_LIMIT')
+      expect(logged).toHaveLength(1)
+      expect(String(logged[0]!.msg)).toContain('limits.maxClientConnections')
+
+      // One closes: its place is free again.
+      await first[0]!.destroy()
+      await until(() => listeners.connectionsOpen().get('bootstrap') === 2)
+      const again = connect(address)
+      await until(() => accepted.length === 4)
+      expect(again.open).toBe(true)
+
+      // The limit is read at every accept: a reload that raises it applies at once; 0 is no limit.
+      max.value = 0
+      const more = Array.from({ length: 5 }, () => connect(address))
+      await until(() => accepted.length === 9)
+      expect(more.every((s) => s.open)).toBe(true)
+      expect(refusals.total()).toBe(2)
+
+      const registry = new Registry()
+      registerConnectionMetrics(registry, { refusals })
+      expect(await registry.metrics()).toContain('kafka_sidecar_connections_refused_total{reason="listener_full"} 2')
+    } finally {
+      for (const s of accepted) s.destroy()
+      listeners.stopAccepting()
+      refusals.close()
+    }
+  })
+})
