@@ -3,18 +3,28 @@ import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { UpstreamClient } from '../../src/upstream-client/client.js'
 import { BrokerConnection } from '../../src/upstream-client/connection.js'
 import { ClusterUnreachableError, UnknownTopicError } from '../../src/upstream-client/errors.js'
-import { createTopic, getCluster, runKafkaTool, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
+import {
+  createTopic,
+  getCluster,
+  runKafkaTool,
+  runKcat,
+  sharedClusters,
+  uniqueTopicName,
+  waitFor,
+} from '../harness/index.js'
 import { kcatRead, newClient } from './support.js'
 
 /**
- * The upstream client against a real Kafka broker (the shared 1-node cluster), checked with clients nobody here
+ * The upstream client against a real Kafka broker (each shared 1-node cluster: 4.x and 3.9), checked with clients nobody here
  * wrote: kcat reads back what it produced, Kafka's console producer shows where the Java partitioner puts keys,
  * kafka-topics prints the topic ids.
  */
-const cluster = getCluster('single')
-const bootstrap = cluster.bootstrapServers
+const singles = sharedClusters().filter((c) => c.nodes.length === 1)
 
-describe(`upstream client against ${cluster.name} (Kafka ${cluster.version})`, () => {
+describe.each(singles.map((c) => c.name))('upstream client against %s', (name) => {
+  const cluster = getCluster(name)
+  const bootstrap = cluster.bootstrapServers
+  const readerProperty = Number.parseInt(cluster.version, 10) >= 4 ? '--reader-property' : '--property'
   let client: UpstreamClient
 
   beforeAll(() => {
@@ -94,7 +104,8 @@ describe(`upstream client against ${cluster.name} (Kafka ${cluster.version})`, (
       'console-producer',
       [
         ...['--bootstrap-server', bootstrap, '--topic', java],
-        ...['--reader-property', 'parse.key=true', '--reader-property', 'key.separator=|'],
+        // Kafka 4 renamed the console producer's --property to --reader-property.
+        ...[readerProperty, 'parse.key=true', readerProperty, 'key.separator=|'],
       ],
       { input: `${keys.map((k) => `${k}|v`).join('\n')}\n` },
     )
