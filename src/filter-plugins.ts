@@ -1,5 +1,6 @@
 import { apiVersionsPlugin } from '../filters/api-versions/index.js'
 import { brokerAddressPlugin } from '../filters/broker-address/index.js'
+import { durabilityGuardPlugin } from '../filters/durability-guard/index.js'
 import { statsPlugin } from '../filters/stats/index.js'
 import type { SidecarConfig } from './config/schema.js'
 import type { FilterPlugin } from './pipeline/filter-api.js'
@@ -41,4 +42,4 @@ export const BUILT_IN_FILTERS: readonly BuiltInFilter[] = [
  * The filters users can name under `filters:` in the configuration, in no particular order (the configuration
  * gives the order). Each feature filter (rate limiting, topic rewriting, schema validation, tap) registers here.
  */
-export const FILTER_PLUGINS: readonly FilterPlugin[] = []
+export const FILTER_PLUGINS: readonly FilterPlugin[] = [durabilityGuardPlugin as FilterPlugin]

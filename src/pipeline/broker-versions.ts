@@ -8,6 +8,11 @@ import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 export class BrokerVersions {
   private ranges: ReadonlyMap<number, { min: number; max: number }> | undefined
 
+  /** True once an answer was seen. */
+  get known(): boolean {
+    return this.ranges !== undefined
+  }
+
   learn(body: ApiVersionsResponse): void {
     if (body.errorCode !== 0) return
     this.ranges = new Map(body.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]))

@@ -629,6 +629,7 @@ export class Exchange implements ContextHost {
       this.rt.services.topics.learnFromMetadata(res.body as MetadataResponse)
     } else if (res.apiKey === ApiKey.ApiVersions) {
       this.brokerVersions.learn(res.body as ApiVersionsResponse)
+      this.rt.services.versions.learn(res.body as ApiVersionsResponse)
     }
   }
 
@@ -712,9 +713,8 @@ export class Exchange implements ContextHost {
 
   private ownRequestsUnavailable(): string | undefined {
     const phase = this.port.phase
+    // Before the broker connection is up, requests queue in the connection (which dials it) like the client's own.
     if (phase === 'closed') return 'the connection is closed'
-    // Before the client's first request there is no broker connection; the filter's request would race the dial.
-    if (phase === 'accepted' || phase === 'connecting') return 'the broker connection is not up yet'
     // The bare SASL v0 tokens are counted frame by frame: a request in between would be taken for one.
     if (this.saslV0.active) {
       return 'a SASL v0 exchange is in progress'
@@ -723,7 +723,9 @@ export class Exchange implements ContextHost {
   }
 
   usableVersion(apiKey: number, min: number): number | undefined {
-    return this.brokerVersions.usable(apiKey, min)
+    return this.brokerVersions.known
+      ? this.brokerVersions.usable(apiKey, min)
+      : this.rt.services.versions.usable(apiKey, min)
   }
 
   muteClient(ms: number): void {

@@ -162,6 +162,11 @@ export interface FilterContext extends ConnectionView {
     options?: SendRequestOptions,
   ): Promise<SentResponse<K>>
   /**
+   * The version to send an API at on this connection: the highest that the broker (its ApiVersions answer, which
+   * every client asks for first) and the codec both support; undefined before that answer, or when there is none.
+   */
+  apiVersion(apiKey: number): number | undefined
+  /**
    * Topic names for topic ids (Fetch v13+, Produce v13, OffsetCommit/OffsetFetch v10, KIP-848 assignments carry
    * ids): learned from every Metadata response that passes, and asked from the broker (Metadata by id) for ids
    * not known yet. An id the cluster does not know maps to undefined.

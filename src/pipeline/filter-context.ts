@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { ApiKey, type RequestByApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import type { BrokerVersions } from './broker-versions.js'
 import type { ConnectionState } from './connection-state.js'
 import type {
   ApiKeyNumber,
@@ -36,6 +37,11 @@ export interface ContextHost {
 /** Services shared by every connection of a sidecar. */
 export interface ContextServices {
   readonly brokers: BrokerEndpointService
+  /**
+   * What brokers support, from the latest ApiVersions answer on any connection: for connections that never ask
+   * (kafkajs asks on its first connection only and reuses the answer for every broker).
+   */
+  readonly versions: BrokerVersions
   readonly clock: Clock
   readonly topics: TopicDirectory
   readonly upstream: UpstreamClientService | undefined
@@ -110,6 +116,10 @@ export class FilterContextImpl implements FilterContext {
     const expect = options?.expectResponse ?? true
     const res = await this.host.sendOwnRequest(this.position, apiKey, apiVersion, body, expect)
     return res as SentResponse<K>
+  }
+
+  apiVersion(apiKey: number): number | undefined {
+    return this.host.usableVersion(apiKey, 0)
   }
 
   async topicNames(ids: readonly TopicId[]): Promise<ReadonlyMap<TopicId, string | undefined>> {

@@ -21,6 +21,7 @@ import type {
   StatisticsService,
   UpstreamClientService,
 } from '../pipeline/filter-api.js'
+import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { FilterChain } from '../pipeline/filter-chain.js'
 import type { ContextServices } from '../pipeline/filter-context.js'
 import { TopicDirectory } from '../pipeline/topic-directory.js'
@@ -126,6 +127,8 @@ export class Sidecar {
   private readonly causes = new CauseTracker()
   /** Topic ids and names, learned from the Metadata that passes (FilterContext.topicNames). */
   private readonly topics = new TopicDirectory()
+  /** What the brokers support, from the latest ApiVersions answer on any connection. */
+  private readonly brokerVersions = new BrokerVersions()
   private readonly filterMetrics: FilterMetricsRegistry
   /** What all client connections together may hold for requests being assembled (limits.memoryBudgetBytes). */
   private readonly budget: MemoryBudget
@@ -346,6 +349,7 @@ export class Sidecar {
       brokers: { localEndpointFor: (nodeId, upstream, kind) => this.localEndpointFor(nodeId, upstream, kind) },
       clock: this.options.clock ?? SYSTEM_CLOCK,
       topics: this.topics,
+      versions: this.brokerVersions,
       upstream: this.options.upstreamClient,
     }
     return {

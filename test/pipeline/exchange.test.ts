@@ -7,6 +7,7 @@ import type { ProduceRequest } from '../../codec/messages/generated/produce-requ
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
 import { SYSTEM_CLOCK } from '../../src/pipeline/clock.js'
 import { NO_OBSERVER } from '../../src/pipeline/connection-observer.js'
+import { BrokerVersions } from '../../src/pipeline/broker-versions.js'
 import { ConnectionState } from '../../src/pipeline/connection-state.js'
 import { Exchange, type ExchangePort, type PauseReason } from '../../src/pipeline/exchange.js'
 import {
@@ -90,6 +91,7 @@ function setup(filters: Filter[]) {
         brokers: { localEndpointFor: (nodeId) => ({ host: '127.0.0.1', port: 9093 + nodeId }) },
         clock: SYSTEM_CLOCK,
         topics,
+        versions: new BrokerVersions(),
         upstream: undefined,
       },
       maxInflightRequests: 100,

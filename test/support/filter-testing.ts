@@ -7,7 +7,7 @@
  */
 import pino, { type Logger } from 'pino'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
-import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
+import { API_DEFINITIONS, type RequestByApiKey, type ResponseByApiKey } from '../../codec/messages/generated/apis.js'
 import { type DeepPartial, defaultRequest, defaultResponse } from '../../codec/messages/message-defaults.js'
 import type {
   ApiKeyNumber,
@@ -186,6 +186,9 @@ export function fakeContext(options: FakeContextOptions = {}): FakeContext {
     ): Promise<SentResponse<K>> {
       const answer = await upstream.send({ apiKey, apiVersion, body, options: opts })
       return { apiKey, apiVersion, body: answer as ResponseByApiKey[K] }
+    },
+    apiVersion(apiKey) {
+      return API_DEFINITIONS[apiKey]?.request.maxVersion
     },
     async topicNames(ids) {
       return new Map(ids.map((id) => [id, topics.get(id)]))
