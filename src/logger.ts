@@ -1,8 +1,11 @@
 import { pino } from 'pino'
-import type { LogConfig, LogLevel } from './config/schema.js'
+import pinoPretty from 'pino-pretty'
+import type { LogConfig, LogFormat, LogLevel } from './config/schema.js'
 
 /**
- * Logging: pino, one JSON object per line on stdout.
+ * Logging: pino, one JSON object per line on stdout, or (log.format pretty) one readable line per entry for a
+ * terminal, made from the same JSON by pino-pretty in the process, synchronously, so that no line is lost when the
+ * process exits; the format can change at runtime like the level.
  *
  * Level and the frame switch are set on the root logger and reach every child logger, including per-connection
  * loggers created before the change: pino children created without their own `level` read it from their parent
@@ -15,6 +18,8 @@ export type Logger = pino.Logger
 export interface LoggerOptions {
   level?: LogLevel
   frames?: boolean
+  /** Default json. */
+  format?: LogFormat
   /** Default: stdout. Tests pass a stream that collects lines. */
   destination?: pino.DestinationStream
   /** Bindings on every line (component, pod, ...). */
@@ -29,9 +34,44 @@ interface FrameSwitch {
   readonly debugChildren: WeakMap<Logger, Logger>
 }
 
-type WithFrames = Logger & { [FRAMES]?: FrameSwitch }
+type WithFrames = Logger & { [FRAMES]?: FrameSwitch; [OUTPUT]?: LogOutput }
+
+const OUTPUT = Symbol('kafka-sidecar.log-output')
+
+/** pino's destination: the JSON lines as they are, or made readable; the format switches at runtime. */
+class LogOutput {
+  private prettify: ((line: string) => string) | undefined
+
+  constructor(
+    private readonly target: pino.DestinationStream,
+    public format: LogFormat,
+    /** ANSI colours: only on a terminal. */
+    private readonly colors: boolean,
+  ) {}
+
+  write(line: string): void {
+    if (this.format === 'json') {
+      this.target.write(line)
+      return
+    }
+    this.prettify ??= pinoPretty.prettyFactory({
+      colorize: this.colors,
+      // One line per entry: the fields follow the message as compact JSON.
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+    })
+    this.target.write(this.prettify(line))
+  }
+}
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true })
+  const output = new LogOutput(
+    destination,
+    options.format ?? 'json',
+    options.destination === undefined && process.stdout.isTTY === true,
+  )
   const logger = pino(
     {
       level: options.level ?? 'info',
@@ -42,9 +82,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       hooks: { logMethod: uniqueFieldsLogMethod },
       onChild: uniqueChildBindings,
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    output,
   ) as WithFrames
   logger[FRAMES] = { on: options.frames ?? false, debugChildren: new WeakMap() }
+  logger[OUTPUT] = output
   return logger
 }
 
@@ -138,10 +179,21 @@ function uniqueFieldsLogMethod(this: Logger, args: Parameters<pino.LogFn>, metho
   }
 }
 
-/** Sets level and frame logging on `root` and all its children; what a config reload calls. */
-export function applyLogConfig(root: Logger, log: LogConfig): void {
+/** Sets level, frame logging and format on `root` and all its children; what a config reload calls. */
+export function applyLogConfig(root: Logger, log: Pick<LogConfig, 'level' | 'frames'> & Partial<LogConfig>): void {
   root.level = log.level
   setFrameLogging(root, log.frames)
+  if (log.format !== undefined) setLogFormat(root, log.format)
+}
+
+/** json or pretty, for every line written from now on (loggers not made by createLogger stay as they are). */
+export function setLogFormat(logger: Logger, format: LogFormat): void {
+  const output = (logger as WithFrames)[OUTPUT]
+  if (output !== undefined) output.format = format
+}
+
+export function logFormat(logger: Logger): LogFormat | undefined {
+  return (logger as WithFrames)[OUTPUT]?.format
 }
 
 export function setFrameLogging(logger: Logger, on: boolean): void {

@@ -6,8 +6,10 @@ import {
   connectionLogger,
   createLogger,
   frameLoggingEnabled,
+  logFormat,
   logFrame,
   logOncePerCause,
+  setLogFormat,
 } from '../src/logger.js'
 import { parseStrictJson } from './support/strict-json.js'
 
@@ -55,6 +57,38 @@ describe('createLogger', () => {
     applyLogConfig(root, { level: 'info', frames: false })
     logFrame(conn, { apiKey: 1 }, 'frame')
     expect(lines).toEqual([expect.objectContaining({ level: 'debug', frame: true, conn: 1, apiKey: 3, size: 42 })])
+  })
+})
+
+describe('createLogger: log format', () => {
+  function textSink() {
+    const lines: string[] = []
+    return { lines, stream: { write: (s: string) => void lines.push(s) } }
+  }
+
+  it('pretty: one readable line per entry, fields after the message, no colours into a stream', () => {
+    const { lines, stream } = textSink()
+    const log = createLogger({ format: 'pretty', destination: stream })
+    log.child({ conn: 3 }).info({ clientId: 'app', requests: 2 }, 'connection closed')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: connection closed \{"conn":3,"clientId":"app","requests":2\}\n$/,
+    )
+    expect(logFormat(log)).toBe('pretty')
+  })
+
+  it('switches between json and pretty at runtime, for children made before the switch too (hot reload)', () => {
+    const { lines, stream } = textSink()
+    const root = createLogger({ destination: stream })
+    const conn = root.child({ conn: 1 })
+    conn.info('as json')
+    applyLogConfig(root, { level: 'info', frames: false, format: 'pretty' })
+    conn.info('as text')
+    setLogFormat(root, 'json')
+    conn.info('json again')
+    expect(JSON.parse(lines[0]!)).toMatchObject({ conn: 1, msg: 'as json' })
+    expect(lines[1]).toMatch(/\] INFO: as text \{"conn":1\}\n$/)
+    expect(JSON.parse(lines[2]!)).toMatchObject({ conn: 1, msg: 'json again' })
   })
 })
 

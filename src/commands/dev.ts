@@ -106,9 +106,11 @@ export const devCommand: CliCommand = {
           file: args.config as string | undefined,
           env: process.env,
           flags: flagsOf(args),
+          // Readable lines on a terminal; JSON where a program reads them (log.format and --log-format say otherwise).
+          defaultLogFormat: process.stdout.isTTY === true ? 'pretty' : 'json',
         })
         const probe = loadConfig({ ...base, requireUpstream: false })
-        log = createLogger({ level: probe.log.level, frames: probe.log.frames })
+        log = createLogger({ level: probe.log.level, frames: probe.log.frames, format: probe.log.format })
         warnOnMissingNodeFlags(log)
         let kafka: EmbeddedKafka | undefined
         let input = base

@@ -190,7 +190,7 @@ export const runCommand: CliCommand = {
       () => log,
       async () => {
         const config = loadConfig(input)
-        log = createLogger({ level: config.log.level, frames: config.log.frames })
+        log = createLogger({ level: config.log.level, frames: config.log.frames, format: config.log.format })
         warnOnMissingNodeFlags(log)
         const running = await startSidecarProcess(input, log, config)
         handleSignals(log, () => running.stop())

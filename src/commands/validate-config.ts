@@ -90,7 +90,7 @@ export function summarize(config: SidecarConfig, overrides: readonly string[] = 
       `max frame ${limits.maxFrameBytes} bytes, idle timeout ${limits.idleTimeoutMs === 0 ? 'off' : `${limits.idleTimeoutMs} ms`}, ${limits.maxInflightRequests} in-flight requests, drain ${limits.drainTimeoutMs} ms`,
     ],
     ['admin', admin.enabled ? formatHostPort(admin) : 'disabled'],
-    ['log', `${log.level} (frames ${log.frames ? 'on' : 'off'})`],
+    ['log', `${log.level}, ${log.format} (frames ${log.frames ? 'on' : 'off'})`],
     [
       'stats',
       `up to ${stats.maxClientIds} client ids, ${stats.maxTopics} topics, ${stats.maxGroups} groups; per-topic decoding ${stats.topics ? 'on' : 'off'}; audit ${stats.audit.enabled ? (stats.audit.file === '-' ? 'to stdout' : `to ${stats.audit.file}`) : 'off'}`,

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import { ConfigError, ConfigFileUnreadableError, type ConfigIssue } from './errors.js'
 import { CONFIG_FILE_ENV, environmentLayer, flagLayer, type OverrideLayer } from './overrides.js'
-import { type FilterCheck, type SidecarConfig, validateConfig } from './schema.js'
+import { type FilterCheck, type LogFormat, type SidecarConfig, validateConfig } from './schema.js'
 import { type PathSegment, pathString } from './validator.js'
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -21,6 +21,8 @@ export interface LoadConfigInput {
   checkFiles?: boolean
   /** Check `filters` entries against the filters that exist (src/filter-registry.ts withFilterChecks). */
   checkFilters?: FilterCheck
+  /** log.format when neither the file, the environment nor a flag sets it; default json. */
+  defaultLogFormat?: LogFormat
 }
 
 /** The config file the input points at, as an absolute path, or undefined. */
@@ -68,6 +70,7 @@ export function loadConfigFromText(
     baseDir: file === undefined ? process.cwd() : dirname(file),
     checkFiles: input.checkFiles ?? true,
     ...(input.checkFilters === undefined ? {} : { checkFilters: input.checkFilters }),
+    ...(input.defaultLogFormat === undefined ? {} : { defaultLogFormat: input.defaultLogFormat }),
   })
   const issues: ConfigIssue[] = [...env.issues, ...flags.issues]
   for (const raw of result.issues) {

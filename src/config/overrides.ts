@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path'
 import type { ConfigIssue } from './errors.js'
 import { parseHostPort } from './host-port.js'
-import { LOG_LEVELS } from './schema.js'
+import { LOG_FORMATS, LOG_LEVELS } from './schema.js'
 import { describeValue, type PathSegment } from './validator.js'
 
 /** Environment variable naming the config file (a --config flag given to the loader as `file` wins). */
@@ -124,6 +124,15 @@ export const CONFIG_OVERRIDES: readonly ConfigOverride[] = [
     describe: 'log level',
     placeholder: 'level',
     choices: LOG_LEVELS,
+  },
+  {
+    flag: 'log-format',
+    env: 'KAFKA_SIDECAR_LOG_FORMAT',
+    key: ['log', 'format'],
+    kind: 'scalar',
+    describe: 'log format: json lines, or pretty for a terminal (default json; dev: pretty when stdout is a terminal)',
+    placeholder: 'format',
+    choices: LOG_FORMATS,
   },
   {
     flag: 'max-frame-bytes',

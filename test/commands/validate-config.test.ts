@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runValidateConfig } from '../../src/commands/validate-config.js'
+import { FILTER_PLUGINS } from '../../src/filter-plugins.js'
 import type { FilterPlugin } from '../../src/pipeline/filter-api.js'
 
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
@@ -24,6 +25,8 @@ const TAP = plugin('tap', (raw) => {
   return { topic }
 })
 const PLUGINS = [plugin('rate-limit'), TAP]
+/** How the sidecar's own list of configurable filters reads in a message. */
+const SHIPPED = FILTER_PLUGINS.map((p) => p.name).join(', ') || 'none yet'
 
 let dir: string
 beforeEach(() => {
@@ -58,7 +61,7 @@ filters: [{ name: rate-limit }, { name: tap, config: { topic: mirror } }]
         '  upstream  broker-1:9092, [::1]:9093 (TLS off; connect timeout 10000 ms, metadata refresh 30000 ms)',
         '  limits    max frame 104857600 bytes, idle timeout 540000 ms, 512 in-flight requests, drain 30000 ms',
         '  admin     127.0.0.1:9644',
-        '  log       info (frames off)',
+        '  log       info, json (frames off)',
         '  stats     up to 100 client ids, 200 topics, 100 groups; per-topic decoding on; audit off',
         '  filters   rate-limit -> tap',
         '',
@@ -88,7 +91,7 @@ filters: [{ name: rate-limit }, { name: tap, config: { topic: mirror } }]
     const r = runValidateConfig({ file, env, flags: { 'log-level': 'debug' } })
     expect(r.exitCode).toBe(0)
     expect(r.stdout).toContain('  upstream  b1:9092, b2:9092 (')
-    expect(r.stdout).toContain('  log       debug (frames off)')
+    expect(r.stdout).toContain('  log       debug, json (frames off)')
     expect(r.stdout).toContain('  overrides KAFKA_SIDECAR_UPSTREAM, KAFKA_SIDECAR_LOG_LEVEL, --log-level\n')
 
     // --no-env: the file alone, which names no upstream brokers.
@@ -111,7 +114,7 @@ filters: [{ name: rate-limit }, { name: tap, config: { topic: mirror } }]
   })
 
   it('refuses filters the sidecar does not have, as run does', () => {
-    const file = write('upstream: { bootstrap: [b:9092] }\nfilters:\n  - name: rate-limit\n')
+    const file = write('upstream: { bootstrap: [b:9092] }\nfilters:\n  - name: no-such-filter\n')
     // The sidecar's own filters: none can be configured yet.
     const r = runValidateConfig({ file, env: {} })
     expect(r.exitCode).toBe(1)
@@ -119,7 +122,7 @@ filters: [{ name: rate-limit }, { name: tap, config: { topic: mirror } }]
     expect(r.stderr).toBe(
       [
         `invalid configuration (${file}), 1 problem:`,
-        `  - filters[0].name: unknown filter "rate-limit"; the filters one can configure are: none yet (at ${file}:3:5)`,
+        `  - filters[0].name: unknown filter "no-such-filter"; the filters one can configure are: ${SHIPPED} (at ${file}:3:5)`,
         '',
       ].join('\n'),
     )
@@ -174,10 +177,12 @@ describe('validate-config and run (built CLI): the same file, named the same way
 
   it('refuses an unknown filter: validate-config FILE, --config FILE and KAFKA_SIDECAR_CONFIG alike, and run', () => {
     // Port 1 would need root to listen on: if run did not refuse the file, it would fail later, differently.
-    const file = write('listen: { port: 1 }\nupstream: { bootstrap: [127.0.0.1:1] }\nfilters: [{ name: rate-limit }]\n')
+    const file = write(
+      'listen: { port: 1 }\nupstream: { bootstrap: [127.0.0.1:1] }\nfilters: [{ name: no-such-filter }]\n',
+    )
     const expected = [
       `invalid configuration (${file}), 1 problem:`,
-      `  - filters[0].name: unknown filter "rate-limit"; the filters one can configure are: none yet (at ${file}:3:13)`,
+      `  - filters[0].name: unknown filter "no-such-filter"; the filters one can configure are: ${SHIPPED} (at ${file}:3:13)`,
       '',
     ].join('\n')
     const runs = [

@@ -70,7 +70,7 @@ describe('ConfigWatcher', () => {
     expect(change.requiresRestart).toEqual([])
     expect(change.trigger).toBe('file')
     expect(change.previous.log.level).toBe('info')
-    expect(change.config.log).toEqual({ level: 'debug', frames: true })
+    expect(change.config.log).toEqual({ level: 'debug', frames: true, format: 'json' })
     expect(watcher.current).toBe(change.config)
     expect(Object.isFrozen(watcher.current)).toBe(true)
     expect(logger.lines.at(-1)).toMatchObject({ level: 'info', msg: 'config reloaded: limits, log changed' })
@@ -214,6 +214,10 @@ describe('ConfigWatcher', () => {
     expect(watcher.current.log.level).toBe('warn')
     writeFileSync(file, `${BASE}log: { level: debug, frames: true }\n`)
     const outcome = watcher.reload('manual')
-    expect(outcome.status === 'applied' && outcome.change.config.log).toEqual({ level: 'warn', frames: true })
+    expect(outcome.status === 'applied' && outcome.change.config.log).toEqual({
+      level: 'warn',
+      frames: true,
+      format: 'json',
+    })
   })
 })

@@ -9,6 +9,7 @@ import type { FetchResponse } from '../../codec/messages/generated/fetch-respons
 import { SIDECAR_NODE_FLAGS } from '../../src/runtime/node-flags.js'
 import { getCluster, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
 import { RawKafkaClient } from '../support/raw-client.js'
+import { parseStrictJson } from '../support/strict-json.js'
 import { freePortBase } from '../support/test-sidecar.js'
 
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
@@ -16,6 +17,8 @@ const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 interface Proc {
   child: ChildProcess
   lines: Record<string, unknown>[]
+  /** stdout lines a strict JSON reader refuses (a field name twice), with why. */
+  notStrict: string[]
   exited: Promise<number | null>
 }
 
@@ -23,16 +26,25 @@ function start(args: string[]): Proc {
   // Started as the executable and the image start it (src/runtime/node-flags.ts).
   const child = spawn(process.execPath, [...SIDECAR_NODE_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
+  const notStrict: string[] = []
   let buffered = ''
   child.stdout!.on('data', (c: Buffer) => {
     buffered += c.toString()
     const parts = buffered.split('\n')
     buffered = parts.pop()!
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p))
+    for (const p of parts) {
+      if (!p.trim()) continue
+      try {
+        parseStrictJson(p)
+      } catch (err) {
+        notStrict.push(`${(err as Error).message}: ${p}`)
+      }
+      lines.push(JSON.parse(p))
+    }
   })
   child.stderr!.on('data', (c: Buffer) => lines.push({ stderr: c.toString() }))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, lines, exited }
+  return { child, lines, notStrict, exited }
 }
 
 const hasLine = (p: Proc, msg: string) => p.lines.some((l) => l.msg === msg)
@@ -162,5 +174,10 @@ describe('kafka-sidecar run: configuration file, hot reload, SIGHUP and SIGTERM 
     await client.closed
     expect(await proc.exited).toBe(0)
     expect(hasLine(proc, 'shut down')).toBe(true)
+  })
+
+  it('wrote every log line as strict JSON: no field name twice in a line', () => {
+    expect(proc.lines.some((l) => l.msg === 'connection closed')).toBe(true)
+    expect(proc.notStrict).toEqual([])
   })
 })
