@@ -3,16 +3,24 @@ import type { UpstreamClientHealth } from '../../src/upstream-client/client.js'
 import { createTopic, KafkaCluster, uniqueTopicName, waitFor } from '../harness/index.js'
 import { kcatRead, newClient } from './support.js'
 
+const CAROL = { name: 'carol', password: 'carol-secret' }
+
 /**
  * The whole upstream cluster goes away and comes back: health must say "unreachable" with the reason, and
  * "connected" again once the broker is back, without any traffic to drive it; records produced during the outage
  * are delivered after it. A dedicated 1-node cluster: stopping the shared ones would break every other test file.
+ * The same cluster serves SCRAM-SHA-256.
  */
 describe('upstream client: the cluster goes away and comes back', () => {
   let cluster: KafkaCluster
 
   beforeAll(async () => {
-    cluster = await KafkaCluster.start({ name: 'uc-outage', nodes: 1 })
+    // Its SASL listener enables SCRAM-SHA-256, which the shared clusters do not (they have PLAIN and SCRAM-SHA-512).
+    cluster = await KafkaCluster.start({
+      name: 'uc-outage',
+      nodes: 1,
+      listeners: { sasl: { users: [CAROL], mechanisms: ['SCRAM-SHA-256'] } },
+    })
   })
 
   afterAll(async () => {
@@ -52,5 +60,19 @@ describe('upstream client: the cluster goes away and comes back', () => {
       await client.close()
     }
     expect((await kcatRead(cluster.bootstrapServers, topic)).map((r) => r.payload)).toEqual(['before', 'during'])
+  })
+
+  it('SASL SCRAM-SHA-256', async () => {
+    const topic = uniqueTopicName('uc-scram256')
+    await createTopic(cluster.describe(), topic, { partitions: 1 })
+    const client = newClient(cluster.describe().listeners.saslPlaintext!, {
+      sasl: { mechanism: 'SCRAM-SHA-256', username: CAROL.name, password: CAROL.password },
+    })
+    try {
+      expect(await client.produce(topic, [{ value: 'scram-256' }])).toEqual([{ topic, partition: 0, offset: 0n }])
+    } finally {
+      await client.close()
+    }
+    expect((await kcatRead(cluster.bootstrapServers, topic)).map((r) => r.payload)).toEqual(['scram-256'])
   })
 })
