@@ -1,6 +1,7 @@
 /**
  * Record batch codec throughput: encode and decode of batches of about 1 KiB, 16 KiB and 1 MiB of records for
- * each compression type, and CRC-32C. Prints a table.
+ * each compression type, and CRC-32C. Prints a table, then the native codecs against their pure-JS fallbacks
+ * (CRC-32C, Snappy) and the zstd compressor against stored frames.
  *
  *   npm run build && node dist/bench/codec-records.js [--time-ms=1000]   (per measurement, best of 5 rounds)
  *
@@ -10,14 +11,20 @@
  */
 import { spawnSync } from 'node:child_process'
 import { crc32 as zlibCrc32 } from 'node:zlib'
+import { createSnappyCodec } from '../codec/records/compression/snappy.js'
+import { encodeStoredZstdFrame } from '../codec/records/compression/zstd-frame.js'
+import { crc32cJs } from '../codec/records/crc32c.js'
 import {
   CompressionType,
+  compressionCodec,
   crc32c,
+  crc32cImplementation,
   encodeRecordBatch,
   type RecordBatch,
   type RecordInput,
   readBatches,
-  zstdCompressesNatively,
+  snappyImplementation,
+  zstdCompressorName,
 } from '../codec/records/index.js'
 import { bestRate, timeMsArg } from './lib/micro.js'
 
@@ -48,8 +55,8 @@ function makeRecords(targetBytes: number): RecordInput[] {
 }
 
 /**
- * Without a zstd compressor in the runtime (Node 20) the codec writes stored frames, which would make the zstd
- * decode figures meaningless; then the batch to decode is built from a real frame of the zstd CLI, when present.
+ * Without a zstd compressor (neither node:zlib's nor WebAssembly) the codec writes stored frames, which would make
+ * the zstd decode figures meaningless; then the batch to decode is built from a real frame of the zstd CLI.
  */
 function realZstdBatch(plain: Buffer): Buffer | undefined {
   const cli = spawnSync('zstd', ['-c', '-q', '-3'], { input: plain.subarray(61), maxBuffer: 1 << 28 })
@@ -89,7 +96,7 @@ for (const [sizeName, target] of SIZES) {
   const records = makeRecords(target)
   const plainSize = encodeRecordBatch(records).length - 61
   for (const [codecName, compression] of CODECS) {
-    const native = compression !== CompressionType.Zstd || zstdCompressesNatively
+    const native = compression !== CompressionType.Zstd || zstdCompressorName !== 'stored'
     const batch =
       (native ? undefined : realZstdBatch(encodeRecordBatch(records))) ?? encodeRecordBatch(records, { compression })
     const encodes = rate(() => encodeRecordBatch(records, { compression }))
@@ -108,27 +115,74 @@ for (const [sizeName, target] of SIZES) {
 }
 
 const header = ['batch', 'codec', 'records', 'ratio', 'encode MB/s', 'encode rec/s', 'decode MB/s', 'decode rec/s']
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-const line = (cells: string[]) =>
-  cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
 console.log(
-  `Node ${process.version}, zstd compression: ${zstdCompressesNatively ? 'node:zlib' : 'stored frames (no compressor on this runtime)'}`,
+  `Node ${process.version}; CRC-32C: ${crc32cImplementation}; snappy: ${snappyImplementation}; ` +
+    `zstd compression: ${zstdCompressorName}`,
 )
-if (!zstdCompressesNatively)
+if (zstdCompressorName === 'stored')
   console.log(
     '* zstd on this runtime: encode writes stored (uncompressed) frames; decode reads frames of the zstd CLI if present',
   )
-console.log(line(header))
-console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-for (const row of rows) console.log(line(row))
+printTable(header, rows)
 
-const crcInput = Buffer.alloc(1024 * 1024, 0xa5)
-for (let i = 0; i < crcInput.length; i += 7) crcInput[i] = i & 0xff
-const crcRate = rate(() => crc32c(crcInput))
-console.log(`\nCRC-32C (slicing-by-8, 1 MiB): ${((crcRate * crcInput.length) / 1e6).toFixed(0)} MB/s`)
+// -- the selected implementations against their fallbacks, on the 1 MiB records section
+const plain = encodeRecordBatch(makeRecords(1024 * 1024)).subarray(61)
+const mbps = (fn: () => void, bytes: number) => ((rate(fn) * bytes) / 1e6).toFixed(0)
+const versus: string[][] = []
+for (const size of [64, 256, 1024, 16 * 1024, 1024 * 1024]) {
+  const input = plain.subarray(0, size)
+  versus.push([
+    `CRC-32C ${formatSize(size)}`,
+    mbps(() => crc32c(input), size),
+    mbps(() => crc32cJs(input), size),
+    crc32cImplementation,
+  ])
+}
+const jsSnappy = createSnappyCodec(undefined)
+const snappy = compressionCodec(CompressionType.Snappy)
+const snappyFrame = snappy.compress(plain)
+versus.push(
+  [
+    'snappy compress 1 MiB',
+    mbps(() => snappy.compress(plain), plain.length),
+    mbps(() => jsSnappy.compress(plain), plain.length),
+    snappyImplementation,
+  ],
+  [
+    'snappy decompress 1 MiB',
+    mbps(() => snappy.decompress(snappyFrame), plain.length),
+    mbps(() => jsSnappy.decompress(snappyFrame, 1 << 26), plain.length),
+    snappyImplementation,
+  ],
+)
+const zstd = compressionCodec(CompressionType.Zstd)
+versus.push([
+  `zstd compress 1 MiB (ratio ${(plain.length / zstd.compress(plain).length).toFixed(2)})`,
+  mbps(() => zstd.compress(plain), plain.length),
+  mbps(() => encodeStoredZstdFrame(plain), plain.length),
+  `${zstdCompressorName} vs stored frames`,
+])
+console.log('')
+printTable(['operation', 'selected MB/s', 'fallback MB/s', 'selected'], versus)
+
 if (typeof zlibCrc32 === 'function') {
-  const zlibRate = rate(() => zlibCrc32(crcInput))
+  const crcInput = plain.subarray(0, 1024 * 1024)
   console.log(
-    `for scale, node:zlib crc32 (IEEE polynomial, native): ${((zlibRate * crcInput.length) / 1e6).toFixed(0)} MB/s`,
+    `\nfor scale, node:zlib crc32 (IEEE polynomial, native), 1 MiB: ${mbps(() => zlibCrc32(crcInput), crcInput.length)} MB/s`,
   )
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`
+}
+
+function printTable(head: string[], body: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 || (head === header && i < 2) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+  console.log(line(head))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const row of body) console.log(line(row))
 }

@@ -1,7 +1,13 @@
+import { loadNative } from './native-module.js'
+
 /**
  * CRC-32C (Castagnoli), the checksum of record batches v2 (https://kafka.apache.org/documentation/#recordbatch;
  * Java computes it with java.util.zip.CRC32C in clients/src/main/java/org/apache/kafka/common/utils/Crc32C.java).
- * Node's zlib.crc32 is CRC-32/ISO-HDLC (polynomial 0x04C11DB7), a different checksum, so this one is computed here.
+ * Node's zlib.crc32 is CRC-32/ISO-HDLC (polynomial 0x04C11DB7), a different checksum.
+ *
+ * `crc32c` is @node-rs/crc32's (Rust, hardware-accelerated where the CPU allows, per its README) when that package
+ * loads on this platform, else `crc32cJs` below; chosen once, at load. Below NATIVE_MIN_BYTES the native call
+ * costs more than it saves (BENCHMARKS.md has the crossover), so short ranges stay in JS either way.
  *
  * Parameters (RFC 3720 section 12.1 and appendix B.4): reflected polynomial 0x82F63B78, initial value
  * 0xFFFFFFFF, final XOR 0xFFFFFFFF; the check value of "123456789" is 0xE3069283.
@@ -31,11 +37,8 @@ function buildTables(): Int32Array {
   return t
 }
 
-/**
- * Continues a CRC-32C over `data[start, end)`. `crc` is a previous result (0 to begin), so a checksum can
- * be computed over pieces: crc32c(b, 0, 0, n) === crc32c(b, crc32c(b, 0, 0, k), k, n).
- */
-export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
+/** The pure-JS CRC-32C (slicing-by-8), the fallback without the native package. */
+export function crc32cJs(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
   let c = ~crc
   let i = start
   const end8 = start + ((end - start) & ~7)
@@ -57,3 +60,35 @@ export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length):
   while (i < end) c = (c >>> 8) ^ T[(c ^ data[i++]!) & 0xff]!
   return ~c >>> 0
 }
+
+/**
+ * Continues a CRC-32C over `data[start, end)`. `crc` is a previous result (0 to begin), so a checksum can
+ * be computed over pieces: crc32c(b, 0, 0, n) === crc32c(b, crc32c(b, 0, 0, k), k, n).
+ */
+export type Crc32c = (data: Uint8Array, crc?: number, start?: number, end?: number) => number
+
+/** What @node-rs/crc32 exports: crc32c(input, previous result). */
+export interface NativeCrc32 {
+  crc32c(input: Uint8Array, initialState?: number): number
+}
+
+/** Shorter ranges than this are checksummed in JS: a native call costs about as much as 256 bytes in JS. */
+export const NATIVE_MIN_BYTES = 256
+
+/** The CRC-32C function over a native binding, or the pure-JS one without it. */
+export function selectCrc32c(native: NativeCrc32 | undefined): Crc32c {
+  if (native === undefined) return crc32cJs
+  const nativeCrc32c = native.crc32c
+  return (data, crc = 0, start = 0, end = data.length) => {
+    if (end - start < NATIVE_MIN_BYTES) return crc32cJs(data, crc, start, end)
+    return nativeCrc32c(start === 0 && end === data.length ? data : data.subarray(start, end), crc)
+  }
+}
+
+const native = loadNative<NativeCrc32>('@node-rs/crc32', ['crc32c'])
+
+/** Which implementation `crc32c` is: '@node-rs/crc32' or 'js'. */
+export const crc32cImplementation: '@node-rs/crc32' | 'js' = native === undefined ? 'js' : '@node-rs/crc32'
+
+/** CRC-32C with the implementation chosen at load (see above). */
+export const crc32c: Crc32c = selectCrc32c(native)

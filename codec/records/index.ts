@@ -21,10 +21,12 @@ export {
   CompressionType,
   compressionCodec,
   DEFAULT_MAX_DECOMPRESSED_SIZE,
-  zstdCompressesNatively,
+  snappyImplementation,
+  type ZstdCompressorName,
+  zstdCompressorName,
 } from './compression/index.js'
 export { type ControlRecord, ControlRecordType, decodeControlRecord, encodeEndTxnMarker } from './control-record.js'
-export { crc32c } from './crc32c.js'
+export { crc32c, crc32cImplementation } from './crc32c.js'
 export { LegacyMessageSet } from './legacy-message-set.js'
 export { Record, type RecordHeader, type RecordInput } from './record.js'
 export { RecordBatch, type RecordsOptions } from './record-batch.js'

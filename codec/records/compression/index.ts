@@ -65,4 +65,5 @@ export function compressionCodec(type: number): CompressionCodec {
   return c
 }
 
-export { zstdCompressesNatively } from './zstd.js'
+export { snappyImplementation } from './snappy.js'
+export { type ZstdCompressorName, zstdCompressorName } from './zstd.js'

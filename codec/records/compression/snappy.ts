@@ -1,4 +1,5 @@
 import { CompressionError, DecompressedSizeExceededError } from '../../errors.js'
+import { loadNative } from '../native-module.js'
 import { decodeSnappyBlock, encodeSnappyBlock, maxSnappyBlockSize, snappyUncompressedLength } from './snappy-block.js'
 
 /**
@@ -14,6 +15,11 @@ import { decodeSnappyBlock, encodeSnappyBlock, maxSnappyBlockSize, snappyUncompr
  *   apart by the same 8-byte magic, and so does snappy-java's SnappyInputStream).
  *
  * Compression writes the xerial framing: it is what the Java client writes and every client reads.
+ *
+ * The raw blocks inside are compressed and decompressed by @napi-rs/snappy (Rust, the `snap` crate) when that
+ * package loads on this platform, else by the pure-JS block codec of snappy-block.ts; chosen once, at load. The
+ * framing and every check against a decompression bomb (declared lengths against the cap and against what the
+ * input can expand to) stay here, before either block decoder allocates anything.
  */
 
 const NAME = 'snappy'
@@ -33,21 +39,94 @@ export function isXerialFramed(data: Uint8Array): boolean {
   return true
 }
 
-export function snappyDecompress(data: Uint8Array, maxSize: number): Buffer {
-  return isXerialFramed(data) ? decompressXerial(data, maxSize) : decompressRaw(data, maxSize)
+/** What @napi-rs/snappy exports: raw blocks in and out. */
+export interface NativeSnappy {
+  compressSync(input: Uint8Array): Buffer
+  uncompressSync(compressed: Buffer): Buffer
 }
 
-function decompressRaw(data: Uint8Array, maxSize: number): Buffer {
+export interface SnappyCodec {
+  readonly implementation: '@napi-rs/snappy' | 'js'
+  decompress(data: Uint8Array, maxSize: number): Buffer
+  compress(data: Uint8Array): Buffer
+}
+
+/** The snappy codec over a native binding for raw blocks, or over the pure-JS block codec without it. */
+export function createSnappyCodec(native: NativeSnappy | undefined): SnappyCodec {
+  const blocks = native === undefined ? JS_BLOCKS : nativeBlocks(native)
+  return Object.freeze({
+    implementation: native === undefined ? 'js' : '@napi-rs/snappy',
+    decompress: (data: Uint8Array, maxSize: number) =>
+      isXerialFramed(data) ? decompressXerial(blocks, data, maxSize) : decompressRaw(blocks, data, maxSize),
+    compress: (data: Uint8Array) => compressXerial(blocks, data),
+  })
+}
+
+/** Raw block coding; the caller has checked every declared length. */
+interface BlockCodec {
+  /** Decodes the block data[start, end) that declares `length` bytes into out[at, at + length). */
+  decodeInto(data: Uint8Array, start: number, end: number, length: number, out: Buffer, at: number): void
+  /** Decodes the block data[start, end) that declares `length` bytes into a buffer of its own. */
+  decode(data: Uint8Array, start: number, end: number, length: number): Buffer
+  /** Encodes data[start, end) as one raw block. */
+  encode(data: Uint8Array, start: number, end: number): Uint8Array
+}
+
+const JS_BLOCKS: BlockCodec = {
+  decodeInto: (data, start, end, length, out, at) => {
+    decodeSnappyBlock(data, start, end, out, at, length)
+  },
+  decode: (data, start, end, length) => {
+    const out = Buffer.allocUnsafe(length)
+    decodeSnappyBlock(data, start, end, out, 0, length)
+    return out
+  },
+  encode: (data, start, end) => {
+    const out = Buffer.allocUnsafe(maxSnappyBlockSize(end - start))
+    return out.subarray(0, encodeSnappyBlock(data, start, end, out, 0))
+  },
+}
+
+function nativeBlocks(native: NativeSnappy): BlockCodec {
+  const decode = (data: Uint8Array, start: number, end: number, length: number): Buffer => {
+    let out: Buffer
+    try {
+      out = native.uncompressSync(view(data, start, end))
+    } catch (err) {
+      throw new CompressionError(NAME, err instanceof Error ? err.message : String(err), { cause: err })
+    }
+    // The decoder checks the output against the block's own preamble; this is the length the caps were checked on.
+    if (out.length !== length) throw new CompressionError(NAME, `block decoded to ${out.length} bytes, not ${length}`)
+    return out
+  }
+  return {
+    decode,
+    decodeInto: (data, start, end, length, out, at) => {
+      out.set(decode(data, start, end, length), at)
+    },
+    encode: (data, start, end) => native.compressSync(view(data, start, end)),
+  }
+}
+
+function view(data: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset + start, end - start)
+}
+
+/** The declared length of the raw block data[start, end), refused when past the cap or impossible for its size. */
+function declaredLength(data: Uint8Array, start: number, end: number): number {
+  const [length] = snappyUncompressedLength(data, start, end)
+  if (length > MAX_EXPANSION * (end - start))
+    throw new CompressionError(NAME, `declared length ${length} is impossible for ${end - start} input bytes`)
+  return length
+}
+
+function decompressRaw(blocks: BlockCodec, data: Uint8Array, maxSize: number): Buffer {
   const [length] = snappyUncompressedLength(data, 0, data.length)
   if (length > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
-  if (length > MAX_EXPANSION * data.length)
-    throw new CompressionError(NAME, `declared length ${length} is impossible for ${data.length} input bytes`)
-  const out = Buffer.allocUnsafe(length)
-  decodeSnappyBlock(data, 0, data.length, out, 0, maxSize)
-  return out
+  return blocks.decode(data, 0, data.length, declaredLength(data, 0, data.length))
 }
 
-function decompressXerial(data: Uint8Array, maxSize: number): Buffer {
+function decompressXerial(blocks: BlockCodec, data: Uint8Array, maxSize: number): Buffer {
   if (data.length < XERIAL_HEADER_SIZE) throw new CompressionError(NAME, 'xerial header is truncated')
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   // First pass: find the chunks and add up the lengths they declare, so the output is allocated once, at its
@@ -60,34 +139,46 @@ function decompressXerial(data: Uint8Array, maxSize: number): Buffer {
     pos += 4
     if (chunkLength < 0 || chunkLength > data.length - pos)
       throw new CompressionError(NAME, `xerial chunk length ${chunkLength} runs past the end of the data`)
-    const [length] = snappyUncompressedLength(data, pos, pos + chunkLength)
-    if (length > MAX_EXPANSION * chunkLength)
-      throw new CompressionError(NAME, `declared length ${length} is impossible for ${chunkLength} input bytes`)
+    const length = declaredLength(data, pos, pos + chunkLength)
     total += length
     if (total > maxSize) throw new DecompressedSizeExceededError(NAME, maxSize)
-    chunks.push(pos, pos + chunkLength)
+    chunks.push(pos, pos + chunkLength, length)
     pos += chunkLength
   }
+  if (chunks.length === 3) return blocks.decode(data, chunks[0]!, chunks[1]!, chunks[2]!)
   const out = Buffer.allocUnsafe(total)
   let d = 0
-  for (let i = 0; i < chunks.length; i += 2) d += decodeSnappyBlock(data, chunks[i]!, chunks[i + 1]!, out, d, maxSize)
+  for (let i = 0; i < chunks.length; i += 3) {
+    blocks.decodeInto(data, chunks[i]!, chunks[i + 1]!, chunks[i + 2]!, out, d)
+    d += chunks[i + 2]!
+  }
   return out
 }
 
-export function snappyCompress(data: Uint8Array): Buffer {
-  const chunks = Math.ceil(data.length / XERIAL_CHUNK)
-  // Header, a length per chunk and each chunk's worst case (maxSnappyBlockSize summed over the chunks).
-  const out = Buffer.allocUnsafe(XERIAL_HEADER_SIZE + chunks * 4 + maxSnappyBlockSize(data.length) + 32 * chunks)
+function compressXerial(blocks: BlockCodec, data: Uint8Array): Buffer {
+  const encoded: Uint8Array[] = []
+  let size = XERIAL_HEADER_SIZE
+  for (let start = 0; start < data.length; start += XERIAL_CHUNK) {
+    const block = blocks.encode(data, start, Math.min(start + XERIAL_CHUNK, data.length))
+    encoded.push(block)
+    size += 4 + block.length
+  }
+  const out = Buffer.allocUnsafe(size)
   out.set(XERIAL_MAGIC, 0)
   out.writeInt32BE(XERIAL_VERSION, 8)
   out.writeInt32BE(XERIAL_MIN_COMPATIBLE_VERSION, 12)
   let d = XERIAL_HEADER_SIZE
-  for (let start = 0; start < data.length; start += XERIAL_CHUNK) {
-    const end = Math.min(start + XERIAL_CHUNK, data.length)
-    const blockStart = d + 4
-    const blockEnd = encodeSnappyBlock(data, start, end, out, blockStart)
-    out.writeInt32BE(blockEnd - blockStart, d)
-    d = blockEnd
+  for (const block of encoded) {
+    out.writeInt32BE(block.length, d)
+    out.set(block, d + 4)
+    d += 4 + block.length
   }
-  return out.subarray(0, d)
+  return out
 }
+
+const selected = createSnappyCodec(loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'uncompressSync']))
+
+/** Which implementation codes the raw blocks: '@napi-rs/snappy' or 'js'. */
+export const snappyImplementation = selected.implementation
+export const snappyDecompress = selected.decompress
+export const snappyCompress = selected.compress

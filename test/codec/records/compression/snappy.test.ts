@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { CompressionError, DecompressedSizeExceededError } from '../../../../codec/errors.js'
-import { isXerialFramed, snappyCompress, snappyDecompress } from '../../../../codec/records/compression/snappy.js'
+import {
+  createSnappyCodec,
+  isXerialFramed,
+  type NativeSnappy,
+  type SnappyCodec,
+  snappyCompress,
+  snappyDecompress,
+  snappyImplementation,
+} from '../../../../codec/records/compression/snappy.js'
 import { encodeSnappyBlock, maxSnappyBlockSize } from '../../../../codec/records/compression/snappy-block.js'
+import { loadNative } from '../../../../codec/records/native-module.js'
 import { compressionSamples } from './samples.js'
 
 const MAX = 64 * 1024 * 1024
@@ -23,7 +32,38 @@ function xerial(...blocks: Buffer[]): Buffer {
   ])
 }
 
-describe('snappy', () => {
+const native = loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'uncompressSync'])
+const CODECS: [string, SnappyCodec][] = [
+  [
+    'as selected at load',
+    { implementation: snappyImplementation, compress: snappyCompress, decompress: snappyDecompress },
+  ],
+  ['pure JS (the fallback)', createSnappyCodec(undefined)],
+  ...(native === undefined ? [] : ([['@napi-rs/snappy', createSnappyCodec(native)]] as [string, SnappyCodec][])),
+]
+
+describe('the implementation', () => {
+  it('is @napi-rs/snappy where it loads, else the pure-JS block codec', () => {
+    expect(snappyImplementation).toBe(native === undefined ? 'js' : '@napi-rs/snappy')
+    if (process.platform === 'linux' && process.arch === 'x64') expect(snappyImplementation).toBe('@napi-rs/snappy')
+  })
+
+  it('falls back to pure JS when the native package cannot load', () => {
+    const missing = loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'uncompressSync'], () => {
+      throw new Error('Cannot find native binding')
+    })
+    expect(createSnappyCodec(missing).implementation).toBe('js')
+  })
+
+  it.each(compressionSamples())('each implementation reads what the other writes: %s', (_name, data) => {
+    for (const [, writer] of CODECS) {
+      const framed = writer.compress(data)
+      for (const [, reader] of CODECS) expect(reader.decompress(framed, MAX).equals(data)).toBe(true)
+    }
+  })
+})
+
+describe.each(CODECS)('snappy %s', (_codecName, { compress: snappyCompress, decompress: snappyDecompress }) => {
   // Hand-assembled raw blocks (format_description.txt): length 11, literal "abc", then one copy of 8 bytes at
   // offset 3 in each of the three copy forms; the copy overlaps its own output.
   it.each([

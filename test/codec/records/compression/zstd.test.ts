@@ -1,7 +1,15 @@
+import * as zlib from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { CodecError, DecompressedSizeExceededError } from '../../../../codec/errors.js'
-import { zstdCompress, zstdDecompress } from '../../../../codec/records/compression/zstd.js'
+import {
+  selectZstdCompressor,
+  ZSTD_LEVEL,
+  type ZstdWasm,
+  zstdCompress,
+  zstdCompressorName,
+  zstdDecompress,
+} from '../../../../codec/records/compression/zstd.js'
 import {
   encodeStoredZstdFrame,
   shrinkZstdWindows,
@@ -30,6 +38,57 @@ const FIXTURES = [
     'base64',
   ),
 ]
+
+const nodeHasZstd = typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function'
+const loadWasm = async () => (await import('@bokuweb/zstd-wasm')) as ZstdWasm
+
+describe('zstd compression', () => {
+  it('really compresses on this runtime: node:zlib where Node has zstd, else WebAssembly', () => {
+    expect(zstdCompressorName).toBe(nodeHasZstd ? 'node:zlib' : '@bokuweb/zstd-wasm')
+    const data = samples.find(([name]) => name === 'json lines')![1]
+    const frame = zstdCompress(data)
+    expect(frame.length).toBeLessThan(data.length / 3)
+    expect(zstdDecompress(frame, MAX).equals(data)).toBe(true)
+  })
+
+  it.each(samples)('round-trips through the decoder: %s', (_name, data) => {
+    expect(zstdDecompress(zstdCompress(data), MAX).equals(data)).toBe(true)
+  })
+
+  it('the WebAssembly compressor (Node 20) writes one frame that declares its content size, call after call', async () => {
+    const wasm = await selectZstdCompressor(undefined, loadWasm)
+    expect(wasm.name).toBe('@bokuweb/zstd-wasm')
+    for (const [, data] of samples) expect(zstdDecompress(wasm.compress(data), MAX).equals(data)).toBe(true)
+    const frame = wasm.compress(Buffer.alloc(100_000, 'abc'))
+    const [summary] = summarizeZstdFrames(frame, MAX)
+    expect(summary!.contentSize).toBe(100_000)
+    expect(summarizeZstdFrames(frame, MAX)).toHaveLength(1)
+  })
+
+  it('uses node:zlib at level 3 where the runtime has it', async () => {
+    const calls: unknown[] = []
+    const fake = (data: Uint8Array, options?: unknown) => {
+      calls.push(options)
+      return Buffer.from(data)
+    }
+    const chosen = await selectZstdCompressor(fake, () => Promise.reject(new Error('not asked')))
+    expect(chosen.name).toBe('node:zlib')
+    chosen.compress(Buffer.from('x'))
+    expect(Object.values((calls[0] as { params: Record<number, number> }).params)).toEqual([ZSTD_LEVEL])
+  })
+
+  it('falls back to stored frames when WebAssembly cannot load, and those still round-trip', async () => {
+    const stored = await selectZstdCompressor(undefined, () => Promise.reject(new Error('no WebAssembly')))
+    expect(stored.name).toBe('stored')
+    const failingInit = await selectZstdCompressor(undefined, async () => ({
+      init: () => Promise.reject(new Error('bad module')),
+      createCCtx: () => 0,
+      compressUsingDict: () => new Uint8Array(),
+    }))
+    expect(failingInit.name).toBe('stored')
+    for (const [, data] of samples) expect(zstdDecompress(stored.compress(data), MAX).equals(data)).toBe(true)
+  })
+})
 
 describe('zstd', () => {
   it.each(samples)('stored frames round-trip: %s', (_name, data) => {
