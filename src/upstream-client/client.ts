@@ -40,8 +40,8 @@ import { SOFTWARE_VERSION } from './software-version.js'
  *   client.start()                                   // optional: connect now and keep health current
  *   await client.produce('audit', [{ key: 'k', value: 'v', headers: [{ key: 'h', value: 'x' }] }], { acks: -1 })
  *   const names = await client.topicNames(ids)       // Map id -> name, for the ids the cluster knows
- *   const { body } = await client.send('any', ApiKey.DescribeCluster, 'max', { includeClusterAuthorizedOperations: false })
- *   client.health()                                  // { connected: false, lastError: 'cannot connect ...' }
+ *   const { body } = await client.send('any', ApiKey.Metadata, 12, { topics: [], allowAutoTopicCreation: false })
+ *   client.health()                                  // { connected: false, lastError: 'cannot connect ...', nodes }
  *   client.on('health', (h) => ...)                  // emitted when `connected` changes
  *   await client.close()                             // flushes records still queued, then closes
  *
@@ -201,8 +201,9 @@ export class UpstreamClient extends EventEmitter {
 
   /**
    * Any request to a broker; resolves with the version used and the decoded response body. `version` 'max' is the
-   * newest both sides support. A Produce with acks=0 resolves once written, with an undefined body. No retries:
-   * the caller decides what an error means for its request.
+   * newest both sides support: the body must then carry every field of that version (the codec writes what it is
+   * given and fills in no defaults), so a caller that builds bodies for one version should name it. A Produce with
+   * acks=0 resolves once written, with an undefined body. No retries: the caller decides what an error means.
    */
   async send<K extends ApiKeyNumber>(
     target: SendTarget,
