@@ -17,6 +17,7 @@ import type { ConnectionInfo } from '../pipeline/filter-api.js'
 import type { FilterChain } from '../pipeline/filter-chain.js'
 import type { Frame } from '../pipeline/frame.js'
 import { handleTransient, keepable, newLease } from '../pipeline/read-lease.js'
+import type { ConnectionLog, ConnectionLogTicket } from './connection-log.js'
 import type { MemoryBudget } from './memory-budget.js'
 import { ReusedReadBuffer, UPSTREAM_READ_BUFFER_BYTES } from './reused-read-buffer.js'
 import type { UpstreamConnector } from './upstream-connector.js'
@@ -60,6 +61,8 @@ export interface ConnectionRuntime {
   readonly observer: ConnectionObserver
   /** What all connections together may hold for requests being assembled. */
   readonly budget: MemoryBudget
+  /** The opened/closed lines, rate-limited under churn. */
+  readonly connectionLog: ConnectionLog
   /** Broker addresses to try, in order, for this listener (bootstrap: every bootstrap server; node: that node). */
   upstreamCandidates(listener: ConnectionInfo['listener']): Promise<readonly HostPort[]>
   /** The filter chain for a new connection, from the configuration current at accept time. */
@@ -101,6 +104,8 @@ export class ClientConnection implements ExchangePort {
   private muteTimer: NodeJS.Timeout | undefined
   private mutedUntil = 0
   private closeReason: string | undefined
+  /** Whether this connection's opened line was logged (then its closed line is too). */
+  private logTicket: ConnectionLogTicket = false
   private drained: (() => void) | undefined
 
   constructor(
@@ -203,7 +208,12 @@ export class ClientConnection implements ExchangePort {
       )
     }
     const { listener, principal, tls } = this.state
-    this.log.info({ listener: listener.kind, nodeId: listener.nodeId, principal, tls }, 'connection opened')
+    this.logTicket = this.runtime.connectionLog.opened(this.log, {
+      listener: listener.kind,
+      nodeId: listener.nodeId,
+      principal,
+      tls,
+    })
     this.runtime.observer.opened(this.state)
   }
 
@@ -549,18 +559,15 @@ export class ClientConnection implements ExchangePort {
     const { clientSoftware, principal, counters } = this.state
     // The client id is on the connection's logger already (ConnectionState.bindLog); a field of the same name
     // here would repeat the key in the line.
-    this.log.info(
-      {
-        clientSoftware: clientSoftware ? `${clientSoftware.name}/${clientSoftware.version}` : undefined,
-        principal,
-        requests: counters.requests,
-        bytesIn: counters.bytesIn,
-        bytesOut: counters.bytesOut,
-        durationMs: Date.now() - this.state.openedAt,
-        reason: this.closeReason,
-      },
-      'connection closed',
-    )
+    this.runtime.connectionLog.closed(this.log, this.logTicket, {
+      clientSoftware: clientSoftware ? `${clientSoftware.name}/${clientSoftware.version}` : undefined,
+      principal,
+      requests: counters.requests,
+      bytesIn: counters.bytesIn,
+      bytesOut: counters.bytesOut,
+      durationMs: Date.now() - this.state.openedAt,
+      reason: this.closeReason,
+    })
     this.runtime.observer.closed(this.state, this.closeReason ?? 'closed')
     this.runtime.onClosed(this)
     this.drained?.()

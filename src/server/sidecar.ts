@@ -8,6 +8,7 @@ import type { SidecarConfig } from '../config/schema.js'
 import { SidecarError } from '../errors.js'
 import { BUILT_IN_FILTERS } from '../filter-plugins.js'
 import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
+import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../pipeline/clock.js'
 import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from '../pipeline/connection-observer.js'
 import type {
@@ -21,15 +22,17 @@ import type {
   StatisticsService,
   UpstreamClientService,
 } from '../pipeline/filter-api.js'
-import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { FilterChain } from '../pipeline/filter-chain.js'
 import type { ContextServices } from '../pipeline/filter-context.js'
 import { TopicDirectory } from '../pipeline/topic-directory.js'
+import { registerConnectionMetrics } from '../stats/connection-metrics.js'
 import { FilterMetricsRegistry } from '../stats/filter-metrics.js'
 import type { CertificateSummary } from '../tls/material.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
+import { ConnectionLog } from './connection-log.js'
+import { ConnectionRefusals } from './connection-refusals.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MemoryBudget } from './memory-budget.js'
 import { MetadataRefresher } from './metadata-refresher.js'
@@ -130,6 +133,10 @@ export class Sidecar {
   /** What the brokers support, from the latest ApiVersions answer on any connection. */
   private readonly brokerVersions = new BrokerVersions()
   private readonly filterMetrics: FilterMetricsRegistry
+  /** Connections closed at accept (a full listener, an admission hook), counted by reason. */
+  private readonly refusals: ConnectionRefusals
+  /** The opened/closed lines, rate-limited under churn. */
+  private readonly connectionLog: ConnectionLog
   /** What all client connections together may hold for requests being assembled (limits.memoryBudgetBytes). */
   private readonly budget: MemoryBudget
   private readonly sweeper: NodeJS.Timeout
@@ -169,12 +176,18 @@ export class Sidecar {
         throw err
       }
     }
+    this.refusals = new ConnectionRefusals(this.causes)
+    this.connectionLog = new ConnectionLog(options.log)
+    if (options.metricsRegistry !== undefined) {
+      registerConnectionMetrics(options.metricsRegistry, { refusals: this.refusals, connectionLog: this.connectionLog })
+    }
     this.listeners = new Listeners(
       config.listen,
       portPlan(config),
       options.serverFactory ?? this.tls?.serverFactory ?? plainServer,
       (socket, listener, client) => this.accept(socket, listener, client),
       options.log,
+      { maxClientConnections: () => this.config.limits.maxClientConnections, refusals: this.refusals },
     )
     // A node seen anywhere (own metadata refresh, any response) gets its listener at once: clients holding metadata
     // from before a sidecar restart reconnect straight to the node's port, before any Metadata passes through.
@@ -363,6 +376,7 @@ export class Sidecar {
       },
       observer: this.observer,
       budget: this.budget,
+      connectionLog: this.connectionLog,
       upstreamCandidates: (listener) => this.upstreamCandidates(listener),
       createChain: (connection) =>
         new FilterChain(
@@ -437,6 +451,7 @@ export class Sidecar {
     clearTimeout(timer)
     for (const c of this.connections) c.close('drain timeout')
     await Promise.all(this.filters.map((f) => f.close?.()))
+    this.connectionLog.close()
     this.causes.flush(true)
     this.causes.close()
     this.options.log.info('shut down')
