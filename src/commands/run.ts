@@ -47,7 +47,10 @@ export async function startSidecarProcess(
       log,
       plugins: FILTER_PLUGINS,
       observer: stats.statistics,
-      statsFilter: (config) => stats.filterFor(config),
+      statistics: stats.statistics,
+      audit: stats.auditSink,
+      metricsRegistry: stats.registry,
+      ...(configFileOf(input) !== undefined ? { configFile: configFileOf(input) } : {}),
     })
   } catch (err) {
     await stats.close()
@@ -208,4 +211,9 @@ export function warnOnMissingNodeFlags(log: Logger): void {
     `node was started without ${missing.join(' ')}: the sidecar works, but uses more CPU and memory per byte; ` +
       `start it as \`node ${SIDECAR_NODE_FLAGS.join(' ')} <path>/dist/src/cli.js\` (as the container image does)`,
   )
+}
+
+/** The configuration file `run` reads, as loadConfig finds it (the flag, else KAFKA_SIDECAR_CONFIG). */
+function configFileOf(input: LoadConfigInput): string | undefined {
+  return input.file ?? input.env?.KAFKA_SIDECAR_CONFIG ?? undefined
 }

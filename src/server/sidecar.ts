@@ -7,6 +7,7 @@ import type { HostPort } from '../config/host-port.js'
 import type { SidecarConfig } from '../config/schema.js'
 import { SidecarError } from '../errors.js'
 import { BUILT_IN_FILTERS } from '../filter-plugins.js'
+import { parseFilterEntry } from '../filter-registry.js'
 import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
 import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../pipeline/clock.js'
@@ -45,14 +46,7 @@ import { UpstreamDirectory } from './upstream-directory.js'
  * Built from a validated SidecarConfig; `reload` applies a new one without dropping connections.
  */
 
-export class UnknownFilterError extends SidecarError {
-  constructor(name: string, known: readonly string[]) {
-    super(
-      'KSC_ERR_CONFIG_UNKNOWN_FILTER',
-      `filters: unknown filter "${name}"; known filters: ${known.join(', ') || '(none)'}`,
-    )
-  }
-}
+export { UnknownFilterError } from '../filter-registry.js'
 
 const SWEEP_INTERVAL_MS = 1000
 
@@ -264,7 +258,6 @@ export class Sidecar {
     config: SidecarConfig,
     previous: readonly ConfiguredFilter[],
   ): Promise<ConfiguredFilter[]> {
-    const plugins = new Map((this.options.plugins ?? []).map((p) => [p.name, p]))
     const built: ConfiguredFilter[] = []
     const configure = async (plugin: FilterPlugin, parsed: unknown): Promise<void> => {
       const before = previous.find((f) => f.name === plugin.name)
@@ -275,9 +268,8 @@ export class Sidecar {
       if (installed !== null) await configure(b.plugin, installed.config)
     }
     for (const entry of config.filters) {
-      const plugin = plugins.get(entry.name)
-      if (!plugin) throw new UnknownFilterError(entry.name, [...plugins.keys()])
-      await configure(plugin, plugin.parseConfig(entry.config ?? {}))
+      const { plugin, config: parsed } = parseFilterEntry(entry, this.options.plugins ?? [])
+      await configure(plugin, parsed)
     }
     return built
   }
