@@ -109,8 +109,9 @@ export interface LimitsConfig {
   /** Longest time one request may take to arrive once it has begun (slowloris); 0 never limits it. */
   readonly requestAssemblyTimeoutMs: number
   /**
-   * Client connections one listener (the bootstrap, or one broker's) keeps open; connections beyond it are closed
-   * as soon as they are accepted. 0: no limit.
+   * Client connections one listener (the bootstrap, or one broker's) keeps open. When it is full, the oldest
+   * connection that has sent nothing for 2 s is closed to make room; if every one has spoken, the new connection is
+   * closed as soon as it is accepted. 0: no limit.
    */
   readonly maxClientConnections: number
 }

@@ -3,15 +3,18 @@ import { SidecarError } from '../errors.js'
 import { CauseTracker, type Logger, logOncePerCause } from '../logger.js'
 
 /**
- * Client connections the sidecar closes as soon as it has accepted them, before anything is read or any broker is
- * dialled: counted by reason (kafka_sidecar_connections_refused_total{reason}) and logged once per cause, so that
- * a flood of them costs one log line and a counter. Listeners refuse with it when a listener is full; the
- * connection runtime can refuse through the same object for reasons of its own (an admission hook, a memory
- * budget), to have one counter for all.
+ * Client connections the sidecar closes on accept, before anything is read or any broker is dialled (or, to make
+ * room, silent ones it had accepted): counted by reason (kafka_sidecar_connections_refused_total{reason}) and
+ * logged once per cause, so that a flood of them costs one log line and a counter. Listeners use it when a
+ * listener is full; the connection runtime can refuse through the same object for reasons of its own (an
+ * admission hook, a memory budget), to have one counter for all.
  */
 
-/** Why a connection was refused; the `reason` label. */
-export type RefusalReason = 'listener_full' | (string & {})
+/**
+ * Why a connection was closed; the `reason` label. listener_full: a new connection, its listener full of
+ * connections that all have spoken; evicted_silent: a connection that had sent nothing, closed to make room.
+ */
+export type RefusalReason = 'listener_full' | 'evicted_silent' | (string & {})
 
 export class ListenerFullError extends SidecarError {
   constructor(listener: string, max: number) {
@@ -19,6 +22,16 @@ export class ListenerFullError extends SidecarError {
       'KSC_ERR_LISTEN_CONNECTION_LIMIT',
       `listener ${listener} has ${max} client connections open (limits.maxClientConnections); new connections are ` +
         'closed as soon as they are accepted until some close: find the client that opens so many, or raise the limit',
+    )
+  }
+}
+
+export class SilentConnectionEvictedError extends SidecarError {
+  constructor(listener: string, max: number, silentMs: number) {
+    super(
+      'KSC_ERR_LISTEN_SILENT_EVICTED',
+      `listener ${listener} is full (${max} client connections, limits.maxClientConnections): closed a connection ` +
+        `that had sent nothing in ${silentMs} ms to admit a new one; something opens connections and leaves them silent`,
     )
   }
 }

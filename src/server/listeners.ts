@@ -5,7 +5,8 @@ import { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
 import { reusedReadServer } from './accepted-socket.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
-import { type ConnectionRefusals, ListenerFullError } from './connection-refusals.js'
+import { type ConnectionRefusals, ListenerFullError, SilentConnectionEvictedError } from './connection-refusals.js'
+import { ListenerSlots, SILENT_GRACE_MS } from './listener-slots.js'
 import { CLIENT_READ_BUFFER_BYTES, type ReusedReadBuffer } from './reused-read-buffer.js'
 
 export class ListenError extends SidecarError {
@@ -44,6 +45,8 @@ export interface ListenerLimits {
   readonly maxClientConnections: () => number
   /** Where refused connections are counted and logged. */
   readonly refusals: ConnectionRefusals
+  /** How long a connection may stay silent before it may be closed to make room; default SILENT_GRACE_MS. */
+  readonly silentGraceMs?: number
 }
 
 export const plainServer: ServerFactory = (onSocket) =>
@@ -61,8 +64,8 @@ export class Listeners {
     { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint }
   >()
   private accepting = true
-  /** Client connections open per listener (bootstrap, broker:N, controller:N), counted from accept to close. */
-  private readonly open = new Map<string, number>()
+  /** Client connections open per listener, counted from accept to close. */
+  private readonly slots: ListenerSlots
 
   constructor(
     private readonly bootstrapAddress: HostPort,
@@ -71,7 +74,9 @@ export class Listeners {
     private readonly onAccept: AcceptHandler,
     private readonly log: Logger,
     private readonly limits?: ListenerLimits,
-  ) {}
+  ) {
+    this.slots = new ListenerSlots(Date.now, limits?.silentGraceMs ?? SILENT_GRACE_MS)
+  }
 
   /** Starts the bootstrap listener; resolves with the bound address (port 0 picks a free one). */
   async start(): Promise<HostPort> {
@@ -121,29 +126,32 @@ export class Listeners {
 
   /** Client connections open now, per listener ("bootstrap", "broker 1", ...), for status output and metrics. */
   connectionsOpen(): ReadonlyMap<string, number> {
-    return this.open
+    return this.slots.counts()
   }
 
   /**
-   * Hands an accepted socket over, or closes it at once when its listener already holds
-   * limits.maxClientConnections: before the connection reads a byte or dials a broker, so a flood of connections
-   * costs an accept and a close each. Kafka's broker has such limits too (max.connections, max.connections.per.ip;
-   * SocketServer.scala ConnectionQuotas), off by default there; here the default keeps a pod's memory bounded.
+   * Hands an accepted socket over, unless its listener already holds limits.maxClientConnections: then the oldest
+   * connection that has sent nothing for a while is closed to make room (listener-slots.ts), or, if every one has
+   * spoken, the new one is closed at once, before it reads a byte or dials a broker. Either way a flood of
+   * connections costs an accept and a close each, counted by reason and logged once. Kafka's broker has such
+   * limits too (max.connections, max.connections.per.ip; SocketServer.scala ConnectionQuotas), off by default
+   * there; here the default keeps a pod's memory and descriptors bounded.
    */
   private admit(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
     const label = listener.kind === 'bootstrap' ? 'bootstrap' : `${listener.kind} ${listener.nodeId}`
-    const open = this.open.get(label) ?? 0
     const max = this.limits?.maxClientConnections() ?? 0
-    if (max > 0 && open >= max) {
+    const decision = this.slots.decide(label, max)
+    if (decision.kind === 'full') {
       this.limits!.refusals.refuse(socket, 'listener_full', new ListenerFullError(label, max), this.log, label)
       return
     }
-    this.open.set(label, open + 1)
-    socket.once('close', () => {
-      const left = (this.open.get(label) ?? 1) - 1
-      if (left > 0) this.open.set(label, left)
-      else this.open.delete(label)
-    })
+    if (decision.kind === 'evict') {
+      const { socket: silent, silentMs } = decision
+      this.slots.remove(label, silent)
+      const err = new SilentConnectionEvictedError(label, max, silentMs)
+      this.limits!.refusals.refuse(silent, 'evicted_silent', err, this.log, label)
+    }
+    this.slots.add(label, socket)
     this.onAccept(socket, listener, client)
   }
 

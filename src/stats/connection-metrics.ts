@@ -6,7 +6,7 @@ import { METRIC_PREFIX, SampledCounter } from './prometheus.js'
 /**
  * Metrics of connections the sidecar refused and of connection log lines it held back (issue 15), read at scrape
  * time from the counters the runtime keeps:
- *   kafka_sidecar_connections_refused_total{reason}            closed at accept (listener_full, ...)
+ *   kafka_sidecar_connections_refused_total{reason}            listener_full, evicted_silent, ...
  *   kafka_sidecar_connection_log_lines_total{event, outcome}   event opened|closed, outcome logged|suppressed
  */
 export function registerConnectionMetrics(
@@ -18,7 +18,7 @@ export function registerConnectionMetrics(
     new SampledCounter(
       registry,
       `${METRIC_PREFIX}connections_refused_total`,
-      'Client connections closed as soon as they were accepted, by reason (listener_full: limits.maxClientConnections)',
+      'Client connections closed at accept or to make room, by reason (listener_full, evicted_silent: limits.maxClientConnections)',
       ['reason'],
       function* () {
         for (const [reason, value] of refusals.counts()) yield { labels: { reason }, value }

@@ -10,7 +10,7 @@ import { HostileSocket } from '../support/hostile-clients.js'
 
 const PLAN = { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', portBase: 0, ports: {}, controllerPortBase: 0 }
 
-function setup(max: { value: number }) {
+function setup(max: { value: number }, silentGraceMs = 60_000) {
   const lines: Record<string, unknown>[] = []
   const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } })
   const refusals = new ConnectionRefusals(new CauseTracker())
@@ -25,7 +25,7 @@ function setup(max: { value: number }) {
       socket.on('error', () => {})
     },
     log,
-    { maxClientConnections: () => max.value, refusals },
+    { maxClientConnections: () => max.value, refusals, silentGraceMs },
   )
   return { lines, refusals, accepted, listeners }
 }
@@ -45,7 +45,7 @@ function connect(address: string): HostileSocket {
 }
 
 describe('Listeners: limits.maxClientConnections', () => {
-  it('closes connections over the limit at once, counts and logs them once, and admits again when one closes', async () => {
+  it('closes connections over the limit at once when none is silent long enough, counts and logs them once, and admits again when one closes', async () => {
     const max = { value: 3 }
     const { lines, refusals, accepted, listeners } = setup(max)
     const { host, port } = await listeners.start()
@@ -82,6 +82,43 @@ describe('Listeners: limits.maxClientConnections', () => {
       const registry = new Registry()
       registerConnectionMetrics(registry, { refusals })
       expect(await registry.metrics()).toContain('kafka_sidecar_connections_refused_total{reason="listener_full"} 2')
+    } finally {
+      for (const s of accepted) s.destroy()
+      listeners.stopAccepting()
+      refusals.close()
+    }
+  })
+
+  it('makes room by closing the oldest connection that has sent nothing, never one that has spoken', async () => {
+    const max = { value: 3 }
+    const { lines, refusals, accepted, listeners } = setup(max, 0)
+    const { host, port } = await listeners.start()
+    const address = `${host}:${port}`
+    try {
+      const talker = connect(address)
+      await until(() => accepted.length === 1)
+      await talker.write(Buffer.from([0, 0, 0, 1, 0]))
+      await until(() => accepted[0]!.bytesRead > 0)
+      const silent = [connect(address), connect(address)]
+      await until(() => accepted.length === 3)
+
+      const late = [connect(address), connect(address)]
+      await until(() => accepted.length === 5)
+      await Promise.all(silent.map((s) => s.closed))
+      expect(silent.every((s) => s.closedByPeerAt !== undefined)).toBe(true)
+      expect(talker.open).toBe(true)
+      expect(late.every((s) => s.open)).toBe(true)
+      expect(refusals.counts().get('evicted_silent')).toBe(2)
+      expect(lines.filter((l) => l.code === 'KSC_ERR_LISTEN_SILENT_EVICTED')).toHaveLength(1)
+
+      // Now the two late ones are the silent ones; once they speak, there is nothing to evict: refused.
+      await Promise.all(late.map((s) => s.write(Buffer.from([0]))))
+      await until(() => accepted.slice(3).every((s) => s.bytesRead > 0))
+      const refused = connect(address)
+      await refused.closed
+      expect(refused.closedByPeerAt).toBeDefined()
+      expect(refusals.counts().get('listener_full')).toBe(1)
+      expect(listeners.connectionsOpen().get('bootstrap')).toBe(3)
     } finally {
       for (const s of accepted) s.destroy()
       listeners.stopAccepting()

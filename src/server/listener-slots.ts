@@ -1,0 +1,65 @@
+import type net from 'node:net'
+
+/**
+ * The client connections each listener holds, in the order they were accepted, and what to do with one more when
+ * a listener is full (limits.maxClientConnections): make room by closing the oldest connection that has sent
+ * nothing at all for `silentGraceMs` (a port scanner, a socket opened and forgotten, an attacker holding slots),
+ * or, when every connection has spoken, refuse the new one. Kafka clients send ApiVersions (or a TLS ClientHello)
+ * as soon as they connect, so a connection that has been silent for seconds is not a client at work; one that has
+ * spoken and then idles is, and keeps its slot. Kafka's broker also makes room instead of refusing once it is over
+ * max.connections: it closes its least recently used connection (SocketServer.scala, maxConnectionsExceeded).
+ */
+
+/** How long a connection may stay silent before it may be closed to make room. */
+export const SILENT_GRACE_MS = 2_000
+
+export type SlotDecision =
+  | { readonly kind: 'admit' }
+  | { readonly kind: 'evict'; readonly socket: net.Socket; readonly silentMs: number }
+  | { readonly kind: 'full' }
+
+export class ListenerSlots {
+  private readonly byListener = new Map<string, Map<net.Socket, number>>()
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly silentGraceMs = SILENT_GRACE_MS,
+  ) {}
+
+  /** What to do with a new connection on `listener` when it may hold `max` (0: any number). */
+  decide(listener: string, max: number): SlotDecision {
+    const open = this.byListener.get(listener)
+    if (max <= 0 || open === undefined || open.size < max) return { kind: 'admit' }
+    const now = this.now()
+    // Oldest first (a Map iterates in insertion order): the first silent one found has been silent longest.
+    for (const [socket, acceptedAt] of open) {
+      if (now - acceptedAt < this.silentGraceMs) break
+      if (socket.bytesRead === 0) return { kind: 'evict', socket, silentMs: now - acceptedAt }
+    }
+    return { kind: 'full' }
+  }
+
+  /** Counts `socket` against `listener` until it closes. */
+  add(listener: string, socket: net.Socket): void {
+    let open = this.byListener.get(listener)
+    if (open === undefined) {
+      open = new Map()
+      this.byListener.set(listener, open)
+    }
+    open.set(socket, this.now())
+    socket.once('close', () => this.remove(listener, socket))
+  }
+
+  /** Stops counting `socket` (it is being closed). */
+  remove(listener: string, socket: net.Socket): void {
+    const open = this.byListener.get(listener)
+    if (open === undefined) return
+    open.delete(socket)
+    if (open.size === 0) this.byListener.delete(listener)
+  }
+
+  /** Connections open now, per listener. */
+  counts(): Map<string, number> {
+    return new Map([...this.byListener].map(([listener, open]) => [listener, open.size]))
+  }
+}
