@@ -1,14 +1,8 @@
 import { CodecError } from '../../codec/errors.js'
-import { peekResponseCorrelationId, responseBodyOffset } from '../../codec/header.js'
-import { encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
-import type { ApiVersionsRequest } from '../../codec/messages/generated/api-versions-request.js'
-import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
+import { encodeResponse } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
-import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
-import type { SaslHandshakeRequest } from '../../codec/messages/generated/sasl-handshake-request.js'
-import { hasRecordsFields } from '../../codec/messages/records-fields.js'
 import { apiVersionsUnsupportedResponse } from './api-versions-answers.js'
-import { BrokerVersions } from './broker-versions.js'
+import { BuiltInProtocol } from './built-in-protocol.js'
 import type { ConnectionState } from './connection-state.js'
 import { buildErrorResponse } from './error-responses.js'
 import type { ExchangePort, ExchangeRuntime } from './exchange-port.js'
@@ -25,7 +19,16 @@ import { type FilterChain, isPromise, onlyObservers, recordsAsSummary } from './
 import { type ContextHost, FilterContextImpl } from './filter-context.js'
 import { Frame } from './frame.js'
 import { FrameAccounting } from './frame-accounting.js'
-import { decodeRequestFrame, decodeResponseFrame, requestObservation, responseObservation } from './message-decoding.js'
+import {
+  decodeRequestFrame,
+  decodeResponseFrame,
+  filtersNeeding,
+  type ReencodeError,
+  reencodeRequest,
+  reencodeResponse,
+  requestObservation,
+  responseObservation,
+} from './message-decoding.js'
 import { OwnRequests } from './own-requests.js'
 import { splitRejectedPartitions } from './partition-rejections.js'
 import { keepPiece, type ReadLease } from './read-lease.js'
@@ -37,8 +40,9 @@ import {
   type RequestPlan,
   screenRequest,
 } from './request-plan.js'
-import { SaslV0Framing } from './sasl-v0.js'
+import type { SaslV0Framing } from './sasl-v0.js'
 import { apiName, newSlot, type Slot } from './slot.js'
+import { SlotQueues } from './slot-queues.js'
 import type { StreamedObservation } from './streamed-observation.js'
 
 export type { ExchangePort, ExchangeRuntime, PauseReason } from './exchange-port.js'
@@ -53,7 +57,7 @@ export { HEAD_BYTES } from './request-plan.js'
  *                 bytes, or decoded, run through the filters and the verdict applied (applyRequestVerdict);
  *   2. responses  the broker's answer is matched to its slot (onResponse, or beginResponseStream and
  *                 responsePiece for one streaming through), run back through the filters that asked, and put in
- *                 its slot; slots go to the client strictly in request order (flushResponses);
+ *                 its slot; slots go to the client strictly in request order (slot-queues.ts);
  *   3. own requests  a filter's sendRequest takes an upstream slot but no client slot, so the client's order is
  *                 untouched; its answer goes only to the caller (sendOwnRequest, answerOwn).
  *
@@ -65,10 +69,7 @@ export { HEAD_BYTES } from './request-plan.js'
 export class Exchange implements ContextHost {
   private readonly contexts = new Map<Filter, FilterContextImpl>()
   private readonly ctxFor = (f: Filter): FilterContext => this.contexts.get(f)!
-  /** Slots in client request order. */
-  private readonly toClient: Slot[] = []
-  /** Slots sent upstream, in upstream order: client requests and the sidecar's own. */
-  private readonly upstream: Slot[] = []
+  private readonly slots: SlotQueues
   /** Requests waiting for their turn while a filter's promise is pending. */
   private readonly backlog: Frame[] = []
   private blocked = false
@@ -78,10 +79,10 @@ export class Exchange implements ContextHost {
   private streamingResponse:
     | { slot: Slot; length: number; observation: StreamedObservation<DecodedResponse> | undefined }
     | undefined
+  private readonly builtIn: BuiltInProtocol
   /** SaslHandshake v0 (KIP-43): SASL tokens as bare size-prefixed frames with no Kafka header. */
-  private readonly saslV0 = new SaslV0Framing()
+  private readonly saslV0: SaslV0Framing
   private readonly clientIds = new ClientIdReader()
-  private readonly brokerVersions = new BrokerVersions()
   private readonly accounting: FrameAccounting
   private readonly own: OwnRequests
 
@@ -96,17 +97,20 @@ export class Exchange implements ContextHost {
   ) {
     for (const [i, f] of chain.filters.entries())
       this.contexts.set(f, new FilterContextImpl(state, this, i, rt.services))
+    this.builtIn = new BuiltInProtocol(state, rt)
+    this.saslV0 = this.builtIn.saslV0
     this.accounting = new FrameAccounting(state, rt, chain, this.ctxFor)
+    this.slots = new SlotQueues(port, rt, this.accounting)
     this.own = new OwnRequests({
       chain,
       ctxFor: this.ctxFor,
       unavailable: () => this.ownRequestsUnavailable(),
       clientId: () => this.state.clientId,
       send: (frame, slot) => {
-        if (slot !== undefined) this.upstream.push(slot)
+        if (slot !== undefined) this.slots.upstream.push(slot)
         this.port.toUpstream(frame)
       },
-      learn: (res) => this.builtInResponse(res),
+      learn: (res) => this.builtIn.response(res),
       close: (reason) => this.port.close(reason),
       protocolError: (err) => this.port.protocolError('broker', err),
     })
@@ -114,7 +118,7 @@ export class Exchange implements ContextHost {
 
   /** Nothing in flight, nothing waiting, nothing half-streamed: a drain may close now. */
   get idle(): boolean {
-    return this.toClient.length === 0 && !this.blocked && this.streamingRequest === undefined
+    return this.slots.client.length === 0 && !this.blocked && this.streamingRequest === undefined
   }
 
   /** A request is streaming in from the client: reading must go on until its last byte. */
@@ -123,14 +127,13 @@ export class Exchange implements ContextHost {
   }
 
   get inflight(): number {
-    return this.toClient.length
+    return this.slots.client.length
   }
 
   /** Bytes held in memory by the exchange: requests waiting behind a filter and responses waiting for their turn. */
   heldBytes(): number {
-    let n = 0
+    let n = this.slots.heldBytes()
     for (const f of this.backlog) n += f.length
-    for (const s of this.toClient) n += s.response?.length ?? 0
     return n
   }
 
@@ -203,7 +206,7 @@ export class Exchange implements ContextHost {
     if (!done) return
     this.streamingRequest = undefined
     if (this.port.phase === 'closed') return
-    this.limitInflight()
+    this.slots.limitInflight()
     if (observation !== undefined) this.observeRequest(() => observation.result(), s.slot, s.observers)
     this.port.settled()
   }
@@ -230,8 +233,8 @@ export class Exchange implements ContextHost {
       // A client newer than our codec: answer as a broker would, UNSUPPORTED_VERSION in a v0 body listing the
       // versions we do support, and the client retries with one of them (KIP-511).
       slot.response = Frame.of(apiVersionsUnsupportedResponse(plan.correlationId))
-      this.toClient.push(slot)
-      this.flushResponses()
+      this.slots.client.push(slot)
+      this.slots.flush()
       return undefined
     }
     if (plan.route === 'pass') {
@@ -255,7 +258,7 @@ export class Exchange implements ContextHost {
       return undefined
     }
     slot.request = req
-    this.builtInRequest(req)
+    this.builtIn.request(req)
     if (plan.requestFilters.length === 0) {
       this.sendUpstream(frame, slot, plan.expectsResponse)
       return undefined
@@ -282,19 +285,6 @@ export class Exchange implements ContextHost {
     // Responses to requests the codec cannot decode are not decoded either: no response filter runs.
     const filters = plan.decodable ? this.chain.responseFilters(plan.apiKey, plan.apiVersion) : []
     return newSlot(plan.correlationId, plan.apiKey, plan.apiVersion, filters)
-  }
-
-  /** What the runtime itself takes from the requests it always decodes. */
-  private builtInRequest(req: DecodedRequest): void {
-    if (req.apiKey === ApiKey.ApiVersions) {
-      const body = req.body as ApiVersionsRequest
-      if (body.clientSoftwareName !== undefined && body.clientSoftwareVersion !== undefined) {
-        this.state.clientSoftware = { name: body.clientSoftwareName, version: body.clientSoftwareVersion }
-        this.rt.observer.identified(this.state)
-      }
-    } else if (req.apiKey === ApiKey.SaslHandshake && req.apiVersion === 0) {
-      this.saslV0.handshakeRequested((req.body as SaslHandshakeRequest).mechanism)
-    }
   }
 
   private applyRequestVerdict(
@@ -353,20 +343,10 @@ export class Exchange implements ContextHost {
   }
 
   private encodeRequest(req: DecodedRequest): Frame | undefined {
-    if (
-      this.chain.requestRecordsAsSummary(req.apiKey, req.apiVersion) &&
-      hasRecordsFields(req.apiKey, 'request', req.apiVersion)
-    ) {
-      this.port.internalError(
-        `${apiName(req.apiKey)} request filters`,
-        new Error('a filter that asked for records summaries changed the request, which cannot be encoded again'),
-      )
-      return undefined
-    }
     try {
-      return Frame.of(encodeRequest(req.header, req.body))
+      return reencodeRequest(req, this.chain.requestRecordsAsSummary(req.apiKey, req.apiVersion))
     } catch (err) {
-      this.port.internalError(`re-encoding ${apiName(req.apiKey)} v${req.apiVersion}`, err)
+      this.port.internalError((err as ReencodeError).what, (err as ReencodeError).cause)
       return undefined
     }
   }
@@ -396,8 +376,8 @@ export class Exchange implements ContextHost {
       this.port.internalError(`encoding a filter's ${apiName(slot.apiKey)} response`, err)
       return
     }
-    this.toClient.push(slot)
-    this.flushResponses()
+    this.slots.client.push(slot)
+    this.slots.flush()
   }
 
   private sendUpstream(frame: Frame, slot: Slot, expectsResponse: boolean): void {
@@ -414,13 +394,8 @@ export class Exchange implements ContextHost {
   private admitUpstream(slot: Slot, expectsResponse: boolean, limitNow = true): void {
     slot.sentAt = performance.now()
     if (!expectsResponse) return
-    this.toClient.push(slot)
-    this.upstream.push(slot)
-    if (limitNow) this.limitInflight()
-  }
-
-  private limitInflight(): void {
-    if (this.toClient.length >= this.rt.maxInflightRequests) this.port.pauseClient('inflight')
+    this.slots.sent(slot)
+    if (limitNow) this.slots.limitInflight()
   }
 
   private blockOn(pending: Promise<void>): void {
@@ -471,7 +446,7 @@ export class Exchange implements ContextHost {
       this.port.toClient(frame)
       return
     }
-    const slot = this.matchResponse(frame.head(8))
+    const slot = this.slots.match(frame.head(8))
     if (slot === undefined) return
     this.accounting.arrived(slot, frame.length)
     if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0) this.saslV0.handshakeAnswered(frame.head(10))
@@ -480,7 +455,7 @@ export class Exchange implements ContextHost {
       this.own.answer(slot, frame)
       return
     }
-    const filters = this.filtersNeeding(slot, frame)
+    const filters = filtersNeeding(slot.responseFilters, slot.apiKey, slot.apiVersion, frame, HEAD_BYTES)
     // ApiVersions answers are always read: what the broker supports decides the versions of the sidecar's own requests.
     if (slot.merge === undefined && slot.apiKey !== ApiKey.ApiVersions) {
       if (filters.length === 0) {
@@ -509,7 +484,7 @@ export class Exchange implements ContextHost {
       this.port.protocolError('broker', err)
       return
     }
-    this.builtInResponse(res)
+    this.builtIn.response(res)
     let modified = false
     if (slot.merge !== undefined) {
       res.body = slot.merge(res.body) as DecodedResponse['body']
@@ -533,11 +508,11 @@ export class Exchange implements ContextHost {
    */
   beginResponseStream(head: Buffer, length: number): boolean {
     if (this.port.phase === 'closed' || this.saslV0.upstreamTokenNext || head.length < 8) return false
-    const slot = this.upstream[0]
-    if (slot === undefined || slot.correlationId !== head.readInt32BE(4) || this.toClient[0] !== slot) return false
+    const slot = this.slots.upstream[0]
+    if (slot === undefined || slot.correlationId !== head.readInt32BE(4) || this.slots.client[0] !== slot) return false
     if (BUILT_IN_APIS.has(slot.apiKey) || slot.merge !== undefined) return false
     if (!onlyObservers(slot.responseFilters)) return false
-    this.upstream.shift()
+    this.slots.upstream.shift()
     slot.answeredAt = performance.now()
     const filters = slot.responseFilters
     this.streamingResponse = {
@@ -569,68 +544,13 @@ export class Exchange implements ContextHost {
     if (!done) return
     this.streamingResponse = undefined
     const { slot } = s
-    this.toClient.shift()
+    this.slots.client.shift()
     this.accounting.responded(slot, s.length, performance.now())
     if (s.observation !== undefined) {
       const observation = s.observation
       this.observeResponse(() => observation.result(), slot.responseFilters)
     }
-    this.flushResponses()
-  }
-
-  /** The slot a response answers: the oldest one sent upstream, which the correlation id must match. */
-  private matchResponse(head: Buffer): Slot | undefined {
-    let correlationId: number
-    try {
-      correlationId = peekResponseCorrelationId(head, 4)
-    } catch (err) {
-      this.port.protocolError('broker', err)
-      return undefined
-    }
-    const slot = this.upstream.shift()
-    if (slot === undefined || slot.correlationId !== correlationId) {
-      this.port.protocolError(
-        'broker',
-        new Error(
-          slot === undefined
-            ? `response with correlation id ${correlationId} but no request is outstanding`
-            : `response with correlation id ${correlationId} but ${slot.correlationId} was expected next`,
-        ),
-      )
-      return undefined
-    }
-    return slot
-  }
-
-  /** The response filters that need this response decoded: those that want it, narrowed by needsResponse. */
-  private filtersNeeding(slot: Slot, frame: Frame): readonly Filter[] {
-    const wanted = slot.responseFilters
-    if (wanted.length === 0 || !wanted.some((f) => f.needsResponse !== undefined)) return wanted
-    let bodyOffset: number
-    try {
-      bodyOffset = frame.peek(HEAD_BYTES, (b) => responseBodyOffset(b, slot.apiKey, slot.apiVersion, 4))
-    } catch {
-      return wanted // malformed: let the decoder report it
-    }
-    return wanted.filter((f) => {
-      if (f.needsResponse === undefined) return true
-      try {
-        // A reader over the pieces: a large response is scanned where it lies, not copied first.
-        return f.needsResponse(slot.apiKey, slot.apiVersion, frame.reader(bodyOffset))
-      } catch {
-        return true
-      }
-    })
-  }
-
-  /** What the runtime itself learns from responses it decoded anyway. */
-  private builtInResponse(res: DecodedResponse): void {
-    if (res.apiKey === ApiKey.Metadata) {
-      this.rt.services.topics.learnFromMetadata(res.body as MetadataResponse)
-    } else if (res.apiKey === ApiKey.ApiVersions) {
-      this.brokerVersions.learn(res.body as ApiVersionsResponse)
-      this.rt.services.versions.learn(res.body as ApiVersionsResponse)
-    }
+    this.slots.flush()
   }
 
   /** Hands a response that already went to the client, decoded, to the filters that only observe it. */
@@ -643,7 +563,7 @@ export class Exchange implements ContextHost {
       this.port.report(err instanceof CodecError ? err.code : 'KSC_ERR_FILTER_OBSERVE', err)
       return
     }
-    this.builtInResponse(res)
+    this.builtIn.response(res)
     this.chain.runResponse(filters, res, this.ctxFor) // observers only: never waited for, verdicts reported
   }
 
@@ -662,17 +582,10 @@ export class Exchange implements ContextHost {
     }
     let out = frame
     if (modified) {
-      if (summary && hasRecordsFields(res.apiKey, 'response', res.apiVersion)) {
-        this.port.internalError(
-          `${apiName(res.apiKey)} response filters`,
-          new Error('a filter that asked for records summaries changed the response, which cannot be encoded again'),
-        )
-        return
-      }
       try {
-        out = Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
+        out = reencodeResponse(res, summary)
       } catch (err) {
-        this.port.internalError(`re-encoding ${apiName(res.apiKey)} v${res.apiVersion} response`, err)
+        this.port.internalError((err as ReencodeError).what, (err as ReencodeError).cause)
         return
       }
     }
@@ -681,21 +594,7 @@ export class Exchange implements ContextHost {
 
   private complete(slot: Slot, frame: Frame): void {
     slot.response = frame
-    this.flushResponses()
-  }
-
-  /** Writes every ready response at the head of the queue, in request order. */
-  private flushResponses(): void {
-    const order = this.toClient
-    if (order.length === 0 || order[0]!.response === undefined) return
-    const now = performance.now()
-    while (order.length > 0 && order[0]!.response !== undefined) {
-      const slot = order.shift()!
-      this.port.toClient(slot.response!)
-      this.accounting.responded(slot, slot.response!.length, now)
-    }
-    if (order.length < this.rt.maxInflightRequests) this.port.resumeClient('inflight')
-    this.port.settled()
+    this.slots.flush()
   }
 
   // ------------------------------------------------------------------ 3. the filters' own requests
@@ -723,9 +622,7 @@ export class Exchange implements ContextHost {
   }
 
   usableVersion(apiKey: number, min: number): number | undefined {
-    return this.brokerVersions.known
-      ? this.brokerVersions.usable(apiKey, min)
-      : this.rt.services.versions.usable(apiKey, min)
+    return this.builtIn.usableVersion(apiKey, min)
   }
 
   muteClient(ms: number): void {
@@ -734,8 +631,7 @@ export class Exchange implements ContextHost {
 
   /** The connection is gone: the filters' own requests still waiting fail, and the filters are released. */
   close(): void {
-    for (const slot of this.upstream) slot.own?.reject(new Error('the connection closed before the broker answered'))
-    this.upstream.length = 0
+    this.slots.close()
     this.backlog.length = 0
     this.chain.close()
   }

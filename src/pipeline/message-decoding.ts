@@ -1,10 +1,19 @@
-import { decodeRequest, decodeResponse, readRequest, readResponse } from '../../codec/messages/frames.js'
+import { responseBodyOffset } from '../../codec/header.js'
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  readRequest,
+  readResponse,
+} from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import { hasRecordsFields } from '../../codec/messages/records-fields.js'
 import { readRecordsSummary } from '../../codec/records/records-summary.js'
 import { decodeApiVersionsResponse } from './api-versions-answers.js'
-import type { DecodedRequest, DecodedResponse } from './filter-api.js'
-import type { Frame } from './frame.js'
+import type { DecodedRequest, DecodedResponse, Filter } from './filter-api.js'
+import { Frame } from './frame.js'
+import { apiName } from './slot.js'
 import { heldObservation, type StreamedObservation, summaryObservation } from './streamed-observation.js'
 
 /**
@@ -82,4 +91,71 @@ export function responseObservation(
     })
   }
   return heldObservation(length, (frame) => decodeResponseFrame(frame, apiKey, apiVersion, summary, request))
+}
+
+/** A message a filter changed cannot be encoded again (records read as summaries), or its encoding failed. */
+export class ReencodeError extends Error {
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super((cause as Error)?.message ?? String(cause), { cause })
+  }
+}
+
+/**
+ * A request changed by a filter, encoded again. Throws ReencodeError when its records were read as summaries (a
+ * summary cannot be encoded) or the encoder refuses the body.
+ */
+export function reencodeRequest(req: DecodedRequest, recordsAsSummaries: boolean): Frame {
+  const what = `re-encoding ${apiName(req.apiKey)} v${req.apiVersion}`
+  if (recordsAsSummaries && hasRecordsFields(req.apiKey, 'request', req.apiVersion)) {
+    throw new ReencodeError(what, new Error('a filter that asked for records summaries changed the request'))
+  }
+  try {
+    return Frame.of(encodeRequest(req.header, req.body))
+  } catch (err) {
+    throw new ReencodeError(what, err)
+  }
+}
+
+/** A response changed by a filter, encoded again (see reencodeRequest). */
+export function reencodeResponse(res: DecodedResponse, recordsAsSummaries: boolean): Frame {
+  const what = `re-encoding ${apiName(res.apiKey)} v${res.apiVersion} response`
+  if (recordsAsSummaries && hasRecordsFields(res.apiKey, 'response', res.apiVersion)) {
+    throw new ReencodeError(what, new Error('a filter that asked for records summaries changed the response'))
+  }
+  try {
+    return Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
+  } catch (err) {
+    throw new ReencodeError(what, err)
+  }
+}
+
+/**
+ * The response filters that need this response decoded: those that want it, narrowed by needsResponse (asked with a
+ * reader over the frame's pieces, so a large response is scanned where it lies, never copied first).
+ */
+export function filtersNeeding(
+  wanted: readonly Filter[],
+  apiKey: number,
+  apiVersion: number,
+  frame: Frame,
+  headBytes: number,
+): readonly Filter[] {
+  if (wanted.length === 0 || !wanted.some((f) => f.needsResponse !== undefined)) return wanted
+  let bodyOffset: number
+  try {
+    bodyOffset = frame.peek(headBytes, (b) => responseBodyOffset(b, apiKey, apiVersion, 4))
+  } catch {
+    return wanted // malformed: the decoder reports it
+  }
+  return wanted.filter((f) => {
+    if (f.needsResponse === undefined) return true
+    try {
+      return f.needsResponse(apiKey, apiVersion, frame.reader(bodyOffset))
+    } catch {
+      return true
+    }
+  })
 }
