@@ -9,6 +9,7 @@ import {
   type PrincipalSource,
 } from '../tls/principal.js'
 import { type HostPort, isWildcardHost, parseHost, parseHostPort } from './host-port.js'
+import { type UpstreamClientConfig, upstreamClientSection } from './upstream-client-section.js'
 import { describeValue, type PathSegment, type RawIssue, Validator } from './validator.js'
 
 /**
@@ -72,6 +73,8 @@ export interface UpstreamConfig {
   readonly connectTimeoutMs: number
   readonly metadataRefreshMs: number
   readonly tls: UpstreamTlsConfig
+  /** The sidecar's own connections to the cluster (tap, shadow produce), with credentials of their own. */
+  readonly client: UpstreamClientConfig
 }
 
 export interface UpstreamTlsConfig {
@@ -502,7 +505,7 @@ function tlsFile(
 
 function upstreamSection(v: Validator, value: unknown, options: ValidateOptions): UpstreamConfig {
   const at = ['upstream']
-  const m = v.mapping(value, at, ['bootstrap', 'connectTimeoutMs', 'metadataRefreshMs', 'tls'])
+  const m = v.mapping(value, at, ['bootstrap', 'connectTimeoutMs', 'metadataRefreshMs', 'tls', 'client'])
   const bootstrap: HostPort[] = []
   const list =
     typeof m.bootstrap === 'string' ? m.bootstrap.split(',') : v.list(m.bootstrap, [...at, 'bootstrap'], 'host:port')
@@ -541,6 +544,7 @@ function upstreamSection(v: Validator, value: unknown, options: ValidateOptions)
       'milliseconds',
     ),
     tls: tlsSection(v, m.tls, [...at, 'tls'], options),
+    client: upstreamClientSection(v, m.client, [...at, 'client'], options),
   }
 }
 

@@ -358,18 +358,38 @@ export interface FilterGauge {
   dec(labels?: Readonly<Record<string, string>>, value?: number): void
 }
 
+/** A record the sidecar's own client produces (UpstreamClientService.produce). */
+export interface OwnRecord {
+  readonly key?: Uint8Array | string | null
+  readonly value: Uint8Array | string | null
+  readonly headers?: readonly { readonly key: string; readonly value: Uint8Array | string | null }[]
+  /** Milliseconds since the epoch; default: now. */
+  readonly timestamp?: number | bigint
+  /** Default: Kafka's default partitioner (murmur2 of the key; keyless records spread by call). */
+  readonly partition?: number
+}
+
 /**
- * The sidecar's own client of the upstream cluster (its own connections, with the configured upstream TLS and
- * credentials): for filters that produce or look up metadata on their own (tap, shadow produce). Started on
- * first use.
+ * The sidecar's own client of the upstream cluster: connections of its own with the configured upstream TLS and
+ * credentials (upstream.client), metadata and leader routing, batching producer. For filters that produce or ask on
+ * their own (tap, shadow produce). Started on first use.
  */
 export interface UpstreamClientService {
+  /** Any request, to a node by id or to any live one, at a version ('max': the highest both sides know). */
   send<K extends ApiKeyNumber>(
     target: number | 'any',
     apiKey: K,
     apiVersion: number | 'max',
     body: RequestByApiKey[K],
   ): Promise<SentResponse<K>>
+  /** Produces records (batched per partition, to the leaders, retried across leader moves); one offset per record. */
+  produce(
+    topic: string,
+    records: readonly OwnRecord[],
+    options?: { readonly acks?: 0 | 1 | -1; readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' },
+  ): Promise<readonly { readonly partition: number; readonly offset: bigint }[]>
+  /** Whether the cluster answers, and why not when it does not (for /readyz detail). */
+  health(): { readonly connected: boolean; readonly lastError?: string }
 }
 
 /**

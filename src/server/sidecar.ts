@@ -37,6 +37,7 @@ import { ConnectionRefusals } from './connection-refusals.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MemoryBudget } from './memory-budget.js'
 import { MetadataRefresher } from './metadata-refresher.js'
+import { OwnUpstreamClient } from './own-upstream-client.js'
 import { TlsTermination } from './tls-listener.js'
 import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
 import { UpstreamDirectory } from './upstream-directory.js'
@@ -49,6 +50,7 @@ import { UpstreamDirectory } from './upstream-directory.js'
 export { UnknownFilterError } from '../filter-registry.js'
 
 const SWEEP_INTERVAL_MS = 1000
+const OWN_CLIENT_CLOSE_MS = 5000
 
 export class MemoryBudgetError extends SidecarError {
   constructor(total: number, limit: number, held: number) {
@@ -87,7 +89,7 @@ export interface SidecarOptions {
   readonly audit?: AuditService
   /** Where filters' metrics go (served on /metrics); default: a registry of the sidecar's own. */
   readonly metricsRegistry?: Registry
-  /** The sidecar's own client of the upstream cluster, for filters that send requests elsewhere. */
+  /** The sidecar's own client of the upstream cluster; default: one built from upstream.client on first use. */
   readonly upstreamClient?: UpstreamClientService
   /** Time as filters see it; default: the system clock. */
   readonly clock?: Clock
@@ -131,6 +133,9 @@ export class Sidecar {
   private readonly refusals: ConnectionRefusals
   /** The opened/closed lines, rate-limited under churn. */
   private readonly connectionLog: ConnectionLog
+  /** The filters' own client of the cluster (setup service `upstream`), when the caller did not give one. */
+  private readonly ownClient: OwnUpstreamClient | undefined
+  private readonly upstreamClient: UpstreamClientService
   /** What all client connections together may hold for requests being assembled (limits.memoryBudgetBytes). */
   private readonly budget: MemoryBudget
   private readonly sweeper: NodeJS.Timeout
@@ -152,6 +157,11 @@ export class Sidecar {
     const upstream = upstreamTls(config, options.log)
     this.upstreamMaterial = upstream?.material
     this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstream?.tls)
+    this.ownClient =
+      options.upstreamClient === undefined
+        ? new OwnUpstreamClient(config.upstream, this.connector, options.log)
+        : undefined
+    this.upstreamClient = options.upstreamClient ?? this.ownClient!
     this.refresher = new MetadataRefresher(
       this.directory,
       this.connector,
@@ -280,7 +290,7 @@ export class Sidecar {
       metrics: this.filterMetrics.forFilter(filterName),
       clock: this.options.clock ?? SYSTEM_CLOCK,
       configDir: this.options.configFile !== undefined ? dirname(this.options.configFile) : process.cwd(),
-      upstream: this.options.upstreamClient,
+      upstream: this.upstreamClient,
       statistics: this.options.statistics,
       audit: this.options.audit,
     }
@@ -355,7 +365,7 @@ export class Sidecar {
       clock: this.options.clock ?? SYSTEM_CLOCK,
       topics: this.topics,
       versions: this.brokerVersions,
-      upstream: this.options.upstreamClient,
+      upstream: this.upstreamClient,
     }
     return {
       log: this.options.log,
@@ -443,6 +453,8 @@ export class Sidecar {
     clearTimeout(timer)
     for (const c of this.connections) c.close('drain timeout')
     await Promise.all(this.filters.map((f) => f.close?.()))
+    // Records the filters' own client still holds get a bounded last chance to go out.
+    await this.ownClient?.close(Math.min(drainTimeoutMs, OWN_CLIENT_CLOSE_MS))
     this.connectionLog.close()
     this.causes.flush(true)
     this.causes.close()

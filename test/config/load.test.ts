@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         connectTimeoutMs: 10_000,
         metadataRefreshMs: 30_000,
         tls: { enabled: false, verifyHostname: true, insecureSkipVerify: false },
+        client: { clientId: 'kafka-sidecar', requestTimeoutMs: 30_000, metadataMaxAgeMs: 300_000 },
       },
       limits: {
         maxFrameBytes: 104_857_600,

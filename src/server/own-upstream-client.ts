@@ -1,0 +1,64 @@
+import type { Logger } from 'pino'
+import type { SidecarConfig } from '../config/schema.js'
+import type { ApiKeyNumber, SentResponse, UpstreamClientService } from '../pipeline/filter-api.js'
+import { UpstreamClient } from '../upstream-client/index.js'
+import type { UpstreamConnector } from './upstream-connector.js'
+
+/**
+ * The sidecar's own upstream client as the filters' setup service: built from upstream.bootstrap, upstream.tls (the
+ * connector) and upstream.client on first use, so a sidecar whose filters never produce on their own opens no
+ * connection for it. Closed (its queued records flushed, within a bound) when the sidecar shuts down.
+ */
+export class OwnUpstreamClient implements UpstreamClientService {
+  private client: UpstreamClient | undefined
+
+  constructor(
+    private readonly config: SidecarConfig['upstream'],
+    private readonly connector: UpstreamConnector,
+    private readonly log: Logger,
+  ) {}
+
+  private get started(): UpstreamClient {
+    if (this.client === undefined) {
+      const c = this.config.client
+      this.client = new UpstreamClient({
+        bootstrap: this.config.bootstrap,
+        connector: this.connector,
+        clientId: c.clientId,
+        ...(c.sasl !== undefined ? { sasl: c.sasl } : {}),
+        requestTimeoutMs: c.requestTimeoutMs,
+        metadataMaxAgeMs: c.metadataMaxAgeMs,
+        log: this.log.child({ component: 'upstream-client' }),
+      })
+      this.client.start()
+    }
+    return this.client
+  }
+
+  async send<K extends ApiKeyNumber>(
+    target: number | 'any',
+    apiKey: K,
+    apiVersion: number | 'max',
+    body: Parameters<UpstreamClientService['send']>[3],
+  ): Promise<SentResponse<K>> {
+    const res = await this.started.send(target, apiKey, apiVersion, body as never)
+    return { apiKey, apiVersion: res.apiVersion, body: res.body as SentResponse<K>['body'] }
+  }
+
+  async produce(
+    topic: string,
+    records: Parameters<UpstreamClientService['produce']>[1],
+    options?: Parameters<UpstreamClientService['produce']>[2],
+  ): Promise<readonly { readonly partition: number; readonly offset: bigint }[]> {
+    return this.started.produce(topic, records, options)
+  }
+
+  health(): { readonly connected: boolean; readonly lastError?: string } {
+    if (this.client === undefined) return { connected: false, lastError: 'not started (no filter has used it yet)' }
+    return this.client.health()
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    await this.client?.close({ timeoutMs })
+  }
+}
