@@ -203,9 +203,11 @@ export const DEFAULTS = {
     // Leaves room under a 256 MB pod limit for the ~80 MB an idle sidecar takes and for V8's heap.
     memoryBudgetBytes: 128 * 1024 * 1024,
     requestAssemblyTimeoutMs: 30_000,
-    // An idle client connection costs the sidecar about 18 KiB of RSS (README, Configuration): 1,000 on each of
-    // several listeners stays well under a 256 MB pod limit, and far above what one application opens.
-    maxClientConnections: 1000,
+    // A client connection costs about 10 KiB of RSS while it has no broker connection, 15-18 KiB with one
+    // (measured: 900 and 5,000 idle connections). Under a 256 MB pod limit: ~80 MB idle + memoryBudgetBytes (128
+    // MiB) + a bootstrap and three broker listeners full, 4 x 500 x 18 KiB = 35 MB, is 243 MB. One application's
+    // clients open one connection per broker each, far fewer.
+    maxClientConnections: 500,
   },
   admin: { host: '127.0.0.1', port: 9644, enabled: true },
   log: { level: 'info' as LogLevel, frames: false, format: 'json' as LogFormat },
