@@ -18,6 +18,8 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
+# glibc malloc: a fixed mmap threshold, so memory freed after a burst leaves the process (src/runtime/malloc-env.ts).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

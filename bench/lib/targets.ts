@@ -9,6 +9,7 @@ import { closeSync, openSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SIDECAR_MALLOC_ENV } from '../../src/runtime/malloc-env.js'
 import { SIDECAR_NODE_FLAGS } from '../../src/runtime/node-flags.js'
 import { javaCommand } from '../../test/harness/kafka-jars.js'
 import { spawnWatched, type WatchedProcess } from '../../test/harness/watchdog.js'
@@ -25,6 +26,10 @@ export interface Target {
   readonly bootstrap: string
   /** The proxy's pid (undefined for direct). */
   readonly pid: number | undefined
+  /** host:port of the sidecar's admin endpoint (/metrics), for sidecar targets. */
+  readonly admin?: string
+  /** Where the proxy's stdout and stderr go, for proxies this process started. */
+  readonly logFile?: string
   stop(): Promise<void>
 }
 
@@ -52,10 +57,15 @@ async function spawnLogged(
   command: string,
   args: readonly string[],
   logFile: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ watched: WatchedProcess; pid: number }> {
   const fd = openSync(logFile, 'a')
   try {
-    const watched = spawnWatched(command, args, { stdio: ['ignore', fd, fd], graceMs: 5_000 })
+    const watched = spawnWatched(command, args, {
+      stdio: ['ignore', fd, fd],
+      graceMs: 5_000,
+      ...(env === undefined ? {} : { env }),
+    })
     return { watched, pid: await watched.pid }
   } finally {
     closeSync(fd)
@@ -80,6 +90,10 @@ export interface SidecarOptions {
   configFile?: string
   /** Extra node options, e.g. --cpu-prof --cpu-prof-dir=DIR. */
   nodeArgs?: readonly string[]
+  /** Environment on top of the shipped malloc settings (src/runtime/malloc-env.ts); undefined removes a variable. */
+  env?: Readonly<Record<string, string | undefined>>
+  /** --log-level of the sidecar; default warn (connection lines would cost the benchmark's figures). */
+  logLevel?: string
 }
 
 /** kafka-sidecar as deployed: `node dist/src/cli.js run ...` in a process of its own. */
@@ -88,6 +102,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Target> {
   const port = await freePort()
   const portBase = await freePortRange(o.maxNodeId + 1)
   const logFile = join(o.logDir, `${name}-${port}.log`)
+  const adminPort = await freePort()
   const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url))
   const { watched, pid } = await spawnLogged(
     process.execPath,
@@ -107,11 +122,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Target> {
       '--advertised-host',
       '127.0.0.1',
       '--admin',
-      `127.0.0.1:${await freePort()}`,
+      `127.0.0.1:${adminPort}`,
       '--log-level',
-      'warn',
+      o.logLevel ?? 'warn',
     ],
     logFile,
+    sidecarEnv(o.env),
   )
   await readyOrExit(watched, port, name, logFile)
   return {
@@ -119,9 +135,21 @@ export async function startSidecar(o: SidecarOptions): Promise<Target> {
     kind: 'sidecar',
     bootstrap: `127.0.0.1:${port}`,
     pid,
+    admin: `127.0.0.1:${adminPort}`,
+    logFile,
     // The sidecar drains on SIGTERM and then exits, which is also when --cpu-prof writes its profile.
     stop: () => stopWatched(watched, 35_000),
   }
+}
+
+/** The environment a sidecar is launched with: this process's, the shipped malloc settings, then `extra`. */
+function sidecarEnv(extra: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...SIDECAR_MALLOC_ENV }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
+  return env
 }
 
 export interface KroxyliciousOptions {
