@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getCluster } from '../harness/index.js'
+import { getCluster, waitFor } from '../harness/index.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 describe('kafkajs through the sidecar (3-node cluster)', () => {
@@ -20,8 +20,17 @@ describe('kafkajs through the sidecar (3-node cluster)', () => {
     const admin = kafka.admin()
     await admin.connect()
     const topic = `pt-${randomUUID()}`
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+    // kafkajs' waitForLeaders retries LEADER_NOT_AVAILABLE only; a broker that has not applied the new topic yet
+    // answers UNKNOWN_TOPIC_OR_PARTITION (test/harness/topics.ts), so wait for the metadata here instead.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: false })
+    const meta = await waitFor(
+      `metadata of ${topic} with 3 partitions through the sidecar`,
+      async () => {
+        const m = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined)
+        return m !== undefined && m.topics[0]!.partitions.every((p) => p.leader >= 0) ? m : undefined
+      },
+      { timeoutMs: 30_000 },
+    )
     expect(meta.topics[0]!.partitions).toHaveLength(3)
     const cluster_ = await admin.describeCluster()
     for (const b of cluster_.brokers) expect(b.host).toBe('127.0.0.1')
