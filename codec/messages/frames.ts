@@ -26,7 +26,11 @@ import type { ApiDefinition, MessageCodec } from './message-codec.js'
 
 export type ApiKeyNumber = keyof RequestByApiKey
 
-export interface DecodedRequest<K extends ApiKeyNumber = ApiKeyNumber> {
+/**
+ * A request as the codec reads it (with its header version). Filters get their own view of it,
+ * src/pipeline/filter-api.ts DecodedRequest (with its frame size), so the codec's type has another name.
+ */
+export interface RequestMessage<K extends ApiKeyNumber = ApiKeyNumber> {
   apiKey: K
   apiVersion: number
   header: RequestHeader
@@ -34,7 +38,8 @@ export interface DecodedRequest<K extends ApiKeyNumber = ApiKeyNumber> {
   body: RequestByApiKey[K]
 }
 
-export interface DecodedResponse<K extends ApiKeyNumber = ApiKeyNumber> {
+/** A response as the codec reads it (see RequestMessage). */
+export interface ResponseMessage<K extends ApiKeyNumber = ApiKeyNumber> {
   apiKey: K
   apiVersion: number
   header: ResponseHeader
@@ -70,7 +75,7 @@ function codecFor(apiKey: number, apiVersion: number, side: 'request' | 'respons
   return codec
 }
 
-export function decodeRequest(buf: Buffer, offset = 0, end = buf.length): DecodedRequest {
+export function decodeRequest(buf: Buffer, offset = 0, end = buf.length): RequestMessage {
   return readRequest(new Reader(buf, offset, end))
 }
 
@@ -79,7 +84,7 @@ export function decodeRequest(buf: Buffer, offset = 0, end = buf.length): Decode
  * Buffer, or a PiecesReader over a frame that came in pieces (decoded where it lies, never joined), possibly with
  * a recordsReader set.
  */
-export function readRequest(r: Reader): DecodedRequest {
+export function readRequest(r: Reader): RequestMessage {
   const start = r.pos
   const apiKey = r.int16()
   const apiVersion = r.int16()
@@ -98,12 +103,12 @@ export function decodeResponse(
   apiVersion: number,
   offset = 0,
   end = buf.length,
-): DecodedResponse {
+): ResponseMessage {
   return readResponse(new Reader(buf, offset, end), apiKey, apiVersion)
 }
 
 /** A response from a reader positioned at its header (see readRequest). */
-export function readResponse(r: Reader, apiKey: number, apiVersion: number): DecodedResponse {
+export function readResponse(r: Reader, apiKey: number, apiVersion: number): ResponseMessage {
   const codec = codecFor(apiKey, apiVersion, 'response')
   const headerVersion = responseHeaderVersion(apiKey, apiVersion)
   const header = readResponseHeader(r, headerVersion)

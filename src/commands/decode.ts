@@ -1,11 +1,11 @@
 import { CodecError } from '../../codec/errors.js'
 import {
-  type DecodedRequest,
-  type DecodedResponse,
   decodeRequest,
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  type RequestMessage,
+  type ResponseMessage,
 } from '../../codec/messages/frames.js'
 import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 import { requestToJson, responseToJson } from '../inspect/message-json.js'
@@ -79,7 +79,7 @@ function decode(args: DecodeArgs, stdin: Buffer): CommandResult {
   const start = args.framed === true ? checkFramePrefix(input, apiKey, apiVersion) : 0
   const offsetNote = args.framed === true ? ' (byte offsets count from the start of the length prefix)' : ''
 
-  let decoded: DecodedRequest | DecodedResponse
+  let decoded: RequestMessage | ResponseMessage
   try {
     decoded = decodeAt(input, start, apiKey, apiVersion)
   } catch (err) {
@@ -93,8 +93,8 @@ function decode(args: DecodeArgs, stdin: Buffer): CommandResult {
 
   const rendered =
     apiKey === undefined
-      ? requestToJson(decoded as DecodedRequest, { source: input })
-      : responseToJson(decoded as DecodedResponse, { source: input })
+      ? requestToJson(decoded as RequestMessage, { source: input })
+      : responseToJson(decoded as ResponseMessage, { source: input })
   const stdout = `${JSON.stringify(rendered.json, null, args.compact === true ? undefined : 2)}\n`
   let stderr = rendered.problems
     .map((p) => `warning ${p.code}: ${p.path}: ${p.message}${p.offset === undefined ? '' : ` (at byte ${p.offset})`}\n`)
@@ -106,8 +106,8 @@ function decode(args: DecodeArgs, stdin: Buffer): CommandResult {
   try {
     encoded =
       apiKey === undefined
-        ? encodeRequest(decoded.header as DecodedRequest['header'], decoded.body)
-        : encodeResponse(apiKey, apiVersion!, decoded.header as DecodedResponse['header'], decoded.body)
+        ? encodeRequest(decoded.header as RequestMessage['header'], decoded.body)
+        : encodeResponse(apiKey, apiVersion!, decoded.header as ResponseMessage['header'], decoded.body)
   } catch (err) {
     if (!(err instanceof CodecError)) throw err
     stderr += `roundtrip mismatch: the decoded frame cannot be re-encoded: ${err.message}\n`
@@ -197,7 +197,7 @@ function decodeAt(
   start: number,
   apiKey?: number,
   apiVersion?: number,
-): DecodedRequest | DecodedResponse {
+): RequestMessage | ResponseMessage {
   return apiKey === undefined ? decodeRequest(input, start) : decodeResponse(input, apiKey, apiVersion!, start)
 }
 

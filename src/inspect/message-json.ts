@@ -1,5 +1,5 @@
 import { CodecError } from '../../codec/errors.js'
-import type { DecodedRequest, DecodedResponse } from '../../codec/messages/frames.js'
+import type { RequestMessage, ResponseMessage } from '../../codec/messages/frames.js'
 import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 import { STRUCT_SCHEMAS } from '../../codec/messages/generated/schema.js'
 import type { FieldSchema, TypeSchema } from '../../codec/messages/schema-types.js'
@@ -51,17 +51,17 @@ export interface RenderedMessage {
   readonly problems: readonly RenderProblem[]
 }
 
-export function requestToJson(req: DecodedRequest, options: MessageJsonOptions = {}): RenderedMessage {
+export function requestToJson(req: RequestMessage, options: MessageJsonOptions = {}): RenderedMessage {
   return messageToJson('request', req, options)
 }
 
-export function responseToJson(res: DecodedResponse, options: MessageJsonOptions = {}): RenderedMessage {
+export function responseToJson(res: ResponseMessage, options: MessageJsonOptions = {}): RenderedMessage {
   return messageToJson('response', res, options)
 }
 
 function messageToJson(
   side: 'request' | 'response',
-  m: DecodedRequest | DecodedResponse,
+  m: RequestMessage | ResponseMessage,
   options: MessageJsonOptions,
 ): RenderedMessage {
   const api = API_DEFINITIONS[m.apiKey]

@@ -1,4 +1,4 @@
-import { type DecodedResponse, decodeResponse, encodeResponse } from '../../codec/messages/frames.js'
+import { decodeResponse, encodeResponse, type ResponseMessage } from '../../codec/messages/frames.js'
 import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 
@@ -11,7 +11,7 @@ export const UNSUPPORTED_VERSION = 35
  * ApiVersionsResponse.parse falls back to v0), so the error code is looked at first. The response header of
  * ApiVersions is always v0: the body starts right after the 4-byte correlation id.
  */
-export function decodeApiVersionsResponse(frame: Buffer, requestVersion: number): DecodedResponse {
+export function decodeApiVersionsResponse(frame: Buffer, requestVersion: number): ResponseMessage {
   const errorCode = frame.length >= 10 ? frame.readInt16BE(8) : 0
   const version = errorCode === UNSUPPORTED_VERSION ? 0 : requestVersion
   return decodeResponse(frame, ApiKey.ApiVersions, version, 4)

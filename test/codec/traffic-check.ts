@@ -1,11 +1,11 @@
 import { peekClientId, peekRequestHeader, peekResponseCorrelationId } from '../../codec/header.js'
 import {
-  type DecodedRequest,
-  type DecodedResponse,
   decodeRequest,
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  type RequestMessage,
+  type ResponseMessage,
 } from '../../codec/messages/frames.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
@@ -59,7 +59,7 @@ export interface CheckedFrame {
   correlationId: number
   outcome: FrameOutcome
   reason?: string
-  decoded?: DecodedRequest | DecodedResponse
+  decoded?: RequestMessage | ResponseMessage
   frame: Buffer
 }
 
@@ -195,7 +195,7 @@ function checkRequest(connection: number, index: number, frame: Buffer): Checked
   const common = { ...base, ...header, decodedVersion: header.apiVersion, clientId }
   const why = notCoveredReason(header.apiKey, header.apiVersion)
   if (why !== null) return { ...common, outcome: 'undecodable', reason: why }
-  let decoded: DecodedRequest
+  let decoded: RequestMessage
   try {
     decoded = decodeRequest(frame, 4)
   } catch (err) {
@@ -219,7 +219,7 @@ function checkResponse(
 ): CheckedFrame {
   const { apiKey, apiVersion, clientId } = request
   const common = { ...base, apiKey, apiVersion, decodedVersion: apiVersion, clientId, correlationId }
-  let decoded: DecodedResponse | undefined
+  let decoded: ResponseMessage | undefined
   let decodedVersion = apiVersion
   let firstError: unknown
   if (notCoveredReason(apiKey, apiVersion) === null) {

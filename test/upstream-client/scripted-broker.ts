@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
-import { type DecodedRequest, decodeRequest, encodeResponse } from '../../codec/messages/frames.js'
+import { decodeRequest, encodeResponse, type RequestMessage } from '../../codec/messages/frames.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
@@ -15,13 +15,13 @@ import type { ProduceResponse } from '../../codec/messages/generated/produce-res
 /** What a handler returns: a body (encoded at the request's version unless `version` says otherwise), or silence. */
 export type Answer = { body: unknown; version?: number } | 'silence'
 
-export type Handler = (req: DecodedRequest, broker: ScriptedBroker) => Answer | undefined | Promise<Answer | undefined>
+export type Handler = (req: RequestMessage, broker: ScriptedBroker) => Answer | undefined | Promise<Answer | undefined>
 
 export interface ScriptedBroker {
   readonly nodeId: number
   readonly host: string
   readonly port: number
-  readonly requests: DecodedRequest[]
+  readonly requests: RequestMessage[]
   /** Connections accepted so far. */
   accepted: number
   handler: Handler
@@ -85,7 +85,7 @@ export async function startScriptedBroker(nodeId: number, handler: Handler): Pro
 }
 
 /** ApiVersions with everything the codec knows; anything else unanswered (the handler must script it). */
-export function defaultAnswer(req: DecodedRequest, _broker: ScriptedBroker): Answer {
+export function defaultAnswer(req: RequestMessage, _broker: ScriptedBroker): Answer {
   if (req.apiKey === ApiKey.ApiVersions)
     return { body: { errorCode: 0, apiKeys: codecApiVersions(), throttleTimeMs: 0 } }
   return 'silence'
@@ -127,7 +127,7 @@ export function metadataAnswer(
  * of `logs` (partition key -> next offset, advanced by the batch's record count, read at byte 57 of the batch).
  */
 export function produceAnswer(
-  req: DecodedRequest,
+  req: RequestMessage,
   logs: Map<string, bigint>,
   errorFor: (topic: string, partition: number) => number = () => 0,
 ): Answer {
