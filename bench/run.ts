@@ -10,7 +10,8 @@
  *
  * Options: --reps N, --only REGEX (cell ids), --phases throughput,latency,connections, --connections 1,100,1000,
  * --targets direct,sidecar,kroxylicious, --target LABEL=sidecar.yaml (adds sidecar+LABEL with that config,
- * e.g. a filter), --mb-per-run N, --kafka-version V, --kroxylicious-version V, --kroxylicious-java PATH,
+ * e.g. a filter), --target LABEL=@DIR (adds the sidecar built in another checkout DIR, e.g. the commit before a
+ * change: `git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci && npm run build)`), --mb-per-run N, --kafka-version V, --kroxylicious-version V, --kroxylicious-java PATH,
  * --kroxylicious-jvm-options "...", --profile (node --cpu-prof of the sidecar; top self time in the report),
  * --update-doc. KSC_SIDECAR_NODE_ARGS adds node options to every sidecar process.
  *
@@ -115,9 +116,14 @@ function buildMatrix(): Matrix {
 
 const matrix = buildMatrix()
 const extraSidecars = (opt.target ?? []).map((spec) => {
-  const [label, file] = spec.split('=')
-  if (!label || !file) throw new Error(`--target expects LABEL=sidecar-config.yaml, got "${spec}"`)
-  return { label, file }
+  const [label, what] = spec.split('=')
+  if (!label || !what) {
+    throw new Error(`--target expects LABEL=sidecar-config.yaml or LABEL=@CHECKOUT (another build), got "${spec}"`)
+  }
+  // @DIR: the sidecar of another checkout, built (DIR/dist/src/cli.js), e.g. the commit before a change, so that
+  // both are measured in one run under the same conditions.
+  if (what.startsWith('@')) return { label, file: undefined, cli: join(what.slice(1), 'dist/src/cli.js') }
+  return { label, file: what, cli: undefined }
 })
 let targetNames = [...opt.targets.split(','), ...extraSidecars.map((s) => `sidecar+${s.label}`)]
 
@@ -243,7 +249,8 @@ async function startTarget(name: string, profile = false): Promise<Target> {
     maxNodeId,
     logDir,
     label: extra.label,
-    configFile: extra.file,
+    ...(extra.file !== undefined ? { configFile: extra.file } : {}),
+    ...(extra.cli !== undefined ? { cli: extra.cli } : {}),
     nodeArgs: sidecarNodeArgs(profile),
   })
 }

@@ -94,6 +94,8 @@ export interface SidecarOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** --log-level of the sidecar; default warn (connection lines would cost the benchmark's figures). */
   logLevel?: string
+  /** The CLI to run: another build's dist/src/cli.js (a before/after comparison); default this build's. */
+  cli?: string
 }
 
 /** kafka-sidecar as deployed: `node dist/src/cli.js run ...` in a process of its own. */
@@ -103,7 +105,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Target> {
   const portBase = await freePortRange(o.maxNodeId + 1)
   const logFile = join(o.logDir, `${name}-${port}.log`)
   const adminPort = await freePort()
-  const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url))
+  const cli = o.cli ?? fileURLToPath(new URL('../../src/cli.js', import.meta.url))
   const { watched, pid } = await spawnLogged(
     process.execPath,
     [
