@@ -84,7 +84,8 @@ export class Exchange implements ContextHost {
   private readonly saslV0: SaslV0Framing
   private readonly clientIds = new ClientIdReader()
   private readonly accounting: FrameAccounting
-  private readonly own: OwnRequests
+  /** Made on a filter's first request of its own: most connections never send one. */
+  private ownRequests: OwnRequests | undefined
 
   constructor(
     private readonly state: ConnectionState,
@@ -101,8 +102,11 @@ export class Exchange implements ContextHost {
     this.saslV0 = this.builtIn.saslV0
     this.accounting = new FrameAccounting(state, rt, chain, this.ctxFor)
     this.slots = new SlotQueues(port, rt, this.accounting)
-    this.own = new OwnRequests({
-      chain,
+  }
+
+  private get own(): OwnRequests {
+    this.ownRequests ??= new OwnRequests({
+      chain: this.chain,
       ctxFor: this.ctxFor,
       unavailable: () => this.ownRequestsUnavailable(),
       clientId: () => this.state.clientId,
@@ -114,6 +118,7 @@ export class Exchange implements ContextHost {
       close: (reason) => this.port.close(reason),
       protocolError: (err) => this.port.protocolError('broker', err),
     })
+    return this.ownRequests
   }
 
   /** Nothing in flight, nothing waiting, nothing half-streamed: a drain may close now. */

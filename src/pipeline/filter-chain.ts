@@ -167,7 +167,14 @@ export class FilterChain {
     for (; i < filters.length; i++) {
       const f = filters[i]!
       if (f.observesOnly === true) {
-        this.observe(f, () => f.onRequest!(req, ctxFor(f)))
+        let observed: MaybePromise<{ kind: string } | undefined>
+        try {
+          observed = f.onRequest!(req, ctxFor(f))
+        } catch (err) {
+          this.misbehaved(f, asError(err))
+          continue
+        }
+        if (observed !== undefined) this.checkObserved(f, observed)
         continue
       }
       const result = f.onRequest!(req, ctxFor(f))
@@ -196,7 +203,14 @@ export class FilterChain {
     for (; i < filters.length; i++) {
       const f = filters[i]!
       if (f.observesOnly === true) {
-        this.observe(f, () => f.onResponse!(res, ctxFor(f)))
+        let observed: MaybePromise<{ kind: string } | undefined>
+        try {
+          observed = f.onResponse!(res, ctxFor(f))
+        } catch (err) {
+          this.misbehaved(f, asError(err))
+          continue
+        }
+        if (observed !== undefined) this.checkObserved(f, observed)
         continue
       }
       const result = f.onResponse!(res, ctxFor(f))
@@ -216,22 +230,17 @@ export class FilterChain {
   }
 
   /**
-   * Runs an observer's hook without waiting for it: a verdict other than forward, a rejected promise or a throw is
-   * reported and otherwise has no effect on the message.
+   * What an observer returned other than nothing (the common case never gets here): a verdict other than forward, or a
+   * promise that rejects or resolves to one, is reported and otherwise has no effect on the message.
    */
-  observe(f: Filter, hook: () => MaybePromise<{ kind: string } | undefined>): void {
+  private checkObserved(f: Filter, observed: MaybePromise<{ kind: string } | undefined>): void {
     const check = (verdict: { kind: string } | undefined): void => {
       if (verdict !== undefined && verdict.kind !== 'forward') {
         this.misbehaved(f, new Error(`an observing filter returned '${verdict.kind}', which is not applied`))
       }
     }
-    try {
-      const result = hook()
-      if (isPromise(result)) result.then(check, (err) => this.misbehaved(f, asError(err)))
-      else check(result)
-    } catch (err) {
-      this.misbehaved(f, asError(err))
-    }
+    if (isPromise(observed)) observed.then(check, (err) => this.misbehaved(f, asError(err)))
+    else check(observed)
   }
 }
 
