@@ -58,6 +58,7 @@ async function main(): Promise<void> {
         logDir,
         nodeArgs: v.nodeArgs,
         ...(v.configFile === undefined ? {} : { configFile: v.configFile }),
+        ...(v.cli === undefined ? {} : { cli: v.cli }),
       })
       targets.push({ ...t, name: v.label })
     }
