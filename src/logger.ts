@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module'
 import { pino } from 'pino'
-import pinoPretty from 'pino-pretty'
 import type { LogConfig, LogFormat, LogLevel } from './config/schema.js'
 
 /**
@@ -54,7 +54,8 @@ class LogOutput {
       this.target.write(line)
       return
     }
-    this.prettify ??= pinoPretty.prettyFactory({
+    // Loaded on the first pretty line only: a sidecar logging JSON (the default for `run`) never pays its ~2.5 MB.
+    this.prettify ??= (nodeRequire('pino-pretty') as typeof import('pino-pretty')).prettyFactory({
       colorize: this.colors,
       // One line per entry: the fields follow the message as compact JSON.
       singleLine: true,
@@ -64,6 +65,8 @@ class LogOutput {
     this.target.write(this.prettify(line))
   }
 }
+
+const nodeRequire = createRequire(import.meta.url)
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: true })
