@@ -3,7 +3,6 @@ import type { Logger } from 'pino'
 import { CodecError } from '../../codec/errors.js'
 import { FrameStreamer, type FrameStreamHandler } from '../../codec/frame-streamer.js'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
-import { SidecarError } from '../errors.js'
 import type { ConnectionObserver } from '../pipeline/connection-observer.js'
 import { ConnectionState } from '../pipeline/connection-state.js'
 import {
@@ -17,10 +16,17 @@ import type { ConnectionInfo } from '../pipeline/filter-api.js'
 import type { FilterChain } from '../pipeline/filter-chain.js'
 import type { Frame } from '../pipeline/frame.js'
 import { handleTransient, keepable, newLease } from '../pipeline/read-lease.js'
+import {
+  ConnectionBufferLimitError,
+  looksLikeTlsClientHello,
+  RequestAssemblyTimeoutError,
+  TlsOnPlaintextListenerError,
+} from './connection-errors.js'
 import type { ConnectionLog, ConnectionLogTicket } from './connection-log.js'
-import type { MemoryBudget } from './memory-budget.js'
-import { ReusedReadBuffer, UPSTREAM_READ_BUFFER_BYTES } from './reused-read-buffer.js'
+import { type MemoryBudget, Reservation } from './memory-budget.js'
+import type { ReusedReadBuffer } from './reused-read-buffer.js'
 import type { UpstreamConnector } from './upstream-connector.js'
+import { type DialedUpstream, dialUpstream } from './upstream-dial.js'
 
 /**
  * One client connection and its one upstream connection (1:1, because SASL state and the broker's own throttling
@@ -85,9 +91,8 @@ export class ClientConnection implements ExchangePort {
   /** Requests that went on while the broker connection was being dialled, written once it is up. */
   private readonly queuedUpstream: Frame[] = []
   private dialing = false
-  /** Bytes reserved from the memory budget for the request being assembled (buffered, not streamed). */
-  private reservedBytes = 0
-  private withdrawReservation: (() => void) | undefined
+  /** Memory budget reserved for the request being assembled (buffered, not streamed). */
+  private readonly reservation: Reservation
   /** The request being assembled: which one (FrameStreamer.framesBegun), and since when (performance.now()). */
   private assembling = { frame: 0, since: 0 }
   private upstreamAddress: HostPort | undefined
@@ -123,6 +128,11 @@ export class ClientConnection implements ExchangePort {
       }),
     )
     const limits = runtime.limits
+    this.reservation = new Reservation(
+      runtime.budget,
+      () => this.pauseClient('memory'),
+      () => this.resumeClient('memory'),
+    )
     this.exchange = new Exchange(
       this.state,
       runtime.createChain(this.state),
@@ -217,35 +227,21 @@ export class ClientConnection implements ExchangePort {
     this.runtime.observer.opened(this.state)
   }
 
-  /** Connects to the broker for this listener, trying each candidate in turn; requests queue meanwhile. */
+  /** Connects to the broker for this listener; requests queue meanwhile (toUpstream). */
   private async dial(): Promise<void> {
     if (this.phaseNow === 'accepted') this.phaseNow = 'connecting'
     // Reading the client stops until the broker is there: whatever arrives meanwhile would only pile up here.
     this.pauseClient('connecting')
-    let candidates: readonly HostPort[]
     try {
-      candidates = await this.runtime.upstreamCandidates(this.state.listener)
+      const dialed = await dialUpstream(
+        this.runtime.connector,
+        () => this.runtime.upstreamCandidates(this.state.listener),
+        () => this.closed,
+      )
+      if (dialed !== undefined) this.attachUpstream(dialed)
     } catch (err) {
       this.refuse(err)
-      return
     }
-    let lastError: unknown
-    for (const target of candidates) {
-      if (this.closed) return
-      try {
-        const reads = this.runtime.connector.usesTls ? undefined : new ReusedReadBuffer(UPSTREAM_READ_BUFFER_BYTES)
-        const upstream = await this.runtime.connector.connect(target, reads?.onread)
-        if (this.closed) {
-          upstream.destroy()
-          return
-        }
-        this.attachUpstream(upstream, target, reads)
-        return
-      } catch (err) {
-        lastError = err
-      }
-    }
-    this.refuse(lastError ?? new Error('no upstream broker address is known for this listener'))
   }
 
   /**
@@ -267,7 +263,7 @@ export class ClientConnection implements ExchangePort {
     this.finish()
   }
 
-  private attachUpstream(upstream: net.Socket, target: HostPort, reads: ReusedReadBuffer | undefined): void {
+  private attachUpstream({ socket: upstream, target, reads }: DialedUpstream): void {
     this.upstream = upstream
     this.upstreamAddress = target
     this.phaseNow = this.drained !== undefined ? 'draining' : 'open'
@@ -341,23 +337,7 @@ export class ClientConnection implements ExchangePort {
   private reserve(length: number): void {
     const limit = this.runtime.limits.maxBufferedBytesPerConnection
     if (length > limit) throw new ConnectionBufferLimitError(length, limit)
-    this.reservedBytes = length
-    const budget = this.runtime.budget
-    if (budget.tryReserve(length)) return
-    this.pauseClient('memory')
-    this.withdrawReservation = budget.reserveWhenFree(length, () => {
-      this.withdrawReservation = undefined
-      this.resumeClient('memory')
-    })
-  }
-
-  private releaseReservation(): void {
-    if (this.reservedBytes === 0) return
-    if (this.withdrawReservation !== undefined) {
-      this.withdrawReservation()
-      this.withdrawReservation = undefined
-    } else this.runtime.budget.release(this.reservedBytes)
-    this.reservedBytes = 0
+    this.reservation.take(length)
   }
 
   /**
@@ -370,7 +350,7 @@ export class ClientConnection implements ExchangePort {
   private onWholeClientFrame(first: Buffer, rest: Buffer[] | undefined, length: number): void {
     if (this.phaseNow === 'closed') return
     // A buffered request is whole: the exchange holds it now (bounded by its own pausing), the budget is free again.
-    if (rest !== undefined) this.releaseReservation()
+    if (rest !== undefined) this.reservation.release()
     if (
       this.clientLease.transient &&
       rest === undefined &&
@@ -543,7 +523,7 @@ export class ClientConnection implements ExchangePort {
     this.phaseNow = 'closed'
     this.closeReason = reason
     clearTimeout(this.muteTimer)
-    this.releaseReservation()
+    this.reservation.release()
     this.queuedUpstream.length = 0
     // Read nothing more from either side: a connection closed for a protocol error is not parsed any further.
     this.socket.pause()
@@ -571,47 +551,5 @@ export class ClientConnection implements ExchangePort {
     this.runtime.observer.closed(this.state, this.closeReason ?? 'closed')
     this.runtime.onClosed(this)
     this.drained?.()
-  }
-}
-
-/**
- * A TLS record header for a handshake: content type 22, protocol major version 3 (SSL 3.0 / TLS 1.x), then a
- * ClientHello (handshake type 1) at byte 5 (RFC 8446 section 5.1, RFC 5246 section 6.2.1). As a Kafka size prefix
- * these bytes are 0x1603xxxx, far above any sane frame, so no Kafka client can start like this.
- */
-export function looksLikeTlsClientHello(chunk: Buffer): boolean {
-  return (
-    chunk.length >= 3 &&
-    chunk[0] === 0x16 &&
-    chunk[1] === 0x03 &&
-    chunk[2]! <= 0x04 &&
-    (chunk.length < 6 || chunk[5] === 0x01)
-  )
-}
-
-export class ConnectionBufferLimitError extends SidecarError {
-  constructor(size: number, limit: number) {
-    super(
-      'KSC_ERR_CONNECTION_BUFFER_LIMIT',
-      `a request of ${size} bytes would have to be held whole, more than one connection may hold (limits.maxBufferedBytesPerConnection = ${limit}); raise the limit if this client is legitimate`,
-    )
-  }
-}
-
-export class RequestAssemblyTimeoutError extends SidecarError {
-  constructor(timeout: number) {
-    super(
-      'KSC_ERR_REQUEST_ASSEMBLY_TIMEOUT',
-      `a request took longer than ${timeout} ms to arrive (limits.requestAssemblyTimeoutMs): the client sends too slowly or has stalled`,
-    )
-  }
-}
-
-export class TlsOnPlaintextListenerError extends SidecarError {
-  constructor() {
-    super(
-      'KSC_ERR_TLS_ON_PLAINTEXT',
-      'the client started a TLS handshake on a plaintext listener: configure the client for PLAINTEXT, or enable TLS on this listener',
-    )
   }
 }

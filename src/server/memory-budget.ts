@@ -54,3 +54,38 @@ export class MemoryBudget {
     }
   }
 }
+
+/**
+ * One connection's share of the budget: the request it is assembling. `waiting`/`granted` pause and resume that
+ * connection's reading while the budget cannot cover it.
+ */
+export class Reservation {
+  private bytes = 0
+  private withdraw: (() => void) | undefined
+
+  constructor(
+    private readonly budget: MemoryBudget,
+    private readonly waiting: () => void,
+    private readonly granted: () => void,
+  ) {}
+
+  take(bytes: number): void {
+    this.release()
+    this.bytes = bytes
+    if (this.budget.tryReserve(bytes)) return
+    this.waiting()
+    this.withdraw = this.budget.reserveWhenFree(bytes, () => {
+      this.withdraw = undefined
+      this.granted()
+    })
+  }
+
+  release(): void {
+    if (this.bytes === 0) return
+    if (this.withdraw !== undefined) {
+      this.withdraw()
+      this.withdraw = undefined
+    } else this.budget.release(this.bytes)
+    this.bytes = 0
+  }
+}
