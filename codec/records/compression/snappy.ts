@@ -19,7 +19,9 @@ import { decodeSnappyBlock, encodeSnappyBlock, maxSnappyBlockSize, snappyUncompr
  * The raw blocks inside are compressed and decompressed by @napi-rs/snappy (Rust, the `snap` crate) when that
  * package loads on this platform, else by the pure-JS block codec of snappy-block.ts; chosen once, at load. The
  * framing and every check against a decompression bomb (declared lengths against the cap and against what the
- * input can expand to) stay here, before either block decoder allocates anything.
+ * input can expand to) stay here, before either block decoder allocates anything. The native package returns each
+ * block in a buffer of its own that Node frees from the event loop (its N-API finalizer runs there, not inside the
+ * garbage collection): decoding one batch holds its blocks until the current turn ends, at most the cap again.
  */
 
 const NAME = 'snappy'
@@ -87,8 +89,15 @@ const JS_BLOCKS: BlockCodec = {
   },
 }
 
+/**
+ * Blocks that declare fewer bytes than this are decoded in JS even with the native package: below about 4 KiB its
+ * call and the buffer it returns cost more than the JS decoder takes (BENCHMARKS.md). Compression has no such point.
+ */
+export const NATIVE_MIN_DECODE_BYTES = 4096
+
 function nativeBlocks(native: NativeSnappy): BlockCodec {
   const decode = (data: Uint8Array, start: number, end: number, length: number): Buffer => {
+    if (length < NATIVE_MIN_DECODE_BYTES) return JS_BLOCKS.decode(data, start, end, length)
     let out: Buffer
     try {
       out = native.uncompressSync(view(data, start, end))
@@ -102,7 +111,8 @@ function nativeBlocks(native: NativeSnappy): BlockCodec {
   return {
     decode,
     decodeInto: (data, start, end, length, out, at) => {
-      out.set(decode(data, start, end, length), at)
+      if (length < NATIVE_MIN_DECODE_BYTES) JS_BLOCKS.decodeInto(data, start, end, length, out, at)
+      else out.set(decode(data, start, end, length), at)
     },
     encode: (data, start, end) => native.compressSync(view(data, start, end)),
   }

@@ -3,6 +3,7 @@ import { CompressionError, DecompressedSizeExceededError } from '../../../../cod
 import {
   createSnappyCodec,
   isXerialFramed,
+  NATIVE_MIN_DECODE_BYTES,
   type NativeSnappy,
   type SnappyCodec,
   snappyCompress,
@@ -133,5 +134,19 @@ describe.each(CODECS)('snappy %s', (_codecName, { compress: snappyCompress, deco
     const framed = Buffer.from(snappyCompress(Buffer.from('hello hello hello hello')))
     framed.writeInt32BE(1000, 16)
     expect(() => snappyDecompress(framed, MAX)).toThrow(CompressionError)
+  })
+
+  it('rejects damaged blocks large enough for the native decoder, raw and framed', () => {
+    const data = compressionSamples()
+      .find(([name]) => name === 'json lines')![1]
+      .subarray(0, 20_000)
+    expect(data.length).toBeGreaterThan(NATIVE_MIN_DECODE_BYTES)
+    const block = rawBlock(data)
+    expect(() => snappyDecompress(block.subarray(0, block.length - 7), MAX)).toThrow(CompressionError)
+    const framed = xerial(block)
+    expect(() => snappyDecompress(framed.subarray(0, framed.length - 7), MAX)).toThrow(CompressionError)
+    // The chunk length still fits, its block does not decode to what it declares.
+    const shortened = xerial(block.subarray(0, block.length - 7))
+    expect(() => snappyDecompress(shortened, MAX)).toThrow(CompressionError)
   })
 })
