@@ -10,7 +10,7 @@ import { ensureSystemTools } from './harness/system-tools.js'
  * KAFKA_HARNESS / KAFKA_TEST_VERSIONS switches), a loopback control endpoint through which workers can
  * stop, kill and restart their nodes, and hands both to the tests via provide/inject.
  * The brokers run under watchdogs: if this process dies without running the teardown, they die with it.
- * First, before any broker starts, the system tools the tests need (kcat, promtool) are checked and, as root with
+ * First, before any broker starts, the system tools the tests need (kcat, promtool, openssl) are checked and, as root with
  * apt-get, installed (test/harness/system-tools.ts); a run that lacks one and cannot install it stops here.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

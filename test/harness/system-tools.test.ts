@@ -206,9 +206,9 @@ describe('the test run, as a user without root starts it', () => {
       expect(result.stdout).toBe('')
       const lines = result.stderr.trim().split('\n')
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(
-        /^\[kafka-harness\] The tests need kcat .* and promtool .*`apt-get install -y kcat prometheus`/,
-      )
+      // PATH holds none of the tools, so all of them are named, with the one command that installs them.
+      expect(lines[0]).toMatch(/^\[kafka-harness\] The tests need kcat .*, promtool .* and openssl /)
+      expect(lines[0]).toContain('`apt-get install -y kcat prometheus openssl`')
       expect(result.stderr).not.toContain('Starting')
     } finally {
       await rm(bin, { recursive: true, force: true })

@@ -24,6 +24,7 @@ export interface SystemTool {
 export const TEST_SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: 'kcat', debianPackage: 'kcat', usedFor: "librdkafka's command-line client, run through the sidecar" },
   { command: 'promtool', debianPackage: 'prometheus', usedFor: "checks the sidecar's /metrics" },
+  { command: 'openssl', debianPackage: 'openssl', usedFor: 'test certificates from an issuer other than our own' },
 ]
 
 /** `KAFKA_TEST_INSTALL_TOOLS=0`: never install, only report what is missing (for a root shell that must not change). */
