@@ -18,17 +18,18 @@ import type { ProduceRequest } from '../../codec/messages/generated/produce-requ
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
 import type { SyncGroupRequest } from '../../codec/messages/generated/sync-group-request.js'
 import type { SyncGroupResponse } from '../../codec/messages/generated/sync-group-response.js'
-import type {
-  AuditEntry,
-  AuditService,
-  ConfiguredFilter,
-  ConnectionView,
-  DecodedRequest,
-  DecodedResponse,
-  Filter,
-  FilterContext,
-  FilterPlugin,
-  StatisticsService,
+import {
+  type AuditEntry,
+  type AuditService,
+  type ConfiguredFilter,
+  type ConnectionView,
+  type DecodedRequest,
+  type DecodedResponse,
+  ErrorCode,
+  type Filter,
+  type FilterContext,
+  type FilterPlugin,
+  type StatisticsService,
 } from '../../src/pipeline/filter-api.js'
 import { ADMIN_APIS, type AuditTopic, auditAdminRequest } from './admin-apis.js'
 import { fetchedRecords, producedFigures, type RecordsField, recordsBytes } from './records.js'
@@ -71,7 +72,6 @@ const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
 const LATEST_TIMESTAMP = -1n
 /** Default group.consumer.session.timeout.ms (KIP-848): how long a silent ConsumerGroupHeartbeat member lives. */
 const CONSUMER_PROTOCOL_SESSION_MS = 45_000
-const UNKNOWN_MEMBER_ID = 25
 
 const TOPIC_REQUESTS = new Set<number>([
   ApiKey.Produce,
@@ -279,7 +279,11 @@ export class StatsFilter implements Filter {
       case ApiKey.LeaveGroup: {
         const b = res.body as { errorCode: number }
         this.error(ctx, res.apiKey, b.errorCode)
-        if (b.errorCode === UNKNOWN_MEMBER_ID && res.apiKey === ApiKey.Heartbeat && res.request !== undefined) {
+        if (
+          b.errorCode === ErrorCode.UNKNOWN_MEMBER_ID &&
+          res.apiKey === ApiKey.Heartbeat &&
+          res.request !== undefined
+        ) {
           const r = res.request.body as HeartbeatRequest
           this.sink.memberLeft(r.groupId, r.memberId)
         }
@@ -291,7 +295,7 @@ export class StatsFilter implements Filter {
         this.error(ctx, res.apiKey, b.errorCode)
         const memberId = b.memberId ?? r?.memberId ?? ''
         if (r !== undefined && memberId !== '') {
-          if (b.errorCode === UNKNOWN_MEMBER_ID) this.sink.memberLeft(r.groupId, memberId)
+          if (b.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.sink.memberLeft(r.groupId, memberId)
           else if (b.errorCode === 0 && b.memberEpoch >= 0) {
             this.sink.memberSeen(
               ctx,

@@ -1,9 +1,9 @@
+import { ErrorCode } from '../../codec/messages/error-codes.js'
 import { decodeResponse, encodeResponse, type ResponseMessage } from '../../codec/messages/frames.js'
 import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
 import { API_DEFINITIONS, ApiKey } from '../../codec/messages/generated/apis.js'
 
-/** Kafka error code UNSUPPORTED_VERSION (org.apache.kafka.common.protocol.Errors). */
-export const UNSUPPORTED_VERSION = 35
+const UNSUPPORTED_VERSION = ErrorCode.UNSUPPORTED_VERSION
 
 /**
  * Decodes an ApiVersions response. When a broker does not support the version the client asked for, it answers
