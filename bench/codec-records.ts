@@ -20,6 +20,7 @@ import {
   crc32c,
   crc32cImplementation,
   encodeRecordBatch,
+  prepareZstdCompression,
   type RecordBatch,
   type RecordInput,
   readBatches,
@@ -30,6 +31,7 @@ import { loadNative } from '../codec/records/native-module.js'
 import { ROUNDS, timeMsArg } from './lib/micro.js'
 
 const TIME_MS = timeMsArg()
+await prepareZstdCompression()
 
 /**
  * bestRate (lib/micro.ts: a quarter of the time warming up, then the best of ROUNDS rounds), except that it lets
@@ -129,7 +131,7 @@ for (const [sizeName, target] of SIZES) {
   const records = makeRecords(target)
   const plainSize = encodeRecordBatch(records).length - 61
   for (const [codecName, compression] of CODECS) {
-    const native = compression !== CompressionType.Zstd || zstdCompressorName !== 'stored'
+    const native = compression !== CompressionType.Zstd || zstdCompressorName() !== 'stored'
     const batch =
       (native ? undefined : realZstdBatch(encodeRecordBatch(records))) ?? encodeRecordBatch(records, { compression })
     const encodes = await rate(() => encodeRecordBatch(records, { compression }))
@@ -149,10 +151,10 @@ for (const [sizeName, target] of SIZES) {
 
 const header = ['batch', 'codec', 'records', 'ratio', 'encode MB/s', 'encode rec/s', 'decode MB/s', 'decode rec/s']
 console.log(
-  `Node ${process.version}; CRC-32C: ${crc32cImplementation}; snappy: ${snappyImplementation}; ` +
-    `zstd compression: ${zstdCompressorName}`,
+  `Node ${process.version}; CRC-32C: ${crc32cImplementation()}; snappy: ${snappyImplementation()}; ` +
+    `zstd compression: ${zstdCompressorName()}`,
 )
-if (zstdCompressorName === 'stored')
+if (zstdCompressorName() === 'stored')
   console.log(
     '* zstd on this runtime: encode writes stored (uncompressed) frames; decode reads frames of the zstd CLI if present',
   )
@@ -171,7 +173,7 @@ for (const size of [64, 128, 256, 512, 1024, 16 * 1024, 1024 * 1024]) {
     await mbps(() => crc32c(input), size),
     await mbps(() => crc32cJs(input), size),
     nativeCrc === undefined ? '-' : await mbps(() => nativeCrc.crc32c(input), size),
-    size < NATIVE_MIN_BYTES ? `js (under ${NATIVE_MIN_BYTES} B)` : crc32cImplementation,
+    size < NATIVE_MIN_BYTES ? `js (under ${NATIVE_MIN_BYTES} B)` : crc32cImplementation(),
   ])
 }
 const jsSnappy = createSnappyCodec(undefined)
@@ -185,14 +187,14 @@ for (const size of [1024, 16 * 1024, 1024 * 1024]) {
       await mbps(() => snappy.compress(input), size),
       await mbps(() => jsSnappy.compress(input), size),
       '',
-      snappyImplementation,
+      snappyImplementation(),
     ],
     [
       `snappy decompress ${formatSize(size)}`,
       await mbps(() => snappy.decompress(frame), size),
       await mbps(() => jsSnappy.decompress(frame, 1 << 26), size),
       '',
-      size < NATIVE_MIN_DECODE_BYTES ? `js (under ${NATIVE_MIN_DECODE_BYTES} B)` : snappyImplementation,
+      size < NATIVE_MIN_DECODE_BYTES ? `js (under ${NATIVE_MIN_DECODE_BYTES} B)` : snappyImplementation(),
     ],
   )
 }
@@ -202,7 +204,7 @@ versus.push([
   await mbps(() => zstd.compress(plain), plain.length),
   await mbps(() => encodeStoredZstdFrame(plain), plain.length),
   '',
-  `${zstdCompressorName} vs stored frames`,
+  `${zstdCompressorName()} vs stored frames`,
 ])
 console.log('')
 printTable(['operation', 'selected MB/s', 'fallback MB/s', 'native call MB/s', 'selected'], versus)

@@ -6,7 +6,7 @@ import { loadNative } from './native-module.js'
  * Node's zlib.crc32 is CRC-32/ISO-HDLC (polynomial 0x04C11DB7), a different checksum.
  *
  * `crc32c` is @node-rs/crc32's (Rust, hardware-accelerated where the CPU allows, per its README) when that package
- * loads on this platform, else `crc32cJs` below; chosen once, at load. Below NATIVE_MIN_BYTES the native call
+ * loads on this platform, else `crc32cJs` below; chosen once, on first use. Below NATIVE_MIN_BYTES the native call
  * costs more than it saves (BENCHMARKS.md has the crossover), so short ranges stay in JS either way.
  *
  * Parameters (RFC 3720 section 12.1 and appendix B.4): reflected polynomial 0x82F63B78, initial value
@@ -85,10 +85,25 @@ export function selectCrc32c(native: NativeCrc32 | undefined): Crc32c {
   }
 }
 
-const native = loadNative<NativeCrc32>('@node-rs/crc32', ['crc32c'])
+/**
+ * The native package is loaded on the first checksum, not with the module: a sidecar that never reads or writes
+ * record batches (statistics read batch headers only) does not pay the ~2 MB its binary maps in.
+ */
+let native: NativeCrc32 | undefined | null = null
+let chosen: Crc32c | undefined
 
-/** Which implementation `crc32c` is: '@node-rs/crc32' or 'js'. */
-export const crc32cImplementation: '@node-rs/crc32' | 'js' = native === undefined ? 'js' : '@node-rs/crc32'
+function chooseCrc32c(): Crc32c {
+  native = loadNative<NativeCrc32>('@node-rs/crc32', ['crc32c'])
+  chosen = selectCrc32c(native)
+  return chosen
+}
 
-/** CRC-32C with the implementation chosen at load (see above). */
-export const crc32c: Crc32c = selectCrc32c(native)
+/** Which implementation `crc32c` uses: '@node-rs/crc32' or 'js' (loading the native package if not yet done). */
+export function crc32cImplementation(): '@node-rs/crc32' | 'js' {
+  if (native === null) chooseCrc32c()
+  return native === undefined ? 'js' : '@node-rs/crc32'
+}
+
+/** CRC-32C with the implementation chosen on first use (see above). */
+export const crc32c: Crc32c = (data, crc = 0, start = 0, end = data.length) =>
+  (chosen ?? chooseCrc32c())(data, crc, start, end)

@@ -21,6 +21,7 @@ export {
   CompressionType,
   compressionCodec,
   DEFAULT_MAX_DECOMPRESSED_SIZE,
+  prepareZstdCompression,
   snappyImplementation,
   type ZstdCompressorName,
   zstdCompressorName,

@@ -1,6 +1,10 @@
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
-import type { CompressionType } from '../../codec/records/compression/index.js'
+import {
+  type CompressionType,
+  prepareZstdCompression,
+  zstdCompressorName,
+} from '../../codec/records/compression/index.js'
 import type { RecordInput } from '../../codec/records/record.js'
 import type { Logger } from '../logger.js'
 import type { ExponentialBackoff } from './backoff.js'
@@ -110,6 +114,19 @@ export class Producer {
   produce(topic: string, records: readonly ProducerRecord[], options: ProduceOptions = {}): Promise<RecordMetadata[]> {
     if (this.closed) return Promise.reject(new ClientClosedError())
     if (records.length === 0) return Promise.resolve([])
+    // Zstd's compressor is loaded on first use (codec/records/compression/zstd.ts); until then batches would go out
+    // as stored, uncompressed frames. Where none loads, stored frames it is (still valid zstd).
+    if ((options.compression ?? this.settings.compression) === 'zstd' && zstdCompressorName() === 'stored') {
+      return prepareZstdCompression().then(() => this.produceTo(topic, records, options))
+    }
+    return this.produceTo(topic, records, options)
+  }
+
+  private produceTo(
+    topic: string,
+    records: readonly ProducerRecord[],
+    options: ProduceOptions,
+  ): Promise<RecordMetadata[]> {
     const known = this.port.metadata.topic(topic)
     if (known !== undefined) return this.enqueue(known, records, options)
     return this.port.topic(topic).then((view) => this.enqueue(view, records, options))

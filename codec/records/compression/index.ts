@@ -66,4 +66,4 @@ export function compressionCodec(type: number): CompressionCodec {
 }
 
 export { snappyImplementation } from './snappy.js'
-export { type ZstdCompressorName, zstdCompressorName } from './zstd.js'
+export { prepareZstdCompression, type ZstdCompressorName, zstdCompressorName } from './zstd.js'

@@ -17,7 +17,7 @@ import { decodeSnappyBlock, encodeSnappyBlock, maxSnappyBlockSize, snappyUncompr
  * Compression writes the xerial framing: it is what the Java client writes and every client reads.
  *
  * The raw blocks inside are compressed and decompressed by @napi-rs/snappy (Rust, the `snap` crate) when that
- * package loads on this platform, else by the pure-JS block codec of snappy-block.ts; chosen once, at load. The
+ * package loads on this platform, else by the pure-JS block codec of snappy-block.ts; chosen once, on first use. The
  * framing and every check against a decompression bomb (declared lengths against the cap and against what the
  * input can expand to) stay here, before either block decoder allocates anything. The native package returns each
  * block in a buffer of its own that Node frees from the event loop (its N-API finalizer runs there, not inside the
@@ -186,9 +186,12 @@ function compressXerial(blocks: BlockCodec, data: Uint8Array): Buffer {
   return out
 }
 
-const selected = createSnappyCodec(loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'uncompressSync']))
+/** Chosen on first use, not with the module: a sidecar that never decompresses snappy does not map the binary in. */
+let selected: SnappyCodec | undefined
+const codec = (): SnappyCodec =>
+  (selected ??= createSnappyCodec(loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'uncompressSync'])))
 
 /** Which implementation codes the raw blocks: '@napi-rs/snappy' or 'js'. */
-export const snappyImplementation = selected.implementation
-export const snappyDecompress = selected.decompress
-export const snappyCompress = selected.compress
+export const snappyImplementation = (): SnappyCodec['implementation'] => codec().implementation
+export const snappyDecompress = (data: Uint8Array, maxSize: number): Buffer => codec().decompress(data, maxSize)
+export const snappyCompress = (data: Uint8Array): Buffer => codec().compress(data)

@@ -85,13 +85,32 @@ export async function selectZstdCompressor(
   }
 }
 
-const compressor = await selectZstdCompressor(
-  (zlib as unknown as { zstdCompressSync?: ZstdCompressSync }).zstdCompressSync,
-  async () => (await import('@bokuweb/zstd-wasm')) as ZstdWasm,
-)
+/**
+ * node:zlib's zstd is used at once where Node has it (22.15+). Otherwise the WebAssembly compressor is loaded on the
+ * first compression, not with the module: it takes ~8 MB of RSS and 20 ms that a sidecar which never writes zstd
+ * batches should not pay. Until it is ready, compress() writes stored frames (valid zstd, uncompressed), so a
+ * caller that wants every batch compressed awaits prepareZstdCompression() first (the upstream client does when
+ * its compression is zstd).
+ */
+const nodeZstd = (zlib as unknown as { zstdCompressSync?: ZstdCompressSync }).zstdCompressSync
+let compressor: ZstdCompressor = storedFrames
+let preparing: Promise<void> | undefined
 
-/** Which compressor this runtime uses: 'node:zlib', '@bokuweb/zstd-wasm', or 'stored' (uncompressed frames). */
-export const zstdCompressorName: ZstdCompressorName = compressor.name
+export function prepareZstdCompression(): Promise<void> {
+  preparing ??= selectZstdCompressor(nodeZstd, async () => (await import('@bokuweb/zstd-wasm')) as ZstdWasm).then(
+    (chosen) => {
+      compressor = chosen
+    },
+  )
+  return preparing
+}
+
+if (nodeZstd !== undefined) void prepareZstdCompression()
+
+/** Which compressor compress() uses now: 'node:zlib', '@bokuweb/zstd-wasm', or 'stored' (not prepared yet, or none loads). */
+export function zstdCompressorName(): ZstdCompressorName {
+  return compressor.name
+}
 
 export function zstdDecompress(data: Uint8Array, maxSize: number): Buffer {
   const frames = summarizeZstdFrames(data, maxSize)
@@ -106,5 +125,6 @@ export function zstdDecompress(data: Uint8Array, maxSize: number): Buffer {
 }
 
 export function zstdCompress(data: Uint8Array): Buffer {
+  if (preparing === undefined) void prepareZstdCompression()
   return compressor.compress(data)
 }

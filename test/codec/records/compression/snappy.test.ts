@@ -37,7 +37,7 @@ const native = loadNative<NativeSnappy>('@napi-rs/snappy', ['compressSync', 'unc
 const CODECS: [string, SnappyCodec][] = [
   [
     'as selected at load',
-    { implementation: snappyImplementation, compress: snappyCompress, decompress: snappyDecompress },
+    { implementation: snappyImplementation(), compress: snappyCompress, decompress: snappyDecompress },
   ],
   ['pure JS (the fallback)', createSnappyCodec(undefined)],
   ...(native === undefined ? [] : ([['@napi-rs/snappy', createSnappyCodec(native)]] as [string, SnappyCodec][])),
@@ -45,8 +45,8 @@ const CODECS: [string, SnappyCodec][] = [
 
 describe('the implementation', () => {
   it('is @napi-rs/snappy where it loads, else the pure-JS block codec', () => {
-    expect(snappyImplementation).toBe(native === undefined ? 'js' : '@napi-rs/snappy')
-    if (process.platform === 'linux' && process.arch === 'x64') expect(snappyImplementation).toBe('@napi-rs/snappy')
+    expect(snappyImplementation()).toBe(native === undefined ? 'js' : '@napi-rs/snappy')
+    if (process.platform === 'linux' && process.arch === 'x64') expect(snappyImplementation()).toBe('@napi-rs/snappy')
   })
 
   it('falls back to pure JS when the native package cannot load', () => {
