@@ -2,6 +2,7 @@ import { apiVersionsPlugin } from '../filters/api-versions/index.js'
 import { brokerAddressPlugin } from '../filters/broker-address/index.js'
 import { durabilityGuardPlugin } from '../filters/durability-guard/index.js'
 import { statsPlugin } from '../filters/stats/index.js'
+import { topicRewritePlugin } from '../filters/topic-rewrite/index.js'
 import type { SidecarConfig } from './config/schema.js'
 import type { FilterPlugin } from './pipeline/filter-api.js'
 
@@ -42,4 +43,7 @@ export const BUILT_IN_FILTERS: readonly BuiltInFilter[] = [
  * The filters users can name under `filters:` in the configuration, in no particular order (the configuration
  * gives the order). Each feature filter (rate limiting, topic rewriting, schema validation, tap) registers here.
  */
-export const FILTER_PLUGINS: readonly FilterPlugin[] = [durabilityGuardPlugin as FilterPlugin]
+export const FILTER_PLUGINS: readonly FilterPlugin[] = [
+  durabilityGuardPlugin as FilterPlugin,
+  topicRewritePlugin as FilterPlugin,
+]
