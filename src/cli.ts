@@ -6,6 +6,8 @@ import { certsCommand } from './commands/certs.js'
 import type { CliCommand } from './commands/command.js'
 import { decodeCommand } from './commands/decode.js'
 import { devCommand } from './commands/dev.js'
+import { healthcheckCommand } from './commands/healthcheck.js'
+import { injectWebhookCommand } from './commands/inject-webhook.js'
 import { runCommand } from './commands/run.js'
 import { topCommand } from './commands/top.js'
 import {
@@ -31,6 +33,8 @@ const COMMANDS: readonly CliCommand[] = [
   decodeCommand,
   validateConfigCommand,
   certsCommand,
+  injectWebhookCommand,
+  healthcheckCommand,
 ]
 
 const COMMAND_NAMES = COMMANDS.map((c) => String(c.command).split(' ')[0]!)

@@ -1,9 +1,12 @@
 import type { Argv } from 'yargs'
 import { AdminServer, type Readiness } from '../admin/admin-server.js'
+import { HealthServer } from '../admin/health-server.js'
 import {
   ConfigError,
+  type ConfigIssue,
   configFileOption,
   configFlagOptions,
+  type HostPort,
   type LoadConfigInput,
   loadConfig,
   type SidecarConfig,
@@ -26,6 +29,8 @@ import type { CliCommand } from './command.js'
 export interface RunningSidecar {
   readonly sidecar: Sidecar
   readonly admin: AdminServer | undefined
+  /** The health-only listener (admin.healthPort or --health-port), when there is one. */
+  readonly health?: HealthServer | undefined
   /** Per-client statistics behind /metrics and /stats, and the audit log. */
   readonly stats: StatsService
   readonly config: () => SidecarConfig
@@ -39,6 +44,8 @@ export async function startSidecarProcess(
   log: Logger,
   initial: SidecarConfig = loadConfig(input),
   watchConfig = true,
+  /** Where the health-only listener binds; default: admin.healthPort/healthHost of `initial`. */
+  healthAddress: HostPort | undefined = healthAddressOf(initial),
 ): Promise<RunningSidecar> {
   const stats = new StatsService(initial.stats, log)
   let sidecar: Sidecar
@@ -63,6 +70,11 @@ export async function startSidecarProcess(
     admin = new AdminServer(() => readiness(sidecar), log)
     stats.routes(admin)
     await admin.listen({ host: initial.admin.host, port: initial.admin.port })
+  }
+  let health: HealthServer | undefined
+  if (healthAddress !== undefined) {
+    health = new HealthServer(() => readiness(sidecar), log)
+    await health.listen(healthAddress)
   }
 
   let watcher: ConfigWatcher | undefined
@@ -99,6 +111,7 @@ export async function startSidecarProcess(
   return {
     sidecar,
     admin,
+    health,
     stats,
     config: () => current,
     async stop() {
@@ -106,10 +119,40 @@ export async function startSidecarProcess(
       process.off('SIGHUP', onHangup)
       await sidecar.shutdown(current.limits.drainTimeoutMs)
       await admin?.close()
+      await health?.close()
       await stats.close()
     },
   }
 }
+
+/** The health listener's address from the configuration (admin.healthPort, admin.healthHost). */
+export function healthAddressOf(config: SidecarConfig): HostPort | undefined {
+  const { healthPort, healthHost } = config.admin
+  return healthPort === undefined ? undefined : { host: healthHost ?? '0.0.0.0', port: healthPort }
+}
+
+/**
+ * `--health-port` / KAFKA_SIDECAR_HEALTH_PORT over the file's admin.healthPort (the sidecar injector sets the
+ * variable, whatever config file a pod brings). Applied beside the configuration rather than into it, so that a
+ * reload of the file does not see a changed admin section. A value that is no port comes back as a config issue.
+ */
+export function healthAddressOverride(
+  config: SidecarConfig,
+  flag: unknown,
+  env: NodeJS.ProcessEnv,
+): HostPort | undefined | { issue: ConfigIssue } {
+  const fromFlag = flag !== undefined && flag !== null && String(flag).trim() !== ''
+  const raw = fromFlag ? String(flag).trim() : env[HEALTH_PORT_ENV]?.trim()
+  if (raw === undefined || raw === '') return healthAddressOf(config)
+  const port = Number(raw)
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) {
+    const origin = fromFlag ? '--health-port' : HEALTH_PORT_ENV
+    return { issue: { path: 'admin.healthPort', message: `${JSON.stringify(raw)} is not a port (1-65535)`, origin } }
+  }
+  return { host: config.admin.healthHost ?? '0.0.0.0', port }
+}
+
+export const HEALTH_PORT_ENV = 'KAFKA_SIDECAR_HEALTH_PORT'
 
 /** Ready when the bootstrap listener is up and some upstream broker answers at the TCP/TLS level. */
 async function readiness(sidecar: Sidecar): Promise<Readiness> {
@@ -180,6 +223,11 @@ export const runCommand: CliCommand = {
   builder: (y: Argv) =>
     y
       .options({ ...configFileOption(), ...configFlagOptions() })
+      .option('health-port', {
+        type: 'string',
+        requiresArg: true,
+        describe: `a listener on 0.0.0.0 (admin.healthHost) serving only /healthz and /readyz, for probes from the pod IP (admin.healthPort) [env ${HEALTH_PORT_ENV}]`,
+      })
       .example('$0 run --upstream broker-1:9092,broker-2:9092', 'proxy localhost:9092 to a cluster')
       .example(
         '$0 run --config /etc/kafka-sidecar/config.yaml',
@@ -195,7 +243,9 @@ export const runCommand: CliCommand = {
         const config = loadConfig(input)
         log = createLogger({ level: config.log.level, frames: config.log.frames, format: config.log.format })
         warnOnMissingNodeFlags(log)
-        const running = await startSidecarProcess(input, log, config)
+        const health = healthAddressOverride(config, args['health-port'], process.env)
+        if (health !== undefined && 'issue' in health) throw new ConfigError([health.issue])
+        const running = await startSidecarProcess(input, log, config, true, health)
         handleSignals(log, () => running.stop())
       },
     )

@@ -123,6 +123,14 @@ export interface AdminConfig {
   readonly host: string
   readonly port: number
   readonly enabled: boolean
+  /**
+   * A second listener that serves only /healthz and /readyz (status, no reasons), for probes from outside the
+   * process's network namespace (the kubelet probes the pod IP) while /stats and /metrics stay on `host`.
+   * Absent: no such listener. Independent of `enabled`.
+   */
+  readonly healthPort?: number
+  /** Bind host of the health listener; present when healthPort is. Default 0.0.0.0. */
+  readonly healthHost?: string
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -210,6 +218,8 @@ export const DEFAULTS = {
     maxClientConnections: 500,
   },
   admin: { host: '127.0.0.1', port: 9644, enabled: true },
+  // The health listener exists for probes from the pod IP, so it binds every interface unless told otherwise.
+  adminHealthHost: '0.0.0.0',
   log: { level: 'info' as LogLevel, frames: false, format: 'json' as LogFormat },
   stats: {
     maxClientIds: 100,
@@ -281,6 +291,13 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   ) {
     v.fail(['admin', 'port'], `${admin.port} is also listen.port: give the admin endpoint its own port`)
   }
+  if (
+    admin.healthPort === listen.port &&
+    hostsOverlap(admin.healthHost ?? '', listen.host) &&
+    !v.issues.some((i) => i.segments[0] === 'admin' || i.segments[0] === 'listen')
+  ) {
+    v.fail(['admin', 'healthPort'], `${admin.healthPort} is also listen.port: give the health listener its own port`)
+  }
   for (const [node, port] of Object.entries(brokers.ports)) {
     const clash =
       port === listen.port && hostsOverlap(brokers.host, listen.host)
@@ -334,9 +351,21 @@ function hostValue(v: Validator, value: unknown, at: readonly PathSegment[], fal
 }
 
 function adminSection(v: Validator, value: unknown): AdminConfig {
-  const hp = hostPortSection(v, value, ['admin'], DEFAULTS.admin, ['enabled'])
+  const hp = hostPortSection(v, value, ['admin'], DEFAULTS.admin, ['enabled', 'healthPort', 'healthHost'])
   const enabled = v.isMapping(value) ? v.bool(value.enabled, ['admin', 'enabled'], DEFAULTS.admin.enabled) : true
-  return { host: hp.host, port: hp.port, enabled }
+  const admin = { host: hp.host, port: hp.port, enabled }
+  if (!v.isMapping(value) || value.healthPort === undefined || value.healthPort === null) {
+    if (v.isMapping(value) && value.healthHost !== undefined) {
+      v.fail(['admin', 'healthHost'], 'is set without admin.healthPort: set the port of the health listener too')
+    }
+    return admin
+  }
+  const healthPort = v.int(value.healthPort, ['admin', 'healthPort'], -1, 1, 65535, 'a port')
+  const healthHost = hostValue(v, value.healthHost, ['admin', 'healthHost'], DEFAULTS.adminHealthHost)
+  if (healthPort > 0 && enabled && healthPort === admin.port && hostsOverlap(healthHost, admin.host)) {
+    v.fail(['admin', 'healthPort'], `${healthPort} is also admin.port: give the health listener its own port`)
+  }
+  return healthPort > 0 ? { ...admin, healthPort, healthHost } : admin
 }
 
 function brokersSection(v: Validator, value: unknown, listen: HostPort): BrokersConfig {

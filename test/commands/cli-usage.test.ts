@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
  */
 
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
-const COMMANDS = ['run', 'dev', 'top', 'decode', 'validate-config', 'certs']
+const COMMANDS = ['run', 'dev', 'top', 'decode', 'validate-config', 'certs', 'inject-webhook', 'healthcheck']
 
 function cli(args: string[]) {
   // `npm test` builds dist/ first (pretest); building here too would rewrite files other test files are running.
