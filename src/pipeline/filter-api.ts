@@ -18,6 +18,7 @@
  * - Returning nothing (undefined) means forward unchanged. A filter that changes a message in place says so
  *   by returning `replace(body)`, so that unmodified messages are never re-encoded.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
 import type { RequestHeader } from '../../codec/messages/generated/request-header.js'
@@ -453,6 +454,20 @@ export interface FilterSetupContext {
   readonly statistics: StatisticsService | undefined
   /** The audit log; undefined when it is off. */
   readonly audit: AuditService | undefined
+  /** Routes of the filter's own on the admin endpoint; undefined when the endpoint is off (or in unit tests). */
+  readonly admin?: AdminRouteService | undefined
+}
+
+/** Serves one admin endpoint path: any method; the handler reads the request and writes the whole answer. */
+export type AdminRouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+
+/**
+ * HTTP routes a filter adds to the admin endpoint (loopback by default; see `admin:`), for operator controls such as
+ * switching a tap on and off. Paths are `/filters/<filter name>` or below it. Registering a path again replaces its
+ * handler, which is what a hot reload's new instance does.
+ */
+export interface AdminRouteService {
+  route(path: string, handler: AdminRouteHandler): void
 }
 
 /**

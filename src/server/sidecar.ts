@@ -13,6 +13,7 @@ import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../pipeline/clock.js'
 import { type ConnectionObserver, NO_OBSERVER, type ObservedConnection } from '../pipeline/connection-observer.js'
 import type {
+  AdminRouteService,
   AuditService,
   BrokerEndpoint,
   Clock,
@@ -95,6 +96,8 @@ export interface SidecarOptions {
   readonly clock?: Clock
   /** The configuration file, for paths in filters' configs; default: the working directory. */
   readonly configFile?: string
+  /** The admin endpoint, where filters may add routes under /filters/<name> (FilterSetupContext.admin). */
+  readonly adminRoutes?: AdminRouteService
 }
 
 export interface SidecarStatus {
@@ -293,6 +296,7 @@ export class Sidecar {
       upstream: this.upstreamClient,
       statistics: this.options.statistics,
       audit: this.options.audit,
+      admin: adminRoutesFor(filterName, this.options.adminRoutes),
     }
   }
 
@@ -459,6 +463,23 @@ export class Sidecar {
     this.causes.flush(true)
     this.causes.close()
     this.options.log.info('shut down')
+  }
+}
+
+/** A filter's routes stay under /filters/<its name>, so filters cannot take each other's paths or the sidecar's. */
+function adminRoutesFor(filterName: string, routes: AdminRouteService | undefined): AdminRouteService | undefined {
+  if (routes === undefined) return undefined
+  const base = `/filters/${filterName}`
+  return {
+    route(path, handler) {
+      if (path !== base && !path.startsWith(`${base}/`)) {
+        throw new SidecarError(
+          'KSC_ERR_FILTER_ADMIN_ROUTE',
+          `filter ${filterName} may serve ${base} and paths below it, not ${path}`,
+        )
+      }
+      routes.route(path, handler)
+    },
   }
 }
 
