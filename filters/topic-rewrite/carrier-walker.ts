@@ -315,7 +315,11 @@ function walkStruct(
 export function rewriteMessages(messages: readonly MessageField[], pairs: ReadonlyMap<string, string>): boolean {
   if (messages.length === 0 || pairs.size === 0) return false
   const reals = [...pairs.keys()].sort((a, b) => b.length - a.length)
-  const re = new RegExp(`(?<![A-Za-z0-9._-])(?:${reals.map(escapeRegExp).join('|')})(?![A-Za-z0-9._-])`, 'g')
+  // A dot right after a name ends a sentence unless a name character follows it.
+  const re = new RegExp(
+    `(?<![A-Za-z0-9._-])(?:${reals.map(escapeRegExp).join('|')})(?![A-Za-z0-9_-])(?!\\.[A-Za-z0-9._-])`,
+    'g',
+  )
   let changed = false
   for (const m of messages) {
     const text = m.holder[m.prop] as string

@@ -25,8 +25,15 @@ export class NameMapper {
   private readonly forwardCache = new Map<string, string>()
   private readonly backwardCache = new Map<string, string | null>()
 
-  /** Throws TopicRewriteConfigError (naming `key`) for a regex rule whose way back cannot be derived. */
-  constructor(rules: readonly NameRuleConfig[], key = 'rules') {
+  /**
+   * Throws TopicRewriteConfigError (naming `key`) for a regex rule whose way back cannot be derived. Names for which
+   * `keep` is true are never mapped either way.
+   */
+  constructor(
+    rules: readonly NameRuleConfig[],
+    key = 'rules',
+    private readonly keep: (name: string) => boolean = () => false,
+  ) {
     const compiled: CompiledRule[] = []
     rules.forEach((r, i) => {
       if (r.kind === 'exact') {
@@ -46,7 +53,7 @@ export class NameMapper {
   }
 
   toReal(name: string): string {
-    if (this.rules.length === 0) return name
+    if (this.rules.length === 0 || this.keep(name)) return name
     const hit = this.forwardCache.get(name)
     if (hit !== undefined) return hit
     let out = name
@@ -64,7 +71,7 @@ export class NameMapper {
 
   /** The client's name for a broker name, or undefined when the client must not see it. */
   toClient(real: string): string | undefined {
-    if (this.rules.length === 0) return real
+    if (this.rules.length === 0 || this.keep(real)) return real
     const hit = this.backwardCache.get(real)
     if (hit !== undefined) return hit ?? undefined
     let out: string | undefined

@@ -17,7 +17,7 @@ export interface Rule {
 
 export function compileRule(config: RuleConfig, index: number): Rule {
   const key = `rules[${index}]`
-  const topics = new NameMapper(config.topics, `${key}.topics`)
+  const topics = new NameMapper(config.topics, `${key}.topics`, isInternalTopic)
   const groups = new NameMapper(config.groups, `${key}.groups`)
   const transactionalIds = new NameMapper(config.transactionalIds, `${key}.transactionalIds`)
   const kinds: NameKind[] = []
@@ -33,6 +33,16 @@ export function compileRule(config: RuleConfig, index: number): Rule {
     transactionalIds,
     mask: kindMask(kinds),
   }
+}
+
+/**
+ * Kafka's own topics keep their names whatever the rules say: __consumer_offsets, __transaction_state,
+ * __share_group_state (Topic.java / internal topic names) and __cluster_metadata (DescribeQuorum's TopicName), all of
+ * the double-underscore names Kafka reserves for itself. A catch-all rule such as `(.*)` -> `canary.$1` would
+ * otherwise send DescribeQuorum and offset lookups to topics that do not exist.
+ */
+export function isInternalTopic(name: string): boolean {
+  return name.startsWith('__')
 }
 
 /** Compiles every rule; throws TopicRewriteConfigError for a regex rule whose way back cannot be derived. */
