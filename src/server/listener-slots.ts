@@ -6,8 +6,10 @@ import type net from 'node:net'
  * nothing at all for `silentGraceMs` (a port scanner, a socket opened and forgotten, an attacker holding slots),
  * or, when every connection has spoken, refuse the new one. Kafka clients send ApiVersions (or a TLS ClientHello)
  * as soon as they connect, so a connection that has been silent for seconds is not a client at work; one that has
- * spoken and then idles is, and keeps its slot. Kafka's broker also makes room instead of refusing once it is over
- * max.connections: it closes its least recently used connection (SocketServer.scala, maxConnectionsExceeded).
+ * spoken and then idles is, and keeps its slot. Kafka's broker also makes room once it is over max.connections: it
+ * closes its lowest-priority connection, the least recently used one (apache/kafka at 1eb7644,
+ * core/src/main/scala/kafka/network/SocketServer.scala:1223-1228 closeExcessConnections;
+ * clients/src/main/java/org/apache/kafka/common/network/Selector.java:1025-1036 lowestPriorityChannel).
  */
 
 /** How long a connection may stay silent before it may be closed to make room. */

@@ -134,8 +134,10 @@ export class Listeners {
    * connection that has sent nothing for a while is closed to make room (listener-slots.ts), or, if every one has
    * spoken, the new one is closed at once, before it reads a byte or dials a broker. Either way a flood of
    * connections costs an accept and a close each, counted by reason and logged once. Kafka's broker has such
-   * limits too (max.connections, max.connections.per.ip; SocketServer.scala ConnectionQuotas), off by default
-   * there; here the default keeps a pod's memory and descriptors bounded.
+   * limits too, max.connections and max.connections.per.ip, Integer.MAX_VALUE by default (apache/kafka at 1eb7644,
+   * server/src/main/java/org/apache/kafka/network/SocketServerConfigs.java:135-141); over the per-IP one it closes
+   * the new connection at accept (core/src/main/scala/kafka/network/SocketServer.scala:787-798). Here the default
+   * keeps a pod's memory and descriptors bounded.
    */
   private admit(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
     const label = listener.kind === 'bootstrap' ? 'bootstrap' : `${listener.kind} ${listener.nodeId}`
