@@ -1,6 +1,8 @@
 import { apiVersionsPlugin } from '../filters/api-versions/index.js'
 import { brokerAddressPlugin } from '../filters/broker-address/index.js'
 import { durabilityGuardPlugin } from '../filters/durability-guard/index.js'
+import { rateLimitPlugin } from '../filters/rate-limit/index.js'
+import { schemaValidationPlugin } from '../filters/schema-validation/index.js'
 import { statsPlugin } from '../filters/stats/index.js'
 import { topicRewritePlugin } from '../filters/topic-rewrite/index.js'
 import type { SidecarConfig } from './config/schema.js'
@@ -46,4 +48,6 @@ export const BUILT_IN_FILTERS: readonly BuiltInFilter[] = [
 export const FILTER_PLUGINS: readonly FilterPlugin[] = [
   durabilityGuardPlugin as FilterPlugin,
   topicRewritePlugin as FilterPlugin,
+  rateLimitPlugin as FilterPlugin,
+  schemaValidationPlugin as FilterPlugin,
 ]

@@ -409,6 +409,12 @@ export interface StatisticsService {
   committed(conn: ConnectionView | undefined, group: string, topic: string, partition: number, offset: number): void
   /** Throttle time a response carried (the broker's, or a filter's own where it set one). */
   throttled(conn: ConnectionView, apiKey: number, ms: number): void
+  /**
+   * Time the sidecar itself held a client back (a rate-limit filter: the connection not read, a response held), as
+   * opposed to the throttle time a broker reported: `ms` added to the client's wait by a request (or Fetch response)
+   * of `apiKey` that went over a budget, and that message's `bytes`. Optional: implementations from before it exist.
+   */
+  sidecarThrottled?(conn: ConnectionView, apiKey: number, ms: number, bytes: number): void
   kafkaError(conn: ConnectionView, apiKey: number, errorCode: number): void
   /** A member of a group is alive (joined, synced, heartbeated); it is gone after `sessionTimeoutMs` of silence. */
   memberSeen(conn: ConnectionView, group: string, memberId: string, sessionTimeoutMs: number | undefined): void

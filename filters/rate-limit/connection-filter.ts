@@ -1,0 +1,381 @@
+import type { FetchRequest } from '../../codec/messages/generated/fetch-request.js'
+import type { Reader } from '../../codec/primitives/reader.js'
+import {
+  ApiKey,
+  type ConnectionView,
+  type DecodedRequest,
+  type DecodedResponse,
+  type Filter,
+  type FilterContext,
+  type FrameFacts,
+  hasThrottleTime,
+  type MaybePromise,
+  type RequestVerdict,
+  type ResponseVerdict,
+  replace,
+  respond,
+  setThrottleTimeMs,
+  throttleTimeMs,
+} from '../../src/pipeline/filter-api.js'
+import type { LimitKind } from './budgets.js'
+import { describeMatch, type Rule } from './config.js'
+import { chargeMutations, mergeRejections, type Rejected, rejectionResponse } from './controller-mutations.js'
+import { capFetch } from './fetch-cap.js'
+import type { ClientLabels } from './report.js'
+import type { RuleChoice } from './rules.js'
+import type { RateLimitState } from './state.js'
+import { clientThrottles, isConnectionSetup, isControllerMutation } from './throttle-versions.js'
+import type { Budget } from './token-bucket.js'
+
+/**
+ * The rate-limit filter on one client connection: it charges what the client does to its budgets and, when the
+ * client goes over, makes it wait the way Kafka's brokers do (KIP-219), so that unmodified clients back off
+ * instead of failing:
+ *
+ * - Produce bytes and requests are charged as each request arrives (onRequestBytes: frame sizes, nothing decoded).
+ *   Over budget, the connection is not read for the debt's duration (FilterContext.muteClient, Kafka's channel
+ *   muting), and the next response the client gets carries throttle_time_ms = max(the broker's, what is left of
+ *   ours), so Java and kafkajs also hold back by themselves; a response version without client-side throttling
+ *   (throttle-versions.ts) is held back for that long instead, as brokers did before KIP-219. librdkafka only
+ *   reports throttle times, so for it the muting is what holds it back.
+ * - Fetch bytes are charged as responses go out; a Fetch request is first capped to what the budget allows
+ *   (fetch-cap.ts), and a Fetch response that takes the budget into debt carries the throttle itself.
+ * - Controller mutations are judged topic by topic (controller-mutations.ts).
+ * - Connection limits close the connection before its first request goes on (admission or onClientId).
+ *
+ * Limits are read through the shared state on every message (a hot reload bumps its generation), so new limits
+ * apply to open connections at once.
+ */
+
+interface Plan {
+  readonly generation: number
+  readonly clientId: string | null
+  readonly choice: RuleChoice | undefined
+  readonly labels: ClientLabels
+  readonly produce?: Budget
+  readonly fetch?: Budget
+  readonly requests?: Budget
+  /** By API key. */
+  readonly apis?: ReadonlyMap<number, Budget>
+  readonly mutations?: Budget
+}
+
+interface Charge {
+  readonly budget: Budget
+  readonly limit: LimitKind
+}
+
+const API_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(ApiKey).map(([name, key]) => [key, name]))
+
+/** Response header and size prefix, which `needsResponse`'s reader does not cover: a few bytes more than the body. */
+const RESPONSE_HEAD_BYTES = 8
+
+export class RateLimitConnection implements Filter {
+  private plan: Plan | undefined
+  /** When (clock.monotonic) the mute this filter last asked for ends; responses report what is left of it. */
+  private mutedUntil = 0
+  /** The end of the last mute a response reported, so one mute is reported once. */
+  private reportedUntil = 0
+  /** Fetch responses charged when decoded (onResponse): onResponseBytes must not charge them again. */
+  private readonly chargedFetches = new Set<number>()
+  /** Topics a controller mutation quota turned away, by the request they came in (merged into its response). */
+  private readonly rejections = new WeakMap<DecodedRequest, Rejected>()
+  /** The entity whose connection count this connection holds (connection limits), if any. */
+  private boundEntity: string | undefined
+
+  constructor(
+    private readonly state: RateLimitState,
+    private readonly connection: ConnectionView,
+    /** The entity counted at admission (a rule on principals decided before the first request). */
+    admittedEntity: string | undefined,
+  ) {
+    if (admittedEntity !== undefined) {
+      this.boundEntity = admittedEntity
+      state.connections.opened(admittedEntity)
+    }
+  }
+
+  // ------------------------------------------------------------------ what to decode
+
+  wantsRequest(apiKey: number): boolean {
+    if (apiKey === ApiKey.Fetch) return this.current().fetch !== undefined
+    return isControllerMutation(apiKey) && this.state.mutations
+  }
+
+  wantsResponse(apiKey: number): boolean {
+    // Fetch responses are held whole (not streamed) for whoever wants them: only for clients with a fetch limit.
+    if (apiKey === ApiKey.Fetch) return this.current().fetch !== undefined
+    return this.state.throttles
+  }
+
+  needsResponse(apiKey: number, _apiVersion: number, body: Reader): boolean {
+    const p = this.current()
+    if (p.choice === undefined) return false
+    if (isControllerMutation(apiKey) && p.mutations !== undefined) return true
+    const now = this.state.clock.monotonic()
+    if (apiKey === ApiKey.Fetch && p.fetch !== undefined) {
+      if (p.fetch.available(now) - (body.remaining + RESPONSE_HEAD_BYTES) < 0) return true
+    }
+    return this.mutedUntil - now >= 1 && this.mutedUntil > this.reportedUntil
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  onClientId(clientId: string | null): { readonly kind: 'close'; readonly reason: string } | undefined {
+    const choice = this.state.rules.choose(clientId, this.connection.principal)
+    const rule = choice?.rule
+    if (rule === undefined || !hasConnectionLimits(rule) || choice!.entity === this.boundEntity) return undefined
+    const refusal = this.state.connections.admit(
+      choice!.entity,
+      rule.limits,
+      rule.burstSeconds,
+      this.state.clock.monotonic(),
+    )
+    if (refusal !== undefined) {
+      this.state.report.refusedConnection(
+        labelsOf(clientId, this.connection.principal),
+        refusal,
+        describeMatch(rule.match),
+      )
+      return { kind: 'close', reason: `rate-limit: ${refusal}` }
+    }
+    if (this.boundEntity !== undefined) this.state.connections.closed(this.boundEntity)
+    this.boundEntity = choice!.entity
+    this.state.connections.opened(choice!.entity)
+    return undefined
+  }
+
+  onRequestBytes(facts: FrameFacts, ctx: FilterContext): undefined {
+    const p = this.current()
+    if (p.choice === undefined) return undefined
+    const now = this.state.clock.monotonic()
+    let charges: Charge[] | undefined
+    const charge = (budget: Budget, amount: number, limit: LimitKind): void => {
+      budget.take(amount, now)
+      charges ??= []
+      charges.push({ budget, limit })
+    }
+    if (facts.apiKey === ApiKey.Produce && p.produce !== undefined) charge(p.produce, facts.size, 'produceBytes')
+    if (!isConnectionSetup(facts.apiKey)) {
+      if (p.requests !== undefined) charge(p.requests, 1, 'requests')
+      const api = p.apis?.get(facts.apiKey)
+      if (api !== undefined) charge(api, 1, `requests:${API_NAMES.get(facts.apiKey)}`)
+    }
+    if (charges !== undefined) this.judge(charges, ctx, facts.apiKey, facts.size)
+    return undefined
+  }
+
+  onRequest(req: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined> {
+    const p = this.current()
+    if (p.choice === undefined) return undefined
+    const now = this.state.clock.monotonic()
+    if (req.apiKey === ApiKey.Fetch && p.fetch !== undefined) {
+      if (capFetch(req.body as FetchRequest, req.apiVersion, p.fetch.available(now))) {
+        this.state.report.fetchLowered.inc(p.labels)
+        return replace(req.body)
+      }
+      return undefined
+    }
+    if (isControllerMutation(req.apiKey) && p.mutations !== undefined) return this.mutate(req, p, p.mutations, ctx, now)
+    return undefined
+  }
+
+  private mutate(
+    req: DecodedRequest,
+    p: Plan,
+    budget: Budget,
+    ctx: FilterContext,
+    now: number,
+  ): RequestVerdict | undefined {
+    const decision = chargeMutations(req.apiKey, req.apiVersion, req.body, budget, now)
+    const charges = [{ budget, limit: 'controllerMutations' as const }]
+    if (decision?.rejected === undefined) {
+      this.judge(charges, ctx, req.apiKey, req.size)
+      return undefined
+    }
+    this.state.report.mutationsRejected.inc(p.labels, decision.rejected.count)
+    // The client may try again once the budget is back above zero (KIP-599: -tokens / rate).
+    const waitMs = Math.min(this.state.config.maxThrottleMs, Math.max(1, Math.ceil(budget.debtMs(now))))
+    this.throttle(ctx, waitMs, 'controllerMutations', req.apiKey, req.size)
+    const rate = p.choice?.rule.limits.controllerMutationsPerSecond
+    const message = `controller mutations over ${rate}/s for this client (kafka-sidecar rate-limit); retry after ${waitMs} ms`
+    if (decision.all) {
+      const body = rejectionResponse(req.apiKey, req.apiVersion, decision.rejected, message)
+      setThrottleTimeMs(req.apiKey, req.apiVersion, body, waitMs)
+      this.reportedUntil = Math.max(this.reportedUntil, this.mutedUntil)
+      return respond(body)
+    }
+    this.rejections.set(req, { ...decision.rejected, message } as Rejected & { message: string })
+    return replace(decision.forward)
+  }
+
+  // ------------------------------------------------------------------ responses
+
+  onResponse(res: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined> {
+    const p = this.current()
+    const now = this.state.clock.monotonic()
+    let changed = false
+    if (res.apiKey === ApiKey.Fetch && p.fetch !== undefined) {
+      // Charged here rather than as it reaches the client, so that this very response can carry the throttle.
+      p.fetch.take(res.size, now)
+      this.chargedFetches.add(res.header.correlationId)
+      this.judge([{ budget: p.fetch, limit: 'fetchBytes' }], ctx, res.apiKey, res.size)
+    }
+    const rejected = res.request === undefined ? undefined : this.rejections.get(res.request)
+    if (rejected !== undefined) {
+      mergeRejections(
+        res.apiKey,
+        res.apiVersion,
+        res.body,
+        rejected,
+        (rejected as Rejected & { message: string }).message,
+      )
+      changed = true
+    }
+    const ours = Math.min(this.state.config.maxThrottleMs, Math.floor(this.mutedUntil - now))
+    if (ours < 1 || this.mutedUntil <= this.reportedUntil) return changed ? replace(res.body) : undefined
+    this.reportedUntil = this.mutedUntil
+    if (hasThrottleTime(res.apiKey, res.apiVersion)) {
+      const broker = throttleTimeMs(res.apiKey, res.apiVersion, res.body) ?? 0
+      if (ours > broker) {
+        setThrottleTimeMs(res.apiKey, res.apiVersion, res.body, ours)
+        changed = true
+      }
+    }
+    const verdict = changed ? replace(res.body) : undefined
+    if (clientThrottles(res.apiKey, res.apiVersion)) return verdict
+    // This client does not wait by itself on this version: the response waits instead (Kafka before KIP-219).
+    this.state.report.heldResponses.inc(p.labels)
+    return new Promise((resolve) => this.state.clock.setTimer(ours, () => resolve(verdict)))
+  }
+
+  onResponseBytes(facts: FrameFacts, ctx: FilterContext): void {
+    if (facts.apiKey !== ApiKey.Fetch) return
+    if (this.chargedFetches.delete(facts.correlationId)) return
+    const p = this.current()
+    if (p.fetch === undefined) return
+    p.fetch.take(facts.size, this.state.clock.monotonic())
+    this.judge([{ budget: p.fetch, limit: 'fetchBytes' }], ctx, facts.apiKey, facts.size)
+  }
+
+  onClose(): void {
+    if (this.boundEntity !== undefined) this.state.connections.closed(this.boundEntity)
+    this.boundEntity = undefined
+  }
+
+  // ------------------------------------------------------------------ throttling
+
+  /**
+   * After charging: when a budget is in debt, the client waits for the longest debt. A cluster-wide budget still
+   * waiting for its slice is judged once it arrives (the request has gone on regardless).
+   */
+  private judge(charges: readonly Charge[], ctx: FilterContext, apiKey: number, bytes: number): void {
+    let pending: Promise<void>[] | undefined
+    for (const c of charges) {
+      const s = c.budget.settling()
+      if (s === undefined) continue
+      pending ??= []
+      pending.push(s)
+    }
+    if (pending !== undefined) {
+      void Promise.all(pending).then(() => this.judge(charges, ctx, apiKey, bytes))
+      return
+    }
+    const now = this.state.clock.monotonic()
+    let worst: Charge | undefined
+    let ms = 0
+    for (const c of charges) {
+      const d = c.budget.debtMs(now)
+      if (d > ms) {
+        ms = d
+        worst = c
+      }
+    }
+    if (worst !== undefined) this.throttle(ctx, Math.ceil(ms), worst.limit, apiKey, bytes)
+  }
+
+  /** Mutes the client for `ms` (at most maxThrottleMs), counting only what extends a mute already running. */
+  private throttle(ctx: FilterContext, ms: number, limit: LimitKind, apiKey: number, bytes: number): void {
+    const wait = Math.min(ms, this.state.config.maxThrottleMs)
+    if (wait < 1) return
+    const now = this.state.clock.monotonic()
+    const until = now + wait
+    const added = until - Math.max(this.mutedUntil, now)
+    if (added <= 0) return
+    ctx.muteClient(wait)
+    this.mutedUntil = until
+    const p = this.current()
+    this.state.report.throttled(
+      ctx.connection,
+      p.labels,
+      limit,
+      apiKey,
+      added,
+      bytes,
+      describeLimit(p.choice?.rule, limit),
+    )
+  }
+
+  // ------------------------------------------------------------------ rule and budgets
+
+  /** The rule and budgets for the connection's client now (resolved again after a reload or a new client id). */
+  private current(): Plan {
+    const p = this.plan
+    const clientId = this.connection.clientId
+    if (p !== undefined && p.generation === this.state.generation && p.clientId === clientId) return p
+    this.plan = this.resolve(clientId)
+    return this.plan
+  }
+
+  private resolve(clientId: string | null): Plan {
+    const state = this.state
+    const principal = this.connection.principal
+    const choice = state.rules.choose(clientId, principal)
+    const base = { generation: state.generation, clientId, choice, labels: labelsOf(clientId, principal) }
+    if (choice === undefined) return base
+    const { rule, entity } = choice
+    const l = rule.limits
+    const now = state.clock.monotonic()
+    const budget = (kind: LimitKind, rate: number | undefined) =>
+      rate === undefined ? undefined : state.budgets.get(kind, entity, rate, rate * rule.burstSeconds, now)
+    let apis: Map<number, Budget> | undefined
+    if (l.apiRequestsPerSecond !== undefined) {
+      apis = new Map()
+      for (const [apiKey, rate] of l.apiRequestsPerSecond) {
+        apis.set(apiKey, budget(`requests:${API_NAMES.get(apiKey)}`, rate)!)
+      }
+    }
+    return {
+      ...base,
+      produce: budget('produceBytes', l.produceBytesPerSecond),
+      fetch: budget('fetchBytes', l.fetchBytesPerSecond),
+      requests: budget('requests', l.requestsPerSecond),
+      apis,
+      mutations: budget('controllerMutations', l.controllerMutationsPerSecond),
+    }
+  }
+}
+
+export function hasConnectionLimits(rule: Rule): boolean {
+  return rule.limits.maxConnections !== undefined || rule.limits.connectionsPerSecond !== undefined
+}
+
+export function labelsOf(clientId: string | null, principal: string | undefined): ClientLabels {
+  return { client_id: clientId ?? '', principal: principal ?? '' }
+}
+
+function describeLimit(rule: Rule | undefined, limit: LimitKind): string {
+  const l = rule?.limits
+  switch (limit) {
+    case 'produceBytes':
+      return `produce limit (${l?.produceBytesPerSecond} bytes/s)`
+    case 'fetchBytes':
+      return `fetch limit (${l?.fetchBytesPerSecond} bytes/s)`
+    case 'requests':
+      return `request limit (${l?.requestsPerSecond} requests/s)`
+    case 'controllerMutations':
+      return `controller mutation limit (${l?.controllerMutationsPerSecond}/s)`
+    default:
+      return `${limit.slice('requests:'.length)} request limit`
+  }
+}
