@@ -1,0 +1,38 @@
+import avsc from 'avsc'
+import { type CompiledSchema, errorText, SchemaCompileError, type SchemaReference } from './compiled-schema.js'
+
+/**
+ * Avro binary encoding (https://avro.apache.org/docs/1.11.1/specification/#binary-encoding), decoded with avsc's
+ * compiled reader: a record is valid when it decodes and uses every byte of the payload. avsc throws on an
+ * impossible union branch or enum symbol and reports a payload that ends early with offset -1
+ * (avsc Type#decode). Referenced schemas (Confluent `references`) are parsed first into the same registry of named
+ * types, so the main schema can name their types.
+ */
+export function compileAvro(source: string, references: readonly SchemaReference[] = []): CompiledSchema {
+  const registry: Record<string, avsc.Type> = {}
+  let type: avsc.Type
+  try {
+    for (const ref of references) avsc.Type.forSchema(JSON.parse(ref.source) as avsc.Schema, { registry })
+    type = avsc.Type.forSchema(JSON.parse(source) as avsc.Schema, { registry })
+  } catch (err) {
+    throw new SchemaCompileError(`not a usable Avro schema: ${errorText(err)}`)
+  }
+  const name = type.name ?? type.typeName
+  return {
+    format: 'avro',
+    check(payload) {
+      let decoded: { offset: number }
+      try {
+        decoded = type.decode(payload, 0)
+      } catch (err) {
+        return `not a valid Avro ${name}: ${errorText(err)}`
+      }
+      if (decoded.offset < 0) return `not a valid Avro ${name}: the ${payload.length} byte(s) end in the middle of it`
+      if (decoded.offset !== payload.length) {
+        return `not a valid Avro ${name}: ${payload.length - decoded.offset} byte(s) left after it`
+      }
+      return undefined
+    },
+    recordName: () => type.name,
+  }
+}

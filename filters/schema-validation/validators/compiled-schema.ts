@@ -1,0 +1,30 @@
+import type { SchemaFormat } from '../config.js'
+
+/** A schema another schema imports (Confluent's `references`: the name the importing schema uses, and its text). */
+export interface SchemaReference {
+  readonly name: string
+  readonly source: string
+}
+
+/**
+ * A schema compiled once for checking records: built when it is first needed (a registry id, a local file) and
+ * kept while it is cached. `check` never throws: any problem with a record is the reason it returns.
+ */
+export interface CompiledSchema {
+  readonly format: SchemaFormat
+  /**
+   * Undefined when `payload` is a valid encoding of a record of this schema, else why not, short, e.g.
+   * `/amount must be >= 0`. `messageIndexes`: the Protobuf message the record says it is (Confluent framing).
+   */
+  check(payload: Buffer, messageIndexes?: readonly number[]): string | undefined
+  /** The record's full name (RecordNameStrategy): Avro's named type, the Protobuf message, a JSON Schema's title. */
+  recordName(messageIndexes?: readonly number[]): string | undefined
+}
+
+export class SchemaCompileError extends Error {
+  readonly code = 'KSC_ERR_SCHEMA_VALIDATION_SCHEMA'
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
