@@ -4,6 +4,7 @@ import { durabilityGuardPlugin } from '../filters/durability-guard/index.js'
 import { rateLimitPlugin } from '../filters/rate-limit/index.js'
 import { schemaValidationPlugin } from '../filters/schema-validation/index.js'
 import { statsPlugin } from '../filters/stats/index.js'
+import { tapPlugin } from '../filters/tap/index.js'
 import { topicRewritePlugin } from '../filters/topic-rewrite/index.js'
 import type { SidecarConfig } from './config/schema.js'
 import type { FilterPlugin } from './pipeline/filter-api.js'
@@ -50,4 +51,5 @@ export const FILTER_PLUGINS: readonly FilterPlugin[] = [
   topicRewritePlugin as FilterPlugin,
   rateLimitPlugin as FilterPlugin,
   schemaValidationPlugin as FilterPlugin,
+  tapPlugin as FilterPlugin,
 ]

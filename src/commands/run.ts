@@ -49,6 +49,9 @@ export async function startSidecarProcess(
 ): Promise<RunningSidecar> {
   const stats = new StatsService(initial.stats, log)
   let sidecar: Sidecar
+  // Made before the sidecar, so that filters can add their routes while they are configured (FilterSetupContext.admin);
+  // it listens once the sidecar runs.
+  const admin = initial.admin.enabled ? new AdminServer(() => readiness(sidecar), log) : undefined
   try {
     sidecar = await Sidecar.start(initial, {
       log,
@@ -58,6 +61,7 @@ export async function startSidecarProcess(
       audit: stats.auditSink,
       metricsRegistry: stats.registry,
       ...(configFileOf(input) !== undefined ? { configFile: configFileOf(input) } : {}),
+      ...(admin !== undefined ? { adminRoutes: admin } : {}),
     })
   } catch (err) {
     await stats.close()
@@ -65,9 +69,7 @@ export async function startSidecarProcess(
   }
   let current = initial
 
-  let admin: AdminServer | undefined
-  if (initial.admin.enabled) {
-    admin = new AdminServer(() => readiness(sidecar), log)
+  if (admin !== undefined) {
     stats.routes(admin)
     await admin.listen({ host: initial.admin.host, port: initial.admin.port })
   }

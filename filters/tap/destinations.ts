@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import tls from 'node:tls'
+import type { Logger } from 'pino'
+import { parseHostPort } from '../../src/config/host-port.js'
+import type { OwnRecord, UpstreamClientService } from '../../src/pipeline/filter-api.js'
+import { UpstreamConnector } from '../../src/server/upstream-connector.js'
+import { UpstreamClient } from '../../src/upstream-client/index.js'
+import type { ClusterSpec, CompressionName } from './config.js'
+
+/**
+ * Where tapped records go: the upstream cluster through the sidecar's own client (the setup service `upstream`),
+ * or another cluster through a client of the tap's own (src/upstream-client, with that cluster's bootstrap, TLS and
+ * SASL). Both are the sidecar's own Kafka client: README "Filters" says why not kafkajs (measured with
+ * bench/upstream-client.ts). Either reconnects by itself with backoff; a destination logs once when it starts
+ * failing and once when it delivers again, and says how it is in health() (the filter's /readyz detail).
+ */
+
+export interface ProduceSettings {
+  readonly acks: 0 | 1 | -1
+  readonly compression: CompressionName
+}
+
+export interface DestinationHealth {
+  readonly name: string
+  readonly delivering: boolean
+  readonly connected: boolean
+  readonly lastError?: string
+  readonly failingSince?: string
+}
+
+/** What a destination needs to produce: the upstream client's produce, or one of the tap's own clients. */
+export interface Producer {
+  produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown>
+  health(): { readonly connected: boolean; readonly lastError?: string }
+  close(): Promise<void>
+}
+
+export class TapDestinationError extends Error {
+  readonly code = 'KSC_ERR_TAP_DESTINATION'
+}
+
+export class Destination {
+  private failingSince: number | undefined
+  private lastFailure: string | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly producer: Producer,
+    private readonly log: Logger,
+    /** The spec it was built from (undefined: the upstream cluster); a reload keeps a destination whose spec is unchanged. */
+    readonly spec: ClusterSpec | undefined,
+  ) {}
+
+  produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown> {
+    return this.producer.produce(topic, records, settings).then(
+      (r) => {
+        this.delivered()
+        return r
+      },
+      (err: unknown) => {
+        this.failed(err)
+        throw err
+      },
+    )
+  }
+
+  private delivered(): void {
+    if (this.failingSince === undefined) return
+    const downMs = Date.now() - this.failingSince
+    this.failingSince = undefined
+    this.log.info({ destination: this.name, downMs }, `tap destination ${this.name} delivers again`)
+  }
+
+  private failed(err: unknown): void {
+    this.lastFailure = (err as Error)?.message ?? String(err)
+    if (this.failingSince !== undefined) return
+    this.failingSince = Date.now()
+    this.log.warn(
+      { destination: this.name, err: this.lastFailure, code: (err as { code?: string })?.code },
+      `tap destination ${this.name} fails; tapped records are counted as failed or dropped (never held up the clients) until it delivers again`,
+    )
+  }
+
+  health(): DestinationHealth {
+    const h = this.producer.health()
+    const lastError = this.lastFailure ?? h.lastError
+    return {
+      name: this.name,
+      delivering: this.failingSince === undefined,
+      connected: h.connected,
+      ...(lastError !== undefined && { lastError }),
+      ...(this.failingSince !== undefined && { failingSince: new Date(this.failingSince).toISOString() }),
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.close()
+  }
+}
+
+/** The upstream cluster: the sidecar's own client, shared with other filters (not closed by the tap). */
+export function upstreamProducer(upstream: UpstreamClientService | undefined): Producer {
+  return {
+    produce: (topic, records, s) =>
+      upstream === undefined
+        ? Promise.reject(new TapDestinationError('this sidecar has no upstream client for the tap to produce with'))
+        : upstream.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    health: () => upstream?.health() ?? { connected: false, lastError: 'no upstream client' },
+    close: async () => {},
+  }
+}
+
+/** How long close() waits for records still queued to go out before it drops them. */
+const CLOSE_FLUSH_MS = 5_000
+
+/** Another cluster: a client of the tap's own, with that cluster's bootstrap, TLS and SASL settings. */
+export function clusterProducer(name: string, spec: ClusterSpec, configDir: string, log: Logger): Producer {
+  const bootstrap = spec.bootstrap.map((s) => {
+    const hp = parseHostPort(s)
+    if ('error' in hp) throw new TapDestinationError(`clusters.${name}.bootstrap: "${s}" ${hp.error}`)
+    return hp
+  })
+  const file = (path: string): Buffer => readFileSync(isAbsolute(path) ? path : resolve(configDir, path))
+  let connectorTls: ConstructorParameters<typeof UpstreamConnector>[1]
+  if (spec.tls !== undefined) {
+    const t = spec.tls
+    const context = tls.createSecureContext({
+      ...(t.ca !== undefined && { ca: file(t.ca) }),
+      ...(t.cert !== undefined && { cert: file(t.cert) }),
+      ...(t.key !== undefined && { key: file(t.key) }),
+    })
+    connectorTls = {
+      secureContext: () => context,
+      ...(t.servername !== undefined && { servername: t.servername }),
+      verifyHostname: t.verifyHostname,
+      insecureSkipVerify: t.insecureSkipVerify,
+      caFile: t.ca,
+      certFile: t.cert,
+    }
+  }
+  let sasl: ConstructorParameters<typeof UpstreamClient>[0]['sasl']
+  if (spec.sasl !== undefined) {
+    const s = spec.sasl
+    // A trailing newline is what editors and `kubectl create secret --from-file` leave; it is not the password's.
+    const password =
+      s.password ??
+      file(s.passwordFile!)
+        .toString('utf8')
+        .replace(/\r?\n$/, '')
+    sasl = { mechanism: s.mechanism, username: s.username, password }
+  }
+  const client = new UpstreamClient({
+    bootstrap,
+    connector: new UpstreamConnector(spec.connectTimeoutMs, connectorTls),
+    clientId: spec.clientId,
+    ...(sasl !== undefined && { sasl }),
+    requestTimeoutMs: spec.requestTimeoutMs,
+    reconnectBackoffMaxMs: 5_000,
+    producer: { deliveryTimeoutMs: spec.deliveryTimeoutMs },
+    log: log.child({ component: `tap-cluster-${name}` }),
+  })
+  client.start()
+  return {
+    produce: (topic, records, s) => client.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    health: () => client.health(),
+    close: () => client.close({ timeoutMs: CLOSE_FLUSH_MS }),
+  }
+}
