@@ -156,6 +156,8 @@ export interface AnnounceOptions {
   readonly followBytes: number
   /** How long to keep the connections open after the last byte, to see whether the sidecar closes them. */
   readonly holdMs: number
+  /** Ends the hold early. */
+  readonly until?: Promise<unknown>
 }
 
 /**
@@ -178,7 +180,7 @@ export async function announceAndSend(o: AnnounceOptions, onSent?: () => void): 
     }),
   )
   onSent?.()
-  await holdUnlessAllClosed(sockets, o.holdMs)
+  await holdUnlessAllClosed(sockets, o.holdMs, o.until)
   const outcome = outcomeOf(sockets)
   await Promise.all(sockets.map((s) => s.destroy()))
   return outcome
@@ -192,6 +194,8 @@ export interface IdleOptions {
   readonly batch?: number
   /** Called once every connection is open (or has failed), before the hold. */
   readonly onOpen?: () => void | Promise<void>
+  /** Ends the hold early. */
+  readonly until?: Promise<unknown>
 }
 
 /** Opens `connections` sockets that never send a byte, holds them, then closes them all. */
@@ -204,7 +208,7 @@ export async function idleSockets(o: IdleOptions): Promise<HostileOutcome> {
     await Promise.all(group.map((s) => s.connected))
   }
   await o.onOpen?.()
-  await holdUnlessAllClosed(sockets, o.holdMs)
+  await holdUnlessAllClosed(sockets, o.holdMs, o.until)
   const outcome = outcomeOf(sockets)
   await Promise.all(sockets.map((s) => s.destroy()))
   return outcome
@@ -214,6 +218,8 @@ export interface ChurnOptions {
   readonly address: string
   readonly perSecond: number
   readonly durationMs: number
+  /** Ends the churn early. */
+  readonly until?: Promise<unknown>
 }
 
 /** Opens connections at `perSecond` for `durationMs`; each is closed by the client as soon as it is up. */
@@ -224,7 +230,8 @@ export async function churn(o: ChurnOptions): Promise<HostileOutcome> {
   const started = Date.now()
   const pending: Promise<void>[] = []
   let opened = 0
-  while (Date.now() - started < o.durationMs) {
+  const stop = flagOf(o.until)
+  while (Date.now() - started < o.durationMs && !stop.set) {
     const due = Math.floor(((Date.now() - started) / 1000) * o.perSecond) + perTick
     while (opened < due) {
       const s = new HostileSocket(o.address)
@@ -245,15 +252,21 @@ export interface SlowlorisOptions {
   readonly request: Buffer
   readonly intervalMs: number
   readonly durationMs: number
+  /** Ends the trickle early. */
+  readonly until?: Promise<unknown>
+  /** Called once every connection is open (or has failed). */
+  readonly onOpen?: () => void
 }
 
 /** Each connection sends one byte of a valid request every `intervalMs` for `durationMs`, then closes. */
 export async function slowloris(o: SlowlorisOptions): Promise<HostileOutcome> {
   const sockets = Array.from({ length: o.connections }, () => new HostileSocket(o.address))
   await Promise.all(sockets.map((s) => s.connected))
+  o.onOpen?.()
   const started = Date.now()
+  const stop = flagOf(o.until)
   let i = 0
-  while (Date.now() - started < o.durationMs && sockets.some((s) => s.open)) {
+  while (Date.now() - started < o.durationMs && !stop.set && sockets.some((s) => s.open)) {
     const byte = o.request.subarray(i % o.request.length, (i % o.request.length) + 1)
     i++
     for (const s of sockets) if (s.open) void s.write(byte)
@@ -264,15 +277,29 @@ export async function slowloris(o: SlowlorisOptions): Promise<HostileOutcome> {
   return outcome
 }
 
-async function holdUnlessAllClosed(sockets: readonly HostileSocket[], holdMs: number): Promise<void> {
+async function holdUnlessAllClosed(
+  sockets: readonly HostileSocket[],
+  holdMs: number,
+  until?: Promise<unknown>,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([
     Promise.all(sockets.map((s) => s.closed)),
+    ...(until === undefined ? [] : [until]),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, holdMs)
     }),
   ])
   clearTimeout(timer)
+}
+
+/** A flag that turns true once `until` settles. */
+function flagOf(until: Promise<unknown> | undefined): { set: boolean } {
+  const flag = { set: false }
+  void until?.finally(() => {
+    flag.set = true
+  })
+  return flag
 }
 
 function sleep(ms: number): Promise<void> {
