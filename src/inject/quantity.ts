@@ -37,6 +37,6 @@ export function parseQuantity(text: string): number | undefined {
   if (m === null) return undefined
   const number = Number(m[1])
   const suffix = m[2] ?? ''
-  if (suffix.startsWith('e') || suffix.startsWith('E')) return number * 10 ** Number(suffix.slice(1))
+  if (/^[eE][+-]?\d/.test(suffix)) return number * 10 ** Number(suffix.slice(1))
   return number * SUFFIX_FACTORS[suffix]!
 }
