@@ -43,10 +43,10 @@ export class FakeRegistry {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
   }
 
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private answer(req: http.IncomingMessage, res: http.ServerResponse): undefined {
     const path = (req.url ?? '').replace(/^\/apis\/ccompat\/v7/, '')
     this.requests.push({ path, authorization: req.headers.authorization })
-    const json = (status: number, body: unknown) => {
+    const json = (status: number, body: unknown): undefined => {
       res.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' })
       res.end(JSON.stringify(body))
     }

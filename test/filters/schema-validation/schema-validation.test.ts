@@ -72,7 +72,7 @@ describe('schema-validation filter', () => {
     const configured = (await plugin.configure(plugin.parseConfig(config), setup)) as SchemaValidation
     filters.push(configured)
     const ctx = fakeContext({ clientId, topics: new Map([[ORDERS_ID, 'orders']]) })
-    const filter = configured.forConnection(ctx)
+    const filter = configured.forConnection()
     return {
       configured,
       setup,
@@ -175,7 +175,7 @@ describe('schema-validation filter', () => {
       ],
     ]
     for (const [record, reason] of cases) {
-      const verdict = (await run(produce([{ topic: 'orders', partition: 0, records: [record] }]))) as {
+      const verdict = (await run(produce([{ topic: 'orders', partition: 0, records: [record] }]))) as unknown as {
         rejections: { errorCode: number; recordErrors: { message: string }[] }[]
       }
       expect(verdict.rejections[0]!.errorCode).toBe(ErrorCode.INVALID_RECORD)
@@ -189,7 +189,7 @@ describe('schema-validation filter', () => {
       version: 13,
       topicIds: new Map([['orders', ORDERS_ID]]),
     })
-    const verdict = (await run(req)) as { rejections: { topic: string; partition: number }[] }
+    const verdict = (await run(req)) as unknown as { rejections: { topic: string; partition: number }[] }
     expect(verdict.rejections).toMatchObject([{ topic: ORDERS_ID, partition: 2 }])
   })
 
@@ -206,7 +206,7 @@ describe('schema-validation filter', () => {
       { topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] },
       { topic: 'payments', partition: 0, records: [{ value: confluent(2, Buffer.from('{"amount":-1}')) }] },
     ])
-    const down = (await run(req)) as { rejections: { topic: string; errorCode: number; message: string }[] }
+    const down = (await run(req)) as unknown as { rejections: { topic: string; errorCode: number; message: string }[] }
     expect(down.rejections).toHaveLength(1)
     expect(down.rejections[0]).toMatchObject({ topic: 'orders', errorCode: ErrorCode.REQUEST_TIMED_OUT })
     expect(down.rejections[0]!.message).toMatch(
@@ -220,7 +220,7 @@ describe('schema-validation filter', () => {
       detail: expect.stringMatching(/^schema registry unreachable since .*HTTP 500/),
     })
     registry.mode = 'ok'
-    const up = (await run(req)) as { rejections: { topic: string; errorCode: number }[] }
+    const up = (await run(req)) as unknown as { rejections: { topic: string; errorCode: number }[] }
     // Back: orders passes, and the payments record is now checked (and is invalid).
     expect(up.rejections).toMatchObject([{ topic: 'payments', errorCode: ErrorCode.INVALID_RECORD }])
     expect(configured.health().ok).toBe(true)
@@ -230,7 +230,7 @@ describe('schema-validation filter', () => {
     const { run } = await build(registryRules())
     await run(produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }]))
     const n = registry.requests.length
-    const filter = filters[0]!.forConnection(fakeContext())
+    const filter = filters[0]!.forConnection()
     const sync = filter.onRequest!(
       produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('b', 2) }] }]),
       fakeContext(),
@@ -257,14 +257,14 @@ describe('schema-validation filter', () => {
       ],
     })
     expect(await run(produce([{ topic: 'orders', partition: 0, records: [{ value: null }] }]))).toBeUndefined()
-    const strict = (await run(produce([{ topic: 'strict', partition: 0, records: [{ value: null }] }]))) as {
+    const strict = (await run(produce([{ topic: 'strict', partition: 0, records: [{ value: null }] }]))) as unknown as {
       rejections: { recordErrors: { message: string }[] }[]
     }
     expect(strict.rejections[0]!.recordErrors[0]!.message).toBe('record 0: value is null (rule strict)')
     const req = produce([{ topic: 'orders', partition: 0, records: [{ value: Buffer.from('{"amount":1}') }] }])
     const records = req.body.topicData[0]!.partitionData[0]!.records as Buffer
     records.writeInt32BE(1_000_000, 57) // the record count, past what the bytes hold
-    const corrupt = (await run(req)) as { rejections: { errorCode: number; message: string }[] }
+    const corrupt = (await run(req)) as unknown as { rejections: { errorCode: number; message: string }[] }
     expect(corrupt.rejections[0]).toMatchObject({ errorCode: ErrorCode.CORRUPT_MESSAGE })
     expect(corrupt.rejections[0]!.message).toMatch(
       /the records cannot be read: record batch declares 1000000 record\(s\)/,
@@ -293,7 +293,7 @@ describe('schema-validation filter', () => {
 
   it('hot reload with the same registry keeps its cache; a new rule applies to new connections', async () => {
     const { configured, setup } = await build(registryRules())
-    await configured.forConnection(fakeContext()).onRequest!(
+    await configured.forConnection().onRequest!(
       produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }]),
       fakeContext(),
     )
@@ -307,10 +307,10 @@ describe('schema-validation filter', () => {
       configured,
     )) as SchemaValidation
     filters.push(next)
-    const verdict = (await next.forConnection(fakeContext()).onRequest!(
+    const verdict = (await next.forConnection().onRequest!(
       produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }]),
       fakeContext(),
-    )) as { rejections: { recordErrors: { message: string }[] }[] }
+    )) as unknown as { rejections: { recordErrors: { message: string }[] }[] }
     expect(verdict.rejections[0]!.recordErrors[0]!.message).toBe('record 0: header h is missing (rule orders)')
     expect(registry.requests.length).toBe(n)
   })
