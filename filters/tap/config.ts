@@ -43,6 +43,8 @@ export interface TapSpec {
   readonly metadataOnly: boolean
   /** JSON fields of record values replaced by "[REDACTED]" (dot paths; `*` one level, `**` any depth). */
   readonly redact: readonly string[]
+  /** Create the destination topic when it does not exist, with the cluster's default partitions and replication. */
+  readonly createTopic: boolean
   /** Admin taps only: the tap stops by itself this long after it started. */
   readonly durationMs?: number
 }
@@ -242,7 +244,18 @@ export function parseTapSpec(
   key: string,
   options: { readonly admin?: { readonly maxDurationMs: number }; readonly clusters?: readonly string[] } = {},
 ): TapSpec {
-  const known = ['name', 'topic', 'cluster', 'acks', 'compression', 'match', 'sample', 'metadataOnly', 'redact']
+  const known = [
+    'name',
+    'topic',
+    'cluster',
+    'acks',
+    'compression',
+    'match',
+    'sample',
+    'metadataOnly',
+    'redact',
+    'createTopic',
+  ]
   const m = mapping(raw, key, options.admin ? [...known, 'durationMs'] : known)
   const name = str(m.name, `${key}.name`, 'a tap name')
   if (!TAP_NAME.test(name)) {
@@ -266,6 +279,7 @@ export function parseTapSpec(
     sample: parseSample(m.sample, `${key}.sample`),
     metadataOnly: bool(m.metadataOnly, `${key}.metadataOnly`, false),
     redact: parseRedact(m.redact, `${key}.redact`),
+    createTopic: bool(m.createTopic, `${key}.createTopic`, false),
   }
   if (cluster !== undefined) spec.cluster = cluster
   if (spec.metadataOnly && spec.redact.length > 0) {

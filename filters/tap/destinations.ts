@@ -2,8 +2,17 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import tls from 'node:tls'
 import type { Logger } from 'pino'
+import type { CreateTopicsRequest } from '../../codec/messages/generated/create-topics-request.js'
+import type { CreateTopicsResponse } from '../../codec/messages/generated/create-topics-response.js'
 import { parseHostPort } from '../../src/config/host-port.js'
-import type { OwnRecord, UpstreamClientService } from '../../src/pipeline/filter-api.js'
+import {
+  ApiKey,
+  defaultRequest,
+  ErrorCode,
+  kafkaErrorName,
+  type OwnRecord,
+  type UpstreamClientService,
+} from '../../src/pipeline/filter-api.js'
 import { UpstreamConnector } from '../../src/server/upstream-connector.js'
 import { UpstreamClient } from '../../src/upstream-client/index.js'
 import type { ClusterSpec, CompressionName } from './config.js'
@@ -32,6 +41,8 @@ export interface DestinationHealth {
 /** What a destination needs to produce: the upstream client's produce, or one of the tap's own clients. */
 export interface Producer {
   produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown>
+  /** A CreateTopics request to any broker (KRaft brokers forward it to the controller, KIP-590). */
+  createTopics(body: CreateTopicsRequest): Promise<CreateTopicsResponse>
   health(): { readonly connected: boolean; readonly lastError?: string }
   close(): Promise<void>
 }
@@ -40,9 +51,19 @@ export class TapDestinationError extends Error {
   readonly code = 'KSC_ERR_TAP_DESTINATION'
 }
 
+/**
+ * CreateTopics v5: numPartitions and replicationFactor -1 take the cluster's defaults (KIP-464, v4+); every
+ * KRaft broker takes it (Kafka 4 supports v2-7).
+ */
+const CREATE_TOPICS_VERSION = 5
+/** TOPIC_ALREADY_EXISTS: another sidecar (or an operator) created it first, which is as good. */
+const TOPIC_ALREADY_EXISTS = ErrorCode.TOPIC_ALREADY_EXISTS
+
 export class Destination {
   private failingSince: number | undefined
   private lastFailure: string | undefined
+  /** Topics created (or found to exist) by createTopic, and creations under way. */
+  private readonly ensured = new Map<string, Promise<void>>()
 
   constructor(
     readonly name: string,
@@ -63,6 +84,33 @@ export class Destination {
         throw err
       },
     )
+  }
+
+  /** Creates the topic unless it exists; once per topic while that succeeds (a failure is tried again next time). */
+  ensureTopic(topic: string): Promise<void> {
+    let p = this.ensured.get(topic)
+    if (p === undefined) {
+      const body = defaultRequest(ApiKey.CreateTopics, CREATE_TOPICS_VERSION, {
+        topics: [{ name: topic, numPartitions: -1, replicationFactor: -1 }],
+        timeoutMs: 30_000,
+      })
+      p = this.producer.createTopics(body).then((res) => {
+        const result = res.topics.find((t) => t.name === topic)
+        const code = result?.errorCode ?? 0
+        if (code === 0) this.log.info({ destination: this.name, topic }, `tap topic ${topic} created`)
+        else if (code !== TOPIC_ALREADY_EXISTS) {
+          throw new TapDestinationError(
+            `cannot create tap topic ${topic} on ${this.name}: ${kafkaErrorName(code)}${result?.errorMessage ? ` (${result.errorMessage})` : ''}`,
+          )
+        }
+      })
+      this.ensured.set(topic, p)
+      p.catch((err: unknown) => {
+        this.ensured.delete(topic)
+        this.failed(err)
+      })
+    }
+    return p
   }
 
   private delivered(): void {
@@ -106,6 +154,10 @@ export function upstreamProducer(upstream: UpstreamClientService | undefined): P
       upstream === undefined
         ? Promise.reject(new TapDestinationError('this sidecar has no upstream client for the tap to produce with'))
         : upstream.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    createTopics: async (body) => {
+      if (upstream === undefined) throw new TapDestinationError('this sidecar has no upstream client for the tap')
+      return (await upstream.send('any', ApiKey.CreateTopics, CREATE_TOPICS_VERSION, body)).body as CreateTopicsResponse
+    },
     health: () => upstream?.health() ?? { connected: false, lastError: 'no upstream client' },
     close: async () => {},
   }
@@ -163,6 +215,7 @@ export function clusterProducer(name: string, spec: ClusterSpec, configDir: stri
   client.start()
   return {
     produce: (topic, records, s) => client.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    createTopics: async (body) => (await client.send('any', ApiKey.CreateTopics, CREATE_TOPICS_VERSION, body)).body,
     health: () => client.health(),
     close: () => client.close({ timeoutMs: CLOSE_FLUSH_MS }),
   }

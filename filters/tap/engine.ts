@@ -411,10 +411,13 @@ export class TapEngine {
     const { tap, records, bytes, captures } = box
     for (const c of captures) this.outstanding.set(c, (this.outstanding.get(c) ?? 0) + 1)
     const dest = this.destinations.get(tap.spec.cluster ?? 'upstream')
+    const settings = { acks: tap.spec.acks, compression: tap.spec.compression }
     const sent =
       dest === undefined
         ? Promise.reject(new Error(`cluster ${tap.spec.cluster} is no longer configured`))
-        : dest.produce(tap.spec.topic, records, { acks: tap.spec.acks, compression: tap.spec.compression })
+        : tap.spec.createTopic
+          ? dest.ensureTopic(tap.spec.topic).then(() => dest.produce(tap.spec.topic, records, settings))
+          : dest.produce(tap.spec.topic, records, settings)
     sent
       .then(
         () => this.count(tap, 'tapped', records.length, bytes),

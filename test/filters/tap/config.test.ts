@@ -55,6 +55,7 @@ describe('tap config', () => {
       sample: { rate: 0.1, by: 'batches' },
       metadataOnly: false,
       redact: ['card.number', '**.password'],
+      createTopic: false,
     })
   })
 

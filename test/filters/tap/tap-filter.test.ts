@@ -43,8 +43,17 @@ class RecordingUpstream implements UpstreamClientService {
     return records.map(() => ({ partition: 0, offset: 0n }))
   }
 
-  async send(): Promise<never> {
-    throw new Error('not used')
+  readonly created: unknown[] = []
+
+  async send(_target: unknown, apiKey: number, apiVersion: unknown, body: unknown): Promise<never> {
+    if (apiKey !== ApiKey.CreateTopics) throw new Error(`unexpected api key ${apiKey}`)
+    this.created.push(body)
+    const name = (body as { topics: { name: string }[] }).topics[0]!.name
+    return {
+      apiKey,
+      apiVersion,
+      body: { throttleTimeMs: 0, topics: [{ name, errorCode: 0, errorMessage: null }] },
+    } as never
   }
 
   health() {
@@ -180,6 +189,24 @@ describe('tap filter', () => {
       Array.from({ length: 200 }, (_, i) => [`value-${i}-x`, `value-${i}-y`]).flat(),
     )
     expect(records.map((r) => header(r, TAP_HEADERS.offset))).toEqual(Array.from({ length: 400 }, (_, i) => String(i)))
+  })
+
+  it('createTopic: the destination topic is created (cluster defaults) before the first records, once', async () => {
+    const h = await tapFilter({ taps: [{ name: 't', topic: 'tap-new', createTopic: true }] })
+    for (const v of ['one', 'two']) {
+      const req = produceInto(Buffer.alloc(4096), 'orders', [v])
+      h.filter.onRequest!(req, CTX)
+      h.filter.onResponse!(produceAnswer(req, 'orders', 0n), CTX)
+      await h.idle()
+    }
+    expect(h.upstream.created).toEqual([
+      {
+        topics: [expect.objectContaining({ name: 'tap-new', numPartitions: -1, replicationFactor: -1 })],
+        timeoutMs: 30_000,
+        validateOnly: false,
+      },
+    ])
+    expect(h.upstream.records.map((r) => text(r.value))).toEqual(['one', 'two'])
   })
 
   it('acks=0: copied at once, without offsets', async () => {
