@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node'
 import { startClusterControlServer } from './harness/cluster-control.js'
 import { SystemToolsInstallError, SystemToolsMissingError } from './harness/errors.js'
 import type {} from './harness/provided-context.js'
+import { runNeedsSchemaRegistry, SchemaRegistryProcess } from './harness/schema-registry.js'
 import { planSharedClusters, startSharedClusters } from './harness/shared-clusters.js'
 import { ensureSystemTools } from './harness/system-tools.js'
 
@@ -21,6 +22,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Only the tests that talk to a broker use these tools: a run without brokers (KAFKA_HARNESS=none) needs none.
   if (plans.length > 0) await ensureToolsOrExit(log)
   const started = Date.now()
+  // The schema registry (Apicurio, issue 18) starts beside the brokers, only for runs that include its tests.
+  const registry = plans.length > 0 && runNeedsSchemaRegistry() ? startSchemaRegistry(log) : undefined
+  registry?.catch(() => {}) // awaited below; this only keeps an early failure from counting as unhandled
   const shared = await startSharedClusters(mode, plans, log)
   if (plans.length > 0) {
     log(`${plans.length} shared cluster(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s (${mode})`)
@@ -34,11 +38,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     [...shared.clusters.values()].map((cluster) => cluster.describe()),
   )
   project.provide('kafkaControlUrl', control.url)
+  const schemaRegistry = await registry
+  project.provide('schemaRegistry', schemaRegistry?.describe() ?? null)
 
   return async () => {
     await control.close()
-    await shared.stop()
+    await Promise.all([shared.stop(), schemaRegistry?.close()])
   }
+}
+
+/** One Apicurio Registry for the whole run (test/harness/schema-registry.ts); its JVM dies with this process. */
+async function startSchemaRegistry(log: (message: string) => void): Promise<SchemaRegistryProcess> {
+  const started = Date.now()
+  const registry = await SchemaRegistryProcess.create({ log })
+  const d = await registry.start()
+  log(`Apicurio Registry ${d.version} up at ${d.url} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return registry
 }
 
 /**

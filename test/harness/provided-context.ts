@@ -1,4 +1,5 @@
 import type { KafkaClusterDescription } from './kafka-cluster.js'
+import type { SchemaRegistryDescription } from './schema-registry.js'
 
 /*
  * What test/global-setup.ts hands to test files through vitest's provide/inject. Declared here once so
@@ -10,5 +11,7 @@ declare module 'vitest' {
     kafkaClusters: KafkaClusterDescription[]
     /** Base URL (with token) of the cluster control endpoint in the globalSetup process. */
     kafkaControlUrl: string
+    /** The run's Apicurio Registry (schema-validation tests), or null when the run includes none of its tests. */
+    schemaRegistry: SchemaRegistryDescription | null
   }
 }
