@@ -17,7 +17,7 @@ import {
   setThrottleTimeMs,
   throttleTimeMs,
 } from '../../src/pipeline/filter-api.js'
-import type { LimitKind } from './budgets.js'
+import { type LimitKind, rateFor } from './budgets.js'
 import { describeMatch, type Rule } from './config.js'
 import { chargeMutations, mergeRejections, type Rejected, rejectionResponse } from './controller-mutations.js'
 import { capFetch } from './fetch-cap.js'
@@ -170,7 +170,7 @@ export class RateLimitConnection implements Filter {
     if (p.choice === undefined) return undefined
     const now = this.state.clock.monotonic()
     if (req.apiKey === ApiKey.Fetch && p.fetch !== undefined) {
-      if (capFetch(req.body as FetchRequest, req.apiVersion, p.fetch.available(now))) {
+      if (capFetch(req.body as FetchRequest, p.fetch.available(now))) {
         this.state.report.fetchLowered.inc(p.labels)
         return replace(req.body)
       }
@@ -334,24 +334,27 @@ export class RateLimitConnection implements Filter {
     const base = { generation: state.generation, clientId, choice, labels: labelsOf(clientId, principal) }
     if (choice === undefined) return base
     const { rule, entity } = choice
-    const l = rule.limits
     const now = state.clock.monotonic()
-    const budget = (kind: LimitKind, rate: number | undefined) =>
-      rate === undefined ? undefined : state.budgets.get(kind, entity, rate, rate * rule.burstSeconds, now)
+    const owner = { clientId, principal }
+    const budget = (kind: LimitKind) => {
+      const rate = rateFor(rule, kind)
+      return rate === undefined
+        ? undefined
+        : state.budgets.get(kind, entity, owner, rate, rate * rule.burstSeconds, now)
+    }
     let apis: Map<number, Budget> | undefined
-    if (l.apiRequestsPerSecond !== undefined) {
+    if (rule.limits.apiRequestsPerSecond !== undefined) {
       apis = new Map()
-      for (const [apiKey, rate] of l.apiRequestsPerSecond) {
-        apis.set(apiKey, budget(`requests:${API_NAMES.get(apiKey)}`, rate)!)
-      }
+      for (const apiKey of rule.limits.apiRequestsPerSecond.keys())
+        apis.set(apiKey, budget(`requests:${API_NAMES.get(apiKey)}`)!)
     }
     return {
       ...base,
-      produce: budget('produceBytes', l.produceBytesPerSecond),
-      fetch: budget('fetchBytes', l.fetchBytesPerSecond),
-      requests: budget('requests', l.requestsPerSecond),
+      produce: budget('produceBytes'),
+      fetch: budget('fetchBytes'),
+      requests: budget('requests'),
       apis,
-      mutations: budget('controllerMutations', l.controllerMutationsPerSecond),
+      mutations: budget('controllerMutations'),
     }
   }
 }

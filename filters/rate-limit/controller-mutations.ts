@@ -17,7 +17,8 @@ import type { Budget } from './token-bucket.js'
  *
  * From the strict versions on (STRICT_MUTATION_QUOTA_SINCE) the quota is Kafka's strict one
  * (StrictControllerMutationQuota in core/src/main/scala/kafka/server/ControllerMutationQuotaManager.scala): a topic
- * is accepted when the budget is not exhausted yet, and then charged in full even if that takes it into debt; topics
+ * is accepted when the budget is not exhausted yet (not below zero), and then charged in full even if that takes it
+ * into debt; topics
  * that find it exhausted are answered THROTTLING_QUOTA_EXCEEDED and the rest of the request goes on. Kafka's Java
  * admin client retries exactly those topics after throttle_time_ms (CreateTopicsOptions.retryOnQuotaViolation,
  * true by default; KafkaAdminClient). Below those versions every topic is accepted and charged, and the client is
@@ -104,7 +105,8 @@ export function chargeMutations(
   const accepted: unknown[] = []
   const rejected: unknown[] = []
   for (const t of v.topics) {
-    if (budget.available(now) > 0) {
+    // Kafka's token bucket is violated only below zero (Sensor.checkQuotas: TokenBucket value < 0).
+    if (budget.available(now) >= 0) {
       budget.take(v.cost(t), now)
       accepted.push(t)
     } else rejected.push(t)

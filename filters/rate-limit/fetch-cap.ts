@@ -9,30 +9,14 @@ import type { FetchRequest } from '../../codec/messages/generated/fetch-request.
  * record batch of the first non-empty partition when it is larger than the limit (KIP-74), so a consumer always
  * makes progress, and whatever goes over is charged and paid back by waiting.
  *
- * Only the request-level max_bytes (Fetch v3+) is lowered: per-partition limits are part of a fetch session's
- * cached state (KIP-227), and changing them behind the client's back would outlive this request. Fetch v0-2 has no
- * request-level limit (and no sessions): there each partition's limit is lowered to its share.
+ * Only the request-level max_bytes (FetchRequest.json MaxBytes, v3+; the codec decodes Fetch v4+, Kafka 4's minimum)
+ * is lowered: per-partition limits are part of a fetch session's cached state (KIP-227), and changing them behind
+ * the client's back would outlive this request.
  */
-export function capFetch(body: FetchRequest, apiVersion: number, allowance: number): boolean {
+export function capFetch(body: FetchRequest, allowance: number): boolean {
   const allowed = Math.max(1, Math.floor(allowance))
-  if (apiVersion >= 3) {
-    if (body.maxBytes <= allowed) return false
-    body.maxBytes = allowed
-    if (body.minBytes > allowed) body.minBytes = allowed
-    return true
-  }
-  const partitions = body.topics.reduce((n, t) => n + t.partitions.length, 0)
-  if (partitions === 0) return false
-  const share = Math.max(1, Math.floor(allowed / partitions))
-  let changed = false
-  for (const t of body.topics) {
-    for (const p of t.partitions) {
-      if (p.partitionMaxBytes > share) {
-        p.partitionMaxBytes = share
-        changed = true
-      }
-    }
-  }
-  if (changed && body.minBytes > allowed) body.minBytes = allowed
-  return changed
+  if (body.maxBytes <= allowed) return false
+  body.maxBytes = allowed
+  if (body.minBytes > allowed) body.minBytes = allowed
+  return true
 }

@@ -9,8 +9,9 @@ import type { BorrowResult, SharedStore } from './shared-budget.js'
  * to grow). It is loaded on first use, so a sidecar without `redis:` never loads it.
  *
  * One Lua script does the borrowing, atomically in Redis: refill the bucket by the elapsed time on Redis' own clock
- * (TIME, so sidecars whose clocks differ agree), hand out up to the tokens asked for (never more than the bucket
- * holds), and note which sidecar asked, so each can tell how many share the budget. Scripts may call TIME since
+ * (TIME, so sidecars whose clocks differ agree), note which sidecar asked, and hand out up to the tokens asked for,
+ * but no more than the bucket's share for one of the sidecars borrowing from it lately: whichever sidecar asks first
+ * after a refill would otherwise take it all, tick after tick, and starve the others. Scripts may call TIME since
  * Redis 5 (effects replication, the default from then on; the only mode in Redis 7). Both keys of a budget carry the
  * same hash tag, so the script also runs on Redis Cluster.
  *
@@ -36,19 +37,20 @@ if now > ts then
   ts = now
 end
 if tokens > burst then tokens = burst end
+if ask > 0 then redis.call('ZADD', KEYS[2], now, ARGV[4]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
+local sharers = redis.call('ZCARD', KEYS[2])
 local granted = 0
 if ask > 0 then
-  if tokens > 0 then granted = math.min(ask, tokens) end
+  if tokens > 0 then granted = math.min(ask, tokens / math.max(sharers, 1)) end
   tokens = tokens - granted
-  redis.call('ZADD', KEYS[2], now, ARGV[4])
 else
   tokens = math.min(burst, tokens - ask)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return {tostring(granted), redis.call('ZCARD', KEYS[2])}
+return {tostring(granted), sharers}
 `
 
 /** A sidecar counts as sharing a budget for this long after it last borrowed from it. */

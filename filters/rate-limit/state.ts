@@ -1,5 +1,5 @@
 import type { FilterSetupContext } from '../../src/pipeline/filter-api.js'
-import { BudgetRegistry } from './budgets.js'
+import { BudgetRegistry, rateFor } from './budgets.js'
 import type { RateLimitConfig, RedisSettings } from './config.js'
 import { ConnectionLimits } from './connection-limits.js'
 import { RedisStore } from './redis-store.js'
@@ -89,6 +89,13 @@ export class RateLimitState {
       this.budgets.useShared(p.shared, now)
       void previous?.close()
     }
+    // Every budget refills at its new rate from now on, not from its client's next request.
+    this.budgets.reconfigure((kind, owner, entity) => {
+      const choice = this.rules.choose(owner.clientId, owner.principal)
+      if (choice === undefined || choice.entity !== entity) return undefined
+      const rate = rateFor(choice.rule, kind)
+      return rate === undefined ? undefined : { rate, burst: rate * choice.rule.burstSeconds }
+    }, now)
     this.generation++
     this.noteFlags()
   }
