@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node'
 import { startClusterControlServer } from './harness/cluster-control.js'
 import { SystemToolsInstallError, SystemToolsMissingError } from './harness/errors.js'
 import type {} from './harness/provided-context.js'
+import { type RedisServer, startRedisServer } from './harness/redis-server.js'
 import { runNeedsSchemaRegistry, SchemaRegistryProcess } from './harness/schema-registry.js'
 import { planSharedClusters, startSharedClusters } from './harness/shared-clusters.js'
 import { ensureSystemTools } from './harness/system-tools.js'
@@ -9,9 +10,10 @@ import { ensureSystemTools } from './harness/system-tools.js'
 /**
  * Starts the real Kafka clusters shared by every test file of the run (see planSharedClusters for the
  * KAFKA_HARNESS / KAFKA_TEST_VERSIONS switches), a loopback control endpoint through which workers can
- * stop, kill and restart their nodes, and hands both to the tests via provide/inject.
+ * stop, kill and restart their nodes, and one Redis server (the rate-limit filter's cluster-wide budgets; a few MB,
+ * started with the brokers), and hands them to the tests via provide/inject.
  * The brokers run under watchdogs: if this process dies without running the teardown, they die with it.
- * First, before any broker starts, the system tools the tests need (kcat, promtool, openssl) are checked and, as root with
+ * First, before any broker starts, the system tools the tests need (kcat, promtool, openssl, redis-server) are checked and, as root with
  * apt-get, installed (test/harness/system-tools.ts); a run that lacks one and cannot install it stops here.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -32,18 +34,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log('KAFKA_HARNESS=none: no shared clusters; tests that need one will fail')
   }
   const control = await startClusterControlServer(shared.clusters)
+  let redis: RedisServer | undefined
+  if (plans.length > 0) {
+    redis = await startRedisServer()
+    log(`redis-server up at ${redis.url}`)
+  }
 
   project.provide(
     'kafkaClusters',
     [...shared.clusters.values()].map((cluster) => cluster.describe()),
   )
   project.provide('kafkaControlUrl', control.url)
+  project.provide('redisUrl', redis?.url ?? '')
   const schemaRegistry = await registry
   project.provide('schemaRegistry', schemaRegistry?.describe() ?? null)
 
   return async () => {
     await control.close()
-    await Promise.all([shared.stop(), schemaRegistry?.close()])
+    await Promise.all([shared.stop(), schemaRegistry?.close(), redis?.stop()])
   }
 }
 

@@ -11,6 +11,8 @@ declare module 'vitest' {
     kafkaClusters: KafkaClusterDescription[]
     /** Base URL (with token) of the cluster control endpoint in the globalSetup process. */
     kafkaControlUrl: string
+    /** redis://127.0.0.1:PORT of the run's shared Redis server (test/harness/redis-server.ts); '' without brokers. */
+    redisUrl: string
     /** The run's Apicurio Registry (schema-validation tests), or null when the run includes none of its tests. */
     schemaRegistry: SchemaRegistryDescription | null
   }

@@ -207,8 +207,8 @@ describe('the test run, as a user without root starts it', () => {
       const lines = result.stderr.trim().split('\n')
       expect(lines).toHaveLength(1)
       // PATH holds none of the tools, so all of them are named, with the one command that installs them.
-      expect(lines[0]).toMatch(/^\[kafka-harness\] The tests need kcat .*, promtool .* and openssl /)
-      expect(lines[0]).toContain('`apt-get install -y kcat prometheus openssl`')
+      expect(lines[0]).toMatch(/^\[kafka-harness\] The tests need kcat .*, promtool .*, openssl .* and redis-server /)
+      expect(lines[0]).toContain('`apt-get install -y kcat prometheus openssl redis-server`')
       expect(result.stderr).not.toContain('Starting')
     } finally {
       await rm(bin, { recursive: true, force: true })

@@ -25,6 +25,11 @@ export const TEST_SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: 'kcat', debianPackage: 'kcat', usedFor: "librdkafka's command-line client, run through the sidecar" },
   { command: 'promtool', debianPackage: 'prometheus', usedFor: "checks the sidecar's /metrics" },
   { command: 'openssl', debianPackage: 'openssl', usedFor: 'test certificates from an issuer other than our own' },
+  {
+    command: 'redis-server',
+    debianPackage: 'redis-server',
+    usedFor: "the rate-limit filter's cluster-wide budgets (one server per test run)",
+  },
 ]
 
 /** `KAFKA_TEST_INSTALL_TOOLS=0`: never install, only report what is missing (for a root shell that must not change). */
