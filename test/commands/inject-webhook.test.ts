@@ -336,14 +336,7 @@ describe('kafka-sidecar inject-webhook: start-up mistakes', () => {
     expect(badConfig.status).toBe(1)
     expect(badConfig.stderr).toContain('error KSC_ERR_INJECT_CONFIG: invalid injector configuration')
     expect(badConfig.stderr).toContain('sidecar.imagePullPolicy: "Sometimes" is not one of Always, IfNotPresent, Never')
-    const badCert = run([
-      '--tls-cert',
-      '/nonexistent.crt',
-      '--tls-key',
-      '/nonexistent.key',
-      '--listen',
-      '127.0.0.1:1',
-    ])
+    const badCert = run(['--tls-cert', '/nonexistent.crt', '--tls-key', '/nonexistent.key', '--listen', '127.0.0.1:1'])
     expect(badCert.status).toBe(1)
     expect(badCert.stdout + badCert.stderr).toContain('KSC_ERR_TLS_MATERIAL')
     expect(badCert.stdout + badCert.stderr).not.toMatch(/\n\s+at /)
