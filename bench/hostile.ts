@@ -192,15 +192,17 @@ async function runPattern(
   return { outcomes }
 }
 
-/** Sums a counter's samples in the sidecar's /metrics text; null when the metric is not there. */
+/** Sums a counter's samples in the sidecar's /metrics text; null when the sidecar has no such metric. */
 async function scrape(target: Target, metric: string): Promise<number | null> {
   try {
     const text = await (await fetch(`http://${target.admin}/metrics`)).text()
-    const values = text
-      .split('\n')
+    const lines = text.split('\n')
+    const values = lines
       .filter((l) => l.startsWith(`${metric}{`) || l.startsWith(`${metric} `))
       .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)))
-    return values.length === 0 ? null : values.reduce((a, b) => a + b, 0)
+    // A counter with no samples yet is listed by its HELP line alone: 0, not missing.
+    if (values.length === 0) return lines.some((l) => l.startsWith(`# HELP ${metric} `)) ? 0 : null
+    return values.reduce((a, b) => a + b, 0)
   } catch {
     return null
   }
