@@ -99,6 +99,20 @@ export class RedisStore implements SharedStore {
     // Errors reach the callers of each command; without a listener ioredis would print every reconnect failure.
     client.on('error', () => {})
     client.defineCommand('kscBorrow', { numberOfKeys: 2, lua: BORROW })
+    // Start-up (not the hot path) waits for the first connection, briefly, so that a reachable Redis is in use from
+    // the first request; an unreachable one fails at once (connection refused) or after the wait, and the filter
+    // starts on local limits.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        client.off('ready', done)
+        client.off('error', done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(1000, settings.timeoutMs * 4))
+      client.once('ready', done)
+      client.once('error', done)
+    })
     return new RedisStore(client as unknown as BorrowingClient, settings)
   }
 
