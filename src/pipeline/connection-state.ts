@@ -21,6 +21,18 @@ export class ConnectionState implements ConnectionView {
   private upstream: string | undefined
   /** For the connection's close line and statistics. */
   readonly counters = { requests: 0, responses: 0, bytesIn: 0, bytesOut: 0 }
+  /**
+   * performance.now() of the socket read being handled, while one is (`reading`): every frame of a read shares one
+   * timestamp instead of asking the clock four times per request (at 100 connections each asking costs more than a
+   * microsecond per request; the frames of one read arrived together anyway).
+   */
+  readAt = 0
+  reading = false
+
+  /** The time now, as the request latencies use it (see readAt). */
+  now(): number {
+    return this.reading ? this.readAt : performance.now()
+  }
 
   constructor(info: ConnectionInfo, log: Logger) {
     this.connectionId = info.connectionId

@@ -101,7 +101,7 @@ export class Exchange implements ContextHost {
     this.builtIn = new BuiltInProtocol(state, rt)
     this.saslV0 = this.builtIn.saslV0
     this.accounting = new FrameAccounting(state, rt, chain, this.ctxFor)
-    this.slots = new SlotQueues(port, rt, this.accounting)
+    this.slots = new SlotQueues(port, rt, this.accounting, state)
   }
 
   private get own(): OwnRequests {
@@ -289,7 +289,7 @@ export class Exchange implements ContextHost {
   private newSlot(plan: RequestPlan): Slot {
     // Responses to requests the codec cannot decode are not decoded either: no response filter runs.
     const filters = plan.decodable ? this.chain.responseFilters(plan.apiKey, plan.apiVersion) : []
-    return newSlot(plan.correlationId, plan.apiKey, plan.apiVersion, filters)
+    return newSlot(plan.correlationId, plan.apiKey, plan.apiVersion, filters, this.state.now())
   }
 
   private applyRequestVerdict(
@@ -397,7 +397,7 @@ export class Exchange implements ContextHost {
    * client in the middle of it would hold back the very bytes the broker needs before it can answer.
    */
   private admitUpstream(slot: Slot, expectsResponse: boolean, limitNow = true): void {
-    slot.sentAt = performance.now()
+    slot.sentAt = this.state.now()
     if (!expectsResponse) return
     this.slots.sent(slot)
     if (limitNow) this.slots.limitInflight()
@@ -455,7 +455,7 @@ export class Exchange implements ContextHost {
     if (slot === undefined) return
     this.accounting.arrived(slot, frame.length)
     if (slot.apiKey === ApiKey.SaslHandshake && slot.apiVersion === 0) this.saslV0.handshakeAnswered(frame.head(10))
-    slot.answeredAt = performance.now()
+    slot.answeredAt = this.state.now()
     if (slot.own !== undefined) {
       this.own.answer(slot, frame)
       return
@@ -518,7 +518,7 @@ export class Exchange implements ContextHost {
     if (BUILT_IN_APIS.has(slot.apiKey) || slot.merge !== undefined) return false
     if (!onlyObservers(slot.responseFilters)) return false
     this.slots.upstream.shift()
-    slot.answeredAt = performance.now()
+    slot.answeredAt = this.state.now()
     const filters = slot.responseFilters
     this.streamingResponse = {
       slot,
@@ -550,7 +550,7 @@ export class Exchange implements ContextHost {
     this.streamingResponse = undefined
     const { slot } = s
     this.slots.client.shift()
-    this.accounting.responded(slot, s.length, performance.now())
+    this.accounting.responded(slot, s.length, this.state.now())
     if (s.observation !== undefined) {
       const observation = s.observation
       this.observeResponse(() => observation.result(), slot.responseFilters)

@@ -98,6 +98,7 @@ export class OwnRequests {
                 apiKey,
                 apiVersion,
                 chain.responseFiltersAfter(position, apiKey, apiVersion),
+                performance.now(),
               )
               slot.request = req
               slot.own = { resolve, reject }

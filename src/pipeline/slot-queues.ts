@@ -1,4 +1,5 @@
 import { peekResponseCorrelationId } from '../../codec/header.js'
+import type { ConnectionState } from './connection-state.js'
 import type { ExchangePort, ExchangeRuntime } from './exchange-port.js'
 import type { FrameAccounting } from './frame-accounting.js'
 import type { Slot } from './slot.js'
@@ -19,6 +20,7 @@ export class SlotQueues {
     private readonly port: ExchangePort,
     private readonly rt: ExchangeRuntime,
     private readonly accounting: FrameAccounting,
+    private readonly state: ConnectionState,
   ) {}
 
   /** A request went to the broker: its answer takes the next slot in both queues. */
@@ -63,7 +65,7 @@ export class SlotQueues {
   flush(): void {
     const order = this.client
     if (order.length === 0 || order[0]!.response === undefined) return
-    const now = performance.now()
+    const now = this.state.now()
     while (order.length > 0 && order[0]!.response !== undefined) {
       const slot = order.shift()!
       this.port.toClient(slot.response!)

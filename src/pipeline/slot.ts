@@ -32,12 +32,13 @@ export function newSlot(
   apiKey: number,
   apiVersion: number,
   responseFilters: readonly Filter[],
+  receivedAt: number,
 ): Slot {
   return {
     correlationId,
     apiKey,
     apiVersion,
-    receivedAt: performance.now(),
+    receivedAt,
     sentAt: 0,
     answeredAt: 0,
     responseFilters,

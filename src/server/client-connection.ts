@@ -294,6 +294,17 @@ export class ClientConnection implements ExchangePort {
 
   private onClientData(chunk: Buffer): void {
     if (this.phaseNow === 'closed') return
+    const state = this.state
+    state.readAt = performance.now()
+    state.reading = true
+    try {
+      this.handleClientData(chunk)
+    } finally {
+      state.reading = false
+    }
+  }
+
+  private handleClientData(chunk: Buffer): void {
     if (this.state.counters.bytesIn === 0 && looksLikeTlsClientHello(chunk)) {
       // A TLS client on a plaintext listener: its ClientHello would read as a ~370 MB frame. Say what it is.
       this.protocolError('client', new TlsOnPlaintextListenerError())
@@ -315,7 +326,7 @@ export class ClientConnection implements ExchangePort {
     const frames = this.clientFrames
     if (frames.inFrame && this.assembling.frame !== frames.framesBegun) {
       this.assembling.frame = frames.framesBegun
-      this.assembling.since = performance.now()
+      this.assembling.since = this.state.readAt
     }
   }
 
@@ -392,6 +403,17 @@ export class ClientConnection implements ExchangePort {
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.phaseNow === 'closed') return
+    const state = this.state
+    state.readAt = performance.now()
+    state.reading = true
+    try {
+      this.handleUpstreamData(chunk)
+    } finally {
+      state.reading = false
+    }
+  }
+
+  private handleUpstreamData(chunk: Buffer): void {
     // Likewise towards the client: the responses (and pieces) one read completes leave in one writev.
     this.socket.cork()
     try {
