@@ -565,10 +565,13 @@ describe('topic-rewrite shadow mode (3-node cluster)', () => {
     await admin.connect()
     let leader: number
     try {
-      leader = (await admin.fetchTopicMetadata({ topics: [canary] })).topics[0]!.partitions[0]!.leader
+      leader = await leaderOf(kafka, canary)
       // The original topic lives on the other two nodes, so the kill tests the shadow path, not the client's own.
       const others = cluster.nodes.map((n) => n.id).filter((id) => id !== leader)
-      await admin.createTopics({ topics: [{ topic: orders, replicaAssignment: [{ partition: 0, replicas: others }] }] })
+      await admin.createTopics({
+        topics: [{ topic: orders, replicaAssignment: [{ partition: 0, replicas: others }] }],
+        waitForLeaders: false,
+      })
     } finally {
       await admin.disconnect()
     }
@@ -590,18 +593,23 @@ describe('topic-rewrite shadow mode (3-node cluster)', () => {
     const stderr: Buffer[] = []
     producer.stderr.on('data', (d: Buffer) => stderr.push(d))
     try {
-      // A steady trickle, with the canary topic's leader killed a third of the way in.
-      for (let i = 0; i < values.length; i += 20) {
+      // A third of the records, acknowledged and copied; then the canary topic's leader is killed, and the rest
+      // follow in a steady trickle while the cluster elects a new leader.
+      producer.stdin.write(`${values.slice(0, 200).join('\n')}\n`)
+      await waitFor('the first records copied', async () => (await countDirect(kafka, canary)) >= 200, {
+        timeoutMs: 60_000,
+      })
+      await cluster.killNode(leader)
+      for (let i = 200; i < values.length; i += 20) {
         producer.stdin.write(`${values.slice(i, i + 20).join('\n')}\n`)
         await new Promise((resolve) => setTimeout(resolve, 50))
-        if (i === 200) await cluster.killNode(leader)
       }
       producer.stdin.end()
       const { code } = await producer.exited
       expect(code, Buffer.concat(stderr).toString()).toBe(0)
       expect(Buffer.concat(stderr).toString()).not.toMatch(/ERROR|Exception/)
 
-      const acknowledged = await readValues(kafka, orders, values.length)
+      const acknowledged = await readValues(orders)
       expect(acknowledged.sort()).toEqual([...values].sort())
       // The sidecar's own producer retries across the leader change (a new leader is elected once the
       // controller fences the dead node); every acknowledged record shows up in the canary topic.
@@ -609,36 +617,61 @@ describe('topic-rewrite shadow mode (3-node cluster)', () => {
       await waitFor(
         'every acknowledged record in the canary topic',
         async () => {
-          copied = await readValues(kafka, canary, values.length)
+          copied = await readValues(canary)
           return values.every((v) => copied.includes(v))
         },
         { timeoutMs: 90_000, intervalMs: 2_000 },
       ).catch(() => {})
       expect(values.filter((v) => !copied.includes(v))).toEqual([])
+      // The records after the kill were written by the canary partition's new leader.
+      expect(await leaderOf(kafka, canary)).not.toBe(leader)
     } finally {
       await producer.stop(1_000).catch(() => {})
       await cluster.startNode(leader)
     }
   })
 
-  /** Every value in a topic, read directly from the brokers with kafkajs (no group). */
-  async function readValues(kafka: Kafka, topic: string, atLeast: number): Promise<string[]> {
-    const consumer = kafka.consumer({ groupId: `read-${randomBytes(4).toString('hex')}` })
-    const seen: string[] = []
-    await consumer.connect()
+  /** The partition 0 leader, asked until a broker knows it (a node restarted by an earlier test may lag behind). */
+  async function leaderOf(kafka: Kafka, topic: string): Promise<number> {
+    let leader = -1
+    await waitFor(
+      `a leader for ${topic}`,
+      async () => {
+        const admin = kafka.admin()
+        await admin.connect()
+        try {
+          leader = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader
+        } catch {
+          leader = -1
+        } finally {
+          await admin.disconnect()
+        }
+        return leader >= 0
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    )
+    return leader
+  }
+
+  async function countDirect(kafka: Kafka, topic: string): Promise<number> {
+    const admin = kafka.admin()
+    await admin.connect()
     try {
-      await consumer.subscribe({ topic, fromBeginning: true })
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(message.value!.toString())
-        },
-      })
-      await waitFor(`${atLeast} records in ${topic}`, () => seen.length >= atLeast, { timeoutMs: 20_000 }).catch(
-        () => {},
-      )
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0)
     } finally {
-      await consumer.disconnect()
+      await admin.disconnect()
     }
-    return seen
+  }
+
+  /**
+   * Every value in a topic, read directly from the brokers with kcat (no group: with a node down, the group
+   * coordinator may be the dead one until the controller fences it).
+   */
+  async function readValues(topic: string): Promise<string[]> {
+    const read = await runKcat(['-b', direct, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], {
+      timeoutMs: 30_000,
+    })
+    return read.stdout.split('\n').filter(Boolean)
   }
 })
