@@ -233,6 +233,37 @@ export function createMetricsRegistry(stats: Statistics): Registry {
   )
   new SampledCounter(
     registry,
+    n('rate_limited_seconds_total'),
+    "Time the sidecar's rate limits held the client back (connection not read, responses held), per API of the " +
+      'request (or Fetch response) that went over a budget',
+    API,
+    function* () {
+      for (const { c, a } of perApi((_c, a) => (a.throttledRequests > 0 ? a : undefined)))
+        yield { labels: apiLabels(c, a.name), value: a.sidecarThrottleMs / 1000 }
+    },
+  )
+  new SampledCounter(
+    registry,
+    n('rate_limited_requests_total'),
+    'Requests (or Fetch responses) that went over a rate-limit budget and made the client wait',
+    API,
+    function* () {
+      for (const { c, a } of perApi((_c, a) => (a.throttledRequests > 0 ? a : undefined)))
+        yield { labels: apiLabels(c, a.name), value: a.throttledRequests }
+    },
+  )
+  new SampledCounter(
+    registry,
+    n('rate_limited_bytes_total'),
+    'Bytes of the requests (or Fetch responses) that went over a rate-limit budget',
+    API,
+    function* () {
+      for (const { c, a } of perApi((_c, a) => (a.throttledRequests > 0 ? a : undefined)))
+        yield { labels: apiLabels(c, a.name), value: a.throttledBytes }
+    },
+  )
+  new SampledCounter(
+    registry,
     n('client_errors_total'),
     "The sidecar's own failures (KSC_ERR_*) on a client's connections",
     [...CLIENT, 'code'],

@@ -61,7 +61,15 @@ export interface ApiSnapshot {
   /** Time spent in the sidecar (total - upstream) and waiting for the broker. */
   readonly sidecarMs: LatencySnapshot
   readonly upstreamMs: LatencySnapshot
+  /** throttle_time_ms in the decoded responses the client got: the broker's, or the sidecar's where it set a longer one. */
   readonly throttleMs: number
+  /**
+   * Time the sidecar's rate limits held the client back for requests of this API (connection not read, responses
+   * held), the requests that went over a budget and their bytes (for Fetch: responses). Absent before rate-limit.
+   */
+  readonly sidecarThrottleMs?: number
+  readonly throttledRequests?: number
+  readonly throttledBytes?: number
   /** Kafka error codes in responses, by name (decoded APIs only), except the expected ones. */
   readonly errors: Readonly<Record<string, number>>
   /**
@@ -91,6 +99,10 @@ export interface ClientSnapshot {
   readonly bytesIn: number
   readonly bytesOut: number
   readonly throttleMs: number
+  /** The sum over APIs of ApiSnapshot.sidecarThrottleMs, throttledRequests, throttledBytes. Absent before rate-limit. */
+  readonly sidecarThrottleMs?: number
+  readonly throttledRequests?: number
+  readonly throttledBytes?: number
   readonly apis: Readonly<Record<string, ApiSnapshot>>
   /** The sidecar's own failures (KSC_ERR_*) on this client's connections. */
   readonly sidecarErrors: Readonly<Record<string, number>>

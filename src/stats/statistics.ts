@@ -42,6 +42,10 @@ export interface ApiStats {
   readonly sidecar: LatencyHistogram
   readonly upstream: LatencyHistogram
   throttleMs: number
+  /** Time the sidecar itself held the client back for this API's requests (rate-limit), and what went over. */
+  sidecarThrottleMs: number
+  throttledRequests: number
+  throttledBytes: number
   /** Kafka error code -> count, client errors only. */
   readonly errors: Map<number, number>
   /** Kafka error code -> count, the codes that are steps of the protocol's normal flow in these answers. */
@@ -262,6 +266,13 @@ export class Statistics implements ConnectionObserver, StatsSink {
     this.api(this.clientOf(conn), apiKey).throttleMs += ms
   }
 
+  sidecarThrottled(conn: ConnectionView, apiKey: number, ms: number, bytes: number): void {
+    const a = this.api(this.clientOf(conn), apiKey)
+    a.sidecarThrottleMs += ms
+    a.throttledRequests++
+    a.throttledBytes += bytes
+  }
+
   kafkaError(conn: ConnectionView, apiKey: number, errorCode: number): void {
     const api = this.api(this.clientOf(conn), apiKey)
     const errors = isExpectedError(apiKey, errorCode) ? api.expectedErrors : api.errors
@@ -369,6 +380,9 @@ export class Statistics implements ConnectionObserver, StatsSink {
         sidecar: new LatencyHistogram(),
         upstream: new LatencyHistogram(),
         throttleMs: 0,
+        sidecarThrottleMs: 0,
+        throttledRequests: 0,
+        throttledBytes: 0,
         errors: new Map(),
         expectedErrors: new Map(),
       }
@@ -544,12 +558,18 @@ function clientSnapshot(
   let bytesIn = 0
   let bytesOut = 0
   let throttleMs = 0
+  let sidecarThrottleMs = 0
+  let throttledRequests = 0
+  let throttledBytes = 0
   for (const a of c.apis) {
     if (a === undefined) continue
     requests += a.requests
     bytesIn += a.bytesIn
     bytesOut += a.bytesOut
     throttleMs += a.throttleMs
+    sidecarThrottleMs += a.sidecarThrottleMs
+    throttledRequests += a.throttledRequests
+    throttledBytes += a.throttledBytes
     const errs: Record<string, number> = {}
     for (const [code, n] of a.errors) {
       errs[kafkaErrorName(code)] = n
@@ -568,6 +588,9 @@ function clientSnapshot(
       sidecarMs: latency(a.sidecar),
       upstreamMs: latency(a.upstream),
       throttleMs: a.throttleMs,
+      sidecarThrottleMs: a.sidecarThrottleMs,
+      throttledRequests: a.throttledRequests,
+      throttledBytes: a.throttledBytes,
       errors: errs,
       expectedErrors: expected,
     }
@@ -585,6 +608,9 @@ function clientSnapshot(
     bytesIn,
     bytesOut,
     throttleMs,
+    sidecarThrottleMs,
+    throttledRequests,
+    throttledBytes,
     apis,
     sidecarErrors: Object.fromEntries(c.sidecarErrors),
     produce: flows(c.produce),

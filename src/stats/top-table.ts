@@ -27,6 +27,8 @@ interface Row {
   readonly outRate: number | null
   readonly produceRate: number | null
   readonly fetchRate: number | null
+  /** Milliseconds per second the sidecar's rate limits held the client back. */
+  readonly throttledRate: number | null
 }
 
 const rowKey = (c: ClientSnapshot) => `${c.clientId}\u0000${c.principal ?? ''}`
@@ -58,6 +60,7 @@ export function buildRows(current: StatsSnapshot, previous: StatsSnapshot | unde
       outRate,
       produceRate: rate(sumRecords(c.produce), p ? sumRecords(p.produce) : undefined, seconds),
       fetchRate: rate(sumRecords(c.fetch), p ? sumRecords(p.fetch) : undefined, seconds),
+      throttledRate: rate(c.sidecarThrottleMs ?? 0, p === undefined ? undefined : (p.sidecarThrottleMs ?? 0), seconds),
     }
   })
 }
@@ -165,6 +168,16 @@ export function renderTop(current: StatsSnapshot, previous: StatsSnapshot | unde
     },
     { title: 'LAG', width: 8, align: 'right', value: (r) => (r.client.lag === null ? '-' : formatCount(r.client.lag)) },
     { title: 'THROTTLE', width: 9, align: 'right', value: (r) => `${formatCount(r.client.throttleMs)}ms` },
+    {
+      // The sidecar's own rate limits (rate-limit filter), apart from the broker's throttle in THROTTLE.
+      title: 'THROTTLED',
+      width: 9,
+      align: 'right',
+      value: (r) =>
+        r.throttledRate === null
+          ? `${formatCount(r.client.sidecarThrottleMs ?? 0)}ms`
+          : `${formatCount(Math.round(r.throttledRate))}ms/s`,
+    },
     {
       title: 'SOFTWARE',
       width: 26,
