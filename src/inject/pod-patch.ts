@@ -19,6 +19,9 @@ import {
  * that container the bootstrap variable and nothing else.
  */
 
+/** The label the injector puts on every pod it injected. */
+export const INJECTED_LABEL = 'kafka-sidecar.io/injected'
+
 export interface PatchOperation {
   readonly op: 'add' | 'replace' | 'remove' | 'test'
   readonly path: string
@@ -127,10 +130,12 @@ export function mutatePod(pod: unknown, config: InjectorConfig, options: MutateO
     // kubectl logs/exec pick the first container unless told; keep that the app's, not the sidecar's.
     newAnnotations[defaultContainer] = containers[0].name
   }
+  // A label (selectable, unlike annotations) marks injected pods: the chart's PodMonitor finds the sidecars by it.
+  const newLabels = { [INJECTED_LABEL]: 'true' }
   patch.push(
     ...((pod as JsonObject).metadata === undefined
-      ? [{ op: 'add' as const, path: pointer('metadata'), value: { annotations: newAnnotations } }]
-      : annotationOps(metadata, newAnnotations)),
+      ? [{ op: 'add' as const, path: pointer('metadata'), value: { annotations: newAnnotations, labels: newLabels } }]
+      : [...mapOps(metadata, 'annotations', newAnnotations), ...mapOps(metadata, 'labels', newLabels)]),
   )
   return { outcome: 'injected', patch, warnings }
 }
@@ -173,15 +178,9 @@ function volumeOps(spec: JsonObject, sidecar: SidecarSpec): PatchOperation[] {
     .map((v) => ({ op: 'add' as const, path: pointer('spec', 'volumes', '-'), value: v }))
 }
 
-function annotationOps(metadata: JsonObject, add: Record<string, string>): PatchOperation[] {
-  if (!isObject(metadata.annotations)) {
-    return [{ op: 'add', path: pointer('metadata', 'annotations'), value: add }]
-  }
-  return Object.entries(add).map(([k, v]) => ({
-    op: 'add' as const,
-    path: pointer('metadata', 'annotations', k),
-    value: v,
-  }))
+function mapOps(metadata: JsonObject, map: 'annotations' | 'labels', add: Record<string, string>): PatchOperation[] {
+  if (!isObject(metadata[map])) return [{ op: 'add', path: pointer('metadata', map), value: add }]
+  return Object.entries(add).map(([k, v]) => ({ op: 'add' as const, path: pointer('metadata', map, k), value: v }))
 }
 
 interface PodShape {

@@ -1,6 +1,7 @@
 import type http from 'node:http'
 import https from 'node:https'
 import type { Logger } from 'pino'
+import { Counter, Registry } from 'prom-client'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
 import { ListenError } from '../server/listeners.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
@@ -20,6 +21,7 @@ import { mutatePod } from './pod-patch.js'
  *   POST /inject            pods the API server selected by a namespace or pod label: injected unless opted out
  *   POST /inject-annotated  pods of namespaces that did not opt in: injected only with kafka-sidecar.io/inject: "true"
  *   GET  /healthz, /readyz  for the kubelet
+ *   GET  /metrics           kafka_sidecar_injector_reviews_total{outcome} (Prometheus text format)
  * A body that is no AdmissionReview gets HTTP 400 with the reason; a pod that cannot be injected gets a review
  * with allowed: false and the reason; a bug gets HTTP 500 (the webhook's failurePolicy decides). Nothing a
  * request carries can stop the server.
@@ -38,6 +40,13 @@ export interface WebhookServerOptions {
 export class WebhookServer {
   private readonly server: https.Server
   private readonly material: ReloadingTlsMaterial
+  private readonly registry = new Registry()
+  private readonly reviews = new Counter({
+    name: 'kafka_sidecar_injector_reviews_total',
+    help: 'Admission reviews answered, by outcome (injected, already-injected, skip-*, refused, not-a-pod-create, malformed, error)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
 
   constructor(private readonly options: WebhookServerOptions) {
     this.material = new ReloadingTlsMaterial({
@@ -85,6 +94,16 @@ export class WebhookServer {
       send(res, 200, { status: 'ok' })
       return
     }
+    if (path === '/metrics' && req.method === 'GET') {
+      this.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.registry.contentType })
+          res.end(text)
+        },
+        () => send(res, 500, { error: 'metrics unavailable' }),
+      )
+      return
+    }
     if (path !== '/inject' && path !== '/inject-annotated') {
       send(res, 404, { error: `no such endpoint ${path}: POST AdmissionReviews to /inject or /inject-annotated` })
       return
@@ -96,6 +115,7 @@ export class WebhookServer {
     readBody(req, MAX_REVIEW_BYTES).then(
       (body) => {
         if (body === undefined) {
+          this.reviews.inc({ outcome: 'malformed' })
           send(res, 413, {
             code: 'KSC_ERR_INJECT_REVIEW_TOO_LARGE',
             error: `the AdmissionReview is larger than ${MAX_REVIEW_BYTES} bytes`,
@@ -105,6 +125,7 @@ export class WebhookServer {
         try {
           this.review(body, path === '/inject-annotated', res)
         } catch (err) {
+          this.reviews.inc({ outcome: 'error' })
           this.options.log.error({ err }, 'admission review failed')
           if (!res.headersSent) {
             send(res, 500, { code: 'KSC_ERR_INJECT_INTERNAL', error: `the injector failed: ${(err as Error).message}` })
@@ -122,31 +143,33 @@ export class WebhookServer {
       request = parseAdmissionReview(body)
     } catch (err) {
       if (!(err instanceof AdmissionReviewError)) throw err
+      this.reviews.inc({ outcome: 'malformed' })
       log.warn({ code: err.code, err: err.message }, 'malformed admission review refused')
       send(res, err.status, { code: err.code, error: err.message })
       return
     }
     const who = { uid: request.uid, namespace: request.namespace, pod: podName(request), dryRun: request.dryRun }
-    const answer = this.answer(request, requireOptIn)
+    const { answer, outcome } = this.answer(request, requireOptIn)
     const r = answer.response
-    log.info(
-      { ...who, allowed: r.allowed, patched: r.patch !== undefined, warnings: r.warnings, reason: r.status?.message },
-      'admission review answered',
-    )
+    this.reviews.inc({ outcome })
+    log.info({ ...who, outcome, warnings: r.warnings, reason: r.status?.message }, 'admission review answered')
     send(res, 200, answer)
   }
 
-  private answer(request: AdmissionRequest, requireOptIn: boolean): AdmissionReviewResponse {
+  private answer(
+    request: AdmissionRequest,
+    requireOptIn: boolean,
+  ): { answer: AdmissionReviewResponse; outcome: string } {
     // The chart registers the webhook for pod CREATE only; anything else passes untouched.
     if (request.kind.group !== '' || request.kind.kind !== 'Pod' || request.operation !== 'CREATE') {
-      return allowResponse(request.uid, [])
+      return { answer: allowResponse(request.uid, []), outcome: 'not-a-pod-create' }
     }
     try {
       const mutation = mutatePod(request.object, this.options.config, { requireOptIn, version: this.options.version })
-      return allowResponse(request.uid, mutation.patch, mutation.warnings)
+      return { answer: allowResponse(request.uid, mutation.patch, mutation.warnings), outcome: mutation.outcome }
     } catch (err) {
       if (!(err instanceof PodInjectionError)) throw err
-      return denyResponse(request.uid, 400, err.message)
+      return { answer: denyResponse(request.uid, 400, err.message), outcome: 'refused' }
     }
   }
 }

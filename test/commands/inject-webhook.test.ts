@@ -45,6 +45,7 @@ type Json = any
 interface Answer {
   readonly status: number
   readonly body: Json
+  readonly text: string
 }
 
 describe.skipIf(skipReason !== undefined)('kafka-sidecar inject-webhook, as a process', () => {
@@ -118,9 +119,10 @@ describe.skipIf(skipReason !== undefined)('kafka-sidecar inject-webhook, as a pr
         (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: safeJson(Buffer.concat(chunks).toString()) }),
-          )
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString()
+            resolve({ status: res.statusCode ?? 0, body: safeJson(text), text })
+          })
         },
       )
       req.on('error', reject)
@@ -302,7 +304,12 @@ describe.skipIf(skipReason !== undefined)('kafka-sidecar inject-webhook, as a pr
     expect(refused.allowed).toBe(false)
     expect(refused.status.message).toContain('spec: is missing or not an object')
     expect((await post('/inject', '', 'GET')).status).toBe(405)
-    expect((await post('/metrics', '', 'GET')).status).toBe(404)
+    expect((await post('/stats', '', 'GET')).status).toBe(404)
+    // Every answer is counted by outcome; the malformed ones above among them.
+    const metrics = (await post('/metrics', '', 'GET')).text
+    expect(metrics).toMatch(/^kafka_sidecar_injector_reviews_total\{outcome="malformed"\} 6$/m)
+    expect(metrics).toMatch(/^kafka_sidecar_injector_reviews_total\{outcome="injected"\} \d+$/m)
+    expect(metrics).toMatch(/^kafka_sidecar_injector_reviews_total\{outcome="refused"\} \d+$/m)
     expect((await post('/healthz', '', 'GET')).status).toBe(200)
     expect(server.exitCode).toBeNull()
     expect(log.join('\n')).not.toMatch(/\n\s+at /)

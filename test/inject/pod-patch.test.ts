@@ -68,6 +68,8 @@ describe('mutatePod: native sidecar', () => {
     expect(sidecar.lifecycle).toBeUndefined()
     // The app is pointed at the sidecar.
     expect(pod.spec.containers[0].env).toEqual([{ name: 'KAFKA_BOOTSTRAP_SERVERS', value: 'localhost:9092' }])
+    // Selectable by the chart's PodMonitor; the workload's own labels stay.
+    expect(pod.metadata.labels).toEqual({ app: 'orders', 'kafka-sidecar.io/injected': 'true' })
     expect(JSON.parse(pod.metadata.annotations['kafka-sidecar.io/status'])).toEqual({
       version: '0.1.0',
       mode: 'native-sidecar',
