@@ -43,8 +43,11 @@ export interface TapSpec {
   readonly metadataOnly: boolean
   /** JSON fields of record values replaced by "[REDACTED]" (dot paths; `*` one level, `**` any depth). */
   readonly redact: readonly string[]
-  /** Create the destination topic when it does not exist, with the cluster's default partitions and replication. */
-  readonly createTopic: boolean
+  /**
+   * Create the destination topic when it does not exist: undefined leaves it to the operator; `partitions` and
+   * `replicationFactor` -1 take the cluster's defaults. More partitions let the tap producer send more at once.
+   */
+  readonly createTopic?: { readonly partitions: number; readonly replicationFactor: number }
   /** Admin taps only: the tap stops by itself this long after it started. */
   readonly durationMs?: number
 }
@@ -99,7 +102,7 @@ export class TapConfigError extends Error {
   }
 }
 
-export const QUEUE_DEFAULTS = { maxBytes: 16 * 1024 * 1024, maxRecords: 20_000 }
+export const QUEUE_DEFAULTS = { maxBytes: 8 * 1024 * 1024, maxRecords: 10_000 }
 export const CONTROL_DEFAULTS = { enabled: true, allowRemote: false, maxDurationMs: 3_600_000 }
 const CLUSTER_DEFAULTS = { clientId: 'kafka-sidecar-tap', connectTimeoutMs: 10_000, requestTimeoutMs: 30_000 }
 /** Shorter than a producer's usual two minutes: a tap record that late is of little use, and it holds queue room. */
@@ -279,8 +282,9 @@ export function parseTapSpec(
     sample: parseSample(m.sample, `${key}.sample`),
     metadataOnly: bool(m.metadataOnly, `${key}.metadataOnly`, false),
     redact: parseRedact(m.redact, `${key}.redact`),
-    createTopic: bool(m.createTopic, `${key}.createTopic`, false),
   }
+  const createTopic = parseCreateTopic(m.createTopic, `${key}.createTopic`)
+  if (createTopic !== undefined) spec.createTopic = createTopic
   if (cluster !== undefined) spec.cluster = cluster
   if (spec.metadataOnly && spec.redact.length > 0) {
     throw new TapConfigError(key, 'metadataOnly copies no values, so redact has nothing to do: keep one')
@@ -295,6 +299,18 @@ export function parseTapSpec(
     spec.durationMs = int(m.durationMs, `${key}.durationMs`, 0, 1, options.admin.maxDurationMs)
   }
   return spec
+}
+
+function parseCreateTopic(raw: unknown, key: string): TapSpec['createTopic'] {
+  if (raw === undefined || raw === null || raw === false) return undefined
+  if (raw === true) return { partitions: -1, replicationFactor: -1 }
+  const m = mapping(raw, key, ['partitions', 'replicationFactor'])
+  const partitions = int(m.partitions, `${key}.partitions`, -1, -1, 10_000)
+  const replicationFactor = int(m.replicationFactor, `${key}.replicationFactor`, -1, -1, 32_767)
+  if (partitions === 0 || replicationFactor === 0) {
+    throw new TapConfigError(key, 'partitions and replicationFactor are at least 1 (or -1: the cluster default)')
+  }
+  return { partitions, replicationFactor }
 }
 
 function parseTls(raw: unknown, key: string): ClusterTls | undefined {

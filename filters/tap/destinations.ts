@@ -87,11 +87,14 @@ export class Destination {
   }
 
   /** Creates the topic unless it exists; once per topic while that succeeds (a failure is tried again next time). */
-  ensureTopic(topic: string): Promise<void> {
+  ensureTopic(
+    topic: string,
+    layout: { readonly partitions: number; readonly replicationFactor: number },
+  ): Promise<void> {
     let p = this.ensured.get(topic)
     if (p === undefined) {
       const body = defaultRequest(ApiKey.CreateTopics, CREATE_TOPICS_VERSION, {
-        topics: [{ name: topic, numPartitions: -1, replicationFactor: -1 }],
+        topics: [{ name: topic, numPartitions: layout.partitions, replicationFactor: layout.replicationFactor }],
         timeoutMs: 30_000,
       })
       p = this.producer.createTopics(body).then((res) => {
@@ -163,6 +166,7 @@ export function upstreamProducer(upstream: UpstreamClientService | undefined): P
   }
 }
 
+const TAP_BATCH_BYTES = 256 * 1024
 /** How long close() waits for records still queued to go out before it drops them. */
 const CLOSE_FLUSH_MS = 5_000
 
@@ -209,7 +213,9 @@ export function clusterProducer(name: string, spec: ClusterSpec, configDir: stri
     ...(sasl !== undefined && { sasl }),
     requestTimeoutMs: spec.requestTimeoutMs,
     reconnectBackoffMaxMs: 5_000,
-    producer: { deliveryTimeoutMs: spec.deliveryTimeoutMs },
+    // Larger batches than a producer's usual 16 KiB: a tap topic often has few partitions, and a Produce request
+    // carries one batch per partition, so the batch size bounds what each request takes.
+    producer: { deliveryTimeoutMs: spec.deliveryTimeoutMs, batchBytes: TAP_BATCH_BYTES },
     log: log.child({ component: `tap-cluster-${name}` }),
   })
   client.start()

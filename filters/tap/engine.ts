@@ -21,6 +21,8 @@ import { ActiveTap, TapSet } from './taps.js'
 const SLICE_MS = 4
 /** Records per produce() call: large enough to batch well, small enough that one failure loses little. */
 const RECORDS_PER_CALL = 500
+/** How long close() waits for copies already taken to be handed to their producers. */
+const CLOSE_IDLE_MS = 2_000
 /** Topic ids whose names are remembered (Produce v13, Fetch v13+ name topics by id). */
 const MAX_NAMES = 10_000
 
@@ -415,8 +417,10 @@ export class TapEngine {
     const sent =
       dest === undefined
         ? Promise.reject(new Error(`cluster ${tap.spec.cluster} is no longer configured`))
-        : tap.spec.createTopic
-          ? dest.ensureTopic(tap.spec.topic).then(() => dest.produce(tap.spec.topic, records, settings))
+        : tap.spec.createTopic !== undefined
+          ? dest
+              .ensureTopic(tap.spec.topic, tap.spec.createTopic)
+              .then(() => dest.produce(tap.spec.topic, records, settings))
           : dest.produce(tap.spec.topic, records, settings)
     sent
       .then(
@@ -450,6 +454,10 @@ export class TapEngine {
     this.adminTaps.clear()
     this.configTaps = []
     this.publish()
+    // Copies already taken get a short, bounded chance to reach their producers, which flush them as they close.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.whenIdle(), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_IDLE_MS)))])
+    clearTimeout(timer)
     await Promise.all([...this.destinations.values()].map((d) => d.close().catch(() => {})))
   }
 }

@@ -6,7 +6,7 @@ describe('tap config', () => {
     const c = parseConfig({})
     expect(c.taps).toEqual([])
     expect(c.control).toEqual({ enabled: true, allowRemote: false, maxDurationMs: 3_600_000 })
-    expect(c.queue).toEqual({ maxBytes: 16 * 1024 * 1024, maxRecords: 20_000 })
+    expect(c.queue).toEqual({ maxBytes: 8 * 1024 * 1024, maxRecords: 10_000 })
     expect(c.instance).not.toBe('')
   })
 
@@ -55,8 +55,25 @@ describe('tap config', () => {
       sample: { rate: 0.1, by: 'batches' },
       metadataOnly: false,
       redact: ['card.number', '**.password'],
-      createTopic: false,
     })
+  })
+
+  it('createTopic: true takes the cluster defaults; a layout may be given', () => {
+    const taps = parseConfig({
+      taps: [
+        { name: 'a', topic: 'x', createTopic: true },
+        { name: 'b', topic: 'y', createTopic: { partitions: 8 } },
+        { name: 'c', topic: 'z' },
+      ],
+    }).taps
+    expect(taps.map((t) => t.createTopic)).toEqual([
+      { partitions: -1, replicationFactor: -1 },
+      { partitions: 8, replicationFactor: -1 },
+      undefined,
+    ])
+    expect(() => parseConfig({ taps: [{ name: 'a', topic: 'x', createTopic: { partitions: 0 } }] })).toThrow(
+      /createTopic: partitions and replicationFactor are at least 1/,
+    )
   })
 
   it('sample as a bare rate; direction defaults to produce', () => {
