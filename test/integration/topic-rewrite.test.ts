@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import { percentBucket } from '../../filters/topic-rewrite/client-selector.js'
 import { FILTER_PLUGINS } from '../../src/filter-plugins.js'
+import { ApiKey } from '../../src/pipeline/filter-api.js'
 import {
   createTopic,
   getCluster,
@@ -16,6 +18,7 @@ import {
   waitFor,
   waitForTopic,
 } from '../harness/index.js'
+import { RawKafkaClient } from '../support/raw-client.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 import { runTransactionalProducer } from '../support/transactional-producer.js'
 
@@ -519,6 +522,55 @@ describe('topic-rewrite percentage selection (3-node cluster)', () => {
     try {
       expect(await canarySide(sc.bootstrap, topic, ids)).toEqual(first)
     } finally {
+      await sc.stop()
+    }
+  })
+})
+
+describe('topic-rewrite hot reload (3-node cluster)', () => {
+  const cluster = getCluster('triple')
+
+  it('new rules apply to new connections; an open connection keeps the rules it started with', async () => {
+    const topic = uniqueTopicName('reload')
+    await createTopic(cluster.description, topic, { partitions: 1 })
+    await createTopic(cluster.description, `${topic}-canary`, { partitions: 3 })
+    const rules = (clientId: string) => ({
+      filters: [
+        {
+          name: 'topic-rewrite',
+          config: { rules: [{ clients: { ids: [clientId] }, topics: [{ regex: '(reload-.*)', to: '$1-canary' }] }] },
+        },
+      ],
+    })
+    const sc = await startTestSidecar(cluster.description.bootstrapServers, rules('someone-else'), {
+      plugins: FILTER_PLUGINS,
+    })
+    const clients: RawKafkaClient[] = []
+    /** Partition count of the topic as this connection sees it (Metadata v12, by name). */
+    const partitions = async (client: RawKafkaClient): Promise<number> => {
+      const md = await client.request<MetadataResponse>(
+        ApiKey.Metadata,
+        12,
+        {
+          topics: [{ name: topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+          allowAutoTopicCreation: false,
+          includeTopicAuthorizedOperations: false,
+        },
+        'reloaded-app',
+      )
+      return md.topics.find((t) => t.name === topic)!.partitions.length
+    }
+    try {
+      const before = await RawKafkaClient.connect(sc.bootstrap)
+      clients.push(before)
+      expect(await partitions(before)).toBe(1)
+      await sc.sidecar.reload({ ...sc.config, ...rules('reloaded-app') } as typeof sc.config)
+      const after = await RawKafkaClient.connect(sc.bootstrap)
+      clients.push(after)
+      expect(await partitions(after)).toBe(3)
+      expect(await partitions(before)).toBe(1)
+    } finally {
+      for (const c of clients) c.close()
       await sc.stop()
     }
   })
