@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../src/config/schema.js'
 import { StatsService } from '../../src/stats/index.js'
 
-const DASHBOARD = new URL('../../helm/grafana/kafka-sidecar-dashboard.json', import.meta.url)
+const DASHBOARD = new URL('../../helm/kafka-sidecar/dashboards/kafka-sidecar-dashboard.json', import.meta.url)
 
 interface Panel {
   title: string
