@@ -37,6 +37,8 @@ export interface PartitionCheck {
   unreadable: string | undefined
   /** Schema ids the check needed and the cache did not have (look them up, then check again). */
   missing: Set<number> | undefined
+  /** Schema ids whose cached subjects lacked the record's subject (ask again, then check again). */
+  refresh: Set<number> | undefined
 }
 
 /** Record errors per partition in a response: enough for a producer to see what is wrong, bounded in size. */
@@ -45,6 +47,8 @@ export const MAX_REPORTED_FAILURES = 20
 export interface CheckEnvironment {
   /** A schema by id without waiting; undefined when it must be looked up first. */
   resolve(id: number): SchemaLookup | undefined
+  /** Whether a schema's subjects may be asked again before a record is refused for its subject. */
+  canRefresh(id: number): boolean
   readonly local: LocalSchemas | undefined
 }
 
@@ -69,6 +73,7 @@ export function checkPartition(records: Buffer, topic: string, rule: Rule, env: 
     unavailable: undefined,
     unreadable: undefined,
     missing: undefined,
+    refresh: undefined,
   }
   let index = 0
   try {
@@ -205,6 +210,11 @@ function checkPart(
     const expected = expectedSubject(source.subject, topic, part, schema, indexes)
     const held = expected === undefined ? undefined : schema.subjects.find((s) => s.subject === expected)
     if (held === undefined) {
+      if (env.canRefresh(id)) {
+        result.refresh ??= new Set()
+        result.refresh.add(id)
+        return
+      }
       const under = schema.subjects.map((s) => `${s.subject} v${s.version}`).join(', ') || 'no subject'
       fail(
         result,

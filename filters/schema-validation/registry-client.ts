@@ -49,6 +49,8 @@ export class RegistryUnavailableError extends Error {
   readonly code = 'KSC_ERR_SCHEMA_REGISTRY_UNAVAILABLE'
 }
 
+class StaleSocketError extends Error {}
+
 const ACCEPT = 'application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json'
 
 export class RegistryHttp {
@@ -91,7 +93,20 @@ export class RegistryHttp {
     this.agent.destroy()
   }
 
-  private get(path: string): Promise<unknown> {
+  /**
+   * A kept-alive connection the registry closed while idle fails the request written on it (ECONNRESET, EPIPE) before
+   * any answer: such a request is sent once more on a new connection.
+   */
+  private async get(path: string): Promise<unknown> {
+    try {
+      return await this.getOnce(path)
+    } catch (err) {
+      if (err instanceof StaleSocketError) return this.getOnce(path)
+      throw err
+    }
+  }
+
+  private getOnce(path: string): Promise<unknown> {
     const url = new URL(path, this.base)
     const lib = url.protocol === 'https:' ? https : http
     return new Promise((resolve, reject) => {
@@ -145,6 +160,11 @@ export class RegistryHttp {
       }, this.options.timeoutMs)
       req.on('error', (err) => {
         clearTimeout(timer)
+        const code = (err as NodeJS.ErrnoException).code
+        if (req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          reject(new StaleSocketError(err.message))
+          return
+        }
         reject(
           new RegistryUnavailableError(`cannot reach the schema registry at ${this.base.origin}: ${describe(err)}`),
         )

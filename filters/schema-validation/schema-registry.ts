@@ -51,6 +51,8 @@ type Entry =
   | { readonly kind: 'unknown'; readonly reason: string; readonly at: number }
 
 const MAX_REFERENCE_DEPTH = 16
+/** A schema's subjects are asked again at most this often when a record names a subject they lack (see refresh). */
+const SUBJECTS_REFRESH_MS = 1000
 
 /**
  * Schemas by id, shared by every connection of one configured filter: bounded (least recently used leave first), each
@@ -80,6 +82,27 @@ export class SchemaRegistryCache {
     const ttl = e.kind === 'found' ? this.options.ttlMs : this.options.unknownIdTtlMs
     if (this.clock.monotonic() - e.at > ttl) return undefined
     return e.kind === 'found' ? { kind: 'found', schema: e.schema } : { kind: 'unknown', reason: e.reason }
+  }
+
+  /**
+   * Whether the subjects of a cached schema may be out of date: the same schema can be registered under another subject
+   * after it was cached (Apicurio gives the same content the same id), so a record whose subject is missing from the
+   * list is checked again against a fresh one, at most once a second per id.
+   */
+  canRefresh(id: number): boolean {
+    const e = this.entries.get(id)
+    return e?.kind === 'found' && this.clock.monotonic() - e.at > SUBJECTS_REFRESH_MS
+  }
+
+  /** Looks an id up again even though it is cached (coalesced like lookUp; a failure keeps the cached schema). */
+  refresh(id: number): Promise<SchemaLookup> {
+    let p = this.pending.get(id)
+    if (p === undefined) {
+      p = this.fetch(id)
+      this.pending.set(id, p)
+      void p.finally(() => this.pending.delete(id))
+    }
+    return p
   }
 
   get size(): number {

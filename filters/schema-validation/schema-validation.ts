@@ -189,19 +189,36 @@ export class SchemaValidation implements ConfiguredFilter {
     }
     if (targets.length === 0) return undefined
     const cache = this.registry?.cache
-    const env: CheckEnvironment = { resolve: (id) => cache?.cached(id), local: this.local }
+    const env: CheckEnvironment = {
+      resolve: (id) => cache?.cached(id),
+      canRefresh: (id) => cache?.canRefresh(id) ?? false,
+      local: this.local,
+    }
     const checks = targets.map((t) => checkPartition(t.partition.records!, t.topic, t.rule, env))
     const missing = new Set<number>()
-    for (const c of checks) if (c.missing !== undefined) for (const id of c.missing) missing.add(id)
-    if (missing.size === 0 || cache === undefined) return this.decide(targets, checks, body.acks, ctx)
-    // Some schemas are not cached yet: look them all up at once, then check again with the answers at hand.
-    const ids = [...missing]
-    return Promise.all(ids.map((id) => cache.lookUp(id))).then((lookups) => {
+    const refresh = new Set<number>()
+    for (const c of checks) {
+      if (c.missing !== undefined) for (const id of c.missing) missing.add(id)
+      if (c.refresh !== undefined) for (const id of c.refresh) refresh.add(id)
+    }
+    if ((missing.size === 0 && refresh.size === 0) || cache === undefined) {
+      return this.decide(targets, checks, body.acks, ctx)
+    }
+    // Some schemas are not cached yet (or their subjects may be stale): ask for them all at once, then check again
+    // with the answers at hand.
+    const ids = [...missing, ...refresh]
+    return Promise.all(ids.map((id) => (refresh.has(id) ? cache.refresh(id) : cache.lookUp(id)))).then((lookups) => {
       const answers = new Map<number, SchemaLookup>(ids.map((id, i) => [id, lookups[i]!]))
       this.metrics.schemasCached.set({}, cache.size)
-      const again: CheckEnvironment = { resolve: (id) => answers.get(id) ?? cache.cached(id), local: this.local }
+      const again: CheckEnvironment = {
+        resolve: (id) => answers.get(id) ?? cache.cached(id),
+        canRefresh: () => false,
+        local: this.local,
+      }
       const rechecked = targets.map((t, i) =>
-        checks[i]!.missing === undefined ? checks[i]! : checkPartition(t.partition.records!, t.topic, t.rule, again),
+        checks[i]!.missing === undefined && checks[i]!.refresh === undefined
+          ? checks[i]!
+          : checkPartition(t.partition.records!, t.topic, t.rule, again),
       )
       return this.decide(targets, rechecked, body.acks, ctx)
     })

@@ -133,3 +133,16 @@ message Refund { string order_id = 1; }
     expect(s.check(Buffer.from([0x0a, 0x02, 0x08, 0x05]), [0])).toBeUndefined()
   })
 })
+
+describe('protobuf as a serialized FileDescriptorProto (what Confluent serializers register)', () => {
+  // confluent-kafka-python's ProtobufSerializer registered this for package shop { Shipment, Return }.
+  const b64 =
+    'Cg9zaGlwbWVudHMucHJvdG8SBHNob3AiJgoIU2hpcG1lbnQSCgoCaWQYASABKAkSDgoGd2VpZ2h0GAIgASgFIicKBlJldHVybhIOCgZyZWFzb24YASABKAkSDQoFaXRlbXMYAiABKAViBnByb3RvMw=='
+  it('reads the messages in order and checks records against them', () => {
+    const s = compileSchema('protobuf', b64)
+    expect(s.recordName([0])).toBe('shop.Shipment')
+    expect(s.recordName([1])).toBe('shop.Return')
+    expect(s.check(Buffer.from('0a08726561736f6e2d301001', 'hex'), [1])).toBeUndefined()
+    expect(s.check(Buffer.from('0a08726561736f6e', 'hex'), [1])).toMatch(/not a valid Protobuf shop.Return/)
+  })
+})
