@@ -7,7 +7,7 @@
  *   huge-prefix  1 connection sends a 2 GB size prefix (0x7fffffff) and then 10 MB
  *   idle         5,000 connections that never send a byte
  *   churn        ~500 connections a second, each closed by the client as soon as it is up
- *   slowloris    200 connections sending a valid ApiVersions request one byte a second
+ *   slowloris    200 connections sending a valid ApiVersions request (78 bytes) one byte a second
  *
  * The frame patterns repeat in rounds while the good client runs; slowloris runs at least 45 s (longer than the
  * default limits.requestAssemblyTimeoutMs). Figures per pattern: the sidecar's RSS idle before, its peak (VmHWM),
@@ -180,7 +180,8 @@ async function runPattern(
         await slowloris({
           address,
           connections: 200,
-          request: apiVersionsV0Request(),
+          // 78 bytes: at one a second, one request takes longer than limits.requestAssemblyTimeoutMs (30 s).
+          request: apiVersionsV0Request('s'.repeat(64)),
           intervalMs: 1_000,
           durationMs: 3_600_000,
           until: stop,

@@ -132,17 +132,18 @@ export function requestStart(announcedBytes: number, apiKey = API_VERSIONS_KEY, 
 }
 
 /**
- * A complete ApiVersions v0 request (header v1 with client id "slow", empty body): 18 bytes after the size prefix.
- * What a slowloris trickles.
+ * A complete ApiVersions v0 request (header v1 with `clientId`, empty body): 14 + clientId bytes with the size
+ * prefix. What a slowloris trickles; a longer client id makes one request take longer to trickle.
  */
-export function apiVersionsV0Request(): Buffer {
+export function apiVersionsV0Request(clientId = 'slow'): Buffer {
+  const id = Buffer.from(clientId)
   const header = Buffer.alloc(4 + 2 + 2 + 4 + 2)
-  header.writeUInt32BE(2 + 2 + 4 + 2 + 4, 0)
+  header.writeUInt32BE(2 + 2 + 4 + 2 + id.length, 0)
   header.writeInt16BE(API_VERSIONS_KEY, 4)
   header.writeInt16BE(0, 6)
   header.writeInt32BE(7, 8)
-  header.writeInt16BE(4, 12)
-  return Buffer.concat([header, Buffer.from('slow')])
+  header.writeInt16BE(id.length, 12)
+  return Buffer.concat([header, id])
 }
 
 const CHUNK = Buffer.alloc(1024 * 1024, 0x61)
