@@ -21,6 +21,8 @@ export type HeartbeatOutcome =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'changed' }
   | { readonly kind: 'invalid'; readonly message: string }
+  /** The topic list could not be read: the heartbeat cannot be sent without it. */
+  | { readonly kind: 'unavailable'; readonly message: string }
 
 const UNCHANGED: HeartbeatOutcome = { kind: 'unchanged' }
 const CHANGED: HeartbeatOutcome = { kind: 'changed' }
@@ -57,17 +59,23 @@ export class RegexSubscription {
     if (this.regex === undefined) return UNCHANGED
     const regex = this.regex
     const mustSend = sentRegex !== null || body.subscribedTopicNames !== null
-    return this.topics.get(ctx).then((real) => {
-      const matched = clientTopicNames(real, this.mapper)
-        .filter((c) => regex.test(c))
-        .map((c) => this.mapper.toReal(c))
-      const names = [...new Set([...this.explicit, ...matched])].sort()
-      const key = names.join('\u0000')
-      body.subscribedTopicRegex = null
-      if (!mustSend && key === this.lastSent) return sentRegex === null ? UNCHANGED : CHANGED
-      this.lastSent = key
-      body.subscribedTopicNames = names
-      return CHANGED
-    })
+    return this.topics.get(ctx).then(
+      (real) => {
+        const matched = clientTopicNames(real, this.mapper)
+          .filter((c) => regex.test(c))
+          .map((c) => this.mapper.toReal(c))
+        const names = [...new Set([...this.explicit, ...matched])].sort()
+        const key = names.join('\u0000')
+        if (!mustSend && key === this.lastSent) return UNCHANGED
+        body.subscribedTopicRegex = null
+        this.lastSent = key
+        body.subscribedTopicNames = names
+        return CHANGED
+      },
+      (err: unknown): HeartbeatOutcome => ({
+        kind: 'unavailable',
+        message: `the sidecar could not list the topics to match the subscription regex: ${(err as Error).message}`,
+      }),
+    )
   }
 }

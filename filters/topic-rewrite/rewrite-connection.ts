@@ -144,6 +144,8 @@ export class RewriteConnection {
     const outcome = this.regex.onHeartbeat(req.body as ConsumerGroupHeartbeatRequest, ctx)
     const verdict = (o: Awaited<typeof outcome>): RequestVerdict | undefined => {
       if (o.kind === 'invalid') return errorResponse(ErrorCode.INVALID_REGULAR_EXPRESSION, o.message)
+      // Retriable: the client finds the coordinator again and sends its whole subscription once more.
+      if (o.kind === 'unavailable') return errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE, o.message)
       return this.requestVerdict(req, modified || o.kind === 'changed')
     }
     return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome)

@@ -339,6 +339,17 @@ describe('topic-rewrite: a canary client', () => {
     expect(await filter.onRequest!(bad, ctx)).toMatchObject({ kind: 'error', errorCode: 128 })
   })
 
+  it('KIP-848 regex: when the topic list cannot be read, the heartbeat gets a retriable error, never the raw regex', async () => {
+    const { filter, ctx } = await connect('orders-v2')
+    const req = request(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId: 'app',
+      memberEpoch: 0,
+      subscribedTopicNames: null,
+      subscribedTopicRegex: 'ord.*',
+    })
+    expect(await filter.onRequest!(req, ctx)).toMatchObject({ kind: 'error', errorCode: 15 })
+  })
+
   it('KIP-848 subscribed names map; assignments by topic id need nothing', async () => {
     const { filter, ctx } = await connect('orders-v2')
     const req = request(ApiKey.ConsumerGroupHeartbeat, 1, {
