@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import type { Argv } from 'yargs'
 import { formatHostPort } from '../config/host-port.js'
 import {
@@ -7,6 +8,7 @@ import {
   loadConfig,
   type SidecarConfig,
 } from '../config/index.js'
+import { SidecarError } from '../errors.js'
 import { withFilterChecks } from '../filter-registry.js'
 import { createLogger, type Logger } from '../logger.js'
 import type { CliCommand } from './command.js'
@@ -27,6 +29,21 @@ interface EmbeddedKafka {
   version: string
   nodes: number
   stop(): Promise<void>
+}
+
+/** Where the harness is compiled beside the sidecar: a source checkout (or the npm package) has it, the image not. */
+const HARNESS_MODULE = new URL('../../test/harness/kafka-cluster.js', import.meta.url)
+
+/** `dev` without an upstream where there is no test harness to start a Kafka with (the container image). */
+export class EmbeddedKafkaUnavailableError extends SidecarError {
+  constructor() {
+    super(
+      'KSC_ERR_DEV_NO_EMBEDDED_KAFKA',
+      'dev starts an embedded Kafka only from a source checkout (npm ci && npm run dev, with Java 17+ and Maven), ' +
+        'and this installation has no test harness (the container image leaves it out): give an upstream instead, ' +
+        'kafka-sidecar dev --upstream host:port, or use kafka-sidecar run',
+    )
+  }
 }
 
 async function startEmbeddedKafka(
@@ -115,6 +132,7 @@ export const devCommand: CliCommand = {
         let kafka: EmbeddedKafka | undefined
         let input = base
         if (probe.upstream.bootstrap.length === 0) {
+          if (!existsSync(HARNESS_MODULE)) throw new EmbeddedKafkaUnavailableError()
           process.stderr.write(
             'No upstream given: starting an embedded Kafka (the first run downloads its jars with Maven)...\n',
           )
