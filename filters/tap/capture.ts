@@ -1,5 +1,6 @@
 import { readBatches } from '../../codec/records/index.js'
 import type { FilterContext } from '../../src/pipeline/filter-api.js'
+import type { Arena, Chunk } from './arena.js'
 import type { Direction } from './config.js'
 import type { ActiveTap } from './taps.js'
 
@@ -37,6 +38,9 @@ export interface Capture {
   /** Budget held for it (TapBudget): bytes and records. */
   heldBytes: number
   heldRecords: number
+  /** Where `records` lives (Arena), given back once with the budget. */
+  readonly chunk: Chunk
+  released: boolean
 }
 
 /** Records the headers of the batches in `records` declare (legacy messages count one; a partial batch none). */
@@ -54,9 +58,10 @@ export function newCapture(
     readonly view: Buffer
     readonly recordCount: number
   },
+  arena: Arena,
 ): Capture {
-  // The copy: Buffer.from(view) allocates and copies, never shares memory with the socket buffer.
-  const records = Buffer.from(fields.view)
+  // The copy, in the tap's own memory: nothing of the socket buffer is kept.
+  const { buf: records, chunk } = arena.copy(fields.view)
   return {
     direction: fields.direction,
     topic: fields.topic,
@@ -74,5 +79,7 @@ export function newCapture(
     fetchOffset: fields.fetchOffset,
     heldBytes: records.length,
     heldRecords: fields.recordCount,
+    chunk,
+    released: false,
   }
 }

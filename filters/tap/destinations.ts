@@ -15,6 +15,8 @@ import {
 } from '../../src/pipeline/filter-api.js'
 import { UpstreamConnector } from '../../src/server/upstream-connector.js'
 import { UpstreamClient } from '../../src/upstream-client/index.js'
+// The sidecar's own client (src/server/own-upstream-client.ts) takes the producer defaults.
+import { DEFAULT_PRODUCER } from '../../src/upstream-client/options.js'
 import type { ClusterSpec, CompressionName } from './config.js'
 
 /**
@@ -72,6 +74,11 @@ export class Destination {
     /** The spec it was built from (undefined: the upstream cluster); a reload keeps a destination whose spec is unchanged. */
     readonly spec: ClusterSpec | undefined,
   ) {}
+
+  /** The longest a record handed to its producer may stay there (the producer's delivery timeout). */
+  get deliveryTimeoutMs(): number {
+    return this.spec?.deliveryTimeoutMs ?? DEFAULT_PRODUCER.deliveryTimeoutMs
+  }
 
   produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown> {
     return this.producer.produce(topic, records, settings).then(

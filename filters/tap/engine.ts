@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { FilterCounter, FilterGauge, FilterSetupContext, OwnRecord } from '../../src/pipeline/filter-api.js'
+import { Arena } from './arena.js'
 import { type Capture, declaredRecords, newCapture } from './capture.js'
 import type { Direction, TapFilterConfig, TapSpec } from './config.js'
 import { clusterProducer, Destination, type DestinationHealth, upstreamProducer } from './destinations.js'
@@ -31,6 +32,10 @@ export type Outcome = 'tapped' | 'dropped' | 'failed'
 /** What a connection hands over to capture one partition's records (`view`: the records field as decoded). */
 export type CaptureFields = Omit<Parameters<typeof newCapture>[0], 'recordCount'>
 
+/** The copies' memory: chunks of 1 MiB, as many kept for reuse as the default queue fills. */
+const ARENA_CHUNK_BYTES = 1024 * 1024
+const ARENA_KEEP_FREE = 8
+
 export interface TapCounts {
   records: Record<Outcome, number>
   bytes: Record<Outcome, number>
@@ -40,6 +45,20 @@ const zeroCounts = (): TapCounts => ({
   records: { tapped: 0, dropped: 0, failed: 0 },
   bytes: { tapped: 0, dropped: 0, failed: 0 },
 })
+
+/** Failures of produce() before any record was queued: nothing in the producer points into the copies. */
+const NEVER_QUEUED = new Set([
+  'KSC_ERR_UPSTREAM_CLIENT_BUFFER_FULL',
+  'KSC_ERR_UPSTREAM_CLIENT_INVALID_REQUEST',
+  'KSC_ERR_UPSTREAM_CLIENT_UNREACHABLE',
+  'KSC_ERR_UPSTREAM_CLIENT_UNKNOWN_TOPIC',
+  'KSC_ERR_UPSTREAM_CLIENT_SHUT_DOWN',
+  'KSC_ERR_TAP_DESTINATION',
+])
+
+function neverQueued(err: unknown): boolean {
+  return NEVER_QUEUED.has((err as { code?: string } | undefined)?.code ?? '')
+}
 
 export class TapAdminError extends Error {
   constructor(
@@ -63,6 +82,7 @@ export class TapEngine {
   private setup: FilterSetupContext
   private log: Logger
   private readonly budget: TapBudget
+  private readonly arena = new Arena(ARENA_CHUNK_BYTES, ARENA_KEEP_FREE)
   private readonly destinations = new Map<string, Destination>()
   private readonly adminTaps = new Map<string, { tap: ActiveTap; cancel: () => void }>()
   private configTaps: ActiveTap[] = []
@@ -315,12 +335,15 @@ export class TapEngine {
       }
       return undefined
     }
-    return newCapture({ ...fields, recordCount: records })
+    return newCapture({ ...fields, recordCount: records }, this.arena)
   }
 
-  /** A capture will not be produced after all (its connection closed before the answer, or no tap wants it now). */
+  /** A capture is done with: produced, or not to be after all (its connection closed first, no tap wants it now). */
   discard(c: Capture): void {
+    if (c.released) return
+    c.released = true
     this.budget.release(c.heldBytes, c.heldRecords)
+    this.arena.release(c.chunk)
   }
 
   /** A capture complete with what the answer said: named (if only its id was known), then queued for the worker. */
@@ -422,19 +445,28 @@ export class TapEngine {
               .ensureTopic(tap.spec.topic, tap.spec.createTopic)
               .then(() => dest.produce(tap.spec.topic, records, settings))
           : dest.produce(tap.spec.topic, records, settings)
+    let holdMs = 0
     sent
       .then(
         () => this.count(tap, 'tapped', records.length, bytes),
-        () => this.count(tap, 'failed', records.length, bytes),
+        (err: unknown) => {
+          this.count(tap, 'failed', records.length, bytes)
+          holdMs = dest === undefined || neverQueued(err) ? 0 : dest.deliveryTimeoutMs
+        },
       )
       .finally(() => {
         for (const c of captures) {
           const left = (this.outstanding.get(c) ?? 1) - 1
-          if (left > 0) this.outstanding.set(c, left)
-          else {
-            this.outstanding.delete(c)
-            this.discard(c)
+          if (left > 0) {
+            this.outstanding.set(c, left)
+            continue
           }
+          this.outstanding.delete(c)
+          // A produce call fails at its first failed batch while its other batches may still wait in the producer,
+          // pointing into this copy: the copy (and its room in the budget) stays until the producer must have let
+          // go of them, at its delivery timeout.
+          if (holdMs === 0) this.discard(c)
+          else this.setup.clock.setTimer(holdMs, () => this.discard(c))
         }
       })
   }

@@ -6,6 +6,7 @@ import {
   type RecordInput,
   TimestampType,
 } from '../../../codec/records/index.js'
+import { Arena } from '../../../filters/tap/arena.js'
 import { type Capture, declaredRecords, newCapture } from '../../../filters/tap/capture.js'
 import { parseTapSpec } from '../../../filters/tap/config.js'
 import { TAP_HEADERS } from '../../../filters/tap/decorate.js'
@@ -25,17 +26,20 @@ const rec = (i: number, extra: Partial<RecordInput> = {}): RecordInput => ({
 })
 
 function capture(records: Buffer, fields: Partial<Capture> & { taps: ActiveTap[] }): Capture {
-  const c = newCapture({
-    direction: fields.direction ?? 'produce',
-    topic: 'orders',
-    topicId: undefined,
-    partition: 3,
-    view: records,
-    taps: fields.taps,
-    ctx: fakeContext({ clientId: 'orders-svc', principal: 'shop/orders' }),
-    fetchOffset: fields.fetchOffset,
-    recordCount: declaredRecords(records),
-  })
+  const c = newCapture(
+    {
+      direction: fields.direction ?? 'produce',
+      topic: 'orders',
+      topicId: undefined,
+      partition: 3,
+      view: records,
+      taps: fields.taps,
+      ctx: fakeContext({ clientId: 'orders-svc', principal: 'shop/orders' }),
+      fetchOffset: fields.fetchOffset,
+      recordCount: declaredRecords(records),
+    },
+    new Arena(1024 * 1024, 1),
+  )
   return Object.assign(c, fields)
 }
 

@@ -39,7 +39,18 @@ class RecordingUpstream implements UpstreamClientService {
   async produce(topic: string, records: readonly OwnRecord[], options?: unknown) {
     if (this.gate !== undefined) await this.gate
     if (this.failWith !== undefined) throw this.failWith
-    this.produced.push({ topic, records, options })
+    // A producer has encoded the records (copied their bytes) by the time it resolves; so does this one.
+    const copy = (v: Uint8Array | string | null | undefined): Uint8Array | string | null =>
+      v == null ? null : typeof v === 'string' ? v : Buffer.from(v)
+    const copied = records.map(
+      (r): OwnRecord => ({
+        ...r,
+        key: copy(r.key),
+        value: copy(r.value),
+        headers: (r.headers ?? []).map((h) => ({ key: h.key, value: copy(h.value) })),
+      }),
+    )
+    this.produced.push({ topic, records: copied, options })
     return records.map(() => ({ partition: 0, offset: 0n }))
   }
 
@@ -338,6 +349,23 @@ describe('tap filter', () => {
       'tap destination upstream delivers again',
     ])
     expect((h.configured as TapFilter).health().ok).toBe(true)
+  })
+
+  it('records the producer may still hold after a failure keep their memory until its delivery timeout', async () => {
+    const h = await tapFilter({ taps: [{ name: 't', topic: 'tap-out' }] })
+    h.upstream.failWith = Object.assign(new Error('records not delivered within 120000 ms'), {
+      code: 'KSC_ERR_UPSTREAM_CLIENT_DELIVERY_TIMEOUT',
+    })
+    const req = produceInto(Buffer.alloc(4096), 'orders', ['x', 'y'])
+    h.filter.onRequest!(req, CTX)
+    h.filter.onResponse!(produceAnswer(req, 'orders', 0n), CTX)
+    await h.idle()
+    expect(h.metrics.values.get('records_total{outcome="failed",tap="t"}')).toBe(2)
+    expect(h.metrics.values.get('queue_records')).toBe(2)
+    h.clock.advance(119_999)
+    expect(h.metrics.values.get('queue_records')).toBe(2)
+    h.clock.advance(1)
+    expect(h.metrics.values.get('queue_records')).toBe(0)
   })
 
   it('a connection that closes before its answers gives its copies back', async () => {
