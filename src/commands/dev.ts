@@ -11,6 +11,7 @@ import {
 import { SidecarError } from '../errors.js'
 import { withFilterChecks } from '../filter-registry.js'
 import { createLogger, type Logger } from '../logger.js'
+import { warnOnMissingMallocEnv } from '../runtime/malloc-env.js'
 import type { CliCommand } from './command.js'
 import { flagsOf, handleSignals, runOrExit, startSidecarProcess, warnOnMissingNodeFlags } from './run.js'
 
@@ -129,6 +130,7 @@ export const devCommand: CliCommand = {
         const probe = loadConfig({ ...base, requireUpstream: false })
         log = createLogger({ level: probe.log.level, frames: probe.log.frames, format: probe.log.format })
         warnOnMissingNodeFlags(log)
+        warnOnMissingMallocEnv(log)
         let kafka: EmbeddedKafka | undefined
         let input = base
         if (probe.upstream.bootstrap.length === 0) {
