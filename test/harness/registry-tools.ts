@@ -28,7 +28,7 @@ export const HELM: GoTool = {
   command: 'helm',
   pkg: 'helm.sh/helm/v4/cmd/helm',
   version: 'v4.3.2',
-  usedFor: 'lints and renders the chart (helm/kafka-sidecar)',
+  usedFor: 'lints and renders the chart helm/kafka-sidecar',
 }
 
 /**
