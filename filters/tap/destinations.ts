@@ -75,6 +75,11 @@ export class Destination {
     readonly spec: ClusterSpec | undefined,
   ) {}
 
+  /** The producer's batch size (per partition and request). */
+  get batchBytes(): number {
+    return this.spec === undefined ? DEFAULT_PRODUCER.batchBytes : TAP_BATCH_BYTES
+  }
+
   /** The longest a record handed to its producer may stay there (the producer's delivery timeout). */
   get deliveryTimeoutMs(): number {
     return this.spec?.deliveryTimeoutMs ?? DEFAULT_PRODUCER.deliveryTimeoutMs

@@ -20,8 +20,9 @@ import { ActiveTap, TapSet } from './taps.js'
 
 /** How long one slice of the worker may run before it lets the event loop turn. */
 const SLICE_MS = 4
-/** Records per produce() call: large enough to batch well, small enough that one failure loses little. */
+/** Records per produce() call at most (one failure loses at most these). */
 const RECORDS_PER_CALL = 500
+const DEFAULT_CALL_BYTES = 16 * 1024
 /** How long close() waits for copies already taken to be handed to their producers. */
 const CLOSE_IDLE_MS = 2_000
 /** Topic ids whose names are remembered (Produce v13, Fetch v13+ name topics by id). */
@@ -71,6 +72,8 @@ export class TapAdminError extends Error {
 
 interface Outbox {
   readonly tap: ActiveTap
+  /** About this many bytes per produce() call: the destination producer's batch size. */
+  readonly callBytes: number
   records: OwnRecord[]
   bytes: number
   captures: Capture[]
@@ -407,10 +410,14 @@ export class TapEngine {
     const result = extractRecords(c, this.config.instance, (e: Extracted) => {
       let box = outboxes.get(e.tap)
       if (box === undefined) {
-        box = { tap: e.tap, records: [], bytes: 0, captures: [] }
+        const callBytes = this.destinations.get(e.tap.spec.cluster ?? 'upstream')?.batchBytes ?? DEFAULT_CALL_BYTES
+        box = { tap: e.tap, records: [], bytes: 0, captures: [], callBytes }
         outboxes.set(e.tap, box)
       }
-      if (box.records.length >= RECORDS_PER_CALL) {
+      // A call's keyless records go to one partition (the producer's round robin is per call), and a Produce request
+      // carries one batch per partition: calls of about a batch each spread over the topic's partitions, so every
+      // request carries a batch for each of them instead of one.
+      if (box.records.length >= RECORDS_PER_CALL || box.bytes >= box.callBytes) {
         this.send(box)
         box.records = []
         box.bytes = 0
