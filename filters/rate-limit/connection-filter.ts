@@ -266,10 +266,12 @@ export class RateLimitConnection implements Filter {
   // ------------------------------------------------------------------ throttling
 
   /**
-   * After charging: when a budget is in debt, the client waits for the longest debt. A cluster-wide budget still
-   * waiting for its slice is judged once it arrives (the request has gone on regardless).
+   * After charging: when a budget is in debt, the client waits for the longest debt, at once. A cluster-wide budget
+   * still waiting for a slice counts what even the whole slice would not cover now, and the rest once the slice is
+   * in (the request has gone on regardless).
    */
   private judge(charges: readonly Charge[], ctx: FilterContext, apiKey: number, bytes: number): void {
+    this.judgeNow(charges, ctx, apiKey, bytes)
     let pending: Promise<void>[] | undefined
     for (const c of charges) {
       const s = c.budget.settling()
@@ -277,10 +279,10 @@ export class RateLimitConnection implements Filter {
       pending ??= []
       pending.push(s)
     }
-    if (pending !== undefined) {
-      void Promise.all(pending).then(() => this.judge(charges, ctx, apiKey, bytes))
-      return
-    }
+    if (pending !== undefined) void Promise.all(pending).then(() => this.judgeNow(charges, ctx, apiKey, bytes))
+  }
+
+  private judgeNow(charges: readonly Charge[], ctx: FilterContext, apiKey: number, bytes: number): void {
     const now = this.state.clock.monotonic()
     let worst: Charge | undefined
     let ms = 0

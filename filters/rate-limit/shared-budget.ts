@@ -14,9 +14,10 @@ import { type Budget, TokenBucket } from './token-bucket.js'
  * client waits debt / (rate / sharers), sharers being how many sidecars borrowed from the bucket lately (the store
  * counts them), i.e. this sidecar's share of the refill.
  *
- * A charge that puts a budget in debt while its slice is still on the way is judged once the slice is in
- * (`settling`): a budget just created, or back from a fallback, starts with an empty lease and would otherwise
- * throttle a client that is well within its limit. The request itself is never held for it.
+ * A charge that puts a budget in debt while a slice is on the way is judged as if the slice were granted in full,
+ * and judged again once it is in (`settling`): a budget just created, or back from a fallback, starts with an empty
+ * lease and would otherwise throttle a client that is well within its limit, while a client that keeps sending
+ * (pipelined requests) is held back at once for whatever the slice cannot cover. The request itself is never held.
  *
  * When the store does not answer (a failed or timed-out command), every budget falls back to a local token bucket,
  * with the full rate (`fallback: local`) or the sidecar's last known share of it (`fallback: share`), carrying its
@@ -120,13 +121,16 @@ export class SharedBudgets {
   }
 
   private borrow(b: SharedBudget, ask: number): void {
+    b.asking = ask
     b.inflight = this.o.store.borrow(b.key, b.rate, b.burst, ask).then(
       (r) => {
         b.inflight = undefined
+        b.asking = 0
         b.granted(r)
       },
       (err: unknown) => {
         b.inflight = undefined
+        b.asking = 0
         this.fallBack(err)
       },
     )
@@ -256,6 +260,8 @@ export class SharedBudget implements Budget {
   sharers = 1
   lastUsed: number
   inflight: Promise<void> | undefined
+  /** Tokens the slice on the way was asked for (0 when none is). */
+  asking = 0
   private fallback: TokenBucket | undefined
 
   constructor(
@@ -300,10 +306,16 @@ export class SharedBudget implements Budget {
     return this.fallback !== undefined ? this.fallback.available(now) : this.tokens
   }
 
+  /**
+   * What is owed for certain: as if the slice on the way were granted in full. A client that goes on sending while
+   * the store answers (pipelined requests) is held back for what exceeds even that, at once; the rest is judged
+   * when the slice is in (`settling`).
+   */
   debtMs(now: number): number {
     this.follow(now)
     if (this.fallback !== undefined) return this.fallback.debtMs(now)
-    return this.tokens >= 0 ? 0 : ((-this.tokens * this.sharers) / this.rate) * 1000
+    const owed = -(this.tokens + this.asking)
+    return owed <= 0 ? 0 : ((owed * this.sharers) / this.rate) * 1000
   }
 
   settling(): Promise<void> | undefined {

@@ -20,11 +20,14 @@ export interface Budget {
   take(amount: number, now: number): void
   /** Units available now; negative while in debt. */
   available(now: number): number
-  /** How long until the debt is paid back at this budget's rate; 0 when there is none. */
+  /**
+   * How long until the debt is paid back at this budget's rate; 0 when there is none. For a budget waiting for
+   * tokens (see settling), what is owed even if they all arrive.
+   */
   debtMs(now: number): number
   /**
-   * A promise while the budget has asked for tokens it cannot tell its debt without (a cluster-wide budget waiting
-   * for its slice); the caller decides on throttling once it settles. Undefined otherwise (always, for local ones).
+   * A promise while the budget is in debt and waits for tokens that may pay some of it (a cluster-wide budget
+   * waiting for its slice): the caller judges again once it settles. Undefined otherwise (always, for local ones).
    */
   settling(): Promise<void> | undefined
 }

@@ -90,6 +90,22 @@ describe('cluster-wide budgets (the store faked in memory)', () => {
     expect(l.logs.some((line) => line.msg === 'rate-limit budgets are shared through Redis')).toBe(true)
   })
 
+  it('a client pipelining requests while a slice is on the way is held back at once for what it cannot cover', async () => {
+    const clock = new FakeClock()
+    const redis = new FakeRedis(clock)
+    const l = await limiter(config(), { clock, connectStore: redis.connect('sidecar-a') })
+    await settle()
+    const { ctx, filter } = l.connect('pipeliner')
+    // Six 50 kB requests read in one go, before the store has answered anything (librdkafka, Java: several in flight).
+    for (let i = 0; i < 6; i++) filter.onRequestBytes!(facts(ApiKey.Produce, 9, 50_000), ctx)
+    // The first asked for 60 kB (its 50 kB and a 10 kB slice): everything past that is owed for certain.
+    expect(ctx.mutes.length).toBeGreaterThan(0)
+    expect(ctx.mutes.at(-1)).toBe(2400)
+    await settle()
+    // The store held its 20 kB burst: 280 kB owed in all, 2.8 s at 100 kB/s.
+    expect(ctx.mutes.at(-1)).toBe(2800)
+  })
+
   it('Redis away: local limits, one log line, the metric and readiness say so; Redis back: shared again', async () => {
     const clock = new FakeClock()
     const redis = new FakeRedis(clock)
