@@ -55,7 +55,7 @@ export interface SchemaProducerLine {
 }
 
 export interface SchemaProducerResult {
-  /** Values as sent, hex, by "partition/index" (the last SENT line for a key wins: a retry sends the same bytes). */
+  /** The first batch's values as sent, hex, by "partition/index" (a transactional retry sends the same bytes again). */
   readonly sent: ReadonlyMap<string, string>
   readonly lines: readonly SchemaProducerLine[]
   readonly txn: readonly string[]
@@ -100,7 +100,7 @@ export async function runSchemaProducer(
   const txn: string[] = []
   for (const line of result.stdout.split('\n')) {
     const s = /^SENT (\d+) (\d+) ([0-9a-f]*)$/.exec(line)
-    if (s) sent.set(`${s[1]}/${s[2]}`, s[3]!)
+    if (s && !sent.has(`${s[1]}/${s[2]}`)) sent.set(`${s[1]}/${s[2]}`, s[3]!)
     const r = /^(RESULT|RETRY|AFTER) (\d+) (\d+) (OK|ERR) (.*)$/.exec(line)
     if (r) lines.push({ label: r[1]!, partition: Number(r[2]), index: Number(r[3]), ok: r[4] === 'OK', detail: r[5]! })
     if (line.startsWith('TXN ')) txn.push(line.slice(4))

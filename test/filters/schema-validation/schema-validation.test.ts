@@ -323,3 +323,48 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+describe('schema-validation filter, Protobuf as Confluent serializers write it', () => {
+  it('reads the message indexes and checks the payload against the registered descriptor', async () => {
+    const registry = await new FakeRegistry().start()
+    try {
+      registry.add(1, {
+        schema:
+          'Cg9zaGlwbWVudHMucHJvdG8SBHNob3AiJgoIU2hpcG1lbnQSCgoCaWQYASABKAkSDgoGd2VpZ2h0GAIgASgFIicKBlJldHVybhIOCgZyZWFzb24YASABKAkSDQoFaXRlbXMYAiABKAViBnByb3RvMw==',
+        schemaType: 'PROTOBUF',
+        subject: 'shipments-value',
+      })
+      const setup = setupContext()
+      const configured = (await schemaValidationPlugin.configure(
+        schemaValidationPlugin.parseConfig({
+          registry: { url: registry.url },
+          rules: [{ topic: 'shipments', value: { format: 'protobuf', registry: { subject: 'topic' } } }],
+        }),
+        setup,
+      )) as SchemaValidation
+      const filter = configured.forConnection()
+      // As confluent-kafka-python's ProtobufSerializer framed shop.Return (indexes [1]: 02 02).
+      const good = Buffer.from('00000000010202' + '0a08726561736f6e2d311002', 'hex')
+      const cut = good.subarray(0, good.length - 3)
+      const req = (value: Buffer) =>
+        produce([
+          {
+            topic: 'shipments',
+            partition: 0,
+            compression: CompressionType.Gzip,
+            records: [{ value: good }, { value }],
+          },
+        ])
+      expect(await filter.onRequest!(req(good), fakeContext())).toBeUndefined()
+      const verdict = (await filter.onRequest!(req(cut), fakeContext())) as unknown as {
+        rejections: { recordErrors: { message: string }[] }[]
+      }
+      expect(verdict.rejections[0]!.recordErrors[0]!.message).toBe(
+        'record 1: value: not a valid Protobuf shop.Return: index out of range: 2 + 8 > 9 (schema shipments-value v1) (rule shipments)',
+      )
+      await configured.close()
+    } finally {
+      await registry.stop()
+    }
+  })
+})

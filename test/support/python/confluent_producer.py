@@ -5,7 +5,7 @@
 The serializers use the subject <topic>-value (TopicNameStrategy): the Avro one takes its latest version (the test
 registers it), the Protobuf one registers its message's file as a serialized FileDescriptorProto, as Confluent's
 serializers do. Both write Confluent's framing: magic byte, schema id and, for Protobuf, the message indexes. Protobuf records are `shop.Return`, the second message of the file, so the indexes are
-[1]. The record at invalid_at keeps the framing but its payload ends early. One line per record:
+[1]. The record at invalid_at keeps the framing but its payload ends early (inside its first field). One line per record:
 SENT <index> <hex>, then RESULT <index> OK <offset> or RESULT <index> ERR <error name>: <error text>.
 """
 import sys
@@ -66,7 +66,7 @@ def main():
     for i in range(int(count)):
         value = ser(make(i), ctx)
         if i == invalid_at:
-            value = value[:-2]
+            value = value[:-3]
         print("SENT %d %s" % (i, value.hex()), flush=True)
         producer.produce(topic, value=value, partition=0, on_delivery=report(i))
     producer.flush(60)
