@@ -83,10 +83,7 @@ export function mutatePod(pod: unknown, config: InjectorConfig, options: MutateO
     return {
       outcome: 'skip-host-network',
       patch: [],
-      warnings: [
-        'kafka-sidecar: not injected: the pod uses hostNetwork, where the sidecar would listen on the node itself ' +
-          '(annotate it kafka-sidecar.io/inject: "false" to silence this)',
-      ],
+      warnings: ['kafka-sidecar: not injected: with hostNetwork the sidecar would listen on the node itself'],
     }
   }
   if (problems.length > 0) throw new PodInjectionError(problems)
@@ -108,9 +105,10 @@ export function mutatePod(pod: unknown, config: InjectorConfig, options: MutateO
     patch.push({ op: 'add', path: pointer('spec', 'containers', 0), value: sidecar.container })
     if (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure') {
       warnings.push(
-        `kafka-sidecar: injected as a regular container into a pod with restartPolicy ${spec.restartPolicy}: ` +
-          'the sidecar does not exit when the app does, so the pod does not complete; native sidecars ' +
-          '(Kubernetes 1.29+, kafka-sidecar.io/native-sidecar: "true") do',
+        // AdmissionResponse.warnings: "Limit warnings to 120 characters if possible. Warnings over 256 characters
+        // ... may be truncated" (k8s.io/api admission/v1/types.go).
+        `kafka-sidecar: restartPolicy ${spec.restartPolicy} with a regular sidecar container: the pod never ` +
+          'completes; use a native sidecar (Kubernetes 1.29+)',
       )
     }
   }
