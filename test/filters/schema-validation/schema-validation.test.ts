@@ -226,6 +226,24 @@ describe('schema-validation filter', () => {
     expect(configured.health().ok).toBe(true)
   })
 
+  it('health: ready while the registry is down when every rule fails open, and the detail says so', async () => {
+    const { run, configured } = await build({
+      registry: { url: registry.url, timeoutMs: 500, retryBackoffMs: 0 },
+      rules: [{ topic: 'orders', value: { registry: {} }, onRegistryDown: 'fail-open' }],
+    })
+    expect(configured.health()).toEqual({ ok: true, detail: 'schema registry reachable' })
+    registry.mode = 'error'
+    expect(
+      await run(produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }])),
+    ).toBeUndefined()
+    expect(configured.health()).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(
+        /^schema registry unreachable since .*\(every rule fails open: records pass unchecked\)$/,
+      ),
+    })
+  })
+
   it('looks each schema up once: a second request is judged without waiting', async () => {
     const { run } = await build(registryRules())
     await run(produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }]))
