@@ -44,8 +44,9 @@ interface ResourceFields {
 
 interface ChildField {
   readonly prop: string
-  readonly struct: string
   readonly array: boolean
+  /** The child struct's own plan (message layouts are not recursive, so plans form a tree). */
+  readonly plan: StructPlan
 }
 
 export interface StructPlan {
@@ -108,7 +109,7 @@ export function carrierPlan(structName: string, version: number, mask: number): 
       if (c === undefined) continue
       const sub = carrierPlan(c.struct, version, mask)
       if (sub === null) continue
-      children.push({ prop: f.prop, ...c })
+      children.push({ prop: f.prop, array: c.array, plan: sub })
       carriers ||= sub.carriers
     }
     const resource = resourceFields(fields)
@@ -188,10 +189,19 @@ export function carriesNames(
   direction: 'request' | 'response',
   mask: number,
 ): boolean {
-  const def = API_DEFINITIONS[apiKey]
-  if (def === undefined || !def.listeners.includes('broker')) return false
-  return carrierPlan(def[direction].name, version, mask)?.carriers === true
+  // Asked for every message a canary connection sees: one number key, no string building.
+  const key = (((apiKey * 256 + (version & 0xff)) * 2 + (direction === 'request' ? 0 : 1)) << 3) | mask
+  let hit = carrierCache.get(key)
+  if (hit === undefined) {
+    const def = API_DEFINITIONS[apiKey]
+    hit =
+      def?.listeners.includes('broker') === true && carrierPlan(def[direction].name, version, mask)?.carriers === true
+    carrierCache.set(key, hit)
+  }
+  return hit
 }
+
+const carrierCache = new Map<number, boolean>()
 
 /** What the walk does with each name it meets. */
 export interface NameTranslation {
@@ -286,7 +296,7 @@ function walkStruct(
   }
   for (const m of plan.messages) if (typeof obj[m] === 'string') result.messages.push({ holder: obj, prop: m })
   for (const c of plan.children) {
-    const sub = carrierPlan(c.struct, version, mask)!
+    const sub = c.plan
     const v = obj[c.prop]
     if (v === null || v === undefined) continue
     if (!c.array) {
