@@ -71,6 +71,22 @@ describe('SchemaRegistryCache against an HTTP registry', () => {
     expect(cache.cached(3)).toBeUndefined()
   })
 
+  it('a schema registered under another subject after it was cached: its subjects may be asked again after a second', async () => {
+    const cache = new SchemaRegistryCache(http, clock, options)
+    await cache.lookUp(1)
+    expect(cache.canRefresh(1)).toBe(false)
+    // Apicurio gives the same content the same id when another subject registers it.
+    registry.add(1, { schema: AVRO, subject: 'orders-copy-value', version: 1 })
+    clock.advance(1_001)
+    expect(cache.canRefresh(1)).toBe(true)
+    expect(await cache.refresh(1)).toMatchObject({
+      kind: 'found',
+      schema: { subjects: [{ subject: 'orders-copy-value' }] },
+    })
+    expect(cache.canRefresh(1)).toBe(false)
+    expect(cache.canRefresh(42)).toBe(false)
+  })
+
   it('remembers an unknown id for unknownIdTtlMs', async () => {
     const cache = new SchemaRegistryCache(http, clock, options)
     expect(await cache.lookUp(99)).toEqual({ kind: 'unknown', reason: 'schema id 99 is not in the registry' })
