@@ -55,7 +55,7 @@ const MAX_REFERENCE_DEPTH = 16
 const SUBJECTS_REFRESH_MS = 1000
 
 /**
- * Schemas by id, shared by every connection of one configured filter: bounded (least recently used leave first), each
+ * Schemas by id, shared by every connection of one configured filter: bounded (the longest held leave first), each
  * trusted for `ttlMs` (an id's schema never changes in a Confluent-compatible registry, but the subjects that hold it
  * can), lookups of one id coalesced into one set of registry calls. When the registry cannot be reached, an expired
  * schema is still used, a new id is answered `unavailable` at once until `retryBackoffMs` has passed, and `health()`

@@ -249,7 +249,7 @@ export class SchemaValidation implements ConfiguredFilter {
       if (rejection === undefined) {
         this.metrics.passed.inc(labels, c.records - c.unchecked)
         if (c.unchecked > 0)
-          this.logOnce(ctx, `open\u0000${t.rule.name}`, () =>
+          this.logOnce(`open\u0000${t.rule.name}`, () =>
             ctx.log.warn(
               { topic: t.topic, rule: t.rule.name },
               'schema registry unreachable: records pass unchecked (onRegistryDown: fail-open)',
@@ -261,7 +261,7 @@ export class SchemaValidation implements ConfiguredFilter {
       this.countRejected(labels, c)
       this.metrics.partitionsRejected.inc({ ...labels, error: String(rejection.errorCode) })
       if (acks === 0) this.metrics.dropped.inc(labels)
-      this.logOnce(ctx, `${clientId}\u0000${t.topic}`, () =>
+      this.logOnce(`${clientId}\u0000${t.topic}`, () =>
         ctx.log.warn(
           { topic: t.topic, partition: t.partition.index, rule: t.rule.name, errorCode: rejection.errorCode, acks },
           `schema validation rejected produce: ${rejection.message}${acks === 0 ? ' (acks=0: records dropped, the producer is not told)' : ''}`,
@@ -292,7 +292,7 @@ export class SchemaValidation implements ConfiguredFilter {
     if (sharing > 0) this.metrics.rejected.inc({ ...labels, reason: 'batch_with_invalid_record' }, sharing)
   }
 
-  private logOnce(_ctx: FilterContext, key: string, log: () => void): void {
+  private logOnce(key: string, log: () => void): void {
     if (this.reported.has(key)) return
     if (this.reported.size < ONCE_LIMIT) this.reported.add(key)
     log()
