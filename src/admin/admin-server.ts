@@ -13,6 +13,8 @@ import { ListenError } from '../server/listeners.js'
 export interface Readiness {
   ready: boolean
   reason?: string
+  /** What each part the answer depends on says (filters' dependencies), shown whether ready or not. */
+  detail?: readonly { name: string; ready: boolean; detail?: string }[]
 }
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>
@@ -28,7 +30,12 @@ export class AdminServer {
     this.route('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }))
     this.route('/readyz', async (_req, res) => {
       const r = await this.readiness()
-      sendJson(res, r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', reason: r.reason })
+      const detail = r.detail !== undefined && r.detail.length > 0 ? { detail: r.detail } : {}
+      sendJson(
+        res,
+        r.ready ? 200 : 503,
+        r.ready ? { status: 'ready', ...detail } : { status: 'not ready', reason: r.reason, ...detail },
+      )
     })
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]!

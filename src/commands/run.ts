@@ -164,11 +164,23 @@ export function healthAddressOverride(
 export const HEALTH_PORT_ENV = 'KAFKA_SIDECAR_HEALTH_PORT'
 
 /** Ready when the bootstrap listener is up and some upstream broker answers at the TCP/TLS level. */
-async function readiness(sidecar: Sidecar): Promise<Readiness> {
+/** /readyz: the bootstrap listener listens, an upstream broker answers, and no filter reports a dependency it needs down. */
+export async function readiness(sidecar: Pick<Sidecar, 'status' | 'checkUpstream'>): Promise<Readiness> {
   const status = sidecar.status()
-  if (status.bootstrap === undefined) return { ready: false, reason: 'the bootstrap listener is not listening' }
-  if (await sidecar.checkUpstream()) return { ready: true }
-  return { ready: false, reason: `no upstream broker reachable: ${sidecar.status().upstreamError ?? 'unknown'}` }
+  const detail = status.filters
+  if (status.bootstrap === undefined) return { ready: false, reason: 'the bootstrap listener is not listening', detail }
+  if (!(await sidecar.checkUpstream())) {
+    return {
+      ready: false,
+      reason: `no upstream broker reachable: ${sidecar.status().upstreamError ?? 'unknown'}`,
+      detail,
+    }
+  }
+  const down = detail.filter((f) => !f.ready)
+  if (down.length > 0) {
+    return { ready: false, reason: down.map((f) => `filter ${f.name}: ${f.detail ?? 'not ready'}`).join('; '), detail }
+  }
+  return { ready: true, detail }
 }
 
 /**

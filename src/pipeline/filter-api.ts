@@ -497,8 +497,20 @@ export interface Refusal {
   readonly reason: string
 }
 
+/**
+ * How what a filter depends on is doing (a schema registry, Redis, a tap cluster), for /readyz. `ready: false`
+ * makes the sidecar report not ready (only for a dependency without which the filter fails requests); `detail`
+ * is shown either way.
+ */
+export interface FilterHealth {
+  readonly ready: boolean
+  readonly detail?: string
+}
+
 /** A filter with its configuration applied; creates one `Filter` per client connection. */
 export interface ConfiguredFilter {
+  /** Readiness of the filter's dependencies (see FilterHealth); cheap, synchronous, asked on every /readyz. */
+  health?(): FilterHealth
   readonly name: string
   /**
    * Asked when a client connects, before any upstream connection is dialled: a Refusal closes it at once (logged

@@ -108,6 +108,8 @@ export interface SidecarStatus {
   nodeListeners: { kind: EndpointKind; nodeId: number; port: number }[]
   /** The certificate the client-facing listeners present now (listen.tls), after any rotation. */
   listenCertificate: CertificateSummary | undefined
+  /** Filters that report on their dependencies (ConfiguredFilter.health), by name. */
+  filters: { name: string; ready: boolean; detail?: string }[]
 }
 
 export class Sidecar {
@@ -230,7 +232,22 @@ export class Sidecar {
       upstreamError: this.refresher.health.lastError,
       nodeListeners: this.listeners.nodeListeners(),
       listenCertificate: this.tls?.current.leaf,
+      filters: this.filterHealth(),
     }
+  }
+
+  private filterHealth(): { name: string; ready: boolean; detail?: string }[] {
+    const out: { name: string; ready: boolean; detail?: string }[] = []
+    for (const f of this.filters) {
+      if (f.health === undefined) continue
+      try {
+        const h = f.health()
+        out.push({ name: f.name, ready: h.ready, ...(h.detail !== undefined ? { detail: h.detail } : {}) })
+      } catch (err) {
+        out.push({ name: f.name, ready: false, detail: `health check failed: ${(err as Error).message}` })
+      }
+    }
+    return out
   }
 
   /**
