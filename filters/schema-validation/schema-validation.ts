@@ -42,9 +42,9 @@ interface RegistryHandle {
   readonly cache: SchemaRegistryCache
 }
 
+/** ConfiguredFilter.health: `ready` false while the registry is down and a rule that reads it fails closed. */
 export interface SchemaValidationHealth {
-  /** False while the registry is down (a lookup failed and none has succeeded since). */
-  readonly ok: boolean
+  readonly ready: boolean
   readonly detail: string
 }
 
@@ -105,14 +105,17 @@ export class SchemaValidation implements ConfiguredFilter {
   health(): SchemaValidationHealth {
     const h: RegistryHealth = this.registry?.cache.health() ?? { up: true }
     if (h.up)
-      return { ok: true, detail: this.registry === undefined ? 'no registry configured' : 'schema registry reachable' }
+      return {
+        ready: true,
+        detail: this.registry === undefined ? 'no registry configured' : 'schema registry reachable',
+      }
     const holds = this.config.rules.some(
       (r) =>
         r.onRegistryDown === 'fail-closed' &&
         (r.key?.source.kind === 'registry' || r.value?.source.kind === 'registry'),
     )
     return {
-      ok: !holds,
+      ready: !holds,
       detail: `schema registry unreachable since ${new Date(h.since ?? 0).toISOString()}: ${h.reason ?? 'unknown'}${holds ? '' : ' (every rule fails open: records pass unchecked)'}`,
     }
   }

@@ -2,6 +2,7 @@ import type {
   ConfiguredFilter,
   ConnectionView,
   Filter,
+  FilterHealth,
   FilterPlugin,
   FilterSetupContext,
 } from '../../src/pipeline/filter-api.js'
@@ -44,9 +45,24 @@ export class TapFilter implements ConfiguredFilter {
    * How the tap destinations are: for /readyz detail. A failing tap never makes the sidecar unready: the clients'
    * traffic does not depend on it.
    */
-  health(): { readonly ok: boolean; readonly destinations: readonly DestinationHealth[] } {
+  health(): FilterHealth & { readonly delivering: boolean; readonly destinations: readonly DestinationHealth[] } {
     const destinations = this.engine.health()
-    return { ok: destinations.every((d) => d.delivering), destinations }
+    const failing = destinations.filter((d) => !d.delivering)
+    return {
+      ready: true,
+      ...(failing.length > 0
+        ? {
+            detail: failing
+              .map(
+                (d) =>
+                  `tap destination ${d.name} not delivering: ${d.lastError ?? 'unknown'} (records are dropped and counted)`,
+              )
+              .join('; '),
+          }
+        : {}),
+      delivering: failing.length === 0,
+      destinations,
+    }
   }
 
   async close(): Promise<void> {

@@ -216,14 +216,14 @@ describe('schema-validation filter', () => {
       setup.metrics.values.get('records_unchecked_total{client_id="app-1",rule="payments",topic="payments"}'),
     ).toBe(1)
     expect(configured.health()).toMatchObject({
-      ok: false,
+      ready: false,
       detail: expect.stringMatching(/^schema registry unreachable since .*HTTP 500/),
     })
     registry.mode = 'ok'
     const up = (await run(req)) as unknown as { rejections: { topic: string; errorCode: number }[] }
     // Back: orders passes, and the payments record is now checked (and is invalid).
     expect(up.rejections).toMatchObject([{ topic: 'payments', errorCode: ErrorCode.INVALID_RECORD }])
-    expect(configured.health().ok).toBe(true)
+    expect(configured.health().ready).toBe(true)
   })
 
   it('health: ready while the registry is down when every rule fails open, and the detail says so', async () => {
@@ -231,13 +231,13 @@ describe('schema-validation filter', () => {
       registry: { url: registry.url, timeoutMs: 500, retryBackoffMs: 0 },
       rules: [{ topic: 'orders', value: { registry: {} }, onRegistryDown: 'fail-open' }],
     })
-    expect(configured.health()).toEqual({ ok: true, detail: 'schema registry reachable' })
+    expect(configured.health()).toEqual({ ready: true, detail: 'schema registry reachable' })
     registry.mode = 'error'
     expect(
       await run(produce([{ topic: 'orders', partition: 0, records: [{ value: avroOrder('a', 1) }] }])),
     ).toBeUndefined()
     expect(configured.health()).toMatchObject({
-      ok: true,
+      ready: true,
       detail: expect.stringMatching(
         /^schema registry unreachable since .*\(every rule fails open: records pass unchecked\)$/,
       ),

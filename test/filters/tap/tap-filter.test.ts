@@ -337,7 +337,9 @@ describe('tap filter', () => {
     for (let i = 0; i < 3; i++) await send(`lost${i}`)
     expect(h.metrics.values.get('records_total{outcome="failed",tap="t"}')).toBe(3)
     expect((h.configured as TapFilter).health()).toMatchObject({
-      ok: false,
+      ready: true,
+      delivering: false,
+      detail: expect.stringMatching(/^tap destination upstream not delivering: no upstream broker answered/),
       destinations: [{ name: 'upstream', delivering: false, lastError: 'no upstream broker answered' }],
     })
     h.upstream.failWith = undefined
@@ -348,7 +350,7 @@ describe('tap filter', () => {
       expect.stringMatching(/^tap destination upstream fails/),
       'tap destination upstream delivers again',
     ])
-    expect((h.configured as TapFilter).health().ok).toBe(true)
+    expect((h.configured as TapFilter).health()).toMatchObject({ ready: true, delivering: true })
   })
 
   it('records the producer may still hold after a failure keep their memory until its delivery timeout', async () => {
