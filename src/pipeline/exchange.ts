@@ -177,9 +177,10 @@ export class Exchange implements ContextHost {
     if (phase === 'draining' || phase === 'closed' || this.blocked || this.saslV0.clientTokenNext) return false
     let plan: RequestPlan
     try {
+      // The client id first: a filter's wantsRequest for the connection's first request may depend on it.
+      if (!this.identify(head)) return false
       plan = planRequest(head, this.chain)
       if (plan.route === 'hold') return false
-      if (!this.identify(head)) return false
     } catch {
       return false // a header longer than the head, or malformed: onRequest reads it whole and judges it
     }
@@ -226,8 +227,8 @@ export class Exchange implements ContextHost {
         this.port.toUpstream(frame)
         return undefined
       }
-      plan = frame.peek(HEAD_BYTES, (b) => planRequest(b, this.chain))
       if (!frame.peek(HEAD_BYTES, (b) => this.identify(b))) return undefined
+      plan = frame.peek(HEAD_BYTES, (b) => planRequest(b, this.chain))
     } catch (err) {
       this.port.protocolError('client', err)
       return undefined

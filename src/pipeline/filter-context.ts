@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { ApiKey, type RequestByApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import { ZERO_UUID } from '../../codec/messages/message-defaults.js'
 import type { BrokerVersions } from './broker-versions.js'
 import type { ConnectionState } from './connection-state.js'
 import type {
@@ -157,7 +158,7 @@ export class FilterContextImpl implements FilterContext {
     const version = this.host.usableVersion(ApiKey.Metadata, METADATA_WITH_IDS_VERSION)
     if (version === undefined) return out
     const req: MetadataRequest = {
-      topics: missing.map((name) => ({ topicId: ZERO, name })),
+      topics: missing.map((name) => ({ topicId: ZERO_UUID, name })),
       allowAutoTopicCreation: false,
       includeTopicAuthorizedOperations: false,
     }
@@ -176,5 +177,3 @@ export class FilterContextImpl implements FilterContext {
     if (res !== undefined) this.services.topics.learnFromMetadata(res.body as MetadataResponse)
   }
 }
-
-const ZERO = '00000000-0000-0000-0000-000000000000'

@@ -1,8 +1,6 @@
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
+import { ZERO_UUID } from '../../codec/messages/message-defaults.js'
 import type { TopicId } from './filter-api.js'
-
-/** The all-zero Uuid: "no id" in Metadata responses of topics that failed (MetadataResponse.json TopicId default). */
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 /** Beyond this many topics the directory starts over rather than grow without bound (ids are cheap to re-learn). */
 const MAX_TOPICS = 100_000
@@ -25,6 +23,7 @@ export class TopicDirectory {
   }
 
   learn(id: TopicId, name: string): void {
+    // The zero id is "no id": topics a Metadata response failed (MetadataResponse.json TopicId, Uuid.ZERO_UUID).
     if (id === ZERO_UUID || name === '') return
     if (this.names.get(id) === name) return
     if (this.names.size >= MAX_TOPICS) {

@@ -5,9 +5,9 @@ import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
+import { BrokerVersions } from '../../src/pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../../src/pipeline/clock.js'
 import { NO_OBSERVER } from '../../src/pipeline/connection-observer.js'
-import { BrokerVersions } from '../../src/pipeline/broker-versions.js'
 import { ConnectionState } from '../../src/pipeline/connection-state.js'
 import { Exchange, type ExchangePort, type PauseReason } from '../../src/pipeline/exchange.js'
 import {
@@ -295,6 +295,65 @@ describe('Exchange: a filter sends requests of its own (FilterContext.sendReques
       new Map([
         [id, 'orders'],
         ['AAAAAAAAAAAAAAAAAAAAAg', 'known'],
+      ]),
+    )
+  })
+})
+
+describe('Exchange: topicIds', () => {
+  it('asks the broker for names it does not know (Metadata with the zero id, as the codec writes uuids)', async () => {
+    let ctx: FilterContext | undefined
+    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const { port, exchange } = setup([caller])
+    exchange.onRequest(
+      Frame.of(
+        encodeRequest(
+          { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'app' },
+          { clientSoftwareName: 'x', clientSoftwareVersion: '1' },
+        ),
+      ),
+    )
+    exchange.onResponse(
+      Frame.of(
+        encodeResponse(
+          ApiKey.ApiVersions,
+          3,
+          { correlationId: 1 },
+          { errorCode: 0, apiKeys: [{ apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 }], throttleTimeMs: 0 },
+        ),
+      ),
+    )
+    const ids = ctx!.topicIds(['orders', 'missing'])
+    const req = decodeRequest(port.upstream.at(-1)!, 4)
+    expect((req.body as { topics: { name: string }[] }).topics.map((t) => t.name)).toEqual(['orders', 'missing'])
+    const id = 'AAAAAAAAAAAAAAAAAAAABQ'
+    exchange.onResponse(
+      Frame.of(
+        metadataResponse(req.header.correlationId, [
+          {
+            errorCode: 0,
+            name: 'orders',
+            topicId: id,
+            isInternal: false,
+            partitions: [],
+            topicAuthorizedOperations: 0,
+          },
+          // A topic that does not exist comes back with the zero id, which is not learned.
+          {
+            errorCode: 3,
+            name: 'missing',
+            topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
+            isInternal: false,
+            partitions: [],
+            topicAuthorizedOperations: 0,
+          },
+        ]),
+      ),
+    )
+    expect(await ids).toEqual(
+      new Map([
+        ['orders', id],
+        ['missing', undefined],
       ]),
     )
   })
