@@ -52,12 +52,12 @@ interface Plan {
   readonly clientId: string | null
   readonly choice: RuleChoice | undefined
   readonly labels: ClientLabels
-  readonly produce?: Budget
-  readonly fetch?: Budget
-  readonly requests?: Budget
+  readonly produce?: Charge
+  readonly fetch?: Charge
+  readonly requests?: Charge
   /** By API key. */
-  readonly apis?: ReadonlyMap<number, Budget>
-  readonly mutations?: Budget
+  readonly apis?: ReadonlyMap<number, Charge>
+  readonly mutations?: Charge
 }
 
 interface Charge {
@@ -71,6 +71,12 @@ const API_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(ApiKey).ma
 const RESPONSE_HEAD_BYTES = 8
 
 export class RateLimitConnection implements Filter {
+  /**
+   * Records are never read: counting goes by frame sizes. Saying so keeps large Produce requests decoded in place for
+   * the statistics (the runtime weighs response filters too), and a Fetch response it changes (its throttle time)
+   * still comes with its records as bytes, as the runtime decodes messages a filter may change.
+   */
+  readonly records = 'summary' as const
   private plan: Plan | undefined
   /** When (clock.monotonic) the mute this filter last asked for ends; responses report what is left of it. */
   private mutedUntil = 0
@@ -82,6 +88,8 @@ export class RateLimitConnection implements Filter {
   private readonly rejections = new WeakMap<DecodedRequest, Rejected>()
   /** The entity whose connection count this connection holds (connection limits), if any. */
   private boundEntity: string | undefined
+  /** The charges of the request at hand (reused: the hot path allocates nothing). */
+  private readonly charges: Charge[] = []
 
   constructor(
     private readonly state: RateLimitState,
@@ -109,14 +117,17 @@ export class RateLimitConnection implements Filter {
   }
 
   needsResponse(apiKey: number, _apiVersion: number, body: Reader): boolean {
+    // The common case first, without a look at the clock: no mute to report, not an API judged by content.
+    const unreported = this.mutedUntil > this.reportedUntil
+    if (!unreported && apiKey !== ApiKey.Fetch && !isControllerMutation(apiKey)) return false
     const p = this.current()
     if (p.choice === undefined) return false
     if (isControllerMutation(apiKey) && p.mutations !== undefined) return true
     const now = this.state.clock.monotonic()
     if (apiKey === ApiKey.Fetch && p.fetch !== undefined) {
-      if (p.fetch.available(now) - (body.remaining + RESPONSE_HEAD_BYTES) < 0) return true
+      if (p.fetch.budget.available(now) - (body.remaining + RESPONSE_HEAD_BYTES) < 0) return true
     }
-    return this.mutedUntil - now >= 1 && this.mutedUntil > this.reportedUntil
+    return unreported && this.mutedUntil - now >= 1
   }
 
   // ------------------------------------------------------------------ requests
@@ -149,19 +160,24 @@ export class RateLimitConnection implements Filter {
     const p = this.current()
     if (p.choice === undefined) return undefined
     const now = this.state.clock.monotonic()
-    let charges: Charge[] | undefined
-    const charge = (budget: Budget, amount: number, limit: LimitKind): void => {
-      budget.take(amount, now)
-      charges ??= []
-      charges.push({ budget, limit })
+    const charges = this.charges
+    charges.length = 0
+    if (facts.apiKey === ApiKey.Produce && p.produce !== undefined) {
+      p.produce.budget.take(facts.size, now)
+      charges.push(p.produce)
     }
-    if (facts.apiKey === ApiKey.Produce && p.produce !== undefined) charge(p.produce, facts.size, 'produceBytes')
     if (!isConnectionSetup(facts.apiKey)) {
-      if (p.requests !== undefined) charge(p.requests, 1, 'requests')
+      if (p.requests !== undefined) {
+        p.requests.budget.take(1, now)
+        charges.push(p.requests)
+      }
       const api = p.apis?.get(facts.apiKey)
-      if (api !== undefined) charge(api, 1, `requests:${API_NAMES.get(facts.apiKey)}`)
+      if (api !== undefined) {
+        api.budget.take(1, now)
+        charges.push(api)
+      }
     }
-    if (charges !== undefined) this.judge(charges, ctx, facts.apiKey, facts.size)
+    if (charges.length > 0) this.judge(charges, ctx, facts.apiKey, facts.size)
     return undefined
   }
 
@@ -170,7 +186,7 @@ export class RateLimitConnection implements Filter {
     if (p.choice === undefined) return undefined
     const now = this.state.clock.monotonic()
     if (req.apiKey === ApiKey.Fetch && p.fetch !== undefined) {
-      if (capFetch(req.body as FetchRequest, p.fetch.available(now))) {
+      if (capFetch(req.body as FetchRequest, p.fetch.budget.available(now))) {
         this.state.report.fetchLowered.inc(p.labels)
         return replace(req.body)
       }
@@ -183,14 +199,14 @@ export class RateLimitConnection implements Filter {
   private mutate(
     req: DecodedRequest,
     p: Plan,
-    budget: Budget,
+    charge: Charge,
     ctx: FilterContext,
     now: number,
   ): RequestVerdict | undefined {
+    const budget = charge.budget
     const decision = chargeMutations(req.apiKey, req.apiVersion, req.body, budget, now)
-    const charges = [{ budget, limit: 'controllerMutations' as const }]
     if (decision?.rejected === undefined) {
-      this.judge(charges, ctx, req.apiKey, req.size)
+      this.judge([charge], ctx, req.apiKey, req.size)
       return undefined
     }
     this.state.report.mutationsRejected.inc(p.labels, decision.rejected.count)
@@ -217,9 +233,9 @@ export class RateLimitConnection implements Filter {
     let changed = false
     if (res.apiKey === ApiKey.Fetch && p.fetch !== undefined) {
       // Charged here rather than as it reaches the client, so that this very response can carry the throttle.
-      p.fetch.take(res.size, now)
+      p.fetch.budget.take(res.size, now)
       this.chargedFetches.add(res.header.correlationId)
-      this.judge([{ budget: p.fetch, limit: 'fetchBytes' }], ctx, res.apiKey, res.size)
+      this.judge([p.fetch], ctx, res.apiKey, res.size)
     }
     const rejected = res.request === undefined ? undefined : this.rejections.get(res.request)
     if (rejected !== undefined) {
@@ -254,8 +270,8 @@ export class RateLimitConnection implements Filter {
     if (this.chargedFetches.delete(facts.correlationId)) return
     const p = this.current()
     if (p.fetch === undefined) return
-    p.fetch.take(facts.size, this.state.clock.monotonic())
-    this.judge([{ budget: p.fetch, limit: 'fetchBytes' }], ctx, facts.apiKey, facts.size)
+    p.fetch.budget.take(facts.size, this.state.clock.monotonic())
+    this.judge([p.fetch], ctx, facts.apiKey, facts.size)
   }
 
   onClose(): void {
@@ -279,7 +295,10 @@ export class RateLimitConnection implements Filter {
       pending ??= []
       pending.push(s)
     }
-    if (pending !== undefined) void Promise.all(pending).then(() => this.judgeNow(charges, ctx, apiKey, bytes))
+    if (pending !== undefined) {
+      const later = charges.slice()
+      void Promise.all(pending).then(() => this.judgeNow(later, ctx, apiKey, bytes))
+    }
   }
 
   private judgeNow(charges: readonly Charge[], ctx: FilterContext, apiKey: number, bytes: number): void {
@@ -338,25 +357,24 @@ export class RateLimitConnection implements Filter {
     const { rule, entity } = choice
     const now = state.clock.monotonic()
     const owner = { clientId, principal }
-    const budget = (kind: LimitKind) => {
-      const rate = rateFor(rule, kind)
-      return rate === undefined
-        ? undefined
-        : state.budgets.get(kind, entity, owner, rate, rate * rule.burstSeconds, now)
+    const charge = (limit: LimitKind): Charge | undefined => {
+      const rate = rateFor(rule, limit)
+      if (rate === undefined) return undefined
+      return { budget: state.budgets.get(limit, entity, owner, rate, rate * rule.burstSeconds, now), limit }
     }
-    let apis: Map<number, Budget> | undefined
+    let apis: Map<number, Charge> | undefined
     if (rule.limits.apiRequestsPerSecond !== undefined) {
       apis = new Map()
       for (const apiKey of rule.limits.apiRequestsPerSecond.keys())
-        apis.set(apiKey, budget(`requests:${API_NAMES.get(apiKey)}`)!)
+        apis.set(apiKey, charge(`requests:${API_NAMES.get(apiKey)}`)!)
     }
     return {
       ...base,
-      produce: budget('produceBytes'),
-      fetch: budget('fetchBytes'),
-      requests: budget('requests'),
+      produce: charge('produceBytes'),
+      fetch: charge('fetchBytes'),
+      requests: charge('requests'),
       apis,
-      mutations: budget('controllerMutations'),
+      mutations: charge('controllerMutations'),
     }
   }
 }
