@@ -8,6 +8,13 @@ import { InvalidFieldError } from '../errors.js'
 export class Writer {
   readonly buf: Buffer
   pos: number
+  /**
+   * Values of at least this many bytes written by raw() (records, large bytes fields) are referenced rather than
+   * copied, for encodePieces: their place in `buf` is left unwritten (pages of a large buffer never touched cost no
+   * memory) and pieces() hands the values themselves out in between. Infinity: everything is copied.
+   */
+  referenceFrom = Number.POSITIVE_INFINITY
+  private references: { at: number; value: Uint8Array }[] | undefined
 
   /** A writer over `buf` starting at `start` (to write after a length prefix in a frame buffer). */
   constructor(sizeOrBuffer: number | Buffer, start = 0) {
@@ -92,6 +99,11 @@ export class Writer {
   }
 
   raw(v: Uint8Array): void {
+    if (v.length >= this.referenceFrom) {
+      ;(this.references ??= []).push({ at: this.pos, value: v })
+      this.pos += v.length
+      return
+    }
     this.buf.set(v, this.pos)
     this.pos += v.length
   }
@@ -154,6 +166,23 @@ export class Writer {
   finish(): Buffer {
     if (this.pos !== this.buf.length)
       throw new Error(`codec bug: wrote ${this.pos} bytes into a buffer sized ${this.buf.length}`)
+    if (this.references !== undefined) throw new Error('codec bug: finish() on a writer that referenced values')
     return this.buf
+  }
+
+  /** The finished message as pieces: the written parts of `buf` with the referenced values in between. */
+  pieces(): Buffer[] {
+    if (this.pos !== this.buf.length)
+      throw new Error(`codec bug: wrote ${this.pos} bytes into a buffer sized ${this.buf.length}`)
+    if (this.references === undefined) return [this.buf]
+    const out: Buffer[] = []
+    let from = 0
+    for (const { at, value } of this.references) {
+      if (at > from) out.push(this.buf.subarray(from, at))
+      out.push(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+      from = at + value.length
+    }
+    if (from < this.buf.length) out.push(this.buf.subarray(from))
+    return out
   }
 }

@@ -51,6 +51,11 @@ export class Frame {
     return this.headCopy
   }
 
+  /** True when the frame is one Buffer (it came in one read, or whole() joined it). */
+  get isWhole(): boolean {
+    return this.rest === undefined
+  }
+
   /** The frame as one Buffer; concatenates (once) if it came in pieces. */
   whole(): Buffer {
     if (this.rest !== undefined) {

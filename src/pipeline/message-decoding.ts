@@ -3,7 +3,9 @@ import {
   decodeRequest,
   decodeResponse,
   encodeRequest,
+  encodeRequestPieces,
   encodeResponse,
+  encodeResponsePieces,
   readRequest,
   readResponse,
 } from '../../codec/messages/frames.js'
@@ -17,9 +19,9 @@ import { apiName } from './slot.js'
 import { heldObservation, type StreamedObservation, summaryObservation } from './streamed-observation.js'
 
 /**
- * Frames to the decoded messages filters see. With records as summaries (Filter.records) a message is read where
- * its frame lies (a PiecesReader over socket-sized pieces: no join, no records held); otherwise the frame is
- * joined into one buffer when it came in pieces and records are views into it.
+ * Frames to the decoded messages filters see, read where the frame lies: a frame that came in socket-sized pieces is
+ * not joined first (a PiecesReader reads across them; a value is copied only where it straddles two pieces). With
+ * records as summaries (Filter.records) no records are held at all; otherwise they are views into the pieces.
  */
 
 export function decodeRequestFrame(frame: Frame, summary: boolean): DecodedRequest {
@@ -28,7 +30,7 @@ export function decodeRequestFrame(frame: Frame, summary: boolean): DecodedReque
     const r = frame.reader(4)
     r.recordsReader = readRecordsSummary
     d = readRequest(r)
-  } else d = decodeRequest(frame.whole(), 4)
+  } else d = frame.isWhole ? decodeRequest(frame.whole(), 4) : readRequest(frame.reader(4))
   return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, size: frame.length, body: d.body }
 }
 
@@ -45,7 +47,10 @@ export function decodeResponseFrame(
     const r = frame.reader(4)
     r.recordsReader = readRecordsSummary
     d = readResponse(r, apiKey, apiVersion)
-  } else d = decodeResponse(frame.whole(), apiKey, apiVersion, 4)
+  } else
+    d = frame.isWhole
+      ? decodeResponse(frame.whole(), apiKey, apiVersion, 4)
+      : readResponse(frame.reader(4), apiKey, apiVersion)
   return { apiKey: d.apiKey, apiVersion: d.apiVersion, header: d.header, size: frame.length, body: d.body, request }
 }
 
@@ -109,14 +114,29 @@ export class ReencodeError extends Error {
  */
 export function reencodeRequest(req: DecodedRequest, recordsAsSummaries: boolean): Frame {
   const what = `re-encoding ${apiName(req.apiKey)} v${req.apiVersion}`
-  if (recordsAsSummaries && hasRecordsFields(req.apiKey, 'request', req.apiVersion)) {
+  const records = hasRecordsFields(req.apiKey, 'request', req.apiVersion)
+  if (recordsAsSummaries && records) {
     throw new ReencodeError(what, new Error('a filter that asked for records summaries changed the request'))
   }
   try {
-    return Frame.of(encodeRequest(req.header, req.body))
+    if (!records) return Frame.of(encodeRequest(req.header, req.body))
+    const pieces = encodeRequestPieces(req.header, req.body, REFERENCE_FROM)
+    return Frame.fromPieces(pieces, byteLength(pieces))
   } catch (err) {
     throw new ReencodeError(what, err)
   }
+}
+
+/**
+ * Records of at least this many bytes are not copied into a re-encoded message but passed on as pieces of their own
+ * (encodeRequestPieces): below it a copy costs less than the extra piece a write carries.
+ */
+const REFERENCE_FROM = 1024
+
+function byteLength(pieces: readonly Buffer[]): number {
+  let n = 0
+  for (const p of pieces) n += p.length
+  return n
 }
 
 /** A response changed by a filter, encoded again (see reencodeRequest). */
@@ -126,7 +146,11 @@ export function reencodeResponse(res: DecodedResponse, recordsAsSummaries: boole
     throw new ReencodeError(what, new Error('a filter that asked for records summaries changed the response'))
   }
   try {
-    return Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
+    if (!hasRecordsFields(res.apiKey, 'response', res.apiVersion)) {
+      return Frame.of(encodeResponse(res.apiKey, res.apiVersion, res.header, res.body))
+    }
+    const pieces = encodeResponsePieces(res.apiKey, res.apiVersion, res.header, res.body, REFERENCE_FROM)
+    return Frame.fromPieces(pieces, byteLength(pieces))
   } catch (err) {
     throw new ReencodeError(what, err)
   }
