@@ -13,6 +13,7 @@ import { ApiKey } from '../../src/pipeline/filter-api.js'
  *                 controllerMutationsPerSecond, maxConnections, connectionsPerSecond }
  *     - match: default
  *   maxThrottleMs: 5000                      the longest a client is held back for one request
+ *   throttleTimeInFetchResponses: false      Fetch responses over budget carry the throttle (held whole, not streamed)
  *   redis: { url, keyPrefix, fallback: local | share, leaseMs, timeoutMs }   cluster-wide budgets
  */
 
@@ -74,6 +75,13 @@ export interface RedisSettings {
 export interface RateLimitConfig {
   readonly rules: readonly Rule[]
   readonly maxThrottleMs: number
+  /**
+   * Whether a Fetch response that overdraws its client's budget carries the throttle time itself (the client then
+   * waits by itself too, and its fetch-throttle-time metric shows it). It costs holding every Fetch response of a
+   * client with a fetch limit whole instead of streaming it through, because the runtime decides that per API, not
+   * per response; off, the fetch budget holds clients back by not reading their connection, as it does librdkafka's.
+   */
+  readonly throttleTimeInFetchResponses: boolean
   readonly redis: RedisSettings | undefined
 }
 
@@ -110,7 +118,7 @@ const API_KEYS_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(Api
 
 export function parseRateLimitConfig(raw: unknown): RateLimitConfig {
   const top = mapping(raw, 'config', 'a mapping with rules (and maxThrottleMs, redis)')
-  known(top, '', ['rules', 'maxThrottleMs', 'redis'])
+  known(top, '', ['rules', 'maxThrottleMs', 'throttleTimeInFetchResponses', 'redis'])
   if (!Array.isArray(top.rules)) {
     throw new RateLimitConfigError('rules', `expected a list of rules, got ${show(top.rules)}`)
   }
@@ -126,9 +134,14 @@ export function parseRateLimitConfig(raw: unknown): RateLimitConfig {
       `expected an integer from 1 to ${MAX_THROTTLE_LIMIT_MS} (clients time out requests held back longer), got ${show(maxThrottleMs)}`,
     )
   }
+  const fetchThrottle = top.throttleTimeInFetchResponses ?? false
+  if (typeof fetchThrottle !== 'boolean') {
+    throw new RateLimitConfigError('throttleTimeInFetchResponses', `expected true or false, got ${show(fetchThrottle)}`)
+  }
   return {
     rules,
     maxThrottleMs: maxThrottleMs as number,
+    throttleTimeInFetchResponses: fetchThrottle,
     redis: top.redis === undefined ? undefined : parseRedis(top.redis),
   }
 }

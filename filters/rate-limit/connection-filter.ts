@@ -38,8 +38,9 @@ import type { Budget } from './token-bucket.js'
  *   ours), so Java and kafkajs also hold back by themselves; a response version without client-side throttling
  *   (throttle-versions.ts) is held back for that long instead, as brokers did before KIP-219. librdkafka only
  *   reports throttle times, so for it the muting is what holds it back.
- * - Fetch bytes are charged as responses go out; a Fetch request is first capped to what the budget allows
- *   (fetch-cap.ts), and a Fetch response that takes the budget into debt carries the throttle itself.
+ * - Fetch bytes are charged as responses go out, and a client over budget is not read for the debt's duration; a
+ *   Fetch request is first capped to what the budget allows (fetch-cap.ts). With throttleTimeInFetchResponses, a
+ *   Fetch response that takes the budget into debt carries the throttle itself.
  * - Controller mutations are judged topic by topic (controller-mutations.ts).
  * - Connection limits close the connection before its first request goes on (admission or onClientId).
  *
@@ -111,8 +112,9 @@ export class RateLimitConnection implements Filter {
   }
 
   wantsResponse(apiKey: number): boolean {
-    // Fetch responses are held whole (not streamed) for whoever wants them: only for clients with a fetch limit.
-    if (apiKey === ApiKey.Fetch) return this.current().fetch !== undefined
+    // Fetch responses are held whole (not streamed) for whoever wants them: only when asked to carry throttle times.
+    if (apiKey === ApiKey.Fetch)
+      return this.state.config.throttleTimeInFetchResponses && this.current().fetch !== undefined
     return this.state.throttles
   }
 

@@ -189,7 +189,7 @@ describe('rate-limit through the sidecar (1-node cluster)', () => {
   it("a Java consumer's fetch rate is held to 1 MiB/s: Fetches capped to the budget, never an error", async () => {
     const topic = uniqueTopicName('rl-fetch')
     await createTopic(cluster.description, topic, { partitions: 1 })
-    // Filled directly, not through the sidecar: 14 MiB, more than the consumer reads.
+    // Filled directly, not through the sidecar: 14 MiB, more than each consumer reads.
     const fill = await runKafkaTool(
       jars,
       'producer-perf-test',
@@ -209,50 +209,88 @@ describe('rate-limit through the sidecar (1-node cluster)', () => {
       { timeoutMs: 90_000 },
     )
     expect(fill.code, fill.stderr).toBe(0)
-    const run = await runKafkaTool(
-      jars,
-      'consumer-perf-test',
-      [
-        '--bootstrap-server',
-        sc.bootstrap,
-        '--topic',
-        topic,
-        '--messages',
-        String(RECORDS),
-        '--group',
-        uniqueTopicName('rl-group'),
-        '--command-property',
-        'client.id=perf-consumer',
-        '--timeout',
-        '60000',
-        '--print-metrics',
-        '--hide-header',
-      ],
-      { timeoutMs: 120_000 },
+    const consume = async (through: StatsSidecar) => {
+      const run = await runKafkaTool(
+        jars,
+        'consumer-perf-test',
+        [
+          '--bootstrap-server',
+          through.bootstrap,
+          '--topic',
+          topic,
+          '--messages',
+          String(RECORDS),
+          '--group',
+          uniqueTopicName('rl-group'),
+          '--command-property',
+          'client.id=perf-consumer',
+          '--timeout',
+          '60000',
+          '--print-metrics',
+          '--hide-header',
+        ],
+        { timeoutMs: 120_000 },
+      )
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stderr).not.toMatch(/Exception|ERROR/)
+      // start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+      const line = run.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d /.test(l))
+      const fields = line?.split(',').map((f) => Number(f.trim()))
+      expect(fields?.[4]).toBeGreaterThanOrEqual(RECORDS)
+      const metrics = await through.metrics()
+      expect(
+        metricValue(metrics, 'kafka_sidecar_filter_rate_limit_fetch_max_bytes_lowered_total', {
+          client_id: 'perf-consumer',
+          principal: '',
+        }),
+      ).toBeGreaterThan(0)
+      const c = (await through.stats()).clients.find((x) => x.clientId === 'perf-consumer')
+      expect(c?.sidecarErrors).toEqual({})
+      expect(c?.apis.Fetch?.sidecarThrottleMs).toBeGreaterThan(0)
+      return {
+        mibPerSec: fields![8]!,
+        clientThrottleMs: javaMetric(
+          run.stdout,
+          'consumer-fetch-manager-metrics:fetch-throttle-time-avg',
+          'perf-consumer',
+        ),
+      }
+    }
+    // By default Fetch responses stream through and the consumer is held back by not reading it.
+    const streamed = await consume(sc)
+    // With throttleTimeInFetchResponses, a response that overdraws the budget also tells the consumer to wait.
+    const told = await startStatsSidecar(
+      cluster.bootstrapServers,
+      {},
+      {
+        filters: [
+          {
+            name: 'rate-limit',
+            config: {
+              rules: [
+                { match: { clientId: 'perf-consumer' }, burstSeconds: 0.2, limits: { fetchBytesPerSecond: LIMIT } },
+              ],
+              throttleTimeInFetchResponses: true,
+            },
+          },
+        ],
+      },
     )
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stderr).not.toMatch(/Exception|ERROR/)
-    // start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-    const line = run.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d /.test(l))
-    const fields = line?.split(',').map((f) => Number(f.trim()))
-    expect(fields?.[4]).toBeGreaterThanOrEqual(RECORDS)
-    const fetchMiBPerSec = fields![8]!
-    console.info(`rate-limit: Java consumer ${(fetchMiBPerSec * 100).toFixed(1)}% of 1 MiB/s`)
-    expect(fetchMiBPerSec).toBeGreaterThan(0.9)
-    expect(fetchMiBPerSec).toBeLessThan(1.1)
-    expect(
-      javaMetric(run.stdout, 'consumer-fetch-manager-metrics:fetch-throttle-time-avg', 'perf-consumer'),
-    ).toBeGreaterThan(0)
-    const metrics = await sc.metrics()
-    expect(
-      metricValue(metrics, 'kafka_sidecar_filter_rate_limit_fetch_max_bytes_lowered_total', {
-        client_id: 'perf-consumer',
-        principal: '',
-      }),
-    ).toBeGreaterThan(0)
-    const c = await client('perf-consumer')
-    expect(c.sidecarErrors).toEqual({})
-    expect(c.apis.Fetch?.sidecarThrottleMs).toBeGreaterThan(0)
+    let reported: Awaited<ReturnType<typeof consume>>
+    try {
+      reported = await consume(told)
+    } finally {
+      await told.stop()
+    }
+    console.info(
+      `rate-limit: Java consumer ${(streamed.mibPerSec * 100).toFixed(1)}% of 1 MiB/s (streamed), ` +
+        `${(reported.mibPerSec * 100).toFixed(1)}% (throttle time in Fetch responses, client-side average ${reported.clientThrottleMs.toFixed(0)} ms)`,
+    )
+    for (const r of [streamed, reported]) {
+      expect(r.mibPerSec).toBeGreaterThan(0.9)
+      expect(r.mibPerSec).toBeLessThan(1.1)
+    }
+    expect(reported.clientThrottleMs).toBeGreaterThan(0)
   })
 
   it('two processes of one client id share one budget; another client id at the same time has its own', async () => {

@@ -34,6 +34,7 @@ describe('rate-limit config', () => {
       ],
     })
     expect(c.maxThrottleMs).toBe(DEFAULT_MAX_THROTTLE_MS)
+    expect(c.throttleTimeInFetchResponses).toBe(false)
     expect(c.redis).toBeUndefined()
     expect(c.rules.map((r) => r.per)).toEqual(['clientId', 'clientId', 'principal', 'clientIdAndPrincipal', 'clientId'])
     expect(c.rules[0]!.burstSeconds).toBe(1)
@@ -71,7 +72,7 @@ describe('rate-limit config', () => {
     )
     expect(refused({})).toBe('filters: rate-limit: rules: expected a list of rules, got nothing')
     expect(refused({ rules: [], burst: 1 })).toBe(
-      'filters: rate-limit: burst: unknown key; known here: rules, maxThrottleMs, redis',
+      'filters: rate-limit: burst: unknown key; known here: rules, maxThrottleMs, throttleTimeInFetchResponses, redis',
     )
     expect(refused({ rules: [{ match: 'default', limits: { produceBytesPerSecond: -1 } }] })).toBe(
       'filters: rate-limit: rules[0].limits.produceBytesPerSecond: expected a number above 0 (per second), got -1',
@@ -102,6 +103,9 @@ describe('rate-limit config', () => {
     )
     expect(refused({ rules: [{ match: 'default', burstSeconds: 0, limits: { requestsPerSecond: 1 } }] })).toBe(
       'filters: rate-limit: rules[0].burstSeconds: expected a number of seconds above 0 and at most 3600, got 0',
+    )
+    expect(refused({ rules: [], throttleTimeInFetchResponses: 'yes' })).toBe(
+      'filters: rate-limit: throttleTimeInFetchResponses: expected true or false, got "yes"',
     )
     expect(refused({ rules: [], maxThrottleMs: 60_000 })).toBe(
       'filters: rate-limit: maxThrottleMs: expected an integer from 1 to 20000 (clients time out requests held back longer), got 60000',

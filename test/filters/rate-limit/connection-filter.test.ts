@@ -146,7 +146,10 @@ describe('rate-limit on a connection: requests', () => {
 })
 
 describe('rate-limit on a connection: fetch bytes', () => {
-  const fetchLimit = { rules: [{ match: 'default', limits: { fetchBytesPerSecond: 1000 } }] }
+  const fetchLimit = {
+    rules: [{ match: 'default', limits: { fetchBytesPerSecond: 1000 } }],
+    throttleTimeInFetchResponses: true,
+  }
   const fetchRequest = () =>
     request(ApiKey.Fetch, 12, {
       maxBytes: 52_428_800,
@@ -187,6 +190,15 @@ describe('rate-limit on a connection: fetch bytes', () => {
     // Once the debt is paid and enough is held again, a response is not decoded.
     l.clock.advance(1000)
     expect(filter.needsResponse!(ApiKey.Fetch, 12, body(100))).toBe(false)
+  })
+
+  it('by default Fetch responses stream through undecoded: the budget is enforced by not reading the client', async () => {
+    const l = await limiter({ rules: [{ match: 'default', limits: { fetchBytesPerSecond: 1000 } }] })
+    const { ctx, filter } = l.connect('consumer')
+    expect(filter.wantsRequest!(ApiKey.Fetch, 12)).toBe(true)
+    expect(filter.wantsResponse!(ApiKey.Fetch, 12)).toBe(false)
+    filter.onResponseBytes!({ apiKey: ApiKey.Fetch, apiVersion: 12, correlationId: 5, size: 3000 }, ctx)
+    expect(ctx.mutes).toEqual([2000])
   })
 
   it('a Fetch response that streamed past undecoded is charged as it reaches the client', async () => {
