@@ -3,6 +3,7 @@ import type {
   ConnectionInfo,
   ConnectionView,
   Filter,
+  FilterHealth,
   FilterPlugin,
   FilterSetupContext,
   Refusal,
@@ -68,8 +69,8 @@ export class RateLimitFilter implements ConfiguredFilter {
     return new RateLimitConnection(this.state, connection, entity)
   }
 
-  /** Readiness detail (see the report: proposed ConfiguredFilter.health for /readyz). */
-  health(): { readonly ready: boolean; readonly detail?: string } {
+  /** For /readyz: always ready (limits hold without Redis), with a word while Redis does not answer. */
+  health(): FilterHealth {
     return this.state.health()
   }
 

@@ -117,16 +117,18 @@ export class RateLimitState {
     await shared?.close()
   }
 
-  /** Readiness detail: the sidecar stays ready without Redis (limits hold locally), but says so. */
+  /**
+   * Readiness (ConfiguredFilter.health, /readyz): the sidecar stays ready without Redis, since its limits hold
+   * locally, but the detail says so.
+   */
   health(): { readonly ready: true; readonly detail?: string } {
     const s = this.shared?.status()
     if (s === undefined || s.state === 'shared') return { ready: true }
-    if (s.state === 'starting')
-      return { ready: true, detail: `rate-limit: connecting to Redis at ${this.shared!.store.address}` }
+    if (s.state === 'starting') return { ready: true, detail: `connecting to Redis at ${this.shared!.store.address}` }
     return {
       ready: true,
       detail:
-        `rate-limit: Redis at ${this.shared!.store.address} does not answer since ${new Date(s.since).toISOString()} ` +
+        `Redis at ${this.shared!.store.address} does not answer since ${new Date(s.since).toISOString()} ` +
         `(${s.reason ?? 'unknown'}); limits are enforced by this sidecar alone (fallback: ${this.config.redis?.fallback})`,
     }
   }

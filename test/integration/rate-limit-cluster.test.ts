@@ -168,6 +168,19 @@ describe('rate-limit across sidecars through Redis', () => {
         }
         await new Promise((r) => setTimeout(r, 1000))
         const alone = await rateOver([a, b], 'fleet', 5000)
+        // Still ready (the limits hold without Redis), and /readyz says why the budgets are not shared.
+        const readyz = await fetch(`${a.adminUrl}/readyz`)
+        expect(readyz.status).toBe(200)
+        const ready = (await readyz.json()) as { detail?: { name: string; ready: boolean; detail?: string }[] }
+        expect(ready.detail).toEqual([
+          {
+            name: 'rate-limit',
+            ready: true,
+            detail: expect.stringMatching(
+              /^Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer since .*fallback: local\)$/,
+            ),
+          },
+        ])
 
         await redis.restart()
         for (const sc of [a, b]) {
@@ -179,6 +192,9 @@ describe('rate-limit across sidecars through Redis', () => {
         }
         await new Promise((r) => setTimeout(r, 1500))
         const again = await rateOver([a, b], 'fleet', 4000)
+        expect(((await (await fetch(`${a.adminUrl}/readyz`)).json()) as { detail?: unknown }).detail).toEqual([
+          { name: 'rate-limit', ready: true },
+        ])
 
         const x = (r: number) => (r / LIMIT).toFixed(2)
         console.info(

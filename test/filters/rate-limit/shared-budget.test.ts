@@ -129,7 +129,7 @@ describe('cluster-wide budgets (the store faked in memory)', () => {
       expect(lines).toHaveLength(1)
       expect(lines[0]).toMatchObject({ level: 40, redis: 'redis://fake:6379', fallback: 'local' })
       expect(l.configured.health().detail).toMatch(
-        /^rate-limit: Redis at redis:\/\/fake:6379 does not answer since .* \(connect ECONNREFUSED 127\.0\.0\.1:6379\); limits are enforced by this sidecar alone \(fallback: local\)$/,
+        /^Redis at redis:\/\/fake:6379 does not answer since .* \(connect ECONNREFUSED 127\.0\.0\.1:6379\); limits are enforced by this sidecar alone \(fallback: local\)$/,
       )
     }
 
