@@ -100,7 +100,8 @@ export class Writer {
 
   raw(v: Uint8Array): void {
     if (v.length >= this.referenceFrom) {
-      ;(this.references ??= []).push({ at: this.pos, value: v })
+      if (this.references === undefined) this.references = []
+      this.references.push({ at: this.pos, value: v })
       this.pos += v.length
       return
     }

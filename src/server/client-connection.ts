@@ -478,6 +478,12 @@ export class ClientConnection implements ExchangePort {
     const timeout = this.runtime.limits.requestAssemblyTimeoutMs
     if (timeout === 0 || this.phaseNow === 'closed' || !this.clientFrames.inFrame) return
     if (this.assembling.frame !== this.clientFrames.framesBegun) return
+    // Only time the client could have been sending counts: while the sidecar itself is not reading (a throttling
+    // mute, the memory budget, a slow filter or broker), the clock starts again.
+    if (this.pauses.size > 0) {
+      this.assembling.since = now
+      return
+    }
     if (now - this.assembling.since > timeout) {
       this.protocolError('client', new RequestAssemblyTimeoutError(timeout))
     }

@@ -230,7 +230,13 @@ describe('Exchange: a filter sends requests of its own (FilterContext.sendReques
 
   it('a connection that closes fails the requests still waiting', async () => {
     let ctx: FilterContext | undefined
-    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const caller: Filter = {
+      wantsRequest: () => true,
+      onRequest: (_r, c) => {
+        ctx = c
+        return undefined
+      },
+    }
     const { exchange } = setup([caller])
     exchange.onRequest(Frame.of(metadataRequest(1)))
     const own = ctx!.sendRequest(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false })
@@ -240,7 +246,13 @@ describe('Exchange: a filter sends requests of its own (FilterContext.sendReques
 
   it('topicNames asks the broker for ids it has not seen, and learns from every Metadata answer', async () => {
     let ctx: FilterContext | undefined
-    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const caller: Filter = {
+      wantsRequest: () => true,
+      onRequest: (_r, c) => {
+        ctx = c
+        return undefined
+      },
+    }
     const { port, exchange, topics } = setup([caller])
     // What the broker supports on this connection comes from its ApiVersions answer.
     exchange.onRequest(
@@ -303,7 +315,13 @@ describe('Exchange: a filter sends requests of its own (FilterContext.sendReques
 describe('Exchange: topicIds', () => {
   it('asks the broker for names it does not know (Metadata with the zero id, as the codec writes uuids)', async () => {
     let ctx: FilterContext | undefined
-    const caller: Filter = { wantsRequest: () => true, onRequest: (_r, c) => void (ctx = c) }
+    const caller: Filter = {
+      wantsRequest: () => true,
+      onRequest: (_r, c) => {
+        ctx = c
+        return undefined
+      },
+    }
     const { port, exchange } = setup([caller])
     exchange.onRequest(
       Frame.of(
