@@ -12,7 +12,9 @@ import {
   type FilterPlugin,
   type FilterSetupContext,
   type MaybePromise,
+  type NamedProduceTopic,
   type PartitionRejection,
+  produceTopics,
   type RequestVerdict,
   rejectPartitions,
 } from '../../src/pipeline/filter-api.js'
@@ -158,47 +160,32 @@ class DurabilityGuard implements ConfiguredFilter {
   ): MaybePromise<RequestVerdict | undefined> {
     const body = req.body as ProduceRequest
     if (body.acks === -1) return undefined
-    // Produce v13 names topics by id (KIP-516); DescribeConfigs takes names.
-    if (req.apiVersion >= 13) {
-      const ids = body.topicData.map((t) => t.topicId!)
-      return ctx.topicNames(ids).then((names) =>
-        this.judge(
-          body,
-          ctx,
-          (t) => names.get(t.topicId!),
-          (t) => t.topicId!,
-        ),
-      )
-    }
-    return this.judge(
-      body,
-      ctx,
-      (t) => t.name,
-      (t) => t.name!,
-    )
+    const topics = produceTopics(req, ctx)
+    return isPromiseLike(topics)
+      ? topics.then((t) => this.judge(t, body.acks, ctx))
+      : this.judge(topics, body.acks, ctx)
   }
 
   /** Synchronous when every topic's min.insync.replicas is cached; otherwise waits for the lookups. */
   private judge(
-    body: ProduceRequest,
+    topics: readonly NamedProduceTopic[],
+    acks: number,
     ctx: FilterContext,
-    nameOf: (t: ProduceRequest['topicData'][number]) => string | undefined,
-    keyOf: (t: ProduceRequest['topicData'][number]) => string,
   ): MaybePromise<RequestVerdict | undefined> {
-    const names = body.topicData.map(nameOf)
-    const missing = names.filter((n): n is string => n !== undefined && this.cache.cached(n) === undefined)
+    const missing = topics.flatMap((t) =>
+      t.name !== undefined && this.cache.cached(t.name) === undefined ? [t.name] : [],
+    )
     const decide = (): RequestVerdict | undefined => {
       const rejections: PartitionRejection[] = []
-      body.topicData.forEach((t, i) => {
-        const name = names[i]
-        const minIsr = name === undefined ? undefined : this.cache.cached(name)?.value
-        if (name === undefined || minIsr === undefined || minIsr < this.config.minInsyncReplicas) return
-        const message = `topic ${name} requires acks=all (min.insync.replicas=${minIsr}); this producer uses acks=${body.acks}`
-        for (const p of t.partitionData) {
-          rejections.push({ topic: keyOf(t), partition: p.index, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, message })
+      for (const t of topics) {
+        const minIsr = t.name === undefined ? undefined : this.cache.cached(t.name)?.value
+        if (t.name === undefined || minIsr === undefined || minIsr < this.config.minInsyncReplicas) continue
+        const message = `topic ${t.name} requires acks=all (min.insync.replicas=${minIsr}); this producer uses acks=${acks}`
+        for (const p of t.data.partitionData) {
+          rejections.push({ topic: t.key, partition: p.index, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, message })
         }
-        this.count(ctx, name, t.partitionData.length, message, body.acks)
-      })
+        this.count(ctx, t.name, t.data.partitionData.length, message, acks)
+      }
       return rejections.length === 0 ? undefined : rejectPartitions(rejections)
     }
     if (missing.length === 0) return decide()
@@ -209,7 +196,7 @@ class DurabilityGuard implements ConfiguredFilter {
           'durability-guard could not read a topic configuration; its produce requests pass unchecked',
         ),
       )
-    return Promise.all(missing.map((n) => this.cache.lookUp(n, ctx, onFailure))).then(decide)
+    return Promise.all([...new Set(missing)].map((n) => this.cache.lookUp(n, ctx, onFailure))).then(decide)
   }
 
   private count(ctx: FilterContext, topic: string, partitions: number, message: string, acks: number): void {
@@ -234,4 +221,8 @@ export const durabilityGuardPlugin: FilterPlugin<DurabilityGuardConfig> = {
   name: 'durability-guard',
   parseConfig,
   configure: (config, setup) => new DurabilityGuard(config, setup),
+}
+
+function isPromiseLike<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === 'function'
 }

@@ -9,7 +9,9 @@ import {
   type FilterContext,
   type FilterSetupContext,
   type MaybePromise,
+  type NamedProduceTopic,
   type PartitionRejection,
+  produceTopics,
   type RequestVerdict,
   rejectPartitions,
 } from '../../src/pipeline/filter-api.js'
@@ -161,41 +163,26 @@ export class SchemaValidation implements ConfiguredFilter {
     req: DecodedRequest<typeof ApiKey.Produce>,
     ctx: FilterContext,
   ): MaybePromise<RequestVerdict | undefined> {
-    const body = req.body as ProduceRequest
-    // Produce v13 names topics by id (KIP-516).
-    if (req.apiVersion >= 13) {
-      return ctx.topicNames(body.topicData.map((t) => t.topicId!)).then((names) =>
-        this.judge(
-          body,
-          ctx,
-          (t) => names.get(t.topicId!),
-          (t) => t.topicId!,
-        ),
-      )
-    }
-    return this.judge(
-      body,
-      ctx,
-      (t) => t.name,
-      (t) => t.name!,
-    )
+    const acks = (req.body as ProduceRequest).acks
+    const topics = produceTopics(req, ctx)
+    if (topics instanceof Promise) return topics.then((t) => this.judge(t, acks, ctx))
+    return this.judge(topics, acks, ctx)
   }
 
   private judge(
-    body: ProduceRequest,
+    topics: readonly NamedProduceTopic[],
+    acks: number,
     ctx: FilterContext,
-    nameOf: (t: TopicData) => string | undefined,
-    keyOf: (t: TopicData) => string,
   ): MaybePromise<RequestVerdict | undefined> {
     const targets: Target[] = []
-    for (const t of body.topicData) {
-      const topic = nameOf(t)
+    for (const t of topics) {
+      const topic = t.name
       // An id the cluster does not know: the broker answers UNKNOWN_TOPIC_ID for it.
       if (topic === undefined) continue
       const rule = this.rules.ruleFor(topic)
       if (rule === undefined) continue
-      for (const p of t.partitionData) {
-        if (p.records !== null && p.records.length > 0) targets.push({ topicKey: keyOf(t), topic, rule, partition: p })
+      for (const p of t.data.partitionData) {
+        if (p.records !== null && p.records.length > 0) targets.push({ topicKey: t.key, topic, rule, partition: p })
       }
     }
     if (targets.length === 0) return undefined
@@ -213,7 +200,7 @@ export class SchemaValidation implements ConfiguredFilter {
       if (c.refresh !== undefined) for (const id of c.refresh) refresh.add(id)
     }
     if ((missing.size === 0 && refresh.size === 0) || cache === undefined) {
-      return this.decide(targets, checks, body.acks, ctx)
+      return this.decide(targets, checks, acks, ctx)
     }
     // Some schemas are not cached yet (or their subjects may be stale): ask for them all at once, then check again
     // with the answers at hand.
@@ -231,7 +218,7 @@ export class SchemaValidation implements ConfiguredFilter {
           ? checks[i]!
           : checkPartition(t.partition.records!, t.topic, t.rule, again),
       )
-      return this.decide(targets, rechecked, body.acks, ctx)
+      return this.decide(targets, rechecked, acks, ctx)
     })
   }
 

@@ -21,6 +21,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
+import type { ProduceRequest, ProduceRequestTopicProduceData } from '../../codec/messages/generated/produce-request.js'
 import type { RequestHeader } from '../../codec/messages/generated/request-header.js'
 import type { ResponseHeader } from '../../codec/messages/generated/response-header.js'
 import type { Reader } from '../../codec/primitives/reader.js'
@@ -265,6 +266,30 @@ export function errorResponse(errorCode: number, message?: string): RequestVerdi
  */
 export function rejectPartitions(rejections: readonly PartitionRejection[]): RequestVerdict {
   return { kind: 'reject-partitions', rejections }
+}
+
+/** One topic of a Produce request, named (see produceTopics). */
+export interface NamedProduceTopic {
+  /** The topic's name; undefined for an id the cluster does not know (the broker answers UNKNOWN_TOPIC_ID). */
+  readonly name: string | undefined
+  /** What the request carries for it and rejectPartitions takes: the name, or the topic id from Produce v13. */
+  readonly key: string
+  readonly data: ProduceRequestTopicProduceData
+}
+
+/**
+ * The topics of a Produce request with their names: Produce v13 carries topic ids instead (KIP-516), named through
+ * ctx.topicNames (a promise then, only when an id is not known yet); earlier versions carry the names themselves.
+ */
+export function produceTopics(
+  req: DecodedRequest,
+  ctx: Pick<FilterContext, 'topicNames'>,
+): MaybePromise<readonly NamedProduceTopic[]> {
+  const body = req.body as ProduceRequest
+  if (req.apiVersion < 13) return body.topicData.map((data) => ({ name: data.name, key: data.name!, data }))
+  return ctx
+    .topicNames(body.topicData.map((t) => t.topicId!))
+    .then((names) => body.topicData.map((data) => ({ name: names.get(data.topicId!), key: data.topicId!, data })))
 }
 
 /** Close the client connection (and its upstream connection), logging `reason`. */
