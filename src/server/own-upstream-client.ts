@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { SidecarConfig } from '../config/schema.js'
 import type { ApiKeyNumber, SentResponse, UpstreamClientService } from '../pipeline/filter-api.js'
-import { UpstreamClient } from '../upstream-client/index.js'
+import type { UpstreamClient } from '../upstream-client/index.js'
 import type { UpstreamConnector } from './upstream-connector.js'
 
 /**
@@ -11,6 +11,7 @@ import type { UpstreamConnector } from './upstream-connector.js'
  */
 export class OwnUpstreamClient implements UpstreamClientService {
   private client: UpstreamClient | undefined
+  private starting: Promise<UpstreamClient> | undefined
 
   constructor(
     private readonly config: SidecarConfig['upstream'],
@@ -18,8 +19,9 @@ export class OwnUpstreamClient implements UpstreamClientService {
     private readonly log: Logger,
   ) {}
 
-  private get started(): UpstreamClient {
-    if (this.client === undefined) {
+  /** The client, made (and its code loaded: a few MB a sidecar without such filters should not carry) on first use. */
+  private started(): Promise<UpstreamClient> {
+    this.starting ??= import('../upstream-client/index.js').then(({ UpstreamClient }) => {
       const c = this.config.client
       this.client = new UpstreamClient({
         bootstrap: this.config.bootstrap,
@@ -31,8 +33,9 @@ export class OwnUpstreamClient implements UpstreamClientService {
         log: this.log.child({ component: 'upstream-client' }),
       })
       this.client.start()
-    }
-    return this.client
+      return this.client
+    })
+    return this.starting
   }
 
   async send<K extends ApiKeyNumber>(
@@ -41,7 +44,7 @@ export class OwnUpstreamClient implements UpstreamClientService {
     apiVersion: number | 'max',
     body: Parameters<UpstreamClientService['send']>[3],
   ): Promise<SentResponse<K>> {
-    const res = await this.started.send(target, apiKey, apiVersion, body as never)
+    const res = await (await this.started()).send(target, apiKey, apiVersion, body as never)
     return { apiKey, apiVersion: res.apiVersion, body: res.body as SentResponse<K>['body'] }
   }
 
@@ -50,7 +53,7 @@ export class OwnUpstreamClient implements UpstreamClientService {
     records: Parameters<UpstreamClientService['produce']>[1],
     options?: Parameters<UpstreamClientService['produce']>[2],
   ): Promise<readonly { readonly partition: number; readonly offset: bigint }[]> {
-    return this.started.produce(topic, records, options)
+    return (await this.started()).produce(topic, records, options)
   }
 
   health(): { readonly connected: boolean; readonly lastError?: string } {
@@ -59,6 +62,6 @@ export class OwnUpstreamClient implements UpstreamClientService {
   }
 
   async close(timeoutMs: number): Promise<void> {
-    await this.client?.close({ timeoutMs })
+    if (this.starting !== undefined) await (await this.starting).close({ timeoutMs })
   }
 }

@@ -64,7 +64,7 @@ describe('loadConfig', () => {
         maxBufferedBytesPerConnection: 33_554_432,
         memoryBudgetBytes: 134_217_728,
         requestAssemblyTimeoutMs: 30_000,
-        maxClientConnections: 500,
+        maxClientConnections: 1000,
       },
       admin: { host: '127.0.0.1', port: 9644, enabled: true },
       log: { level: 'info', frames: false, format: 'json' },
