@@ -1,0 +1,148 @@
+/**
+ * What the message path costs without sockets: an Exchange (src/pipeline/exchange.ts) with the built-in filters as
+ * shipped (statistics with per-topic figures, ApiVersions narrowing, address rewriting) fed a Produce v9 request of
+ * one 100 B record and its response, again and again, as the connection would hand them over (one socket read
+ * each). Prints the process CPU time per request and response: the part of the sidecar's per-request cost that is
+ * its own code, apart from socket I/O (bench/request-cost.ts measures the whole).
+ *
+ *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/exchange-cost.js [--requests=200000]
+ */
+import pino from 'pino'
+import { encodeRequest, encodeResponse } from '../codec/messages/frames.js'
+import { ApiKey } from '../codec/messages/generated/apis.js'
+import { encodeRecordBatch } from '../codec/records/index.js'
+import { BUILT_IN_FILTERS } from '../src/filter-plugins.js'
+import { BrokerVersions } from '../src/pipeline/broker-versions.js'
+import { SYSTEM_CLOCK } from '../src/pipeline/clock.js'
+import { ConnectionState } from '../src/pipeline/connection-state.js'
+import { Exchange, type ExchangePort } from '../src/pipeline/exchange.js'
+import type { ConfiguredFilter, FilterSetupContext } from '../src/pipeline/filter-api.js'
+import { FilterChain } from '../src/pipeline/filter-chain.js'
+import { Frame } from '../src/pipeline/frame.js'
+import { newLease } from '../src/pipeline/read-lease.js'
+import { TopicDirectory } from '../src/pipeline/topic-directory.js'
+import { Statistics } from '../src/stats/statistics.js'
+
+const N = Number(process.argv.find((a) => a.startsWith('--requests='))?.split('=')[1] ?? 200_000)
+const log = pino({ level: 'silent' })
+const stats = new Statistics({
+  maxClientIds: 100,
+  maxTopics: 200,
+  maxGroups: 100,
+  topics: true,
+  clientExpiryMs: 0,
+  audit: { enabled: false, file: '-' },
+})
+const setup: FilterSetupContext = {
+  log,
+  metrics: { counter: () => ({ inc() {} }), gauge: () => ({ set() {}, inc() {}, dec() {} }) },
+  clock: SYSTEM_CLOCK,
+  configDir: '.',
+  upstream: undefined,
+  statistics: stats,
+  audit: undefined,
+}
+const sidecarConfig = { stats: { topics: true, audit: { enabled: false } } } as Parameters<
+  (typeof BUILT_IN_FILTERS)[number]['install']
+>[0]
+const configured: ConfiguredFilter[] = []
+for (const b of BUILT_IN_FILTERS) {
+  const installed = b.install(sidecarConfig)
+  if (installed !== null) configured.push(await b.plugin.configure(installed.config, setup))
+}
+const fail = (what: string) => (e: unknown) => {
+  throw new Error(`${what}: ${(e as Error).message}`)
+}
+const port: ExchangePort = {
+  toUpstream() {},
+  toClient() {},
+  pauseClient() {},
+  resumeClient() {},
+  muteClient() {},
+  report() {},
+  protocolError: (_side, e) => fail('protocol error')(e),
+  internalError: (what, e) => fail(what)(e),
+  close: (reason) => fail('closed')(new Error(reason)),
+  phase: 'open',
+  settled() {},
+}
+const state = new ConnectionState(
+  {
+    connectionId: 1,
+    peer: { address: '127.0.0.1', port: 1 },
+    listener: { kind: 'broker', nodeId: 1, port: 9094 },
+    principal: undefined,
+    tls: false,
+  },
+  log,
+)
+stats.opened(state)
+const exchange = new Exchange(
+  state,
+  new FilterChain(configured.map((f) => f.forConnection(state))),
+  port,
+  {
+    observer: stats,
+    services: {
+      brokers: { localEndpointFor: () => ({ host: '127.0.0.1', port: 9094 }) },
+      clock: SYSTEM_CLOCK,
+      topics: new TopicDirectory(),
+      versions: new BrokerVersions(),
+      upstream: undefined,
+    },
+    maxInflightRequests: 100,
+    limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
+    frameLogging: () => false,
+  },
+  newLease(),
+  newLease(),
+)
+const records = encodeRecordBatch([{ value: Buffer.alloc(100, 97) }])
+const request = encodeRequest(
+  { requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 0, clientId: 'bench-client' },
+  {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 30_000,
+    topicData: [{ name: 'bench', partitionData: [{ index: 0, records }] }],
+  },
+)
+const response = encodeResponse(
+  ApiKey.Produce,
+  9,
+  { correlationId: 0 },
+  {
+    throttleTimeMs: 0,
+    responses: [
+      {
+        name: 'bench',
+        partitionResponses: [
+          {
+            index: 0,
+            errorCode: 0,
+            baseOffset: 5n,
+            logAppendTimeMs: -1n,
+            logStartOffset: 0n,
+            recordErrors: [],
+            errorMessage: null,
+          },
+        ],
+      },
+    ],
+  },
+)
+for (let round = 1; round <= 3; round++) {
+  const before = process.cpuUsage()
+  for (let i = 0; i < N; i++) {
+    request.writeInt32BE(i, 8)
+    response.writeInt32BE(i, 4)
+    state.readAt = performance.now()
+    state.reading = true
+    exchange.onRequest(Frame.of(request))
+    state.readAt = performance.now()
+    exchange.onResponse(Frame.of(response))
+    state.reading = false
+  }
+  const cpu = process.cpuUsage(before)
+  console.log(`round ${round}: ${((cpu.user + cpu.system) / N).toFixed(2)} CPU us per Produce request and response`)
+}
