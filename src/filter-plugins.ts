@@ -60,8 +60,10 @@ function loadedOnUse<C>(
   return {
     name,
     parseConfig,
-    configure: async (config: C, setup: FilterSetupContext, previous?: ConfiguredFilter) =>
-      (await (plugin ??= load())).configure(config, setup, previous),
+    configure: async (config: C, setup: FilterSetupContext, previous?: ConfiguredFilter) => {
+      if (plugin === undefined) plugin = load()
+      return (await plugin).configure(config, setup, previous)
+    },
   }
 }
 

@@ -13,8 +13,10 @@ const info = (connectionId: number, principal?: string) => ({
 })
 
 describe('rate-limit plugin', () => {
-  it('is registered under filters: rate-limit', () => {
-    expect(FILTER_PLUGINS).toContain(rateLimitPlugin)
+  it('is registered under filters: rate-limit, its implementation loaded when first configured', () => {
+    const registered = FILTER_PLUGINS.find((p) => p.name === 'rate-limit')
+    expect(registered).toBeDefined()
+    expect(registered!.parseConfig).toBe(rateLimitPlugin.parseConfig)
     expect(rateLimitPlugin.name).toBe('rate-limit')
   })
 
