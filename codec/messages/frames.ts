@@ -117,26 +117,8 @@ export function readResponse(r: Reader, apiKey: number, apiVersion: number): Res
   return { apiKey: apiKey as ApiKeyNumber, apiVersion, header, headerVersion, body }
 }
 
-/** Encodes header and body into one frame with its size prefix. The header's api key and version are authoritative. */
-export function encodeRequest(header: RequestHeader, body: unknown): Buffer {
-  const apiKey = header.requestApiKey
-  const apiVersion = header.requestApiVersion
-  const codec = codecFor(apiKey, apiVersion, 'request')
-  const headerVersion = requestHeaderVersion(apiKey, apiVersion)
-  const size = sizeRequestHeader(header, headerVersion) + codec.size(body, apiVersion)
-  const w = new Writer(4 + size)
-  w.int32(size)
-  writeRequestHeader(w, header, headerVersion)
-  codec.write(w, body, apiVersion)
-  return w.finish()
-}
-
-/**
- * encodeRequest as pieces: bytes values (records) of at least `referenceFrom` bytes are not copied but handed out as
- * pieces of their own between the written parts, so a filter that changed a Produce request's topic names costs a
- * few hundred bytes of writing, not a copy of its records.
- */
-export function encodeRequestPieces(header: RequestHeader, body: unknown, referenceFrom: number): Buffer[] {
+/** A request frame written (size prefix, header, body); `referenceFrom` as Writer.referenceFrom. */
+function writeRequestFrame(header: RequestHeader, body: unknown, referenceFrom: number): Writer {
   const apiKey = header.requestApiKey
   const apiVersion = header.requestApiVersion
   const codec = codecFor(apiKey, apiVersion, 'request')
@@ -147,7 +129,44 @@ export function encodeRequestPieces(header: RequestHeader, body: unknown, refere
   w.int32(size)
   writeRequestHeader(w, header, headerVersion)
   codec.write(w, body, apiVersion)
-  return w.pieces()
+  return w
+}
+
+/** A response frame written (see writeRequestFrame). */
+function writeResponseFrame(
+  apiKey: number,
+  apiVersion: number,
+  header: ResponseHeader,
+  body: unknown,
+  referenceFrom: number,
+): Writer {
+  const codec = codecFor(apiKey, apiVersion, 'response')
+  const headerVersion = responseHeaderVersion(apiKey, apiVersion)
+  const size = sizeResponseHeader(header, headerVersion) + codec.size(body, apiVersion)
+  const w = new Writer(4 + size)
+  w.referenceFrom = referenceFrom
+  w.int32(size)
+  writeResponseHeader(w, header, headerVersion)
+  codec.write(w, body, apiVersion)
+  return w
+}
+
+/** Encodes header and body into one frame with its size prefix. The header's api key and version are authoritative. */
+export function encodeRequest(header: RequestHeader, body: unknown): Buffer {
+  return writeRequestFrame(header, body, Number.POSITIVE_INFINITY).finish()
+}
+
+/**
+ * encodeRequest as pieces: bytes values (records) of at least `referenceFrom` bytes are not copied but handed out as
+ * pieces of their own between the written parts, so a filter that changed a Produce request's topic names costs a
+ * few hundred bytes of writing, not a copy of its records.
+ */
+export function encodeRequestPieces(header: RequestHeader, body: unknown, referenceFrom: number): Buffer[] {
+  return writeRequestFrame(header, body, referenceFrom).pieces()
+}
+
+export function encodeResponse(apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer {
+  return writeResponseFrame(apiKey, apiVersion, header, body, Number.POSITIVE_INFINITY).finish()
 }
 
 /** encodeResponse as pieces (see encodeRequestPieces): a changed Fetch response keeps its records where they are. */
@@ -158,24 +177,5 @@ export function encodeResponsePieces(
   body: unknown,
   referenceFrom: number,
 ): Buffer[] {
-  const codec = codecFor(apiKey, apiVersion, 'response')
-  const headerVersion = responseHeaderVersion(apiKey, apiVersion)
-  const size = sizeResponseHeader(header, headerVersion) + codec.size(body, apiVersion)
-  const w = new Writer(4 + size)
-  w.referenceFrom = referenceFrom
-  w.int32(size)
-  writeResponseHeader(w, header, headerVersion)
-  codec.write(w, body, apiVersion)
-  return w.pieces()
-}
-
-export function encodeResponse(apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer {
-  const codec = codecFor(apiKey, apiVersion, 'response')
-  const headerVersion = responseHeaderVersion(apiKey, apiVersion)
-  const size = sizeResponseHeader(header, headerVersion) + codec.size(body, apiVersion)
-  const w = new Writer(4 + size)
-  w.int32(size)
-  writeResponseHeader(w, header, headerVersion)
-  codec.write(w, body, apiVersion)
-  return w.finish()
+  return writeResponseFrame(apiKey, apiVersion, header, body, referenceFrom).pieces()
 }
