@@ -1,5 +1,6 @@
+import type { FilterEntry, FilterEntryIssue } from './config/filters-section.js'
 import { type LoadConfigInput, loadConfig } from './config/load.js'
-import type { FilterEntry, FilterEntryIssue, SidecarConfig } from './config/schema.js'
+import type { SidecarConfig } from './config/schema.js'
 import { suggest } from './config/validator.js'
 import { SidecarError } from './errors.js'
 import { BUILT_IN_FILTERS, FILTER_PLUGINS } from './filter-plugins.js'

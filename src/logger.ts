@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { pino } from 'pino'
-import type { LogConfig, LogFormat, LogLevel } from './config/schema.js'
+import type { LogConfig, LogFormat, LogLevel } from './config/log-section.js'
 
 /**
  * Logging: pino, one JSON object per line on stdout, or (log.format pretty) one readable line per entry for a

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Argv } from 'yargs'
 import { parseHostPort } from '../config/host-port.js'
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../config/schema.js'
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../config/log-section.js'
 import { INJECTOR_DEFAULTS, type InjectorConfig, loadInjectorConfig } from '../inject/injector-config.js'
 import { WebhookServer } from '../inject/webhook-server.js'
 import { createLogger, type Logger } from '../logger.js'

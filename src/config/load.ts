@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import { ConfigError, ConfigFileUnreadableError, type ConfigIssue } from './errors.js'
+import type { FilterCheck } from './filters-section.js'
+import type { LogFormat } from './log-section.js'
 import { CONFIG_FILE_ENV, environmentLayer, flagLayer, type OverrideLayer } from './overrides.js'
-import { type FilterCheck, type LogFormat, type SidecarConfig, validateConfig } from './schema.js'
+import { type SidecarConfig, validateConfig } from './schema.js'
 import { type PathSegment, pathString } from './validator.js'
 
 export type Environment = Readonly<Record<string, string | undefined>>

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path'
 import type { ConfigIssue } from './errors.js'
 import { parseHostPort } from './host-port.js'
-import { LOG_FORMATS, LOG_LEVELS } from './schema.js'
+import { LOG_FORMATS, LOG_LEVELS } from './log-section.js'
 import { describeValue, type PathSegment } from './validator.js'
 
 /** Environment variable naming the config file (a --config flag given to the loader as `file` wins). */

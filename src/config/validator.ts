@@ -10,6 +10,9 @@ export interface RawIssue {
   readonly message: string
 }
 
+/** Upper bound of the integer settings: Kafka sizes and node ids are INT32s, and Node timers take no more milliseconds. */
+export const INT32_MAX = 2_147_483_647
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
 /** `upstream.bootstrap[1]`, `brokers.ports["7"]`. */

@@ -1,5 +1,5 @@
 import { parseHostPort } from '../config/host-port.js'
-import { LOG_LEVELS, type LogLevel } from '../config/schema.js'
+import { LOG_LEVELS, type LogLevel } from '../config/log-section.js'
 import { suggest } from '../config/validator.js'
 import type { PodProblem } from './errors.js'
 import { parseQuantity } from './quantity.js'

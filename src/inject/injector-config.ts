@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { parseHostPort } from '../config/host-port.js'
-import { LOG_LEVELS, type LogLevel } from '../config/schema.js'
+import { LOG_LEVELS, type LogLevel } from '../config/log-section.js'
 import { InjectorConfigError } from './errors.js'
 import { parseQuantity } from './quantity.js'
 

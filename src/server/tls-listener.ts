@@ -3,7 +3,7 @@ import tls from 'node:tls'
 import type { Logger } from 'pino'
 import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 import { formatHostPort } from '../config/host-port.js'
-import type { ListenTlsConfig } from '../config/schema.js'
+import type { ListenTlsConfig } from '../config/tls-sections.js'
 import type { SidecarError } from '../errors.js'
 import {
   ClientCertificateExpiredError,

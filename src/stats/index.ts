@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { type AdminServer, sendJson } from '../admin/admin-server.js'
-import type { StatsConfig } from '../config/schema.js'
+import type { StatsConfig } from '../config/stats-section.js'
 import type { AuditEntry, AuditService } from '../pipeline/filter-api.js'
 import { AuditLog } from './audit-log.js'
 import { createMetricsRegistry, METRIC_PREFIX, SampledCounter } from './prometheus.js'

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
-import { DEFAULTS, type StatsConfig } from '../../src/config/schema.js'
+import { DEFAULTS } from '../../src/config/schema.js'
+import type { StatsConfig } from '../../src/config/stats-section.js'
 import type { ObservedConnection } from '../../src/pipeline/connection-observer.js'
 import type { FilterContext } from '../../src/pipeline/filter-api.js'
 import { LabelCap } from '../../src/stats/label-cap.js'

@@ -1,6 +1,7 @@
 import pino from 'pino'
 import { type RunningSidecar, startSidecarProcess } from '../../src/commands/run.js'
-import { type StatsConfig, validateConfig } from '../../src/config/schema.js'
+import { validateConfig } from '../../src/config/schema.js'
+import type { StatsConfig } from '../../src/config/stats-section.js'
 import type { StatsSnapshot } from '../../src/stats/snapshot.js'
 import { strictLogSink } from './strict-log.js'
 import { freePortBase } from './test-sidecar.js'
