@@ -1,13 +1,14 @@
+/**
+ * The running sidecar: listeners, the upstream directory, the filter pipeline and every client connection.
+ * Built from a validated SidecarConfig; `reload` applies a new one without dropping connections.
+ */
 import type net from 'node:net'
-import { dirname } from 'node:path'
 import tls from 'node:tls'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import type { HostPort } from '../config/host-port.js'
 import type { SidecarConfig } from '../config/schema.js'
 import { SidecarError } from '../errors.js'
-import { BUILT_IN_FILTERS } from '../filter-plugins.js'
-import { parseFilterEntry } from '../filter-registry.js'
 import { applyLogConfig, CauseTracker, frameLoggingEnabled, logOncePerCause } from '../logger.js'
 import { BrokerVersions } from '../pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../pipeline/clock.js'
@@ -20,7 +21,6 @@ import type {
   ConfiguredFilter,
   ConnectionInfo,
   FilterPlugin,
-  FilterSetupContext,
   StatisticsService,
   UpstreamClientService,
 } from '../pipeline/filter-api.js'
@@ -30,37 +30,23 @@ import { TopicDirectory } from '../pipeline/topic-directory.js'
 import { registerConnectionMetrics } from '../stats/connection-metrics.js'
 import { FilterMetricsRegistry } from '../stats/filter-metrics.js'
 import type { CertificateSummary } from '../tls/material.js'
-import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
+import type { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection, type ConnectionRuntime } from './client-connection.js'
 import { ConnectionLog } from './connection-log.js'
 import { ConnectionRefusals } from './connection-refusals.js'
+import { ConnectionSweeper } from './connection-sweeper.js'
+import { type FilterHealth, FilterSetup, filterHealth } from './filter-setup.js'
 import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from './listeners.js'
 import { MemoryBudget } from './memory-budget.js'
 import { MetadataRefresher } from './metadata-refresher.js'
 import { OwnUpstreamClient } from './own-upstream-client.js'
 import { TlsTermination } from './tls-listener.js'
-import { UpstreamConnector, type UpstreamTls } from './upstream-connector.js'
+import { UpstreamConnector } from './upstream-connector.js'
 import { UpstreamDirectory } from './upstream-directory.js'
+import { upstreamTls } from './upstream-tls.js'
 
-/**
- * The running sidecar: listeners, the upstream directory, the filter pipeline and every client connection.
- * Built from a validated SidecarConfig; `reload` applies a new one without dropping connections.
- */
-
-export { UnknownFilterError } from '../filter-registry.js'
-
-const SWEEP_INTERVAL_MS = 1000
 const OWN_CLIENT_CLOSE_MS = 5000
-
-export class MemoryBudgetError extends SidecarError {
-  constructor(total: number, limit: number, held: number) {
-    super(
-      'KSC_ERR_MEMORY_BUDGET',
-      `connections hold ${total} bytes, over limits.memoryBudgetBytes (${limit}); closing the one holding the most (${held} bytes)`,
-    )
-  }
-}
 
 export class AdmissionRefusedError extends SidecarError {
   constructor(filter: string, reason: string) {
@@ -109,7 +95,7 @@ export interface SidecarStatus {
   /** The certificate the client-facing listeners present now (listen.tls), after any rotation. */
   listenCertificate: CertificateSummary | undefined
   /** Filters that report on their dependencies (ConfiguredFilter.health), by name. */
-  filters: { name: string; ready: boolean; detail?: string }[]
+  filters: FilterHealth[]
 }
 
 export class Sidecar {
@@ -133,7 +119,7 @@ export class Sidecar {
   private readonly topics = new TopicDirectory()
   /** What the brokers support, from the latest ApiVersions answer on any connection. */
   private readonly brokerVersions = new BrokerVersions()
-  private readonly filterMetrics: FilterMetricsRegistry
+  private readonly filterSetup: FilterSetup
   /** Connections closed at accept (a full listener, an admission hook), counted by reason. */
   private readonly refusals: ConnectionRefusals
   /** The opened/closed lines, rate-limited under churn. */
@@ -143,9 +129,7 @@ export class Sidecar {
   private readonly upstreamClient: UpstreamClientService
   /** What all client connections together may hold for requests being assembled (limits.memoryBudgetBytes). */
   private readonly budget: MemoryBudget
-  private readonly sweeper: NodeJS.Timeout
-  /** Consecutive sweeps that found the connections holding more than the budget. */
-  private overBudgetSweeps = 0
+  private readonly sweeper: ConnectionSweeper
 
   private constructor(
     config: SidecarConfig,
@@ -153,13 +137,13 @@ export class Sidecar {
   ) {
     this.config = config
     this.observer = options.observer ?? NO_OBSERVER
-    this.filterMetrics = new FilterMetricsRegistry(options.metricsRegistry ?? new Registry(), config.stats.maxClientIds)
     this.budget = new MemoryBudget(config.limits.memoryBudgetBytes)
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
-    this.sweeper.unref()
+    this.sweeper = new ConnectionSweeper(this.connections, this.budget, (err, conn) =>
+      this.reportError(err.code, err, conn.log, conn.state),
+    )
     applyLogConfig(options.log, config.log)
     this.directory = new UpstreamDirectory(config.upstream.bootstrap)
-    const upstream = upstreamTls(config, options.log)
+    const upstream = upstreamTls(config.upstream.tls, options.log)
     this.upstreamMaterial = upstream?.material
     this.connector = new UpstreamConnector(config.upstream.connectTimeoutMs, upstream?.tls)
     this.ownClient =
@@ -167,6 +151,11 @@ export class Sidecar {
         ? new OwnUpstreamClient(config.upstream, this.connector, options.log)
         : undefined
     this.upstreamClient = options.upstreamClient ?? this.ownClient!
+    this.filterSetup = new FilterSetup(
+      options,
+      new FilterMetricsRegistry(options.metricsRegistry ?? new Registry(), config.stats.maxClientIds),
+      this.upstreamClient,
+    )
     this.refresher = new MetadataRefresher(
       this.directory,
       this.connector,
@@ -209,7 +198,7 @@ export class Sidecar {
   static async start(config: SidecarConfig, options: SidecarOptions): Promise<Sidecar> {
     const sidecar = new Sidecar(config, options)
     try {
-      sidecar.filters = await sidecar.configureFilters(config, [])
+      sidecar.filters = await sidecar.filterSetup.configureFilters(config, [])
       await sidecar.listeners.start()
     } catch (err) {
       sidecar.closeTls()
@@ -232,22 +221,8 @@ export class Sidecar {
       upstreamError: this.refresher.health.lastError,
       nodeListeners: this.listeners.nodeListeners(),
       listenCertificate: this.tls?.current.leaf,
-      filters: this.filterHealth(),
+      filters: filterHealth(this.filters),
     }
-  }
-
-  private filterHealth(): { name: string; ready: boolean; detail?: string }[] {
-    const out: { name: string; ready: boolean; detail?: string }[] = []
-    for (const f of this.filters) {
-      if (f.health === undefined) continue
-      try {
-        const h = f.health()
-        out.push({ name: f.name, ready: h.ready, ...(h.detail !== undefined ? { detail: h.detail } : {}) })
-      } catch (err) {
-        out.push({ name: f.name, ready: false, detail: `health check failed: ${(err as Error).message}` })
-      }
-    }
-    return out
   }
 
   /**
@@ -276,45 +251,12 @@ export class Sidecar {
    * Throws, changing nothing, when a filter rejects its config.
    */
   async reload(config: SidecarConfig): Promise<void> {
-    const filters = await this.configureFilters(config, this.filters)
+    const filters = await this.filterSetup.configureFilters(config, this.filters)
     const old = this.filters
     this.filters = filters
     this.config = config
     applyLogConfig(this.options.log, config.log)
     for (const f of old) if (!filters.includes(f)) void f.close?.()
-  }
-
-  private async configureFilters(
-    config: SidecarConfig,
-    previous: readonly ConfiguredFilter[],
-  ): Promise<ConfiguredFilter[]> {
-    const built: ConfiguredFilter[] = []
-    const configure = async (plugin: FilterPlugin, parsed: unknown): Promise<void> => {
-      const before = previous.find((f) => f.name === plugin.name)
-      built.push(await plugin.configure(parsed, this.setupContext(plugin.name), before))
-    }
-    for (const b of BUILT_IN_FILTERS) {
-      const installed = b.install(config)
-      if (installed !== null) await configure(b.plugin, installed.config)
-    }
-    for (const entry of config.filters) {
-      const { plugin, config: parsed } = parseFilterEntry(entry, this.options.plugins ?? [])
-      await configure(plugin, parsed)
-    }
-    return built
-  }
-
-  private setupContext(filterName: string): FilterSetupContext {
-    return {
-      log: this.options.log.child({ filter: filterName }),
-      metrics: this.filterMetrics.forFilter(filterName),
-      clock: this.options.clock ?? SYSTEM_CLOCK,
-      configDir: this.options.configFile !== undefined ? dirname(this.options.configFile) : process.cwd(),
-      upstream: this.upstreamClient,
-      statistics: this.options.statistics,
-      audit: this.options.audit,
-      admin: adminRoutesFor(filterName, this.options.adminRoutes),
-    }
   }
 
   private accept(socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient): void {
@@ -347,37 +289,6 @@ export class Sidecar {
     const conn = new ClientConnection(socket, info, this.runtimeFor(filters), client?.reads)
     this.connections.add(conn)
     conn.start()
-  }
-
-  /**
-   * Once a second: connections whose request takes too long to arrive are closed (ClientConnection.sweep), and when
-   * the connections together hold more than the memory budget for two sweeps in a row (answers a client does not
-   * read, requests waiting for slow filters: memory that reading pauses do not free), the one holding the most is
-   * closed, so one offender cannot take the sidecar, and every other client, down.
-   */
-  private sweep(): void {
-    const now = performance.now()
-    let total = 0
-    let largest: ClientConnection | undefined
-    let largestBytes = 0
-    for (const conn of this.connections) {
-      conn.sweep(now)
-      const held = conn.heldBytes()
-      total += held
-      if (held > largestBytes) {
-        largestBytes = held
-        largest = conn
-      }
-    }
-    if (total <= this.budget.limit || largest === undefined) {
-      this.overBudgetSweeps = 0
-      return
-    }
-    if (++this.overBudgetSweeps < 2) return
-    this.overBudgetSweeps = 0
-    const err = new MemoryBudgetError(total, this.budget.limit, largestBytes)
-    this.reportError(err.code, err, largest.log, largest.state)
-    largest.close(err.message)
   }
 
   private runtimeFor(filters: readonly ConfiguredFilter[]): ConnectionRuntime {
@@ -458,7 +369,7 @@ export class Sidecar {
   async shutdown(drainTimeoutMs = this.config.limits.drainTimeoutMs): Promise<void> {
     if (this.shuttingDown) return
     this.shuttingDown = true
-    clearInterval(this.sweeper)
+    this.sweeper.stop()
     this.refresher.stop()
     this.closeTls()
     this.listeners.stopAccepting()
@@ -483,23 +394,6 @@ export class Sidecar {
   }
 }
 
-/** A filter's routes stay under /filters/<its name>, so filters cannot take each other's paths or the sidecar's. */
-function adminRoutesFor(filterName: string, routes: AdminRouteService | undefined): AdminRouteService | undefined {
-  if (routes === undefined) return undefined
-  const base = `/filters/${filterName}`
-  return {
-    route(path, handler) {
-      if (path !== base && !path.startsWith(`${base}/`)) {
-        throw new SidecarError(
-          'KSC_ERR_FILTER_ADMIN_ROUTE',
-          `filter ${filterName} may serve ${base} and paths below it, not ${path}`,
-        )
-      }
-      routes.route(path, handler)
-    },
-  }
-}
-
 function portPlan(config: SidecarConfig): BrokerPortPlan {
   return {
     bindHost: config.brokers.host,
@@ -508,46 +402,5 @@ function portPlan(config: SidecarConfig): BrokerPortPlan {
     ports: config.brokers.ports,
     // Controllers (DescribeQuorum, DescribeCluster for controllers) sit above the broker range.
     controllerPortBase: config.brokers.portBase + CONTROLLER_PORT_OFFSET,
-  }
-}
-
-function upstreamTls(
-  config: SidecarConfig,
-  log: Logger,
-): { tls: UpstreamTls; material: ReloadingTlsMaterial } | undefined {
-  const t = config.upstream.tls
-  if (!t.enabled) return undefined
-  if (t.insecureSkipVerify) {
-    log.warn(
-      'upstream.tls.insecureSkipVerify is on: broker certificates are NOT verified; never use this in production',
-    )
-  } else if (!t.verifyHostname) {
-    log.warn('upstream.tls.verifyHostname is off: broker certificates are not checked against the broker host name')
-  }
-  // Built once and again only when the files change (not per connection); a broken new file keeps the old context.
-  const material = new ReloadingTlsMaterial({
-    section: 'upstream.tls',
-    files: {
-      ...(t.ca !== undefined && { ca: t.ca }),
-      ...(t.cert !== undefined && { cert: t.cert }),
-      ...(t.key !== undefined && { key: t.key }),
-    },
-    log,
-  })
-  let context = tls.createSecureContext(material.current.contextOptions)
-  material.on('reloaded', (m) => {
-    context = tls.createSecureContext(m.contextOptions)
-  })
-  material.start()
-  return {
-    material,
-    tls: {
-      secureContext: () => context,
-      servername: t.servername,
-      verifyHostname: t.verifyHostname,
-      insecureSkipVerify: t.insecureSkipVerify,
-      caFile: t.ca,
-      certFile: t.cert,
-    },
   }
 }
