@@ -171,4 +171,30 @@ export class ConsumerGroups {
       }
     }
   }
+
+  /** Lag of the partitions each client committed last, by client key. */
+  lagByClient(): Map<string, number> {
+    const byClient = new Map<string, number>()
+    for (const l of this.lags()) {
+      if (l.lag === null || l.committed.by === undefined) continue
+      byClient.set(l.committed.by, (byClient.get(l.committed.by) ?? 0) + l.lag)
+    }
+    return byClient
+  }
+
+  /** Live members per client key and group. */
+  membershipByClient(): Map<string, Map<string, number>> {
+    const byClient = new Map<string, Map<string, number>>()
+    for (const g of this.groups.values()) {
+      for (const m of g.members.values()) {
+        let groups = byClient.get(m.clientKey)
+        if (groups === undefined) {
+          groups = new Map()
+          byClient.set(m.clientKey, groups)
+        }
+        groups.set(g.group, (groups.get(g.group) ?? 0) + 1)
+      }
+    }
+    return byClient
+  }
 }

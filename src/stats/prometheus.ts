@@ -1,7 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type MetricType, Registry } from 'prom-client'
 import { kafkaErrorName } from '../../codec/messages/error-codes.js'
+import type { ClientStats } from './client-stats.js'
 import { LATENCY_BUCKETS_SECONDS, type LatencyHistogram } from './latency-histogram.js'
-import type { ClientStats, Statistics } from './statistics.js'
+import type { Statistics } from './statistics.js'
 
 /**
  * /metrics: the Statistics as Prometheus metrics (prom-client's text format). Values are read from the plain
@@ -299,7 +300,7 @@ export function createMetricsRegistry(stats: Statistics): Registry {
     'Live consumer group members per client and group',
     [...CLIENT, 'group'],
     function* () {
-      const membership = stats.membershipByClient()
+      const membership = stats.consumerGroups.membershipByClient()
       for (const c of clients())
         for (const [group, count] of membership.get(c.key) ?? [])
           yield { labels: { ...clientLabels(c), group }, value: count }
@@ -323,7 +324,7 @@ export function createMetricsRegistry(stats: Statistics): Registry {
     'Lag of the partitions each client committed last',
     CLIENT,
     function* () {
-      const lag = stats.lagByClient()
+      const lag = stats.consumerGroups.lagByClient()
       for (const c of clients()) {
         const v = lag.get(c.key)
         if (v !== undefined) yield { labels: clientLabels(c), value: v }
