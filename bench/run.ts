@@ -13,6 +13,8 @@
  * e.g. a filter), --target LABEL=@DIR (adds the sidecar built in another checkout DIR, e.g. the commit before a
  * change: `git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci && npm run build)`), --mb-per-run N, --kafka-version V, --kroxylicious-version V, --kroxylicious-java PATH,
  * --kroxylicious-jvm-options "...", --profile (node --cpu-prof of the sidecar; top self time in the report),
+ * --payloads json|avro (produce cells write orders a real schema accepts, of each cell's record size, to every target:
+ * with --target validation-json=bench/configs/schema-validation-json.yaml, schema validation measured end to end),
  * --update-doc. KSC_SIDECAR_NODE_ARGS adds node options to every sidecar process.
  *
  * Needs Java 17+ and Maven (Kafka and Kroxylicious jars come from Maven Central), Linux (/proc).
@@ -33,6 +35,7 @@ import { ConnectionsDriver, runKafkajs } from './lib/drivers.js'
 import { DEFAULT_KROXYLICIOUS_VERSION } from './lib/kroxylicious.js'
 import { describeMachine } from './lib/machine.js'
 import { fullMatrix, type LatencyCell, type Matrix, quickMatrix, sizeLabel, type ThroughputCell } from './lib/matrix.js'
+import { type PayloadKind, payloadFile, payloadFits } from './lib/payloads.js'
 import { PERF_TOOL_JVM_OPTIONS, runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
 import { cpuSeconds, ProcessWindow, resetPeakRss, rssAnonMb, rssMb } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
@@ -70,6 +73,7 @@ const { values: opt } = parseArgs({
     'kroxylicious-java': { type: 'string' },
     'kroxylicious-jvm-options': { type: 'string' },
     profile: { type: 'boolean' },
+    payloads: { type: 'string' },
     'update-doc': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -115,6 +119,26 @@ function buildMatrix(): Matrix {
 }
 
 const matrix = buildMatrix()
+const payloadKind = payloadKindOf(opt.payloads)
+
+/** --payloads: every produce cell must be able to carry an order of its record size, or the run stops here. */
+function payloadKindOf(given: string | undefined): PayloadKind | undefined {
+  if (given === undefined) return undefined
+  if (given !== 'json' && given !== 'avro') {
+    console.error(`--payloads ${given}: expected json or avro`)
+    process.exit(2)
+  }
+  const produced = [...matrix.throughput.filter((c) => c.op === 'produce'), ...matrix.latency]
+  const misfits = produced.filter((c) => !payloadFits(given, c.recordSize)).map((c) => c.id)
+  if (misfits.length > 0) {
+    console.error(
+      `--payloads ${given}: no ${given} order fits the record size of ${misfits.join(', ')}; ` +
+        `choose cells with --only (e.g. --only '1KiB')`,
+    )
+    process.exit(2)
+  }
+  return given
+}
 const extraSidecars = (opt.target ?? []).map((spec) => {
   const [label, what] = spec.split('=')
   if (!label || !what) {
@@ -152,6 +176,25 @@ async function sourceRevision(): Promise<string> {
   return `commit ${head.stdout.trim()}${changed > 0 ? ` + ${changed} uncommitted source file(s)` : ''}`
 }
 
+/**
+ * A sidecar target's filter counters (kafka_sidecar_filter_*_total from /metrics, summed over labels) at the end of
+ * its throughput and latency phases: what a filter under test did (records validated and rejected, records tapped
+ * and dropped, requests throttled), so a figure is never read without knowing, e.g., that records were refused.
+ */
+async function filterCounters(t: Target): Promise<Record<string, number> | undefined> {
+  if (t.admin === undefined) return undefined
+  try {
+    const text = await (await fetch(`http://${t.admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+    const sums: Record<string, number> = {}
+    for (const m of text.matchAll(/^(kafka_sidecar_filter_\w+_total)(?:\{[^}]*\})? ([\d.e+-]+)$/gm))
+      sums[m[1]!] = (sums[m[1]!] ?? 0) + Number(m[2])
+    return sums
+  } catch (err) {
+    say(`${t.name}: /metrics not read (${(err as Error).message})`)
+    return undefined
+  }
+}
+
 /** Targets in a different order on every repetition, so a warming or cooling machine favours none of them. */
 function rotated<T>(xs: readonly T[], by: number): T[] {
   return xs.map((_, i) => xs[(i + by) % xs.length]!)
@@ -162,6 +205,18 @@ const resultsDir = join(ROOT, 'bench/results')
 const logDir = join(resultsDir, `${stamp}-logs`)
 mkdirSync(logDir, { recursive: true })
 const profileDir = join(logDir, 'profile')
+
+/** With --payloads, the file of orders a produce of this record size writes (bench/lib/payloads.ts). */
+function payloadOf(recordSize: number): { payloadFile?: string } {
+  if (payloadKind === undefined) return {}
+  let file = payloadFiles.get(recordSize)
+  if (file === undefined) {
+    file = payloadFile(payloadKind, recordSize, join(logDir, 'payloads'))
+    payloadFiles.set(recordSize, file)
+  }
+  return { payloadFile: file }
+}
+const payloadFiles = new Map<number, string>()
 
 const result: BenchResult = {
   startedAt: new Date().toISOString(),
@@ -191,6 +246,7 @@ const result: BenchResult = {
   latency: [],
   connections: [],
   failures: [],
+  filterCounters: {},
 }
 const loads: number[] = []
 
@@ -302,6 +358,7 @@ async function throughputOnce(target: Target, cell: ThroughputCell, topic: strin
         topic,
         records: cell.records,
         recordSize: cell.recordSize,
+        ...payloadOf(cell.recordSize),
         acks: cell.acks,
         props: PRODUCER_THROUGHPUT_PROPS,
       })
@@ -316,6 +373,7 @@ async function throughputOnce(target: Target, cell: ThroughputCell, topic: strin
       topic,
       records: cell.records,
       recordSize: cell.recordSize,
+      ...payloadOf(cell.recordSize),
       acks: cell.acks === 'all' ? -1 : 1,
       batchRecords: Math.max(1, Math.floor(131_072 / cell.recordSize)),
       inflight: 4,
@@ -468,6 +526,7 @@ async function latencyPhase(targets: readonly Target[]): Promise<void> {
               records: Math.round((rate * (LATENCY_WARMUP_MS + cell.durationMs)) / 1000),
               warmupRecords: Math.round((rate * LATENCY_WARMUP_MS) / 1000),
               recordSize: cell.recordSize,
+              ...payloadOf(cell.recordSize),
               acks: cell.acks,
               throughput: rate,
               props: ['linger.ms=0'],
@@ -479,6 +538,7 @@ async function latencyPhase(targets: readonly Target[]): Promise<void> {
               bootstrap: target.bootstrap,
               topic,
               recordSize: cell.recordSize,
+              ...payloadOf(cell.recordSize),
               acks: cell.acks === 'all' ? -1 : 1,
               rate,
               warmupMs: LATENCY_WARMUP_MS,
@@ -651,6 +711,10 @@ try {
     await warmUp(longLived)
     await throughputPhase(longLived)
     await latencyPhase(longLived)
+    for (const t of longLived) {
+      const counters = await filterCounters(t)
+      if (counters !== undefined) result.filterCounters[t.name] = counters
+    }
     for (const t of longLived.splice(0)) await t.stop()
     if (opt.profile) {
       const top = topSelfTime(profileDir, 20, ROOT)

@@ -8,6 +8,7 @@
  * Prints one JSON line (KafkajsResult) on stdout and exits 0; any failure exits 1 with the error on stderr.
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
+import { readPayloads } from '../lib/payloads.js'
 import { percentiles } from '../lib/stats.js'
 
 export type KafkajsJob =
@@ -17,6 +18,8 @@ export type KafkajsJob =
       topic: string
       records: number
       recordSize: number
+      /** Record values from this file (bench/lib/payloads.ts) instead of recordSize 'x' bytes. */
+      payloadFile?: string
       acks: 1 | -1
       /** Records per send() call (one Produce request per partition leader). */
       batchRecords: number
@@ -29,6 +32,7 @@ export type KafkajsJob =
       bootstrap: string
       topic: string
       recordSize: number
+      payloadFile?: string
       acks: 1 | -1
       /** Records per second to hold. */
       rate: number
@@ -55,11 +59,16 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 })
 
+/** The record values a producing job sends, in turn. */
+function valuesOf(j: { recordSize: number; payloadFile?: string }): Buffer[] {
+  return j.payloadFile === undefined ? [Buffer.alloc(j.recordSize, 'x')] : readPayloads(j.payloadFile)
+}
+
 async function produce(j: Extract<KafkajsJob, { mode: 'produce' }>): Promise<KafkajsResult> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
   await producer.connect()
-  const value = Buffer.alloc(j.recordSize, 'x')
-  const messages = Array.from({ length: j.batchRecords }, () => ({ value }))
+  const values = valuesOf(j)
+  const messages = Array.from({ length: j.batchRecords }, (_, i) => ({ value: values[i % values.length]! }))
   // One metadata round trip before the clock starts, as the Java perf tool does.
   await producer.send({ topic: j.topic, acks: j.acks, messages: messages.slice(0, 1) })
   let sent = 0
@@ -119,7 +128,8 @@ async function consume(j: Extract<KafkajsJob, { mode: 'consume' }>): Promise<Kaf
 async function latency(j: Extract<KafkajsJob, { mode: 'latency' }>): Promise<KafkajsResult> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
   await producer.connect()
-  const value = Buffer.alloc(j.recordSize, 'x')
+  const values = valuesOf(j)
+  const value = values[0]!
   await producer.send({ topic: j.topic, acks: j.acks, messages: [{ value }] })
   const samples: number[] = []
   const pending = new Set<Promise<void>>()
@@ -142,7 +152,11 @@ async function latency(j: Extract<KafkajsJob, { mode: 'latency' }>): Promise<Kaf
       if (timed) timedRecords += n
       const t0 = process.hrtime.bigint()
       const p = producer
-        .send({ topic: j.topic, acks: j.acks, messages: Array.from({ length: n }, () => ({ value })) })
+        .send({
+          topic: j.topic,
+          acks: j.acks,
+          messages: Array.from({ length: n }, (_, i) => ({ value: values[(sent + i) % values.length]! })),
+        })
         .then(() => {
           if (timed) samples.push(Number(process.hrtime.bigint() - t0) / 1e3)
           pending.delete(p)

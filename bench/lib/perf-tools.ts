@@ -70,6 +70,8 @@ export interface ProducerPerfOptions {
   topic: string
   records: number
   recordSize: number
+  /** Record values from this file (newline-separated, picked at random) instead of random bytes of recordSize. */
+  payloadFile?: string
   acks: '1' | 'all'
   /** Records per second to hold; -1 (default) for as fast as possible. */
   throughput?: number
@@ -89,8 +91,7 @@ export async function runProducerPerf(jars: KafkaJars, o: ProducerPerfOptions): 
       o.topic,
       '--num-records',
       String(o.records),
-      '--record-size',
-      String(o.recordSize),
+      ...(o.payloadFile === undefined ? ['--record-size', String(o.recordSize)] : ['--payload-file', o.payloadFile]),
       '--throughput',
       String(o.throughput ?? -1),
       ...(o.warmupRecords ? ['--warmup-records', String(o.warmupRecords)] : []),

@@ -9,10 +9,16 @@ const CLOCK_TICKS = 100
 
 /** utime + stime of a process (all its threads) in seconds. */
 export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid)
+  return user + system
+}
+
+/** CPU seconds in user space (JavaScript, V8, libuv) and in the kernel (syscalls: socket reads and writes). */
+export function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // The command name (field 2) may contain spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS }
 }
 
 function statusKb(pid: number, key: string): number {
@@ -63,7 +69,7 @@ export function threadCount(pid: number): number {
  */
 export class ProcessWindow {
   readonly #pid: number | undefined
-  #cpuBefore = 0
+  #cpuBefore = { user: 0, system: 0 }
   #wallBefore = 0
 
   constructor(pid: number | undefined) {
@@ -74,15 +80,34 @@ export class ProcessWindow {
     this.#wallBefore = performance.now()
     if (this.#pid === undefined) return
     resetPeakRss(this.#pid)
-    this.#cpuBefore = cpuSeconds(this.#pid)
+    this.#cpuBefore = cpuSplit(this.#pid)
   }
 
-  end(): { cpuSeconds: number; wallSeconds: number; peakRssMb: number; rssMb: number } {
+  end(): {
+    cpuSeconds: number
+    userSeconds: number
+    systemSeconds: number
+    wallSeconds: number
+    peakRssMb: number
+    rssMb: number
+  } {
     const wallSeconds = (performance.now() - this.#wallBefore) / 1000
     if (this.#pid === undefined)
-      return { cpuSeconds: Number.NaN, wallSeconds, peakRssMb: Number.NaN, rssMb: Number.NaN }
+      return {
+        cpuSeconds: Number.NaN,
+        userSeconds: Number.NaN,
+        systemSeconds: Number.NaN,
+        wallSeconds,
+        peakRssMb: Number.NaN,
+        rssMb: Number.NaN,
+      }
+    const now = cpuSplit(this.#pid)
+    const userSeconds = now.user - this.#cpuBefore.user
+    const systemSeconds = now.system - this.#cpuBefore.system
     return {
-      cpuSeconds: cpuSeconds(this.#pid) - this.#cpuBefore,
+      cpuSeconds: userSeconds + systemSeconds,
+      userSeconds,
+      systemSeconds,
       wallSeconds,
       peakRssMb: peakRssMb(this.#pid),
       rssMb: rssMb(this.#pid),

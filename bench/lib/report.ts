@@ -57,6 +57,21 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
     )
   }
 
+  const counted = Object.entries(result.filterCounters ?? {}).filter(([, c]) => Object.keys(c).length > 0)
+  if (counted.length > 0) {
+    out.push(
+      "Filter counters at the end of throughput and latency (from each sidecar's /metrics, summed over labels):",
+      '',
+    )
+    for (const [target, c] of counted) {
+      const items = Object.entries(c)
+        .filter(([, v]) => v > 0)
+        .map(([name, v]) => `${name.replace(/^kafka_sidecar_filter_/, '')} ${Math.round(v)}`)
+      out.push(`- ${target}: ${items.length > 0 ? items.join(', ') : 'all zero'}`)
+    }
+    out.push('')
+  }
+
   // Throughput
   if (result.throughput.length > 0) {
     out.push('### Throughput', '')

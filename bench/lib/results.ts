@@ -83,6 +83,8 @@ export interface BenchResult {
   connections: ConnectionRun[]
   /** Repetitions that produced no figures, with the reason. */
   failures: string[]
+  /** Per sidecar target: its filters' counters at the end of throughput and latency (see run.ts filterCounters). */
+  filterCounters: Record<string, Record<string, number>>
   profile?: { dir: string; totalMs: number; busyMs: number; top: { frame: string; selfMs: number; percent: number }[] }
 }
 

@@ -12,8 +12,8 @@ import { type StatsSidecar, startStatsSidecar } from '../support/stats-sidecar.j
  * error and no connection lost; one budget per client id across connections and processes; requests/s and
  * connection limits; the controller mutation quota with Kafka's Java admin client.
  *
- * The issue asks for 30 s windows; these run about 12 s each (the machine's two cores are shared by the whole
- * suite), which a 0.2 s burst and frame overhead of 1-2% leave well inside 10%. Rates are what the clients
+ * Each client's rate is judged over a 30 s window (the issue's), in which a 0.2 s burst and frame overhead of 1-2%
+ * stay well inside 10%; the budget-sharing test uses 12 s, enough to tell one budget from two. Rates are what the clients
  * themselves report or what they moved over wall time, start-up included (the Java perf producer: the full
  * 2 s intervals it reports between its first, which holds the JVM's start, and its last).
  */
@@ -21,8 +21,15 @@ import { type StatsSidecar, startStatsSidecar } from '../support/stats-sidecar.j
 const MiB = 1_048_576
 const LIMIT = MiB
 const RECORD = 1024
-const SECONDS = 12
+/** The window each client is held over. */
+const SECONDS = 30
 const RECORDS = (SECONDS * LIMIT) / RECORD
+/** Two processes of one client id against one of another: long enough to tell one budget from two. */
+const SHARED_SECONDS = 12
+const SHARED_RECORDS = (SHARED_SECONDS * LIMIT) / RECORD
+/** A 30 s window plus a JVM's start on two shared cores. */
+const CLIENT_TIMEOUT_MS = 150_000
+const TEST_TIMEOUT_MS = 240_000
 
 const PRODUCERS = '^(perf-producer|kafkajs-producer|kcat-producer|shared-kcat|other-kcat)$'
 
@@ -100,204 +107,220 @@ describe('rate-limit through the sidecar (1-node cluster)', () => {
     return c
   }
 
-  it("Kafka's Java perf producer is held to 1 MiB/s, backs off by itself (throttle_time_ms), loses nothing", async () => {
-    const topic = uniqueTopicName('rl-perf')
-    await createTopic(cluster.description, topic, { partitions: 1 })
-    const run = await runKafkaTool(
-      jars,
-      'producer-perf-test',
-      [
-        '--topic',
-        topic,
-        '--num-records',
-        String(RECORDS),
-        '--record-size',
-        String(RECORD),
-        '--throughput',
-        '-1',
-        '--reporting-interval',
-        '2000',
-        '--print-metrics',
-        '--producer-props',
-        `bootstrap.servers=${sc.bootstrap}`,
-        'client.id=perf-producer',
-        'acks=1',
-      ],
-      { timeoutMs: 90_000 },
-    )
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stderr).not.toMatch(/Exception|ERROR/)
-    expect(producerPerfTotal(run.stdout)).toBe(RECORDS)
-    const perf = producerPerfSteady(run.stdout)
-    const ratio = (perf.recordsPerSec * RECORD) / LIMIT
-    console.info(`rate-limit: Java perf producer ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
-    expect(ratio).toBeGreaterThan(0.9)
-    expect(ratio).toBeLessThan(1.1)
-    // The Java client saw throttle_time_ms and waited by itself (KIP-219).
-    expect(javaMetric(run.stdout, 'producer-metrics:produce-throttle-time-avg', 'perf-producer')).toBeGreaterThan(0)
-    const c = await expectNoDisconnects('perf-producer', 2)
-    expect(c.sidecarThrottleMs).toBeGreaterThan(5000)
-    expect(c.apis.Produce?.throttleMs).toBeGreaterThan(0)
-  })
-
-  it('kafkajs is held to 1 MiB/s with zero errors (retries off) and no connection lost', async () => {
-    const topic = uniqueTopicName('rl-kafkajs')
-    await createTopic(cluster.description, topic, { partitions: 1 })
-    const kafka = new Kafka({ clientId: 'kafkajs-producer', brokers: [sc.bootstrap], logLevel: logLevel.NOTHING })
-    const producer = kafka.producer({ retry: { retries: 0 }, allowAutoTopicCreation: false })
-    await producer.connect()
-    const value = Buffer.alloc(RECORD, 'k')
-    const messages = Array.from({ length: 16 }, () => ({ value }))
-    let sent = 0
-    const started = performance.now()
-    try {
-      while (sent < RECORDS) {
-        await producer.send({ topic, acks: 1, messages })
-        sent += messages.length
-      }
-    } finally {
-      await producer.disconnect()
-    }
-    const seconds = (performance.now() - started) / 1000
-    const ratio = (sent * RECORD) / seconds / LIMIT
-    console.info(`rate-limit: kafkajs ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
-    expect(ratio).toBeGreaterThan(0.9)
-    expect(ratio).toBeLessThan(1.1)
-    const c = await expectNoDisconnects('kafkajs-producer', 2)
-    expect(c.sidecarThrottleMs).toBeGreaterThan(5000)
-  })
-
-  it('kcat (librdkafka, which only reports throttle times) is held to 1 MiB/s by muting alone', async () => {
-    const topic = uniqueTopicName('rl-kcat')
-    await createTopic(cluster.description, topic, { partitions: 1 })
-    const input = `${'c'.repeat(RECORD - 1)}\n`.repeat(RECORDS)
-    const started = performance.now()
-    const run = await runKcat(
-      ['-P', '-b', sc.bootstrap, '-t', topic, '-X', 'client.id=kcat-producer', '-X', 'linger.ms=5'],
-      { input, timeoutMs: 90_000 },
-    )
-    const seconds = (performance.now() - started) / 1000
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stderr).not.toMatch(/ERROR|fail/i)
-    const ratio = input.length / seconds / LIMIT
-    console.info(`rate-limit: kcat ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
-    expect(ratio).toBeGreaterThan(0.9)
-    expect(ratio).toBeLessThan(1.1)
-    await expectNoDisconnects('kcat-producer', 2)
-  })
-
-  it("a Java consumer's fetch rate is held to 1 MiB/s: Fetches capped to the budget, never an error", async () => {
-    const topic = uniqueTopicName('rl-fetch')
-    await createTopic(cluster.description, topic, { partitions: 1 })
-    // Filled directly, not through the sidecar: 14 MiB, more than each consumer reads.
-    const fill = await runKafkaTool(
-      jars,
-      'producer-perf-test',
-      [
-        '--topic',
-        topic,
-        '--num-records',
-        String(RECORDS + 2048),
-        '--record-size',
-        String(RECORD),
-        '--throughput',
-        '-1',
-        '--producer-props',
-        `bootstrap.servers=${cluster.bootstrapServers}`,
-        'acks=1',
-      ],
-      { timeoutMs: 90_000 },
-    )
-    expect(fill.code, fill.stderr).toBe(0)
-    const consume = async (through: StatsSidecar) => {
+  it(
+    "Kafka's Java perf producer is held to 1 MiB/s, backs off by itself (throttle_time_ms), loses nothing",
+    async () => {
+      const topic = uniqueTopicName('rl-perf')
+      await createTopic(cluster.description, topic, { partitions: 1 })
       const run = await runKafkaTool(
         jars,
-        'consumer-perf-test',
+        'producer-perf-test',
         [
-          '--bootstrap-server',
-          through.bootstrap,
           '--topic',
           topic,
-          '--messages',
+          '--num-records',
           String(RECORDS),
-          '--group',
-          uniqueTopicName('rl-group'),
-          '--command-property',
-          'client.id=perf-consumer',
-          '--timeout',
-          '60000',
+          '--record-size',
+          String(RECORD),
+          '--throughput',
+          '-1',
+          '--reporting-interval',
+          '2000',
           '--print-metrics',
-          '--hide-header',
+          '--producer-props',
+          `bootstrap.servers=${sc.bootstrap}`,
+          'client.id=perf-producer',
+          'acks=1',
         ],
-        { timeoutMs: 120_000 },
+        { timeoutMs: CLIENT_TIMEOUT_MS },
       )
       expect(run.code, run.stderr).toBe(0)
       expect(run.stderr).not.toMatch(/Exception|ERROR/)
-      // start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-      const line = run.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d /.test(l))
-      const fields = line?.split(',').map((f) => Number(f.trim()))
-      expect(fields?.[4]).toBeGreaterThanOrEqual(RECORDS)
-      const metrics = await through.metrics()
-      expect(
-        metricValue(metrics, 'kafka_sidecar_filter_rate_limit_fetch_max_bytes_lowered_total', {
-          client_id: 'perf-consumer',
-          principal: '',
-        }),
-      ).toBeGreaterThan(0)
-      const c = (await through.stats()).clients.find((x) => x.clientId === 'perf-consumer')
-      expect(c?.sidecarErrors).toEqual({})
-      expect(c?.apis.Fetch?.sidecarThrottleMs).toBeGreaterThan(0)
-      return {
-        mibPerSec: fields![8]!,
-        clientThrottleMs: javaMetric(
-          run.stdout,
-          'consumer-fetch-manager-metrics:fetch-throttle-time-avg',
-          'perf-consumer',
-        ),
+      expect(producerPerfTotal(run.stdout)).toBe(RECORDS)
+      const perf = producerPerfSteady(run.stdout)
+      const ratio = (perf.recordsPerSec * RECORD) / LIMIT
+      console.info(`rate-limit: Java perf producer ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
+      expect(ratio).toBeGreaterThan(0.9)
+      expect(ratio).toBeLessThan(1.1)
+      // The Java client saw throttle_time_ms and waited by itself (KIP-219).
+      expect(javaMetric(run.stdout, 'producer-metrics:produce-throttle-time-avg', 'perf-producer')).toBeGreaterThan(0)
+      const c = await expectNoDisconnects('perf-producer', 2)
+      expect(c.sidecarThrottleMs).toBeGreaterThan(5000)
+      expect(c.apis.Produce?.throttleMs).toBeGreaterThan(0)
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'kafkajs is held to 1 MiB/s with zero errors (retries off) and no connection lost',
+    async () => {
+      const topic = uniqueTopicName('rl-kafkajs')
+      await createTopic(cluster.description, topic, { partitions: 1 })
+      const kafka = new Kafka({ clientId: 'kafkajs-producer', brokers: [sc.bootstrap], logLevel: logLevel.NOTHING })
+      const producer = kafka.producer({ retry: { retries: 0 }, allowAutoTopicCreation: false })
+      await producer.connect()
+      const value = Buffer.alloc(RECORD, 'k')
+      const messages = Array.from({ length: 16 }, () => ({ value }))
+      let sent = 0
+      const started = performance.now()
+      try {
+        while (sent < RECORDS) {
+          await producer.send({ topic, acks: 1, messages })
+          sent += messages.length
+        }
+      } finally {
+        await producer.disconnect()
       }
-    }
-    // By default Fetch responses stream through and the consumer is held back by not reading it.
-    const streamed = await consume(sc)
-    // With throttleTimeInFetchResponses, a response that overdraws the budget also tells the consumer to wait.
-    const told = await startStatsSidecar(
-      cluster.bootstrapServers,
-      {},
-      {
-        filters: [
-          {
-            name: 'rate-limit',
-            config: {
-              rules: [
-                { match: { clientId: 'perf-consumer' }, burstSeconds: 0.2, limits: { fetchBytesPerSecond: LIMIT } },
-              ],
-              throttleTimeInFetchResponses: true,
-            },
-          },
+      const seconds = (performance.now() - started) / 1000
+      const ratio = (sent * RECORD) / seconds / LIMIT
+      console.info(`rate-limit: kafkajs ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
+      expect(ratio).toBeGreaterThan(0.9)
+      expect(ratio).toBeLessThan(1.1)
+      const c = await expectNoDisconnects('kafkajs-producer', 2)
+      expect(c.sidecarThrottleMs).toBeGreaterThan(5000)
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'kcat (librdkafka, which only reports throttle times) is held to 1 MiB/s by muting alone',
+    async () => {
+      const topic = uniqueTopicName('rl-kcat')
+      await createTopic(cluster.description, topic, { partitions: 1 })
+      const input = `${'c'.repeat(RECORD - 1)}\n`.repeat(RECORDS)
+      const started = performance.now()
+      const run = await runKcat(
+        ['-P', '-b', sc.bootstrap, '-t', topic, '-X', 'client.id=kcat-producer', '-X', 'linger.ms=5'],
+        { input, timeoutMs: CLIENT_TIMEOUT_MS },
+      )
+      const seconds = (performance.now() - started) / 1000
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stderr).not.toMatch(/ERROR|fail/i)
+      const ratio = input.length / seconds / LIMIT
+      console.info(`rate-limit: kcat ${(ratio * 100).toFixed(1)}% of 1 MiB/s`)
+      expect(ratio).toBeGreaterThan(0.9)
+      expect(ratio).toBeLessThan(1.1)
+      await expectNoDisconnects('kcat-producer', 2)
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    "a Java consumer's fetch rate is held to 1 MiB/s: Fetches capped to the budget, never an error",
+    async () => {
+      const topic = uniqueTopicName('rl-fetch')
+      await createTopic(cluster.description, topic, { partitions: 1 })
+      // Filled directly, not through the sidecar: 14 MiB, more than each consumer reads.
+      const fill = await runKafkaTool(
+        jars,
+        'producer-perf-test',
+        [
+          '--topic',
+          topic,
+          '--num-records',
+          String(RECORDS + 2048),
+          '--record-size',
+          String(RECORD),
+          '--throughput',
+          '-1',
+          '--producer-props',
+          `bootstrap.servers=${cluster.bootstrapServers}`,
+          'acks=1',
         ],
-      },
-    )
-    let reported: Awaited<ReturnType<typeof consume>>
-    try {
-      reported = await consume(told)
-    } finally {
-      await told.stop()
-    }
-    console.info(
-      `rate-limit: Java consumer ${(streamed.mibPerSec * 100).toFixed(1)}% of 1 MiB/s (streamed), ` +
-        `${(reported.mibPerSec * 100).toFixed(1)}% (throttle time in Fetch responses, client-side average ${reported.clientThrottleMs.toFixed(0)} ms)`,
-    )
-    for (const r of [streamed, reported]) {
-      expect(r.mibPerSec).toBeGreaterThan(0.9)
-      expect(r.mibPerSec).toBeLessThan(1.1)
-    }
-    expect(reported.clientThrottleMs).toBeGreaterThan(0)
-  })
+        { timeoutMs: CLIENT_TIMEOUT_MS },
+      )
+      expect(fill.code, fill.stderr).toBe(0)
+      const consume = async (through: StatsSidecar) => {
+        const run = await runKafkaTool(
+          jars,
+          'consumer-perf-test',
+          [
+            '--bootstrap-server',
+            through.bootstrap,
+            '--topic',
+            topic,
+            '--messages',
+            String(RECORDS),
+            '--group',
+            uniqueTopicName('rl-group'),
+            '--command-property',
+            'client.id=perf-consumer',
+            '--timeout',
+            '60000',
+            '--print-metrics',
+            '--hide-header',
+          ],
+          { timeoutMs: CLIENT_TIMEOUT_MS },
+        )
+        expect(run.code, run.stderr).toBe(0)
+        expect(run.stderr).not.toMatch(/Exception|ERROR/)
+        // start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+        const line = run.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d /.test(l))
+        const fields = line?.split(',').map((f) => Number(f.trim()))
+        expect(fields?.[4]).toBeGreaterThanOrEqual(RECORDS)
+        const metrics = await through.metrics()
+        expect(
+          metricValue(metrics, 'kafka_sidecar_filter_rate_limit_fetch_max_bytes_lowered_total', {
+            client_id: 'perf-consumer',
+            principal: '',
+          }),
+        ).toBeGreaterThan(0)
+        const c = (await through.stats()).clients.find((x) => x.clientId === 'perf-consumer')
+        expect(c?.sidecarErrors).toEqual({})
+        expect(c?.apis.Fetch?.sidecarThrottleMs).toBeGreaterThan(0)
+        return {
+          mibPerSec: fields![8]!,
+          clientThrottleMs: javaMetric(
+            run.stdout,
+            'consumer-fetch-manager-metrics:fetch-throttle-time-avg',
+            'perf-consumer',
+          ),
+        }
+      }
+      // By default Fetch responses stream through and the consumer is held back by not reading it.
+      const streamed = await consume(sc)
+      // With throttleTimeInFetchResponses, a response that overdraws the budget also tells the consumer to wait.
+      const told = await startStatsSidecar(
+        cluster.bootstrapServers,
+        {},
+        {
+          filters: [
+            {
+              name: 'rate-limit',
+              config: {
+                rules: [
+                  { match: { clientId: 'perf-consumer' }, burstSeconds: 0.2, limits: { fetchBytesPerSecond: LIMIT } },
+                ],
+                throttleTimeInFetchResponses: true,
+              },
+            },
+          ],
+        },
+      )
+      let reported: Awaited<ReturnType<typeof consume>>
+      try {
+        reported = await consume(told)
+      } finally {
+        await told.stop()
+      }
+      console.info(
+        `rate-limit: Java consumer ${(streamed.mibPerSec * 100).toFixed(1)}% of 1 MiB/s (streamed), ` +
+          `${(reported.mibPerSec * 100).toFixed(1)}% (throttle time in Fetch responses, client-side average ${reported.clientThrottleMs.toFixed(0)} ms)`,
+      )
+      for (const r of [streamed, reported]) {
+        expect(r.mibPerSec).toBeGreaterThan(0.9)
+        expect(r.mibPerSec).toBeLessThan(1.1)
+      }
+      expect(reported.clientThrottleMs).toBeGreaterThan(0)
+    },
+    TEST_TIMEOUT_MS,
+  )
 
   it('two processes of one client id share one budget; another client id at the same time has its own', async () => {
     const topic = uniqueTopicName('rl-shared')
     await createTopic(cluster.description, topic, { partitions: 2 })
-    const half = `${'s'.repeat(RECORD - 1)}\n`.repeat(RECORDS / 2)
-    const whole = `${'o'.repeat(RECORD - 1)}\n`.repeat(RECORDS)
+    const half = `${'s'.repeat(RECORD - 1)}\n`.repeat(SHARED_RECORDS / 2)
+    const whole = `${'o'.repeat(RECORD - 1)}\n`.repeat(SHARED_RECORDS)
     const kcat = (clientId: string, input: string) => {
       const started = performance.now()
       return runKcat(['-P', '-b', sc.bootstrap, '-t', topic, '-X', `client.id=${clientId}`, '-X', 'linger.ms=5'], {
