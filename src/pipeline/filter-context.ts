@@ -22,7 +22,7 @@ import type { TopicDirectory } from './topic-directory.js'
 
 /** What a filter's context asks of the exchange it belongs to. */
 export interface ContextHost {
-  /** Sends a request of the filter at `position` on the client's upstream connection (Exchange.sendOwnRequest). */
+  /** Sends a request of the filter at `position` on the client's upstream connection (own-requests.ts). */
   sendOwnRequest(
     position: number,
     apiKey: number,

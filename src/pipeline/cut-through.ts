@@ -1,0 +1,129 @@
+import type { ConnectionState } from './connection-state.js'
+import type { ExchangePort } from './exchange-port.js'
+import type { DecodedRequest, DecodedResponse, Filter } from './filter-api.js'
+import { type FilterChain, recordsAsSummary } from './filter-chain.js'
+import { Frame } from './frame.js'
+import type { FrameAccounting } from './frame-accounting.js'
+import { requestObservation, responseObservation } from './message-decoding.js'
+import type { ObservingFilters } from './observing-filters.js'
+import { keepPiece, type ReadLease } from './read-lease.js'
+import type { RequestPlan } from './request-plan.js'
+import type { Slot } from './slot.js'
+import type { SlotQueues } from './slot-queues.js'
+import type { StreamedObservation } from './streamed-observation.js'
+
+/**
+ * Cut-through: a message that spans socket reads goes on piece by piece as it arrives instead of being buffered
+ * whole, when nothing may change or hold it (the exchange decides, in beginRequestStream and beginResponseStream).
+ * The filters that only observe it see it decoded once its last byte has passed (streamed-observation.ts). A
+ * connection streams at most one request in and one response out at a time, so it has one of each, reused.
+ */
+
+const NO_FILTERS: readonly Filter[] = Object.freeze([])
+
+/** The request streaming from the client to the broker. */
+export class RequestCutThrough {
+  private slot: Slot | undefined = undefined
+  private observers: readonly Filter[] = NO_FILTERS
+  private observation: StreamedObservation<DecodedRequest> | undefined = undefined
+
+  constructor(
+    private readonly port: ExchangePort,
+    private readonly chain: FilterChain,
+    private readonly slots: SlotQueues,
+    private readonly observing: ObservingFilters,
+    /** The client side's read lease: whether a piece is valid only during the call. */
+    private readonly lease: ReadLease,
+  ) {}
+
+  /** A request is streaming in: reading must go on until its last byte. */
+  get active(): boolean {
+    return this.slot !== undefined
+  }
+
+  /** The exchange planned, counted and sent on the request of `slot`, `length` bytes: its pieces follow. */
+  begin(plan: RequestPlan, slot: Slot, length: number): void {
+    this.slot = slot
+    this.observers = plan.requestFilters
+    this.observation =
+      plan.route === 'observe'
+        ? requestObservation(
+            plan.apiKey,
+            plan.apiVersion,
+            length,
+            this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion),
+            this.lease.transient,
+          )
+        : undefined
+  }
+
+  /** The next piece of the request; `done` on its last. */
+  piece(piece: Buffer, done: boolean): void {
+    if (this.port.phase !== 'closed') this.port.toUpstream(Frame.of(piece))
+    const observation = this.observation
+    if (observation !== undefined) observation.push(observation.holdsPieces ? keepPiece(this.lease, piece) : piece)
+    if (!done) return
+    const slot = this.slot!
+    const observers = this.observers
+    this.slot = undefined
+    this.observers = NO_FILTERS
+    this.observation = undefined
+    if (this.port.phase === 'closed') return
+    // The in-flight limit, left until the request is whole (Exchange.admitUpstream), applies now.
+    this.slots.limitInflight()
+    if (observation !== undefined) this.observing.request(() => observation.result(), slot, observers)
+    this.port.settled()
+  }
+}
+
+/** The response streaming from the broker to the client. */
+export class ResponseCutThrough {
+  private slot: Slot | undefined = undefined
+  private length = 0
+  private observation: StreamedObservation<DecodedResponse> | undefined = undefined
+
+  constructor(
+    private readonly state: ConnectionState,
+    private readonly port: ExchangePort,
+    private readonly slots: SlotQueues,
+    private readonly accounting: FrameAccounting,
+    private readonly observing: ObservingFilters,
+    /** The broker side's read lease: pieces held for the observers keep the read buffer they lie in. */
+    private readonly lease: ReadLease,
+  ) {}
+
+  /** The exchange matched the response to `slot`, next in line for the client, `length` bytes: its pieces follow. */
+  begin(slot: Slot, length: number): void {
+    const filters = slot.responseFilters
+    this.slot = slot
+    this.length = length
+    this.observation =
+      filters.length > 0
+        ? responseObservation(
+            slot.apiKey,
+            slot.apiVersion,
+            length,
+            recordsAsSummary(filters, slot.apiKey, 'response', slot.apiVersion),
+            slot.request,
+          )
+        : undefined
+  }
+
+  /** The next piece of the response; `done` on its last. */
+  piece(piece: Buffer, done: boolean): void {
+    if (this.port.phase !== 'closed') this.port.toClient(Frame.of(piece))
+    const observation = this.observation
+    if (observation !== undefined) {
+      observation.push(piece)
+      if (observation.holdsPieces) this.lease.lent = true
+    }
+    if (!done) return
+    const slot = this.slot!
+    this.slot = undefined
+    this.observation = undefined
+    this.slots.client.shift()
+    this.accounting.responded(slot, this.length, this.state.now())
+    if (observation !== undefined) this.observing.response(() => observation.result(), slot.responseFilters)
+    this.slots.flush()
+  }
+}
