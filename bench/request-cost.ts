@@ -5,6 +5,7 @@
  * the requests answered is the figure npm run bench reports as "CPU per request" for its connections phase, here
  * free of the broker's noise, so builds can be compared (--variant=LABEL@DIR: another checkout's build).
  *
+ * `--direct` adds the driver straight to the scripted broker (no proxy: requests/s only, the ratio's denominator).
  * `--relay=node` and/or `--relay=haproxy` add a byte relay with no Kafka knowledge (bench/relay.ts, HAProxy in TCP mode)
  * measured the same way: the floor any proxy's CPU per request starts from on this machine.
  *
@@ -42,6 +43,18 @@ interface Contender {
 
 async function main(): Promise<void> {
   const contenders: Contender[] = [
+    ...(process.argv.includes('--direct')
+      ? [
+          {
+            label: 'direct',
+            start: async (upstream: { host: string; port: number }) => ({
+              bootstrap: `${upstream.host}:${upstream.port}`,
+              pid: undefined,
+              stop: async () => {},
+            }),
+          },
+        ]
+      : []),
     ...RELAYS.map(
       (kind): Contender => ({
         label: kind === 'node' ? 'relay (node)' : 'relay (haproxy)',
@@ -115,13 +128,18 @@ async function main(): Promise<void> {
   console.log(
     `\n${CONNECTIONS} connections, 100 B records one at a time, ${SECONDS} s measured, ${REPS} repetitions, medians (range)\n`,
   )
-  console.log('| target | proxy CPU us per request | of which user space | requests/s |')
-  console.log('|---|---:|---:|---:|')
+  const direct = rows.get('direct')
+  console.log('| target | proxy CPU us per request | of which user space | requests/s | of direct |')
+  console.log('|---|---:|---:|---:|---:|')
   for (const [label, r] of rows) {
-    const range = `${Math.min(...r.us).toFixed(1)}-${Math.max(...r.us).toFixed(1)}`
-    console.log(
-      `| ${label} | ${median(r.us).toFixed(1)} (${range}) | ${median(r.userUs).toFixed(1)} | ${Math.round(median(r.rps))} |`,
-    )
+    const cpu =
+      label === 'direct'
+        ? 'n/a'
+        : `${median(r.us).toFixed(1)} (${Math.min(...r.us).toFixed(1)}-${Math.max(...r.us).toFixed(1)})`
+    const user = label === 'direct' ? 'n/a' : median(r.userUs).toFixed(1)
+    // Per repetition against the direct run of the same repetition, then the median (as npm run bench does).
+    const ratio = direct === undefined ? '' : median(r.rps.map((x, i) => x / (direct.rps[i] ?? Number.NaN))).toFixed(2)
+    console.log(`| ${label} | ${cpu} | ${user} | ${Math.round(median(r.rps))} | ${ratio} |`)
   }
 }
 
