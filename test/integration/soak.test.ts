@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -16,6 +16,7 @@ describe('soak slice: acks=all producers and consumer groups through the sidecar
   it('loses and duplicates no acknowledged record, and both groups commit past all of them', {
     timeout: 900_000,
   }, async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'ksc-soak-test-'))
     const result = await runSoak({
       ...DEFAULT_OPTIONS,
       minutes: 1.25,
@@ -30,7 +31,7 @@ describe('soak slice: acks=all producers and consumer groups through the sidecar
         first: ['broker-kill', 'reload', 'leader-election', 'handover', 'tx-kill', 'reassign'],
         cycle: ['reload', 'leader-election', 'tx-kill'],
       },
-      workDir: mkdtempSync(join(tmpdir(), 'ksc-soak-test-')),
+      workDir,
       log: (message) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}`),
     })
     console.log(renderSummary(result))
@@ -48,5 +49,7 @@ describe('soak slice: acks=all producers and consumer groups through the sidecar
     for (const consumer of result.consumers) expect(consumer.partitionsBehind, consumer.name).toBe(0)
     expect(result.readBack.incompletePartitions).toEqual([])
     expect(result.sidecar.crashes).toBe(0)
+    // Kept when an expectation above fails: the sidecar's and the Java clients' logs are what explains it.
+    rmSync(workDir, { recursive: true, force: true })
   })
 })
