@@ -18,6 +18,11 @@ export const KAFKA_MAIN_CLASSES = {
   'producer-perf-test': ['org.apache.kafka.tools.ProducerPerformance'],
   'consumer-perf-test': ['org.apache.kafka.tools.ConsumerPerformance', 'kafka.tools.ConsumerPerformance'],
   configs: ['org.apache.kafka.tools.ConfigCommand', 'kafka.admin.ConfigCommand'],
+  'leader-election': ['org.apache.kafka.tools.LeaderElectionCommand', 'kafka.admin.LeaderElectionCommand'],
+  'reassign-partitions': [
+    'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
+    'kafka.admin.ReassignPartitionsCommand',
+  ],
 } as const satisfies Record<string, readonly string[]>
 
 export type KafkaProgram = keyof typeof KAFKA_MAIN_CLASSES

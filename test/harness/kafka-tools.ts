@@ -14,6 +14,8 @@ export type KafkaTool =
   | 'producer-perf-test'
   | 'consumer-perf-test'
   | 'configs'
+  | 'leader-election'
+  | 'reassign-partitions'
 
 /** Which jars to run: a KafkaCluster, its description from globalSetup, or any { classpath, version }. */
 export interface KafkaJars {
