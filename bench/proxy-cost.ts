@@ -6,15 +6,18 @@
  * answered with 1 MiB (8 x 128 KiB), as a caught-up consumer gets them.
  *
  *   npm run build && node dist/bench/proxy-cost.js [--mb=1000] [--reps=5] [--variant=LABEL[:CONFIG.yaml[:NODE ARGS]]]...
+ *     [--relay=node] [--relay=haproxy]
  *
  * Prints per target the throughput (record-value MB/s, client and scripted broker in this process) and, for the
  * sidecar variants, CPU seconds per GB of record values (utime+stime of the sidecar process from /proc) and peak
  * RSS; writes bench/results/proxy-cost-<time>.json. Variants as in bench/passthrough.ts: the default is one,
- * "sidecar", as shipped (statistics on).
+ * "sidecar", as shipped (statistics on). --relay adds a byte relay with no Kafka knowledge (bench/relay.ts, HAProxy),
+ * measured the same way: the floor any proxy's CPU per GB starts from here.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './lib/ports.js'
 import { ProcessWindow } from './lib/proc.js'
 import {
   connectClient,
@@ -25,13 +28,20 @@ import {
   startScriptedBroker,
 } from './lib/scripted-broker.js'
 import { median } from './lib/stats.js'
-import { startSidecar, type Target } from './lib/targets.js'
+import { type RelayKind, startRelay, startSidecar, type Target } from './lib/targets.js'
 import { variantsFromArgv } from './lib/variants.js'
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
 const MB = arg('mb', 1000)
 const REPS = arg('reps', 5)
+const RELAYS = process.argv
+  .filter((a) => a.startsWith('--relay='))
+  .map((a) => {
+    const kind = a.slice('--relay='.length)
+    if (kind !== 'node' && kind !== 'haproxy') throw new Error(`${a}: expected --relay=node or --relay=haproxy`)
+    return kind as RelayKind
+  })
 
 interface Figures {
   produceMBs: number[]
@@ -51,6 +61,15 @@ async function main(): Promise<void> {
   ]
   const results = new Map<string, Figures>()
   try {
+    for (const kind of RELAYS) {
+      const relay = await startRelay({
+        kind,
+        port: await freePort(),
+        target: { host: '127.0.0.1', port: broker.port },
+        logDir,
+      })
+      targets.push({ ...relay, name: kind === 'node' ? 'relay (node)' : 'relay (haproxy)' })
+    }
     for (const v of variants) {
       const t = await startSidecar({
         upstream,
@@ -66,7 +85,7 @@ async function main(): Promise<void> {
       results.set(t.name, { produceMBs: [], fetchMBs: [], produceCpuPerGB: [], fetchCpuPerGB: [], peakRssMB: [] })
     // Warm-up: JIT of the sidecar (and of this process) before anything is timed.
     for (const t of targets) {
-      const conn = await connectClient(t.bootstrap)
+      const conn = await connectClient(t.bootstrap, t.kind === 'relay')
       await runProduce(conn, DEFAULT_WORKLOAD, 100e6)
       await runFetch(conn, DEFAULT_WORKLOAD, 100e6)
       conn.close()
@@ -76,7 +95,7 @@ async function main(): Promise<void> {
       const order = targets.map((_, i) => targets[(i + rep) % targets.length]!)
       for (const t of order) {
         const f = results.get(t.name)!
-        const conn = await connectClient(t.bootstrap)
+        const conn = await connectClient(t.bootstrap, t.kind === 'relay')
         const pw = new ProcessWindow(t.pid)
         pw.begin()
         f.produceMBs.push(await runProduce(conn, DEFAULT_WORKLOAD, bytes))

@@ -239,9 +239,11 @@ function requestFrame(apiKey: number, version: number, body: unknown): Buffer {
 
 /**
  * Connects as a client would: ApiVersions and Metadata on the bootstrap address, then a connection to the leader
- * (node 1) at the address Metadata gave, ApiVersions again there.
+ * (node 1) at the address Metadata gave, ApiVersions again there. `stayOnBootstrap`: the leader connection goes to the
+ * bootstrap address instead, for a byte relay in front of the one scripted broker (it cannot rewrite the address the
+ * broker advertises).
  */
-export async function connectClient(bootstrap: string): Promise<ScriptedConnection> {
+export async function connectClient(bootstrap: string, stayOnBootstrap = false): Promise<ScriptedConnection> {
   const i = bootstrap.lastIndexOf(':')
   const boot = await ScriptedConnection.connect(bootstrap.slice(0, i), Number(bootstrap.slice(i + 1)))
   const apiVersions = requestFrame(ApiKey.ApiVersions, API_VERSIONS_VERSION, {
@@ -264,7 +266,9 @@ export async function connectClient(bootstrap: string): Promise<ScriptedConnecti
   boot.close()
   const leader = md.brokers.find((b) => b.nodeId === 1)
   if (leader === undefined) throw new Error('scripted client: node 1 is not in the Metadata response')
-  const conn = await ScriptedConnection.connect(leader.host, leader.port)
+  const conn = stayOnBootstrap
+    ? await ScriptedConnection.connect(bootstrap.slice(0, i), Number(bootstrap.slice(i + 1)))
+    : await ScriptedConnection.connect(leader.host, leader.port)
   await conn.send(apiVersions)
   return conn
 }
