@@ -7,7 +7,9 @@
  *                  closed by the client 100 ms after it completes
  *   flood-nocert   the same without a client certificate (refused in the handshake)
  *   flood-badcert  the same with a certificate from another CA (refused right after the handshake)
- *   idle           --idle-connections (10,000) mTLS connections: handshake completed, then silent
+ *   idle           --idle-connections (10,000) mTLS handshakes completed, then silent (refused ones tried again),
+ *                  with limits.maxClientConnections at --max-client-connections so that the sidecar may hold them
+ *   idle-capped    the same against limits.maxClientConnections as shipped (1,000 per listener)
  *   stall-partial  --stall-connections clients that send the first half of a ClientHello and then nothing
  *   stall-hello    --stall-connections clients that send a whole ClientHello and then nothing (the sidecar has done
  *                  its part of the handshake and waits for the client's)
@@ -47,7 +49,15 @@ import { type GoodRun, hostileKafka, measureWindow, median, resultsFile, type Wi
 import { startSidecar } from './lib/targets.js'
 import { type Variant, variantsFromArgv } from './lib/variants.js'
 
-const PATTERNS = ['flood-mtls', 'flood-nocert', 'flood-badcert', 'idle', 'stall-partial', 'stall-hello'] as const
+const PATTERNS = [
+  'flood-mtls',
+  'flood-nocert',
+  'flood-badcert',
+  'idle',
+  'idle-capped',
+  'stall-partial',
+  'stall-hello',
+] as const
 type Pattern = (typeof PATTERNS)[number]
 
 const { values: opt } = parseArgs({
@@ -152,6 +162,7 @@ function runPattern(
       case 'flood-badcert':
         return flood(pki.badCert)
       case 'idle':
+      case 'idle-capped':
         return idleTlsConnections({
           address,
           tls: pki.mtls,
@@ -174,11 +185,16 @@ function runPattern(
   }
 }
 
-/** The bench's sidecar configuration, with a variant's own file merged over it. */
-function sidecarConfig(pki: Pki, variant: Variant, logDir: string): { file: string; memoryBudgetBytes: number } {
+/** The bench's sidecar configuration for `pattern`, with a variant's own file merged over it. */
+function sidecarConfig(
+  pki: Pki,
+  pattern: Pattern,
+  variant: Variant,
+  logDir: string,
+): { file: string; memoryBudgetBytes: number } {
   const config: Record<string, Record<string, unknown>> = {
     listen: { tls: { ...pki.listenTls, handshakeTimeoutMs: Number(opt['handshake-timeout-ms']) } },
-    limits: { maxClientConnections: Number(opt['max-client-connections']) },
+    limits: pattern === 'idle-capped' ? {} : { maxClientConnections: Number(opt['max-client-connections']) },
   }
   if (variant.configFile !== undefined) {
     const own = (parse(readFileSync(variant.configFile, 'utf8')) ?? {}) as Record<string, Record<string, unknown>>
@@ -187,7 +203,7 @@ function sidecarConfig(pki: Pki, variant: Variant, logDir: string): { file: stri
       config[section] = { ...(config[section] ?? {}), ...value, ...listenTls }
     }
   }
-  const file = join(logDir, `sidecar-${variant.label}.yaml`)
+  const file = join(logDir, `sidecar-${variant.label}-${pattern}.yaml`)
   writeFileSync(file, stringify(config))
   const budget = config.limits?.memoryBudgetBytes
   return { file, memoryBudgetBytes: typeof budget === 'number' ? budget : LIMITS_DEFAULTS.memoryBudgetBytes }
@@ -206,7 +222,7 @@ async function measure(
     hello: Buffer
   },
 ): Promise<Row> {
-  const { file, memoryBudgetBytes } = sidecarConfig(ctx.pki, variant, ctx.logDir)
+  const { file, memoryBudgetBytes } = sidecarConfig(ctx.pki, pattern, variant, ctx.logDir)
   const target = await startSidecar({
     upstream: ctx.upstream,
     maxNodeId: 1,

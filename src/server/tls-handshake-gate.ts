@@ -12,8 +12,8 @@ import type net from 'node:net'
  * pending cap bounds the first, the rate the second. Kafka's broker has a rate of its own, max.connection.creation.rate
  * (KIP-612), which delays accepts when exceeded; here the connections wait in a short queue instead.
  *
- * A connection is pending from accept until its handshake ends, in one of three phases: sniffing (its first bytes
- * not yet read), queued (a TLS connection waiting for its turn under the rate), handshaking (in OpenSSL, waiting on
+ * A connection is pending from accept until its handshake ends, in one of three phases: sniffing (its ClientHello not
+ * yet all in: no TLS state exists yet, and no turn is taken), queued (a TLS connection waiting for its turn under the rate), handshaking (in OpenSSL, waiting on
  * the client between flights). When the pending set is full, the oldest connection that has been waiting on its
  * client (sniffing or handshaking) for `evictAfterMs` is closed to make room; one waiting for its turn is never
  * evicted (the wait is the sidecar's doing), and if none can go, the new connection is refused. The queue holds

@@ -49,6 +49,8 @@ import { HANDSHAKE_EVICT_AFTER_MS, HandshakeGate } from './tls-handshake-gate.js
 
 /** TLS record content type 22, handshake (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
 const TLS_HANDSHAKE_RECORD = 0x16
+/** The largest fragment a TLS record may carry (TLSCiphertext, RFC 5246 section 6.2.3). */
+const MAX_TLS_RECORD_FRAGMENT = 2 ** 14 + 2048
 
 export interface TlsTerminationOptions {
   readonly config: ListenTlsConfig
@@ -138,8 +140,9 @@ export class TlsTermination {
 
   /**
    * A new connection: admitted by the gate (or refused, or admitted in place of a stalled one), then its first bytes
-   * are read: TLS goes on to the engine when the gate gives it its turn, anything else is refused at once.
-   * listen.tls.handshakeTimeoutMs runs from accept until the engine takes over (which then times the handshake).
+   * are read: anything but TLS is refused at once; a TLS connection's first record (its ClientHello) is read whole
+   * and then goes on to the engine when the gate gives it its turn. listen.tls.handshakeTimeoutMs runs from accept
+   * until the engine takes over (which then times the rest of the handshake).
    */
   private sniff(raw: net.Socket, engine: tls.Server): void {
     const peer = formatHostPort({ host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 })
@@ -169,18 +172,23 @@ export class TlsTermination {
       cleanup()
       raw.destroy()
     }
+    let head: Buffer | undefined
     const onReadable = (): void => {
       const chunk = raw.read() as Buffer | null
       if (chunk === null) return
-      raw.off('readable', onReadable)
-      if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
+      if (head === undefined && chunk[0] !== TLS_HANDSHAKE_RECORD) {
         cleanup()
         this.options.report(new PlaintextOnTlsListenerError(peer, looksLikeKafkaRequest(chunk), chunk))
         raw.destroy()
         return
       }
+      head = head === undefined ? chunk : Buffer.concat([head, chunk])
+      // Until the first record (the ClientHello) is whole, the client is still sending: no turn is taken, no TLS
+      // state is made, so a client that stops within it costs a socket and these bytes.
+      if (!wholeFirstRecord(head)) return
+      raw.off('readable', onReadable)
       // Put back for the engine; nothing more is read until it takes the socket.
-      raw.unshift(chunk)
+      raw.unshift(head)
       const decision = this.gate.requestStart(raw, () => {
         cleanup()
         engine.emit('connection', raw)
@@ -293,6 +301,17 @@ export class TlsTermination {
     const known = parent === undefined ? undefined : this.peers.get(parent)
     return known ?? formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 })
   }
+}
+
+/**
+ * Whether `head` holds the whole first TLS record: type (1 byte), version (2), length (2), then `length` bytes (RFC
+ * 8446 section 5.1). A length over the protocol's maximum (2^14 + 2048, RFC 5246 section 6.2.3) is OpenSSL's to
+ * refuse: handed over as soon as the header is in.
+ */
+function wholeFirstRecord(head: Buffer): boolean {
+  if (head.length < 5) return false
+  const length = head.readUInt16BE(3)
+  return length > MAX_TLS_RECORD_FRAGMENT || head.length >= 5 + length
 }
 
 /** The raw socket a TLS socket wraps (lib/_tls_wrap.js sets _parent for a wrapped net.Socket). */

@@ -392,6 +392,15 @@ describe('handshake limits: clients that stall, crowd or flood the handshake (is
     try {
       const port = Number(sc.bootstrap.split(':')[1])
       const stalls = [hello.subarray(0, 5), hello.subarray(0, hello.length >> 1), hello].map((b) => stall(port, b))
+      // Part of a ClientHello makes no TLS state and takes no turn: those two are still being read.
+      await waitFor(
+        'the stalled clients in their phases',
+        () => {
+          const p = sc.sidecar.pendingHandshakes()
+          return p.sniffing === 2 && p.handshaking === 1 && p.queued === 0
+        },
+        { timeoutMs: 800, intervalMs: 20 },
+      )
       for (const ms of await Promise.all(stalls.map((s) => s.closedAfterMs))) {
         expect(ms).toBeGreaterThanOrEqual(900)
         expect(ms).toBeLessThan(4000)

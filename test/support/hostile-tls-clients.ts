@@ -144,27 +144,37 @@ export async function handshakeFlood(o: HandshakeFloodOptions): Promise<TlsHosti
 export interface IdleTlsOptions {
   readonly address: string
   readonly tls: tls.ConnectionOptions
+  /** Handshakes to complete: connections the sidecar refused are tried again until this many got through. */
   readonly connections: number
   readonly holdMs: number
   /** Handshakes started at a time. Default 100. */
   readonly batch?: number
-  /** Called once every connection has completed its handshake (or failed), before the hold. */
+  /** Gives up opening more after this long (default 10 minutes). */
+  readonly openWithinMs?: number
+  /** Called once `connections` handshakes have completed (or opening gave up), before the hold. */
   readonly onOpen?: () => void
-  /** Ends the hold early. */
+  /** Ends the opening and the hold early. */
   readonly until?: Promise<unknown>
 }
 
-/** Opens `connections` TLS connections that complete their handshake and then never send a byte; holds them. */
+/**
+ * Opens TLS connections that complete their handshake and then never send a byte, trying again for those the
+ * sidecar refused, until `connections` handshakes have completed; holds what is still open, then closes it all.
+ */
 export async function idleTlsConnections(o: IdleTlsOptions): Promise<TlsHostileOutcome> {
   const sockets: HostileTlsSocket[] = []
   const batch = o.batch ?? 100
-  for (let i = 0; i < o.connections; i += batch) {
+  const deadline = Date.now() + (o.openWithinMs ?? 600_000)
+  const stop = flagOf(o.until)
+  let completed = 0
+  while (completed < o.connections && Date.now() < deadline && !stop.set) {
     const group = Array.from(
-      { length: Math.min(batch, o.connections - i) },
+      { length: Math.min(batch, o.connections - completed) },
       () => new HostileTlsSocket(o.address, o.tls),
     )
     sockets.push(...group)
-    await Promise.all(group.map((s) => s.secured))
+    const secured = await Promise.all(group.map((s) => s.secured))
+    completed += secured.filter(Boolean).length
   }
   o.onOpen?.()
   await holdUnlessAllClosed(sockets, o.holdMs, o.until)
@@ -208,8 +218,9 @@ export async function stalledHandshakes(o: StalledHandshakeOptions): Promise<Hos
     const replaced: Promise<void> = s.closed
       .then(async () => {
         if (s.closedByPeerAt === undefined && s.connectError === undefined) return
-        // A refused connection is replaced after a pause, so that a refusing sidecar is not hammered in a loop.
-        if (s.connectError !== undefined || Date.now() - s.startedAt < 100) await sleep(100)
+        // One refused, or closed within a second, is replaced after a second, as a client backing off would: the
+        // pattern is clients stalled mid-handshake, not a connection flood (handshakeFlood is that).
+        if (s.connectError !== undefined || Date.now() - s.startedAt < 1000) await sleep(1000)
         if (running()) open()
       })
       .finally(() => replacements.delete(replaced))
