@@ -20,19 +20,24 @@ export const GOOD_TOPIC = 'hostile-bench'
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 export interface GoodRun {
+  /** MB/s over the whole run, connecting included. */
   mbPerSec: number
+  /** MB/s after the warm-up records (established connections only); undefined without a warm-up. */
+  steadyMbPerSec?: number
   errors: number
 }
 
 /**
  * Runs the good client once: `records` 1 KiB records as fast as the path takes them, acks=all. `props` are more
- * producer properties (the TLS bench's security.protocol and keystores).
+ * producer properties (the TLS bench's security.protocol and keystores). With `warmupRecords`, the tool also reports
+ * the records after those, sent over connections it has by then (steadyMbPerSec).
  */
 export async function goodClient(
   jars: KafkaJars,
   bootstrap: string,
   records: number,
   props: readonly string[] = [],
+  warmupRecords = 0,
 ): Promise<GoodRun> {
   const r = await runKafkaTool(
     jars,
@@ -46,6 +51,7 @@ export async function goodClient(
       String(GOOD_RECORD_BYTES),
       '--throughput',
       '-1',
+      ...(warmupRecords > 0 ? ['--warmup-records', String(warmupRecords)] : []),
       '--producer-props',
       `bootstrap.servers=${bootstrap}`,
       'acks=all',
@@ -55,11 +61,20 @@ export async function goodClient(
     { timeoutMs: 300_000, jvmOptions: PERF_TOOL_JVM_OPTIONS, logLevel: 'error' },
   ).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }))
   const errorLines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /Exception|ERROR/.test(l)).length
+  const mb = (recordsPerSec: number) => (recordsPerSec * GOOD_RECORD_BYTES) / 1e6
   try {
-    const p = parseProducerPerf(r.stdout)
-    const missing = Math.max(0, records - p.records)
+    // parseProducerPerf takes the steady-state line when there is one: without it, the whole run's.
+    const whole = parseProducerPerf(
+      r.stdout
+        .split('\n')
+        .filter((l) => !l.includes('steady state'))
+        .join('\n'),
+    )
+    const steady = warmupRecords > 0 ? parseProducerPerf(r.stdout) : undefined
+    const missing = Math.max(0, records - whole.records)
     return {
-      mbPerSec: (p.recordsPerSec * GOOD_RECORD_BYTES) / 1e6,
+      mbPerSec: mb(whole.recordsPerSec),
+      ...(steady !== undefined && { steadyMbPerSec: mb(steady.recordsPerSec) }),
       errors: errorLines + missing + (r.code === 0 ? 0 : 1),
     }
   } catch {
@@ -150,6 +165,8 @@ export interface WindowOptions {
   readonly minMs?: number
   /** Runs the good client alone once more after the pattern (+10 s), for a baseline on both sides of it. */
   readonly goodAfter?: boolean
+  /** Records each good run leaves out of its steady-state figure (GoodRun.steadyMbPerSec); default none. */
+  readonly goodWarmupRecords?: number
 }
 
 /** The figures of one pattern against one sidecar. */
@@ -183,7 +200,7 @@ export interface Window<O> {
 export async function measureWindow<O>(target: Target, run: PatternRunner<O>, o: WindowOptions): Promise<Window<O>> {
   const pid = target.pid!
   try {
-    const before = await goodClient(o.jars, target.bootstrap, o.records, o.goodProps)
+    const before = await goodClient(o.jars, target.bootstrap, o.records, o.goodProps, o.goodWarmupRecords)
     await sleep(3_000)
     const idleRss = rssMb(pid)
     resetPeakRss(pid)
@@ -209,7 +226,7 @@ export async function measureWindow<O>(target: Target, run: PatternRunner<O>, o:
     const started = Date.now()
     const running = run(target.bootstrap, stop, engage)
     await engaged
-    const during = await goodClient(o.jars, target.bootstrap, o.records, o.goodProps)
+    const during = await goodClient(o.jars, target.bootstrap, o.records, o.goodProps, o.goodWarmupRecords)
     await sleep((o.minMs ?? 0) - (Date.now() - started))
     release()
     const outcome = await running
@@ -225,7 +242,9 @@ export async function measureWindow<O>(target: Target, run: PatternRunner<O>, o:
     const refused = await scrape(target, 'kafka_sidecar_connections_refused_total')
     await sleep(endedAt + 10_000 - Date.now())
     const rss10 = rssMb(pid)
-    const after = o.goodAfter ? await goodClient(o.jars, target.bootstrap, o.records, o.goodProps) : undefined
+    const after = o.goodAfter
+      ? await goodClient(o.jars, target.bootstrap, o.records, o.goodProps, o.goodWarmupRecords)
+      : undefined
     await sleep(endedAt + o.settleMs - Date.now())
     return {
       idleRssMb: idleRss,

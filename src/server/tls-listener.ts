@@ -148,8 +148,12 @@ export class TlsTermination {
     const peer = formatHostPort({ host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 })
     this.peers.set(raw, peer)
     if (!this.admit(raw)) return
-    raw.once('close', () => this.gate.done(raw))
     const { handshakeTimeoutMs: timeoutMs, maxHandshakesPerSecond } = this.options.config
+    // Closed at any point (by the client, a refusal, an eviction, the engine): no longer pending, no timer left.
+    raw.once('close', () => {
+      clearTimeout(timer)
+      this.gate.done(raw)
+    })
     const cleanup = (): void => {
       clearTimeout(timer)
       raw.off('readable', onReadable)
