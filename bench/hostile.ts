@@ -23,14 +23,11 @@
  * sidecar without the shipped malloc settings (src/runtime/malloc-env.ts), as launchers did before issue 15.
  * Writes bench/results/hostile-<time>.json. Linux only (/proc).
  */
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Kafka, logLevel } from 'kafkajs'
-import { KafkaCluster } from '../test/harness/kafka-cluster.js'
-import { DEFAULT_KAFKA_VERSION, resolveKafkaClasspath } from '../test/harness/kafka-jars.js'
-import { type KafkaJars, runKafkaTool } from '../test/harness/kafka-tools.js'
+import type { KafkaJars } from '../test/harness/kafka-tools.js'
 import {
   announceAndSend,
   apiVersionsV0Request,
@@ -40,9 +37,8 @@ import {
   requestStart,
   slowloris,
 } from '../test/support/hostile-clients.js'
-import { PERF_TOOL_JVM_OPTIONS, parseProducerPerf } from './lib/perf-tools.js'
-import { cpuSeconds, peakRssMb, resetPeakRss, rssMb } from './lib/proc.js'
-import { startSidecar, type Target } from './lib/targets.js'
+import { type GoodRun, hostileKafka, measureWindow, median, resultsFile } from './lib/hostile-run.js'
+import { startSidecar } from './lib/targets.js'
 import { variantsFromArgv } from './lib/variants.js'
 
 const PATTERNS = ['burst', 'max-frame', 'huge-prefix', 'idle', 'churn', 'slowloris'] as const
@@ -61,15 +57,7 @@ const { values: opt } = parseArgs({
 
 const MiB = 1024 * 1024
 const MAX_FRAME_BYTES = 104_857_600
-const RECORD_BYTES = 1024
-const TOPIC = 'hostile-bench'
 const say = (m: string) => process.stderr.write(`[hostile ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-interface GoodRun {
-  mbPerSec: number
-  errors: number
-}
 
 interface Row {
   variant: string
@@ -86,37 +74,6 @@ interface Row {
   cpuSeconds: number
   before: GoodRun
   during: GoodRun
-}
-
-/** Runs the good client once: `records` 1 KiB records as fast as the path takes them, acks=all. */
-async function goodClient(jars: KafkaJars, bootstrap: string, records: number): Promise<GoodRun> {
-  const r = await runKafkaTool(
-    jars,
-    'producer-perf-test',
-    [
-      '--topic',
-      TOPIC,
-      '--num-records',
-      String(records),
-      '--record-size',
-      String(RECORD_BYTES),
-      '--throughput',
-      '-1',
-      '--producer-props',
-      `bootstrap.servers=${bootstrap}`,
-      'acks=all',
-      'delivery.timeout.ms=60000',
-    ],
-    { timeoutMs: 300_000, jvmOptions: PERF_TOOL_JVM_OPTIONS, logLevel: 'error' },
-  ).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }))
-  const errorLines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /Exception|ERROR/.test(l)).length
-  try {
-    const p = parseProducerPerf(r.stdout)
-    const missing = Math.max(0, records - p.records)
-    return { mbPerSec: (p.recordsPerSec * RECORD_BYTES) / 1e6, errors: errorLines + missing + (r.code === 0 ? 0 : 1) }
-  } catch {
-    return { mbPerSec: 0, errors: Math.max(1, errorLines) }
-  }
 }
 
 /** One round of a frame pattern, or the whole of a connection pattern; resolves when its clients have let go. */
@@ -193,36 +150,6 @@ async function runPattern(
   return { outcomes }
 }
 
-/** Sums a counter's samples in the sidecar's /metrics text; null when the sidecar has no such metric. */
-async function scrape(target: Target, metric: string): Promise<number | null> {
-  try {
-    const text = await (await fetch(`http://${target.admin}/metrics`)).text()
-    const lines = text.split('\n')
-    const values = lines
-      .filter((l) => l.startsWith(`${metric}{`) || l.startsWith(`${metric} `))
-      .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)))
-    // A counter with no samples yet is listed by its HELP line alone: 0, not missing.
-    if (values.length === 0) return lines.some((l) => l.startsWith(`# HELP ${metric} `)) ? 0 : null
-    return values.reduce((a, b) => a + b, 0)
-  } catch {
-    return null
-  }
-}
-
-function fileSize(path: string | undefined): number {
-  try {
-    return path === undefined ? 0 : statSync(path).size
-  } catch {
-    return 0
-  }
-}
-
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
 async function measure(
   pattern: Pattern,
   variant: ReturnType<typeof variantsFromArgv>[number],
@@ -238,75 +165,37 @@ async function measure(
     logLevel: 'info',
     ...(opt['no-malloc-env'] ? { env: { MALLOC_MMAP_THRESHOLD_: undefined } } : {}),
   })
-  const pid = target.pid!
-  try {
-    const before = await goodClient(ctx.jars, target.bootstrap, ctx.records)
-    await sleep(3_000)
-    const idleRss = rssMb(pid)
-    resetPeakRss(pid)
-    const cpu0 = cpuSeconds(pid)
-    const log0 = fileSize(target.logFile)
-    const errors0 = (await scrape(target, 'kafka_sidecar_errors_total')) ?? 0
-    let maxFds = 0
-    const fdTimer = setInterval(() => {
-      try {
-        maxFds = Math.max(maxFds, readdirSync(`/proc/${pid}/fd`).length)
-      } catch {}
-    }, 200)
-
-    let release!: () => void
-    const stop = new Promise<void>((r) => {
-      release = r
-    })
-    let engage!: () => void
-    const engaged = new Promise<void>((r) => {
-      engage = r
-    })
-    const started = Date.now()
-    const running = runPattern(pattern, target.bootstrap, stop, engage)
-    await engaged
-    const during = await goodClient(ctx.jars, target.bootstrap, ctx.records)
-    const minMs = pattern === 'slowloris' ? 45_000 : 0
-    await sleep(minMs - (Date.now() - started))
-    release()
-    const { outcomes } = await running
-    const endedAt = Date.now()
-    clearInterval(fdTimer)
-    const cpu = cpuSeconds(pid) - cpu0
-    const logBytes = fileSize(target.logFile) - log0
-    const errorsCounted = ((await scrape(target, 'kafka_sidecar_errors_total')) ?? 0) - errors0
-    const refused = await scrape(target, 'kafka_sidecar_connections_refused_total')
-    await sleep(endedAt + 10_000 - Date.now())
-    const rss10 = rssMb(pid)
-    await sleep(endedAt + ctx.settleMs - Date.now())
-    const rssSettled = rssMb(pid)
-    const sum = (f: (o: HostileOutcome) => number) => outcomes.reduce((n, o) => n + f(o), 0)
-    return {
-      variant: variant.label,
-      pattern,
-      idleRssMb: idleRss,
-      peakRssMb: peakRssMb(pid),
-      rss10sMb: rss10,
-      rssSettledMb: rssSettled,
-      outcome: {
-        rounds: outcomes.length,
-        attempted: sum((o) => o.attempted),
-        closedBySidecar: sum((o) => o.closedBySidecar),
-        failedToConnect: sum((o) => o.failedToConnect),
-        stillOpen: sum((o) => o.stillOpen),
-        bytesWritten: sum((o) => o.bytesWritten),
-        medianClosedAfterMs: median(outcomes.flatMap((o) => o.closedAfterMs)),
-      },
-      refused,
-      errorsCounted,
-      maxFds,
-      logBytes,
-      cpuSeconds: cpu,
-      before,
-      during,
-    }
-  } finally {
-    await target.stop()
+  const w = await measureWindow(target, (address, stop, engaged) => runPattern(pattern, address, stop, engaged), {
+    jars: ctx.jars,
+    records: ctx.records,
+    settleMs: ctx.settleMs,
+    minMs: pattern === 'slowloris' ? 45_000 : 0,
+  })
+  const outcomes = w.outcome.outcomes
+  const sum = (f: (o: HostileOutcome) => number) => outcomes.reduce((n, o) => n + f(o), 0)
+  return {
+    variant: variant.label,
+    pattern,
+    idleRssMb: w.idleRssMb,
+    peakRssMb: w.peakRssMb,
+    rss10sMb: w.rss10sMb,
+    rssSettledMb: w.rssSettledMb,
+    outcome: {
+      rounds: outcomes.length,
+      attempted: sum((o) => o.attempted),
+      closedBySidecar: sum((o) => o.closedBySidecar),
+      failedToConnect: sum((o) => o.failedToConnect),
+      stillOpen: sum((o) => o.stillOpen),
+      bytesWritten: sum((o) => o.bytesWritten),
+      medianClosedAfterMs: median(outcomes.flatMap((o) => o.closedAfterMs)),
+    },
+    refused: w.refused,
+    errorsCounted: w.errorsCounted,
+    maxFds: w.maxFds,
+    logBytes: w.logBytes,
+    cpuSeconds: w.cpuSeconds,
+    before: w.before,
+    during: w.during,
   }
 }
 
@@ -338,56 +227,32 @@ async function main(): Promise<void> {
   const variants = variantsFromArgv()
   const logDir = mkdtempSync(join(tmpdir(), 'ksc-hostile-'))
   say(`${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2))}; logs in ${logDir}`)
-  let cluster: KafkaCluster | undefined
-  let upstream = opt.bootstrap
-  let jars: KafkaJars
-  if (upstream === undefined) {
-    cluster = await KafkaCluster.start({ nodes: 1, name: 'hostile', log: say })
-    upstream = cluster.bootstrapServers
-    jars = cluster.describe()
-  } else {
-    jars = { classpath: await resolveKafkaClasspath(DEFAULT_KAFKA_VERSION), version: DEFAULT_KAFKA_VERSION }
-  }
+  const kafka = await hostileKafka(opt.bootstrap, say)
   const rows: Row[] = []
   try {
-    const admin = new Kafka({ brokers: [upstream], logLevel: logLevel.NOTHING }).admin()
-    await admin.connect()
-    await admin.createTopics({
-      topics: [
-        {
-          topic: TOPIC,
-          numPartitions: 1,
-          replicationFactor: 1,
-          // Keeps the broker's disk use bounded over many runs.
-          configEntries: [
-            { name: 'retention.bytes', value: String(512 * MiB) },
-            { name: 'segment.bytes', value: String(128 * MiB) },
-          ],
-        },
-      ],
-      waitForLeaders: true,
-    })
-    await admin.disconnect()
     for (const variant of variants)
       for (const pattern of patterns) {
         say(`${variant.label}: ${pattern}`)
-        const row = await measure(pattern, variant, { upstream, jars, logDir, records, settleMs: settleS * 1000 })
+        const row = await measure(pattern, variant, {
+          upstream: kafka.upstream,
+          jars: kafka.jars,
+          logDir,
+          records,
+          settleMs: settleS * 1000,
+        })
         rows.push(row)
         say(`  ${table([row], settleS).split('\n')[2]}`)
       }
   } finally {
-    await cluster?.stop()
+    await kafka.stop()
   }
   console.log(
     `\nHostile clients through one sidecar (issue 15); good client: kafka-producer-perf-test, ${records} x 1 KiB, acks=all; ` +
       `${cpus().length} cores, Node ${process.version}${opt['no-malloc-env'] ? ', sidecar without MALLOC_MMAP_THRESHOLD_' : ''}\n`,
   )
   console.log(table(rows, settleS))
-  mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
-  const out = new URL(
-    `../../bench/results/hostile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-    import.meta.url,
-  )
+  const out = resultsFile('hostile')
+  mkdirSync(new URL('.', out), { recursive: true })
   writeFileSync(
     out,
     `${JSON.stringify({ node: process.version, cpus: cpus().length, records, settleS, rows }, null, 2)}\n`,

@@ -15,7 +15,7 @@ import {
   type PrincipalSource,
 } from '../tls/principal.js'
 import type { ValidateOptions } from './schema.js'
-import { describeValue, type PathSegment, type Validator } from './validator.js'
+import { describeValue, INT32_MAX, type PathSegment, type Validator } from './validator.js'
 
 /** The sidecar's server side of TLS, with client certificates (mTLS) when `ca` is set. */
 export interface ListenTlsConfig {
@@ -32,6 +32,17 @@ export interface ListenTlsConfig {
   readonly ciphers?: string
   /** A client that has not finished the handshake by then is closed. Default 10000. */
   readonly handshakeTimeoutMs: number
+  /**
+   * Handshakes started per second, all TLS listeners together (each costs the sidecar's one thread milliseconds of
+   * CPU); over it, connections wait about a second for their turn, then are refused. 0: no limit. Default 50.
+   */
+  readonly maxHandshakesPerSecond: number
+  /**
+   * Connections whose handshake has not finished, all TLS listeners together (each holds ~45 KB of TLS state). When
+   * full, the oldest one that has waited on its client for a second is closed, or else the new one. 0: no limit.
+   * Default 256.
+   */
+  readonly maxPendingHandshakes: number
   readonly principal: PrincipalConfig
 }
 
@@ -52,6 +63,11 @@ export interface UpstreamTlsConfig {
 export const LISTEN_TLS_DEFAULTS = {
   minVersion: 'TLSv1.2' as TlsVersion,
   handshakeTimeoutMs: 10_000,
+  // ~2-5 ms of CPU a handshake on the bench machine: at most a quarter of a core while flooded, and a pod's clients
+  // reconnecting after a restart (a connection per broker each) are through within seconds.
+  maxHandshakesPerSecond: 50,
+  // ~45 KB of TLS state each: at most ~12 MB for connections that stop mid-handshake.
+  maxPendingHandshakes: 256,
   principalFrom: ['spiffe', 'cn'] as readonly PrincipalSource[],
 } as const
 
@@ -61,7 +77,18 @@ export function listenTlsSection(
   at: readonly PathSegment[],
   options: ValidateOptions,
 ): ListenTlsConfig {
-  const keys = ['cert', 'key', 'ca', 'requireClientCert', 'minVersion', 'ciphers', 'handshakeTimeoutMs', 'principal']
+  const keys = [
+    'cert',
+    'key',
+    'ca',
+    'requireClientCert',
+    'minVersion',
+    'ciphers',
+    'handshakeTimeoutMs',
+    'maxHandshakesPerSecond',
+    'maxPendingHandshakes',
+    'principal',
+  ]
   const m = v.mapping(value, at, keys)
   const before = v.issues.length
   const cert = tlsFile(v, m, at, 'cert', options)
@@ -92,6 +119,22 @@ export function listenTlsSection(
     600_000,
     'milliseconds',
   )
+  const maxHandshakesPerSecond = v.int(
+    m.maxHandshakesPerSecond,
+    [...at, 'maxHandshakesPerSecond'],
+    LISTEN_TLS_DEFAULTS.maxHandshakesPerSecond,
+    0,
+    1_000_000,
+    'handshakes a second',
+  )
+  const maxPendingHandshakes = v.int(
+    m.maxPendingHandshakes,
+    [...at, 'maxPendingHandshakes'],
+    LISTEN_TLS_DEFAULTS.maxPendingHandshakes,
+    0,
+    INT32_MAX,
+    'connections',
+  )
   if (m.principal !== undefined && m.principal !== null && ca === undefined) {
     v.fail(
       [...at, 'principal'],
@@ -110,6 +153,8 @@ export function listenTlsSection(
     requireClientCert,
     minVersion,
     handshakeTimeoutMs,
+    maxHandshakesPerSecond,
+    maxPendingHandshakes,
     principal,
   }
   if (ca !== undefined) tls.ca = ca

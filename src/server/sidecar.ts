@@ -163,22 +163,27 @@ export class Sidecar {
       options.log,
       config.upstream.metadataRefreshMs,
     )
+    this.refusals = new ConnectionRefusals(this.causes)
     if (config.listen.tls !== undefined && options.serverFactory === undefined) {
       try {
         this.tls = new TlsTermination({
           config: config.listen.tls,
           log: options.log,
           report: (err) => this.reportError(err.code, err, options.log),
+          refusals: this.refusals,
         })
       } catch (err) {
         this.upstreamMaterial?.close()
         throw err
       }
     }
-    this.refusals = new ConnectionRefusals(this.causes)
     this.connectionLog = new ConnectionLog(options.log)
     if (options.metricsRegistry !== undefined) {
-      registerConnectionMetrics(options.metricsRegistry, { refusals: this.refusals, connectionLog: this.connectionLog })
+      registerConnectionMetrics(options.metricsRegistry, {
+        refusals: this.refusals,
+        connectionLog: this.connectionLog,
+        ...(this.tls !== undefined && { pendingHandshakes: () => this.pendingHandshakes() }),
+      })
     }
     this.listeners = new Listeners(
       config.listen,
@@ -233,6 +238,11 @@ export class Sidecar {
   reloadTls(): void {
     this.tls?.reload()
     this.upstreamMaterial?.check()
+  }
+
+  /** TLS connections whose handshake has not finished, by phase (all zero without listen.tls). */
+  pendingHandshakes(): { sniffing: number; queued: number; handshaking: number } {
+    return this.tls?.pendingHandshakes() ?? { sniffing: 0, queued: 0, handshaking: 0 }
   }
 
   /** The open client connections (for statistics and tests). */

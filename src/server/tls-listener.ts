@@ -13,13 +13,18 @@ import {
   NoPrincipalError,
   PlaintextOnTlsListenerError,
   TlsHandshakeError,
+  TlsHandshakeEvictedError,
+  TlsHandshakeRateError,
+  TlsHandshakesFullError,
   TlsHandshakeTimeoutError,
   UnknownClientCaError,
 } from '../tls/errors.js'
 import type { TlsMaterial } from '../tls/material.js'
 import { certificateIdentity, describeName, PrincipalMapper } from '../tls/principal.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
+import type { ConnectionRefusals } from './connection-refusals.js'
 import type { AcceptedClient, ServerFactory } from './listeners.js'
+import { HANDSHAKE_EVICT_AFTER_MS, HandshakeGate } from './tls-handshake-gate.js'
 
 /**
  * TLS termination for the client-facing listeners (listen.tls): a ServerFactory whose servers hand a socket to the
@@ -35,16 +40,25 @@ import type { AcceptedClient, ServerFactory } from './listeners.js'
  *
  * Every rejection is reported (counted by the ConnectionObserver, the first of each kind logged) with its own code:
  * no certificate, unknown CA, expired, not yet valid, other verification failures, plaintext, timeout, handshake.
+ *
+ * Handshakes themselves are bounded by a HandshakeGate shared by all listeners (tls-handshake-gate.ts): how many may
+ * be in progress (listen.tls.maxPendingHandshakes) and how many start a second (listen.tls.maxHandshakesPerSecond).
+ * Connections it turns away are refusals (kafka_sidecar_connections_refused_total{reason}): tls_handshakes_full,
+ * tls_handshake_evicted, tls_handshake_rate.
  */
 
 /** TLS record content type 22, handshake (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
 const TLS_HANDSHAKE_RECORD = 0x16
+/** The largest fragment a TLS record may carry (TLSCiphertext, RFC 5246 section 6.2.3). */
+const MAX_TLS_RECORD_FRAGMENT = 2 ** 14 + 2048
 
 export interface TlsTerminationOptions {
   readonly config: ListenTlsConfig
   readonly log: Logger
   /** The sidecar's error path: counts (ConnectionObserver.error) and logs once per cause. */
   readonly report: (err: SidecarError) => void
+  /** Where connections the handshake gate turns away are counted and logged. */
+  readonly refusals: ConnectionRefusals
   /** Rotation: quiet time after file events, and the stat poll interval (see ReloadingTlsMaterial). */
   readonly debounceMs?: number
   readonly pollIntervalMs?: number
@@ -56,6 +70,9 @@ export class TlsTermination {
   private readonly engines = new Set<tls.Server>()
   /** Peer address by raw socket, read at accept: Node no longer knows it once a rejected TLS socket is destroyed. */
   private readonly peers = new WeakMap<net.Socket, string>()
+  private readonly gate: HandshakeGate
+  /** Raw sockets the gate closed mid-handshake: counted as refusals already, not again as handshake failures. */
+  private readonly refused = new WeakSet<net.Socket>()
 
   /** Loads the certificate files (throws TlsMaterialError when they cannot be used) and starts watching them. */
   constructor(private readonly options: TlsTerminationOptions) {
@@ -69,6 +86,11 @@ export class TlsTermination {
       ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
     })
     this.mapper = new PrincipalMapper(c.principal)
+    this.gate = new HandshakeGate({
+      maxPerSecond: c.maxHandshakesPerSecond,
+      maxPending: c.maxPendingHandshakes,
+      evictAfterMs: HANDSHAKE_EVICT_AFTER_MS,
+    })
     // New connections get the new material; established ones keep the context they were made with.
     this.material.on('reloaded', (m) => {
       for (const engine of this.engines) engine.setSecureContext(m.contextOptions)
@@ -88,6 +110,12 @@ export class TlsTermination {
 
   close(): void {
     this.material.close()
+    this.gate.close()
+  }
+
+  /** Connections whose handshake has not finished, by phase (sniffing, queued, handshaking). */
+  pendingHandshakes(): ReturnType<HandshakeGate['counts']> {
+    return this.gate.counts()
   }
 
   readonly serverFactory: ServerFactory = (onSocket) => {
@@ -110,11 +138,22 @@ export class TlsTermination {
     return front
   }
 
-  /** Reads the first bytes: TLS goes on to the engine, anything else is refused at once. */
+  /**
+   * A new connection: admitted by the gate (or refused, or admitted in place of a stalled one), then its first bytes
+   * are read: anything but TLS is refused at once; a TLS connection's first record (its ClientHello) is read whole
+   * and then goes on to the engine when the gate gives it its turn. listen.tls.handshakeTimeoutMs runs from accept
+   * until the engine takes over (which then times the rest of the handshake).
+   */
   private sniff(raw: net.Socket, engine: tls.Server): void {
     const peer = formatHostPort({ host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 })
     this.peers.set(raw, peer)
-    const timeoutMs = this.options.config.handshakeTimeoutMs
+    if (!this.admit(raw)) return
+    const { handshakeTimeoutMs: timeoutMs, maxHandshakesPerSecond } = this.options.config
+    // Closed at any point (by the client, a refusal, an eviction, the engine): no longer pending, no timer left.
+    raw.once('close', () => {
+      clearTimeout(timer)
+      this.gate.done(raw)
+    })
     const cleanup = (): void => {
       clearTimeout(timer)
       raw.off('readable', onReadable)
@@ -123,6 +162,12 @@ export class TlsTermination {
     }
     const timer = setTimeout(() => {
       cleanup()
+      if (raw.destroyed) return
+      if (this.gate.phaseOf(raw) === 'queued') {
+        this.gate.done(raw)
+        this.refuse(raw, 'tls_handshake_rate', new TlsHandshakeRateError(peer, maxHandshakesPerSecond))
+        return
+      }
       this.options.report(new TlsHandshakeTimeoutError(peer, timeoutMs))
       raw.destroy()
     }, timeoutMs)
@@ -131,25 +176,62 @@ export class TlsTermination {
       cleanup()
       raw.destroy()
     }
+    let head: Buffer | undefined
     const onReadable = (): void => {
       const chunk = raw.read() as Buffer | null
       if (chunk === null) return
-      cleanup()
-      if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
+      if (head === undefined && chunk[0] !== TLS_HANDSHAKE_RECORD) {
+        cleanup()
         this.options.report(new PlaintextOnTlsListenerError(peer, looksLikeKafkaRequest(chunk), chunk))
         raw.destroy()
         return
       }
-      raw.unshift(chunk)
-      engine.emit('connection', raw)
+      head = head === undefined ? chunk : Buffer.concat([head, chunk])
+      // Until the first record (the ClientHello) is whole, the client is still sending: no turn is taken, no TLS
+      // state is made, so a client that stops within it costs a socket and these bytes.
+      if (!wholeFirstRecord(head)) return
+      raw.off('readable', onReadable)
+      // Put back for the engine; nothing more is read until it takes the socket.
+      raw.unshift(head)
+      const decision = this.gate.requestStart(raw, () => {
+        cleanup()
+        engine.emit('connection', raw)
+      })
+      if (decision === 'refused') {
+        cleanup()
+        this.refuse(raw, 'tls_handshake_rate', new TlsHandshakeRateError(peer, maxHandshakesPerSecond))
+      }
     }
     raw.on('readable', onReadable)
     raw.once('end', onGone)
     raw.once('error', onGone)
   }
 
+  /** Takes `raw` into the gate; false when it was refused (closed and counted). */
+  private admit(raw: net.Socket): boolean {
+    const max = this.options.config.maxPendingHandshakes
+    const admission = this.gate.admit(raw)
+    if (admission.kind === 'full') {
+      this.refuse(raw, 'tls_handshakes_full', new TlsHandshakesFullError(max))
+      return false
+    }
+    if (admission.kind === 'evict') {
+      const { socket, pendingMs } = admission
+      const victimPeer = this.peers.get(socket) ?? '?'
+      this.refuse(socket, 'tls_handshake_evicted', new TlsHandshakeEvictedError(victimPeer, max, pendingMs))
+    }
+    return true
+  }
+
+  private refuse(raw: net.Socket, reason: string, err: SidecarError): void {
+    this.refused.add(raw)
+    this.options.refusals.refuse(raw, reason, err, this.options.log, 'tls handshakes')
+  }
+
   private secured(socket: tls.TLSSocket, onSocket: (socket: net.Socket, client?: AcceptedClient) => void): void {
     const c = this.options.config
+    const parent = parentOf(socket)
+    if (parent !== undefined) this.gate.done(parent)
     const peer = this.peerOf(socket)
     let client: AcceptedClient = {}
     let identity: ReturnType<typeof certificateIdentity> | undefined
@@ -193,6 +275,15 @@ export class TlsTermination {
   }
 
   private failed(err: Error & { code?: string }, socket: tls.TLSSocket): void {
+    const parent = parentOf(socket)
+    if (parent !== undefined) {
+      this.gate.done(parent)
+      // Closed by the gate to make room: counted as that refusal, not as a failure of the client's.
+      if (this.refused.has(parent)) {
+        socket.destroy()
+        return
+      }
+    }
     const peer = this.peerOf(socket)
     const authorizationError = socket.authorizationError as unknown as string | null | undefined
     let reported: SidecarError
@@ -210,11 +301,26 @@ export class TlsTermination {
   }
 
   private peerOf(socket: tls.TLSSocket): string {
-    // The raw socket the TLS socket wraps (lib/_tls_wrap.js sets _parent for a wrapped net.Socket).
-    const parent = (socket as unknown as { _parent?: net.Socket })._parent
+    const parent = parentOf(socket)
     const known = parent === undefined ? undefined : this.peers.get(parent)
     return known ?? formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 })
   }
+}
+
+/**
+ * Whether `head` holds the whole first TLS record: type (1 byte), version (2), length (2), then `length` bytes (RFC
+ * 8446 section 5.1). A length over the protocol's maximum (2^14 + 2048, RFC 5246 section 6.2.3) is OpenSSL's to
+ * refuse: handed over as soon as the header is in.
+ */
+function wholeFirstRecord(head: Buffer): boolean {
+  if (head.length < 5) return false
+  const length = head.readUInt16BE(3)
+  return length > MAX_TLS_RECORD_FRAGMENT || head.length >= 5 + length
+}
+
+/** The raw socket a TLS socket wraps (lib/_tls_wrap.js sets _parent for a wrapped net.Socket). */
+function parentOf(socket: tls.TLSSocket): net.Socket | undefined {
+  return (socket as unknown as { _parent?: net.Socket })._parent
 }
 
 /** A client certificate that did not verify, by OpenSSL's X509_V_ERR name (as Node reports it). */
@@ -271,7 +377,7 @@ function looksLikeKafkaRequest(chunk: Buffer): boolean {
  * would: for TLS, reset the TCP connection underneath and drop the TLS state with it.
  */
 function allowReset(socket: tls.TLSSocket): void {
-  const parent = (socket as unknown as { _parent?: net.Socket })._parent
+  const parent = parentOf(socket)
   socket.resetAndDestroy = function (this: tls.TLSSocket) {
     if (parent !== undefined && !parent.destroyed) {
       try {

@@ -1,19 +1,25 @@
 import type { Registry } from 'prom-client'
 import type { ConnectionLog } from '../server/connection-log.js'
 import type { ConnectionRefusals } from '../server/connection-refusals.js'
-import { METRIC_PREFIX, SampledCounter } from './prometheus.js'
+import { METRIC_PREFIX, SampledCounter, SampledGauge } from './prometheus.js'
 
 /**
  * Metrics of connections the sidecar refused and of connection log lines it held back (issue 15), read at scrape
  * time from the counters the runtime keeps:
  *   kafka_sidecar_connections_refused_total{reason}            listener_full, evicted_silent, ...
  *   kafka_sidecar_connection_log_lines_total{event, outcome}   event opened|closed, outcome logged|suppressed
+ *   kafka_sidecar_tls_handshakes_pending{phase}                sniffing, queued, handshaking (listen.tls)
  */
 export function registerConnectionMetrics(
   registry: Registry,
-  sources: { readonly refusals?: ConnectionRefusals; readonly connectionLog?: ConnectionLog },
+  sources: {
+    readonly refusals?: ConnectionRefusals
+    readonly connectionLog?: ConnectionLog
+    /** TLS connections whose handshake has not finished, by phase. */
+    readonly pendingHandshakes?: () => Readonly<Record<string, number>>
+  },
 ): void {
-  const { refusals, connectionLog } = sources
+  const { refusals, connectionLog, pendingHandshakes } = sources
   if (refusals !== undefined) {
     new SampledCounter(
       registry,
@@ -37,6 +43,17 @@ export function registerConnectionMetrics(
           yield { labels: { event, outcome: 'logged' }, value: c.logged[event] }
           yield { labels: { event, outcome: 'suppressed' }, value: c.suppressed[event] }
         }
+      },
+    )
+  }
+  if (pendingHandshakes !== undefined) {
+    new SampledGauge(
+      registry,
+      `${METRIC_PREFIX}tls_handshakes_pending`,
+      'TLS connections whose handshake has not finished, by phase (listen.tls.maxPendingHandshakes bounds them all)',
+      ['phase'],
+      function* () {
+        for (const [phase, value] of Object.entries(pendingHandshakes())) yield { labels: { phase }, value }
       },
     )
   }

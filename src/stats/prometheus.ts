@@ -37,7 +37,7 @@ export class SampledCounter extends Counter<string> {
   }
 }
 
-class SampledGauge extends Gauge<string> {
+export class SampledGauge extends Gauge<string> {
   constructor(
     registry: Registry,
     name: string,

@@ -106,3 +106,33 @@ export class NoPrincipalError extends SidecarError {
     )
   }
 }
+
+/** A new TLS connection refused at accept: listen.tls.maxPendingHandshakes are in progress, none stalled long enough. */
+export class TlsHandshakesFullError extends SidecarError {
+  constructor(max: number) {
+    super(
+      'KSC_ERR_TLS_HANDSHAKES_FULL',
+      `${max} TLS handshakes are in progress (listen.tls.maxPendingHandshakes): new connections are closed at accept until some finish; a client opens many connections at once, or holds them mid-handshake`,
+    )
+  }
+}
+
+/** A connection that had not finished its handshake, closed to make room for a new one. */
+export class TlsHandshakeEvictedError extends SidecarError {
+  constructor(peer: string, max: number, pendingMs: number) {
+    super(
+      'KSC_ERR_TLS_HANDSHAKE_EVICTED',
+      `client ${peer} had not finished its TLS handshake after ${Math.round(pendingMs)} ms and ${max} handshakes were in progress (listen.tls.maxPendingHandshakes): closed it to admit a new connection; something opens connections and stops mid-handshake`,
+    )
+  }
+}
+
+/** A TLS connection refused because handshakes arrive faster than listen.tls.maxHandshakesPerSecond. */
+export class TlsHandshakeRateError extends SidecarError {
+  constructor(peer: string, perSecond: number) {
+    super(
+      'KSC_ERR_TLS_HANDSHAKE_RATE',
+      `client ${peer} was refused: TLS handshakes arrive faster than listen.tls.maxHandshakesPerSecond (${perSecond}) and a second's worth are already waiting; something opens connections in a loop, or the limit is too low for this many clients reconnecting at once`,
+    )
+  }
+}

@@ -61,6 +61,8 @@ listen:
       requireClientCert: true,
       minVersion: 'TLSv1.2',
       handshakeTimeoutMs: 10_000,
+      maxHandshakesPerSecond: 50,
+      maxPendingHandshakes: 256,
       principal: {
         from: ['spiffe', 'cn'],
         rules: [{ match: '^spiffe://[^/]+/ns/([^/]+)/sa/([^/]+)$', replace: '$1/$2' }],
@@ -77,6 +79,8 @@ listen:
     requireClientCert: true
     minVersion: TLSv1.1
     handshakeTimeoutMs: 5
+    maxHandshakesPerSecond: -1
+    maxPendingHandshakes: many
     principal:
       from: [spiffe, uri, spiffe]
       rules:
@@ -88,6 +92,8 @@ listen:
       'listen.tls.requireClientCert: true needs listen.tls.ca, the CA bundle that issues the client certificates',
       'listen.tls.minVersion: "TLSv1.1" is not one of TLSv1.2, TLSv1.3 (did you mean "TLSv1.2"?)',
       'listen.tls.handshakeTimeoutMs: 5 is out of range (expected milliseconds 100-600000)',
+      'listen.tls.maxHandshakesPerSecond: -1 is out of range (expected handshakes a second 0-1000000)',
+      'listen.tls.maxPendingHandshakes: "many" is not an integer (expected connections 0-2147483647)',
       'listen.tls.principal: principals come from client certificates: set listen.tls.ca so that clients are asked for one',
       'listen.tls.principal.from[1]: "uri" is not one of spiffe, dns, cn',
       'listen.tls.principal.from[2]: "spiffe" is listed twice',

@@ -405,6 +405,8 @@ describe('CONFIG_OVERRIDES', () => {
         requireClientCert: true,
         minVersion: 'TLSv1.2',
         handshakeTimeoutMs: 10_000,
+        maxHandshakesPerSecond: 50,
+        maxPendingHandshakes: 256,
         principal: { from: ['dns', 'cn'], rules: [] },
       },
     })

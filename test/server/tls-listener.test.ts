@@ -13,11 +13,13 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeRequest } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import { waitFor } from '../harness/wait-for.js'
 import { type CountingObserver, countingObserver } from '../support/counting-observer.js'
+import { captureClientHello } from '../support/hostile-tls-clients.js'
 import { createCa, issue, type Pem, type TestCa } from '../support/openssl-pki.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
@@ -36,6 +38,8 @@ const apiVersions = encodeRequest(
 interface Outcome {
   secure: boolean
   error: (Error & { code?: string }) | undefined
+  /** When the handshake completed, from the connect call; -1 when it did not. */
+  securedAfterMs: number
   closedAfterMs: number
   fingerprint256: string | undefined
 }
@@ -44,9 +48,16 @@ interface Outcome {
 function attempt(port: number, options: tls.ConnectionOptions, holdMs = 0, send?: Buffer): Promise<Outcome> {
   return new Promise((resolve) => {
     const started = Date.now()
-    const out: Outcome = { secure: false, error: undefined, closedAfterMs: -1, fingerprint256: undefined }
+    const out: Outcome = {
+      secure: false,
+      error: undefined,
+      securedAfterMs: -1,
+      closedAfterMs: -1,
+      fingerprint256: undefined,
+    }
     const socket = tls.connect({ host: '127.0.0.1', port, ...options }, () => {
       out.secure = true
+      out.securedAfterMs = Date.now() - started
       out.fingerprint256 = socket.getPeerCertificate().fingerprint256
       if (send !== undefined) socket.write(send)
       if (holdMs > 0) setTimeout(() => socket.end(), holdMs)
@@ -73,6 +84,22 @@ function rawAttempt(port: number, bytes: Buffer): Promise<number> {
     socket.on('error', () => {})
     socket.on('close', () => resolve(Date.now() - started))
   })
+}
+
+/** A raw TCP client that sends `bytes` and then nothing; `closedAfterMs` resolves when the sidecar closes it. */
+function stall(port: number, bytes: Buffer): { socket: net.Socket; closedAfterMs: Promise<number> } {
+  const started = Date.now()
+  const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(bytes))
+  socket.on('data', () => {})
+  socket.on('error', () => {})
+  return { socket, closedAfterMs: new Promise((resolve) => socket.on('close', () => resolve(Date.now() - started))) }
+}
+
+/** kafka_sidecar_connections_refused_total by reason. */
+async function refusedBy(registry: Registry): Promise<Record<string, number>> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'kafka_sidecar_connections_refused_total')
+  const values = (metric?.values ?? []) as { labels: { reason?: string }; value: number }[]
+  return Object.fromEntries(values.map((v) => [String(v.labels.reason), v.value]))
 }
 
 const files = (pem: Pem) => ({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) })
@@ -344,6 +371,113 @@ describe('certificate rotation without restart', () => {
         },
       )
       expect(observer.connections.at(-1)?.principal).toBe('mallory')
+    } finally {
+      await sc.stop()
+    }
+  })
+})
+
+describe('handshake limits: clients that stall, crowd or flood the handshake (issue 21)', () => {
+  let hello: Buffer
+  beforeAll(async () => {
+    hello = await captureClientHello({ servername: 'localhost' })
+  })
+  const tlsConfig = (more: Record<string, unknown>) => ({
+    listen: { tls: { cert: server.cert, key: server.key, ca: ca.cert, ...more } },
+  })
+
+  it('clients that stop mid-handshake (5 bytes, half a ClientHello, all of it) are closed at the timeout and counted', async () => {
+    const observer = countingObserver()
+    const sc = await startTestSidecar(upstreamAddress, tlsConfig({ handshakeTimeoutMs: 1000 }), { observer })
+    try {
+      const port = Number(sc.bootstrap.split(':')[1])
+      const stalls = [hello.subarray(0, 5), hello.subarray(0, hello.length >> 1), hello].map((b) => stall(port, b))
+      // Part of a ClientHello makes no TLS state and takes no turn: those two are still being read.
+      await waitFor(
+        'the stalled clients in their phases',
+        () => {
+          const p = sc.sidecar.pendingHandshakes()
+          return p.sniffing === 2 && p.handshaking === 1 && p.queued === 0
+        },
+        { timeoutMs: 800, intervalMs: 20 },
+      )
+      for (const ms of await Promise.all(stalls.map((s) => s.closedAfterMs))) {
+        expect(ms).toBeGreaterThanOrEqual(900)
+        expect(ms).toBeLessThan(4000)
+      }
+      expect(observer.count('KSC_ERR_TLS_HANDSHAKE_TIMEOUT')).toBe(3)
+      expect(observer.connections).toHaveLength(0)
+    } finally {
+      await sc.stop()
+    }
+  })
+
+  it('pending handshakes full: a new connection is refused, and after 1 s the oldest stalled one makes room', async () => {
+    const observer = countingObserver()
+    const registry = new Registry()
+    const sc = await startTestSidecar(
+      upstreamAddress,
+      tlsConfig({ handshakeTimeoutMs: 5000, maxPendingHandshakes: 3, maxHandshakesPerSecond: 0 }),
+      { observer, metricsRegistry: registry },
+    )
+    const port = Number(sc.bootstrap.split(':')[1])
+    const client = { ca: readFileSync(ca.cert), ...files(cnClient) }
+    const stalls: ReturnType<typeof stall>[] = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        stalls.push(stall(port, hello))
+        await waitFor(`${i + 1} stalled handshakes`, () => sc.sidecar.pendingHandshakes().handshaking === i + 1, {
+          timeoutMs: 5000,
+          intervalMs: 20,
+        })
+      }
+      const crowded = await attempt(port, client)
+      expect(crowded.secure).toBe(false)
+      expect(crowded.closedAfterMs).toBeLessThan(1000)
+      expect(await refusedBy(registry)).toEqual({ tls_handshakes_full: 1 })
+
+      // Once the first stalled client has waited 1 s, a new one takes its place.
+      await new Promise((r) => setTimeout(r, 1100))
+      const admitted = await attempt(port, client, 100)
+      expect(admitted.secure).toBe(true)
+      expect(admitted.error).toBeUndefined()
+      const first = await stalls[0]!.closedAfterMs
+      expect(first).toBeGreaterThanOrEqual(1000)
+      expect(first).toBeLessThan(5000)
+      expect(stalls.slice(1).every((s) => !s.socket.destroyed)).toBe(true)
+      expect(await refusedBy(registry)).toEqual({ tls_handshakes_full: 1, tls_handshake_evicted: 1 })
+      // Refusals, not handshake failures of the clients.
+      expect(observer.count('KSC_ERR_TLS_HANDSHAKE')).toBe(0)
+      expect(observer.count('KSC_ERR_TLS_HANDSHAKE_TIMEOUT')).toBe(0)
+      const logged = sc.logs.filter((l) => typeof l.code === 'string').map((l) => `${l.code}: ${l.msg}`)
+      expect(logged.join('\n')).toMatch(/KSC_ERR_TLS_HANDSHAKES_FULL: .*3 TLS handshakes are in progress/)
+      expect(logged.join('\n')).toMatch(/KSC_ERR_TLS_HANDSHAKE_EVICTED: .*client .* had not finished its TLS handshake/)
+    } finally {
+      for (const s of stalls) s.socket.destroy()
+      await sc.stop()
+    }
+  })
+
+  it('handshakes over maxHandshakesPerSecond wait their turn, up to a second of them; the rest are refused and counted', async () => {
+    const registry = new Registry()
+    const sc = await startTestSidecar(upstreamAddress, tlsConfig({ maxHandshakesPerSecond: 2 }), {
+      metricsRegistry: registry,
+    })
+    try {
+      const port = Number(sc.bootstrap.split(':')[1])
+      // One context for all: the eight ClientHellos leave at once.
+      const secureContext = tls.createSecureContext({ ca: readFileSync(ca.cert), ...files(cnClient) })
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => attempt(port, { secureContext }, 50)))
+      const secured = outcomes.filter((o) => o.secure)
+      const refused = outcomes.length - secured.length
+      // Two at once (a second's burst) and at least one queued; at most two can wait, so some are refused.
+      expect(secured.length).toBeGreaterThan(2)
+      expect(refused).toBeGreaterThanOrEqual(1)
+      expect(await refusedBy(registry)).toEqual({ tls_handshake_rate: refused })
+      // k handshakes at 2 a second after a burst of 2 take at least (k - 2) / 2 s.
+      const last = Math.max(...secured.map((o) => o.securedAfterMs))
+      expect(last).toBeGreaterThanOrEqual((secured.length - 2) * 500 - 100)
+      expect(sc.logs.some((l) => l.code === 'KSC_ERR_TLS_HANDSHAKE_RATE')).toBe(true)
     } finally {
       await sc.stop()
     }

@@ -37,7 +37,7 @@ export function freePortBase(span = 8): Promise<number> {
 export async function startTestSidecar(
   bootstrapServers: string,
   raw: Record<string, unknown> = {},
-  options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory' | 'observer'>> = {},
+  options: Partial<Pick<SidecarOptions, 'plugins' | 'serverFactory' | 'observer' | 'metricsRegistry'>> = {},
 ): Promise<TestSidecar> {
   const sink = strictLogSink()
   const log = pino({ level: process.env.KSC_TEST_LOG_LEVEL ?? 'debug' }, sink.stream)
