@@ -220,10 +220,13 @@ export class PiecesReader extends Reader {
     return v >= -(2n ** 48n) && v < 2n ** 48n ? Number(v) : v
   }
 
+  // Any negative length of a non-nullable string is refused as a null, as Reader.string does (and Kafka's generated
+  // readers: "non-nullable field was serialized as null"), so both readers give the same error for the same bytes.
   override string(flexible: boolean, what: string): string {
-    const s = this.nullableString(flexible, what)
-    if (s === null) throw new InvalidFieldError(`non-nullable string ${what} was null`, this.pos)
-    return s
+    const at = this.pos
+    const n = flexible ? this.uvarint() - 1 : this.int16()
+    if (n < 0) throw new InvalidFieldError(`non-nullable string ${what} was null`, at)
+    return this.take(n, what).toString('utf8')
   }
 
   override nullableString(flexible: boolean, what: string): string | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CodecError, InvalidVarintError } from '../../codec/errors.js'
+import { CodecError, InvalidFieldError, InvalidVarintError } from '../../codec/errors.js'
 import { decodeResponse, readResponse } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import { PiecesReader } from '../../codec/primitives/pieces-reader.js'
@@ -51,6 +51,29 @@ describe('fuzz regressions', () => {
       readResponse(new PiecesReader([frame.subarray(0, 7), frame.subarray(7)]), ApiKey.Produce, 11),
     )
     expect(whole).toBe('KSC_ERR_CODEC_INVALID_VARINT')
+    expect(pieces).toBe(whole)
+  })
+
+  // records-messages: a non-nullable string with a negative length other than -1 (0x8000) gave InvalidFieldError
+  // from Reader but InvalidLengthError from PiecesReader; error codes are stable, so both must give the same.
+  it('PiecesReader refuses a negative non-nullable string length as Reader does', () => {
+    const bytes = Buffer.from([0x80, 0x00, 0x61])
+    expect(() => new Reader(bytes).string(false, 'topic')).toThrow(InvalidFieldError)
+    expect(() => new PiecesReader([bytes]).string(false, 'topic')).toThrow(InvalidFieldError)
+    const compact = Buffer.from([0x00])
+    expect(() => new Reader(compact).string(true, 'topic')).toThrow(InvalidFieldError)
+    expect(() => new PiecesReader([compact]).string(true, 'topic')).toThrow(InvalidFieldError)
+  })
+
+  it('a FetchResponse v7 with a topic name of length -32768 gives one error code in one piece and in pieces', () => {
+    // throttle_time_ms, error_code, session_id, one topic, topic name length 0x8000.
+    const body = Buffer.from('00000000' + '0000' + '00000000' + '00000001' + '8000', 'hex')
+    const frame = Buffer.concat([Buffer.from('00000007', 'hex'), body])
+    const whole = outcome(() => decodeResponse(frame, ApiKey.Fetch, 7))
+    const pieces = outcome(() =>
+      readResponse(new PiecesReader([frame.subarray(0, 9), frame.subarray(9)]), ApiKey.Fetch, 7),
+    )
+    expect(whole).toBe('KSC_ERR_CODEC_INVALID_FIELD')
     expect(pieces).toBe(whole)
   })
 })
