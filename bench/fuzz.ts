@@ -171,7 +171,8 @@ async function runInWorker(target: string, cases: number, shard: { index: number
     if (startBatch * batchSize >= cases) break
   }
   const elapsedMs = performance.now() - started
-  const ran = total === undefined ? casesBefore : Atomics.load(progress, PROGRESS_CASES)
+  // The progress counter also counts the runs of shrinking a crash; a finished worker's own count does not.
+  const ran = total === undefined ? casesBefore : total.cases
   peakCaseGrowth = Math.max(peakCaseGrowth, total?.peakCaseGrowth ?? 0)
   peakHeap = Math.max(peakHeap, total?.peakHeap ?? 0)
   return {

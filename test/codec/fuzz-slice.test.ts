@@ -18,6 +18,7 @@ const CASES: Record<string, number> = {
   'frame-decoder': 400,
   header: 400,
   messages: 400,
+  'records-messages': 150,
   'record-batches': 100,
 }
 const SEED = 21

@@ -1,7 +1,7 @@
 import type { FuzzTarget } from '../target.js'
 import { frameDecoderTarget } from './frame-decoder.js'
 import { headerTarget } from './header.js'
-import { messagesTarget } from './messages.js'
+import { messagesTarget, recordsMessagesTarget } from './messages.js'
 import { recordBatchesTarget } from './record-batches.js'
 
 /** Every fuzz target, in the order a run takes them. */
@@ -9,6 +9,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [
   frameDecoderTarget,
   headerTarget,
   messagesTarget,
+  recordsMessagesTarget,
   recordBatchesTarget,
 ] as unknown as readonly FuzzTarget<never>[]
 

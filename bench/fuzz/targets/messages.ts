@@ -16,9 +16,11 @@ import { hasRecordsFields } from '../../../codec/messages/records-fields.js'
 import { PiecesReader } from '../../../codec/primitives/pieces-reader.js'
 import { Reader } from '../../../codec/primitives/reader.js'
 import { readRecordsSummary } from '../../../codec/records/records-summary.js'
+import { StreamingSummaryDecoder } from '../../../codec/records/streaming-summary-decoder.js'
 import { structArbitrary } from '../../../test/codec/messages/arbitrary-message.js'
 import { applyByteMutation, ByteChoices, type ByteMutation, byteMutation, splitAt } from '../byte-mutations.js'
 import { applyFieldMutations, type FieldMutation, fieldMutation } from '../field-mutations.js'
+import { fillRecordsFields, prepareRecordsPool } from '../records-fields-fill.js'
 import { type FieldSpan, locateFields, SchemaWalkError } from '../schema-fields.js'
 import { check, codecOutcome, type FuzzTarget, hex } from '../target.js'
 
@@ -60,6 +62,8 @@ export const MESSAGE_CASES: readonly MessageCase[] = API_DEFINITIONS.flatMap((ap
 
 export interface MessageInput {
   caseIndex: number
+  /** Which batches of records-fields-fill.ts's pool the records fields get. */
+  recordsPick: number
   header: Record<string, unknown>
   body: Record<string, unknown>
   fieldMutations: FieldMutation[]
@@ -78,20 +82,23 @@ function cachedStruct(name: string, version: number): fc.Arbitrary<Record<string
   return a
 }
 
-const arbitrary: fc.Arbitrary<MessageInput> = fc.nat(MESSAGE_CASES.length - 1).chain((caseIndex) => {
-  const c = MESSAGE_CASES[caseIndex]!
-  return fc.record({
-    caseIndex: fc.constant(caseIndex),
-    header: cachedStruct(c.side === 'request' ? 'RequestHeader' : 'ResponseHeader', c.headerVersion),
-    body: cachedStruct(c.name, c.version),
-    fieldMutations: fc.array(fieldMutation, { maxLength: 3 }),
-    byteMutations: fc.oneof(
-      { weight: 3, arbitrary: fc.constant<ByteMutation[]>([]) },
-      { weight: 1, arbitrary: fc.array(byteMutation, { minLength: 1, maxLength: 2 }) },
-    ),
-    cuts: fc.array(fc.nat(), { maxLength: 6 }),
+/** Cases of the layouts at `indexes` of MESSAGE_CASES. */
+const messageArbitrary = (indexes: readonly number[]): fc.Arbitrary<MessageInput> =>
+  fc.constantFrom(...indexes).chain((caseIndex) => {
+    const c = MESSAGE_CASES[caseIndex]!
+    return fc.record({
+      caseIndex: fc.constant(caseIndex),
+      recordsPick: fc.nat(),
+      header: cachedStruct(c.side === 'request' ? 'RequestHeader' : 'ResponseHeader', c.headerVersion),
+      body: cachedStruct(c.name, c.version),
+      fieldMutations: fc.array(fieldMutation, { maxLength: 3 }),
+      byteMutations: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<ByteMutation[]>([]) },
+        { weight: 1, arbitrary: fc.array(byteMutation, { minLength: 1, maxLength: 2 }) },
+      ),
+      cuts: fc.array(fc.nat(), { maxLength: 6 }),
+    })
   })
-})
 
 function encodeFrame(c: MessageCase, header: Record<string, unknown>, body: unknown): Buffer {
   if (c.side === 'request') {
@@ -185,8 +192,7 @@ function checkMutated(c: MessageCase, bytes: Buffer, cuts: readonly number[]): v
       `${what(c)}: a Reader ${whole.ok ? 'accepts' : `refuses (${whole.error.message})`} but a PiecesReader (cuts ${cuts}) ` +
       `${pieces.ok ? 'accepts' : `refuses (${pieces.error.message})`}: ${hex(bytes)}`,
   )
-  // Observers decode Produce and Fetch with records fields read as summaries, where the frame lies.
-  if (hasRecordsFields(c.apiKey, c.side, c.version)) codecOutcome(() => decode(c, bytes, cuts, true))
+  if (hasRecordsFields(c.apiKey, c.side, c.version)) checkSummaries(c, bytes, cuts)
   if (!whole.ok || !pieces.ok) return
   const rc = caseOf(c, whole.value)
   const first = codecOutcome(() => reencode(rc, whole.value))
@@ -204,6 +210,45 @@ function checkMutated(c: MessageCase, bytes: Buffer, cuts: readonly number[]): v
   )
   const third = reencode(rc, redecoded.value)
   check(third.equals(first.value), () => `${what(rc)}: re-encoding is not stable\n ${hex(first.value)}\n ${hex(third)}`)
+}
+
+/** A decoded message as comparable text (bigints and Buffers included). */
+function text(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === 'bigint' ? `${v}n` : v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v,
+  )
+}
+
+/**
+ * Observers decode Produce and Fetch with records fields read as summaries, where the frame lies: from a Reader,
+ * a PiecesReader, and (a message streamed through piece by piece) a StreamingSummaryDecoder fed the frame's pieces.
+ * All three must give the same message, or all a CodecError.
+ */
+function checkSummaries(c: MessageCase, bytes: Buffer, cuts: readonly number[]): void {
+  const whole = codecOutcome(() => decode(c, bytes, undefined, true))
+  const pieces = codecOutcome(() => decode(c, bytes, cuts, true))
+  const frame = Buffer.concat([Buffer.alloc(4), bytes])
+  frame.writeInt32BE(bytes.length, 0)
+  const streamed = codecOutcome(() => {
+    const decoder = new StreamingSummaryDecoder(frame.length, 4, (r) =>
+      c.side === 'request' ? readRequest(r) : readResponse(r, c.apiKey, c.version),
+    )
+    // Each piece is overwritten after the push, as the proxy reuses its read buffer.
+    for (const piece of splitAt(frame, cuts)) {
+      const copy = Buffer.from(piece)
+      decoder.push(copy)
+      copy.fill(0xa5)
+    }
+    const m = decoder.result()
+    return { header: m.header as unknown as Record<string, unknown>, body: m.body }
+  })
+  const outcomes = [whole, pieces, streamed].map((o) => (o.ok ? text(o.value) : `error ${o.error.code}`))
+  check(
+    outcomes[0] === outcomes[1] && outcomes[0] === outcomes[2],
+    () =>
+      `${what(c)}: records summaries differ (Reader / PiecesReader / StreamingSummaryDecoder, cuts ${cuts}):\n ` +
+      `${outcomes.map((o) => o.slice(0, 300)).join('\n ')}\n frame ${hex(frame, 200)}`,
+  )
 }
 
 /** skip() on a body that may be anything: typed errors only; if read() accepts the body, skip() ends with it. */
@@ -235,8 +280,11 @@ function checkSkip(c: MessageCase, bytes: Buffer): void {
 
 function runMessage(input: MessageInput): void {
   const c = MESSAGE_CASES[input.caseIndex]!
-  const frame = encodeFrame(c, input.header, input.body)
+  const withRecords = hasRecordsFields(c.apiKey, c.side, c.version)
+  const body = withRecords ? fillRecordsFields(input.body, c.name, c.version, input.recordsPick) : input.body
+  const frame = encodeFrame(c, input.header, body)
   const spans = checkValid(c, frame, input.cuts)
+  if (withRecords) checkSummaries(c, frame.subarray(4), input.cuts)
   if (input.fieldMutations.length === 0 && input.byteMutations.length === 0) return
   let bytes = applyFieldMutations(frame.subarray(4), spans, input.fieldMutations)
   for (const m of input.byteMutations) bytes = applyByteMutation(bytes, m)
@@ -244,21 +292,47 @@ function runMessage(input: MessageInput): void {
   checkSkip(c, bytes)
 }
 
-export const messagesTarget: FuzzTarget<MessageInput> = {
-  name: 'messages',
-  description: `request and response frames of every API and version (${MESSAGE_CASES.length} layouts): round trip, field and byte mutations`,
-  arbitrary,
-  run: runMessage,
-  runBytes(data) {
+const ALL_CASES = MESSAGE_CASES.map((_, i) => i)
+const RECORDS_CASES = ALL_CASES.filter((i) => {
+  const c = MESSAGE_CASES[i]!
+  return hasRecordsFields(c.apiKey, c.side, c.version)
+})
+
+/** The coverage-guided entry over the layouts at `indexes`: the first two bytes pick one, the rest is its frame. */
+function bytesEntry(indexes: readonly number[]): (data: Buffer) => void {
+  return (data) => {
     const choices = new ByteChoices(data)
-    const c = MESSAGE_CASES[(choices.pick(256) * 256 + choices.pick(256)) % MESSAGE_CASES.length]!
+    const c = MESSAGE_CASES[indexes[(choices.pick(256) * 256 + choices.pick(256)) % indexes.length]!]!
     const bytes = Buffer.from(choices.rest())
     const cuts = [bytes.length >> 1, bytes.length >> 2]
     checkMutated(c, bytes, cuts)
     checkSkip(c, bytes)
-  },
+  }
+}
+
+export const messagesTarget: FuzzTarget<MessageInput> = {
+  name: 'messages',
+  description: `request and response frames of every API and version (${MESSAGE_CASES.length} layouts): round trip, field and byte mutations`,
+  arbitrary: messageArbitrary(ALL_CASES),
+  prepare: prepareRecordsPool,
+  run: runMessage,
+  runBytes: bytesEntry(ALL_CASES),
+
   // Frames here are at most some KiB (the arbitrary's arrays are short); a decoded frame is objects and views, some
   // hundred bytes of heap per input byte at worst (one-byte structs), and a case decodes and encodes a handful of
   // times. An untrusted count or length reaching an allocator shows far above these.
   limits: { allocation: 4 << 20, growth: 64 << 20 },
+}
+
+/**
+ * The messages target on the layouts with records fields alone (Produce, Fetch, ShareFetch, FetchSnapshot), whose
+ * fields carry real batches: the three readers of records summaries, the streaming one above all, get every case
+ * rather than one in thirty.
+ */
+export const recordsMessagesTarget: FuzzTarget<MessageInput> = {
+  ...messagesTarget,
+  name: 'records-messages',
+  description: `frames with records fields (${RECORDS_CASES.length} layouts): as messages, and records summaries streamed`,
+  arbitrary: messageArbitrary(RECORDS_CASES),
+  runBytes: bytesEntry(RECORDS_CASES),
 }
