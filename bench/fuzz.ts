@@ -5,16 +5,16 @@
  * for byte, then mutated field by field and byte by byte. Invariants on every case: no exception but the codec's
  * own CodecErrors, decoders that agree with each other, memory within the target's bound (a single allocation and
  * the case's heap-plus-external growth, bench/fuzz/memory-guard.ts), and no case that never returns (a watchdog
- * ends the worker after --hang-ms without progress and reports the case).
+ * kills the child process running the target after --hang-ms without progress and reports the case).
  *
  *   npm run fuzz                                          # every target, 1,000,000 cases each, seed 1
  *   npm run fuzz -- --cases 20000 --seed 7 --target messages,header
  *   npm run fuzz -- --target messages --seed S --path P   # replay one crash (seed and path as printed)
  *
- * Prints per target the cases run, cases/s, crashes (each with its reproducer), the process's peak RSS while the
- * target ran (all its workers: --workers N shares a target's batches among N worker threads, for machines with
- * cores to spare) and the target's peak heap-plus-external memory (one worker) and largest one-case growth; writes the same as JSON
- * under bench/results/ (with --out FILE, there). Exit status 1 when anything crashed. Run it under `nice -n 19` on a
+ * Prints per target the cases run, cases/s, crashes (each with its reproducer), the peak RSS of one fuzzing process
+ * (--processes N shares a target's batches among N child processes, for machines with cores to spare; each has about
+ * that much), its peak heap-plus-external memory and the largest one-case growth; writes the same as JSON under
+ * bench/results/ (with --out FILE, there). Exit status 1 when anything crashed. Run it under `nice -n 19` on a
  * shared machine. CI runs a fixed-seed slice of every target in test/codec/fuzz-slice.test.ts.
  *
  * Coverage-guided fuzzing: jazzer.js (@jazzer.js/core, libFuzzer in Node) is not a dependency. Its only release
@@ -25,24 +25,16 @@
  * has a byte-level entry for it, bench/fuzz/jazzer.ts:
  *   KSC_FUZZ_TARGET=messages npx @jazzer.js/core dist/bench/fuzz/jazzer.js --sync -- -max_total_time=600
  */
+import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Worker } from 'node:worker_threads'
 import { prepareZstdCompression } from '../codec/records/index.js'
+import type { ChildInput, ChildMessage } from './fuzz/child.js'
 import { installAllocationGuard } from './fuzz/memory-guard.js'
-import {
-  batchSeed,
-  type Crash,
-  PROGRESS_BATCH,
-  PROGRESS_CASES,
-  PROGRESS_RUN,
-  replay,
-  type TargetRun,
-} from './fuzz/runner.js'
+import { batchSeed, type Crash, replay, type TargetRun } from './fuzz/runner.js'
 import { FUZZ_TARGETS, fuzzTarget } from './fuzz/targets/index.js'
-import type { WorkerInput } from './fuzz/worker.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -55,7 +47,7 @@ const { values: opt } = parseArgs({
     batch: { type: 'string', default: '2000' },
     'hang-ms': { type: 'string', default: '60000' },
     'heap-mb': { type: 'string', default: '1024' },
-    workers: { type: 'string', default: '1' },
+    processes: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 })
@@ -78,120 +70,100 @@ interface TargetReport extends TargetRun {
 }
 
 /**
- * Runs one target's share of batches in a worker, restarting after a hang or an out-of-memory exit at the next
- * batch of the share.
+ * Runs one target's share of batches in a child process (bench/fuzz/child.ts, which says why not a worker thread),
+ * restarting after a hang or an exit inside a case at the next batch of the share.
  */
-async function runInWorker(target: string, cases: number, shard: { index: number; count: number }) {
+async function runInChild(target: string, cases: number, shard: { index: number; count: number }) {
   const batchSize = Number(opt.batch)
   const hangMs = Number(opt['hang-ms'])
   const crashes: Crash[] = []
-  const progress = new Int32Array(new SharedArrayBuffer(12))
-  let peakRss = process.memoryUsage.rss()
-  let total: TargetRun | undefined
-  let casesBefore = 0
-  let peakCaseGrowth = 0
-  let peakHeap = 0
   const started = performance.now()
+  let total: TargetRun | undefined
+  let maxRssKb = 0
+  let casesBefore = 0
   let startBatch = 0
+  const label = `${target}${shard.count > 1 ? ` [process ${shard.index + 1}/${shard.count}]` : ''}`
   while (total === undefined) {
-    const input: WorkerInput = {
-      target,
-      cases,
-      seed,
-      batchSize,
-      startBatch,
-      shard,
-      progress: progress.buffer as SharedArrayBuffer,
-    }
-    const worker = new Worker(new URL('./fuzz/worker.js', import.meta.url), {
-      workerData: input,
-      resourceLimits: { maxOldGenerationSizeMb: Number(opt['heap-mb']) },
+    const input: ChildInput = { target, cases, seed, batchSize, startBatch, shard }
+    const child = fork(fileURLToPath(new URL('./fuzz/child.js', import.meta.url)), [], {
+      env: { ...process.env, KSC_FUZZ_CHILD: JSON.stringify(input) },
+      execArgv: [`--max-old-space-size=${Number(opt['heap-mb'])}`],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    const outcome = await new Promise<{ run?: TargetRun; failure?: Crash['kind']; error?: unknown }>((resolve) => {
-      let last = Atomics.load(progress, PROGRESS_CASES)
+    let at = { batch: startBatch, run: 0, cases: casesBefore }
+    const outcome = await new Promise<{ failure?: Crash['kind']; detail?: string }>((resolve) => {
       let lastChange = performance.now()
       const timer = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage.rss())
-        const now = Atomics.load(progress, PROGRESS_CASES)
-        if (now !== last) {
-          last = now
-          lastChange = performance.now()
-        } else if (performance.now() - lastChange > hangMs) {
+        if (performance.now() - lastChange > hangMs) {
           clearInterval(timer)
-          void worker.terminate()
+          child.kill('SIGKILL')
           resolve({ failure: 'hang' })
         }
-      }, 200)
-      type Message =
-        | { type: 'crash'; crash: Crash }
-        | { type: 'done'; result: TargetRun }
-        | { type: 'progress'; cases: number; elapsedMs: number }
-      worker.on('message', (m: Message) => {
-        if (m.type === 'progress')
-          console.log(
-            `  ${target}${shard.count > 1 ? ` [worker ${shard.index + 1}/${shard.count}]` : ''}: ${m.cases} cases, ${Math.round(m.cases / (m.elapsedMs / 1000))} cases/s, ` +
-              `${crashes.length} crash(es), RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB so far`,
-          )
-        else if (m.type === 'crash') {
+      }, 500)
+      child.on('message', (m: ChildMessage) => {
+        lastChange = performance.now()
+        if (m.type === 'progress') {
+          if (m.elapsedMs < 0) at = { batch: m.batch, run: m.run, cases: m.cases }
+          else if (Math.floor(m.cases / progressEvery) > Math.floor((m.cases - batchSize) / progressEvery))
+            console.log(
+              `  ${label}: ${m.cases} cases, ${Math.round(m.cases / (m.elapsedMs / 1000))} cases/s, ${crashes.length} crash(es)`,
+            )
+        } else if (m.type === 'crash') {
           crashes.push(m.crash)
           printCrash(m.crash)
         } else {
-          clearInterval(timer)
-          resolve({ run: m.result })
+          total = m.result
+          maxRssKb = m.maxRssKb
         }
       })
-      worker.on('error', (error) => {
+      child.on('exit', (code, signal) => {
         clearInterval(timer)
-        const code = (error as { code?: string }).code
-        resolve({ failure: code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out-of-memory' : 'error', error })
+        // After its figures a child may still crash on the way out (see child.ts): that is not a finding.
+        if (total !== undefined) resolve({})
+        else
+          resolve({ failure: code === 134 ? 'out-of-memory' : 'error', detail: `exit code ${code}, signal ${signal}` })
       })
     })
-    if (outcome.run !== undefined) {
-      total = outcome.run
-      break
-    }
-    // The worker died inside a case: report it (batch seed and run index replay it) and go on after its batch.
-    const batch = Atomics.load(progress, PROGRESS_BATCH)
+    if (total !== undefined) break
+    // The child died or hung inside a case: report it (batch seed and the run index, within ten) and go on after
+    // its batch.
     const crash: Crash = {
       target,
-      seed: batchSeed(seed, batch),
-      path: String(Atomics.load(progress, PROGRESS_RUN)),
+      seed: batchSeed(seed, at.batch),
+      path: String(at.run),
       kind: outcome.failure!,
       message:
         outcome.failure === 'hang'
-          ? `no case finished for ${hangMs} ms`
-          : String((outcome.error as Error)?.message ?? outcome.error),
-      stack: String((outcome.error as Error)?.stack ?? ''),
+          ? `no case finished for ${hangMs} ms (the case is run ${at.run} of its batch or one of the nine after it)`
+          : `the process ended inside a case: ${outcome.detail}`,
+      stack: '',
       input: '',
     }
     crashes.push(crash)
     printCrash(crash)
-    casesBefore = Atomics.load(progress, PROGRESS_CASES)
-    startBatch = batch + 1
+    casesBefore = at.cases
+    startBatch = at.batch + 1
     if (startBatch * batchSize >= cases) break
   }
   const elapsedMs = performance.now() - started
-  // The progress counter also counts the runs of shrinking a crash; a finished worker's own count does not.
   const ran = total === undefined ? casesBefore : total.cases
-  peakCaseGrowth = Math.max(peakCaseGrowth, total?.peakCaseGrowth ?? 0)
-  peakHeap = Math.max(peakHeap, total?.peakHeap ?? 0)
   return {
     target,
     cases: ran,
     crashes,
     elapsedMs,
-    peakCaseGrowth,
-    peakHeap,
+    peakCaseGrowth: total?.peakCaseGrowth ?? 0,
+    peakHeap: total?.peakHeap ?? 0,
     casesPerSecond: ran / (elapsedMs / 1000),
-    peakRssMb: peakRss / 2 ** 20,
+    peakRssMb: maxRssKb / 1024,
   }
 }
 
-/** Runs a target on `workers` workers at once (each a share of the batches) and adds up their figures. */
-async function runParallel(target: string, cases: number, workers: number): Promise<TargetReport> {
+/** Runs a target on `processes` children at once (each a share of the batches) and adds up their figures. */
+async function runParallel(target: string, cases: number, processes: number): Promise<TargetReport> {
   const started = performance.now()
   const shards = await Promise.all(
-    Array.from({ length: workers }, (_, index) => runInWorker(target, cases, { index, count: workers })),
+    Array.from({ length: processes }, (_, index) => runInChild(target, cases, { index, count: processes })),
   )
   const elapsedMs = performance.now() - started
   const ran = shards.reduce((n, s) => n + s.cases, 0)
@@ -215,13 +187,16 @@ function printCrash(c: Crash): void {
   if (frames !== '') console.log(frames)
 }
 
+/** A progress line every this many cases of a process. */
+const progressEvery = 50_000
+
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
 const cases = Number(opt.cases)
 console.log(`fuzzing ${targets.join(', ')}: ${cases} cases each, seed ${seed}, node ${process.version}`)
 const reports: TargetReport[] = []
 for (const target of targets) {
   fuzzTarget(target)
-  const report = await runParallel(target, cases, Number(opt.workers))
+  const report = await runParallel(target, cases, Number(opt.processes))
   reports.push(report)
   console.log(
     `${target}: ${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s, ${Math.round(report.casesPerSecond)} cases/s, ` +
@@ -230,7 +205,7 @@ for (const target of targets) {
 }
 
 console.log(
-  '\n| target | cases | cases/s | crashes | peak RSS (MiB) | peak heap+external (MiB) | largest case growth (MiB) |',
+  '\n| target | cases | cases/s | crashes | peak RSS of a process (MiB) | peak heap+external (MiB) | largest case growth (MiB) |',
 )
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const r of reports)

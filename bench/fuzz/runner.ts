@@ -33,11 +33,6 @@ export interface TargetRun {
   peakHeap: number
 }
 
-/** Shared with the watchdog (fuzz.ts): cases done, batch index, run index within the batch. */
-export const PROGRESS_CASES = 0
-export const PROGRESS_BATCH = 1
-export const PROGRESS_RUN = 2
-
 /** The seed of batch `k` of a run seeded `seed`: well spread, so neighbouring runs share no batch. */
 export function batchSeed(seed: number, k: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) | 0
@@ -67,10 +62,11 @@ export interface RunOptions {
   startBatch?: number
   /** Run only the batches k with k % count === index: one of `count` workers sharing the run. */
   shard?: { index: number; count: number }
-  progress?: Int32Array
   onCrash?: (crash: Crash) => void
   /** Called after every batch with the cases run so far (progress lines of a long run). */
   onBatch?: (cases: number, elapsedMs: number) => void
+  /** Called before every case (shrinking runs included) with its batch, its run index there and the cases so far. */
+  onCase?: (batch: number, run: number, cases: number) => void
 }
 
 export async function runTarget<T>(target: FuzzTarget<T>, options: RunOptions): Promise<TargetRun> {
@@ -80,16 +76,13 @@ export async function runTarget<T>(target: FuzzTarget<T>, options: RunOptions): 
   let peakHeap = 0
   let cases = 0
   let runIndex = 0
-  const progress = options.progress
   const property = fuzzProperty(target, (memory) => {
     if (memory.growth > peakCaseGrowth) peakCaseGrowth = memory.growth
     if (memory.total > peakHeap) peakHeap = memory.total
   })
+  let batch = 0
   property.beforeEach(() => {
-    if (progress !== undefined) {
-      Atomics.add(progress, PROGRESS_CASES, 1)
-      Atomics.store(progress, PROGRESS_RUN, runIndex)
-    }
+    options.onCase?.(batch, runIndex, cases + runIndex)
     runIndex++
   })
   await target.prepare?.()
@@ -101,7 +94,7 @@ export async function runTarget<T>(target: FuzzTarget<T>, options: RunOptions): 
     const numRuns = Math.min(batchSize, options.cases - k * batchSize)
     const seed = batchSeed(options.seed, k)
     runIndex = 0
-    if (progress !== undefined) Atomics.store(progress, PROGRESS_BATCH, k)
+    batch = k
     const details = fc.check(property, { seed, numRuns })
     cases += details.numRuns
     if (details.failed) {
