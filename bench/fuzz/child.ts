@@ -32,6 +32,8 @@ export type ChildMessage =
 
 const input = JSON.parse(process.env.KSC_FUZZ_CHILD ?? '{}') as ChildInput
 const send = (m: ChildMessage) => process.send!(m)
+// The run is over when fuzz.ts is (killed, or ended by a crash of its own): checked between batches.
+process.on('disconnect', () => process.exit(1))
 // Compression must be the same for every case (zstd writes stored frames until its compressor is loaded).
 await prepareZstdCompression()
 installAllocationGuard()
@@ -49,4 +51,5 @@ const result = await runTarget(fuzzTarget(input.target), {
   onBatch: (cases, elapsedMs) => send({ type: 'progress', batch: -1, run: -1, cases, elapsedMs }),
 })
 send({ type: 'done', result, maxRssKb: process.resourceUsage().maxRSS })
+process.removeAllListeners('disconnect')
 process.disconnect()
