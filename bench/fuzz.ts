@@ -48,6 +48,7 @@ const { values: opt } = parseArgs({
     'hang-ms': { type: 'string', default: '60000' },
     'heap-mb': { type: 'string', default: '1024' },
     processes: { type: 'string', default: '1' },
+    'progress-every': { type: 'string', default: '50000' },
     out: { type: 'string' },
   },
 })
@@ -188,7 +189,7 @@ function printCrash(c: Crash): void {
 }
 
 /** A progress line every this many cases of a process. */
-const progressEvery = 50_000
+const progressEvery = Number(opt['progress-every'])
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
 const cases = Number(opt.cases)
