@@ -183,26 +183,36 @@ export class PiecesReader extends Reader {
     return this.src.toString('base64url', this.srcOff, this.srcOff + 16)
   }
 
+  // The same limits as Reader's: a fifth byte carrying bits past 32 (a tenth past 64) is refused, so a frame decodes
+  // the same whether it came in one piece or several.
   override uvarint(): number {
+    const start = this.pos
     let value = 0
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) throw new TruncatedInputError('varint', 1, 0, this.pos)
       const b = this.uint8()
       value += (b & 0x7f) * 2 ** shift
-      if ((b & 0x80) === 0) return value
+      if ((b & 0x80) === 0) {
+        if (value > 0xffffffff) throw new InvalidVarintError(32, start)
+        return value
+      }
     }
-    throw new InvalidVarintError(32, this.pos)
+    throw new InvalidVarintError(32, start)
   }
 
   override uvarlong(): bigint {
+    const start = this.pos
     let value = 0n
     for (let shift = 0n; shift < 70n; shift += 7n) {
       if (this.pos >= this.end) throw new TruncatedInputError('varlong', 1, 0, this.pos)
       const b = this.uint8()
       value |= BigInt(b & 0x7f) << shift
-      if ((b & 0x80) === 0) return value
+      if ((b & 0x80) === 0) {
+        if (value > 0xffffffffffffffffn) throw new InvalidVarintError(64, start)
+        return value
+      }
     }
-    throw new InvalidVarintError(64, this.pos)
+    throw new InvalidVarintError(64, start)
   }
 
   override varlongNumberOrBigInt(): number | bigint {
@@ -210,10 +220,13 @@ export class PiecesReader extends Reader {
     return v >= -(2n ** 48n) && v < 2n ** 48n ? Number(v) : v
   }
 
+  // Any negative length of a non-nullable string is refused as a null, as Reader.string does (and Kafka's generated
+  // readers: "non-nullable field was serialized as null"), so both readers give the same error for the same bytes.
   override string(flexible: boolean, what: string): string {
-    const s = this.nullableString(flexible, what)
-    if (s === null) throw new InvalidFieldError(`non-nullable string ${what} was null`, this.pos)
-    return s
+    const at = this.pos
+    const n = flexible ? this.uvarint() - 1 : this.int16()
+    if (n < 0) throw new InvalidFieldError(`non-nullable string ${what} was null`, at)
+    return this.take(n, what).toString('utf8')
   }
 
   override nullableString(flexible: boolean, what: string): string | null {
