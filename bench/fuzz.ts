@@ -20,8 +20,9 @@
  * Coverage-guided fuzzing: jazzer.js (@jazzer.js/core, libFuzzer in Node) is not a dependency. Its only release
  * with a linux-x64 prebuilt, 4.0.0, cannot load on this project's machines (Debian 12, glibc 2.36): the binary
  * needs GLIBC_2.38 (__isoc23_strtol, __isoc23_strtoul) and GLIBCXX_3.4.32 (std::ios_base_library_init) and fails
- * with ERR_DLOPEN_FAILED; the releases before it download their prebuilt from GitHub at install time and otherwise
- * build libFuzzer from source, neither of which an install here can do. Where it loads (glibc 2.38+), every target
+ * with ERR_DLOPEN_FAILED; 2.1.0, the release before it, downloads its prebuilt from outside the npm registry at install
+ * time and otherwise builds libFuzzer from source (with `prebuild`, which it does not install), neither of which an
+ * install here can do. Where it loads (glibc 2.38+), every target
  * has a byte-level entry for it, bench/fuzz/jazzer.ts:
  *   KSC_FUZZ_TARGET=messages npx @jazzer.js/core dist/bench/fuzz/jazzer.js --sync -- -max_total_time=600
  */
