@@ -278,8 +278,9 @@ export async function slowloris(o: SlowlorisOptions): Promise<HostileOutcome> {
   return outcome
 }
 
-async function holdUnlessAllClosed(
-  sockets: readonly HostileSocket[],
+/** Waits until every socket closed, `until` settles or `holdMs` passed, whichever comes first. */
+export async function holdUnlessAllClosed(
+  sockets: readonly { readonly closed: Promise<unknown> }[],
   holdMs: number,
   until?: Promise<unknown>,
 ): Promise<void> {
@@ -295,7 +296,7 @@ async function holdUnlessAllClosed(
 }
 
 /** A flag that turns true once `until` settles. */
-function flagOf(until: Promise<unknown> | undefined): { set: boolean } {
+export function flagOf(until: Promise<unknown> | undefined): { set: boolean } {
   const flag = { set: false }
   void until?.finally(() => {
     flag.set = true
@@ -303,6 +304,6 @@ function flagOf(until: Promise<unknown> | undefined): { set: boolean } {
   return flag
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

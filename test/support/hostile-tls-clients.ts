@@ -1,6 +1,14 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { type HostileOutcome, HostileSocket, outcomeOf, splitAddress } from './hostile-clients.js'
+import {
+  flagOf,
+  type HostileOutcome,
+  HostileSocket,
+  holdUnlessAllClosed,
+  outcomeOf,
+  sleep,
+  splitAddress,
+} from './hostile-clients.js'
 
 /**
  * Clients that misbehave on a TLS listener (issue 21), shared by bench/hostile-tls.ts and the tests: handshake
@@ -271,32 +279,4 @@ export async function captureClientHello(options: tls.ConnectionOptions = {}): P
   } finally {
     server.close()
   }
-}
-
-async function holdUnlessAllClosed(
-  sockets: readonly HostileTlsSocket[],
-  holdMs: number,
-  until?: Promise<unknown>,
-): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    Promise.all(sockets.map((s) => s.closed)),
-    ...(until === undefined ? [] : [until]),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, holdMs)
-    }),
-  ])
-  clearTimeout(timer)
-}
-
-function flagOf(until: Promise<unknown> | undefined): { set: boolean } {
-  const flag = { set: false }
-  void until?.finally(() => {
-    flag.set = true
-  })
-  return flag
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
