@@ -55,7 +55,10 @@ describe('upstream client: the cluster goes away and comes back', () => {
       })
       await expect(during).resolves.toEqual([{ topic, partition: 0, offset: 1n }])
       expect(events.map((e) => e.connected)).toEqual([true, false, true])
-      expect(events[1]!.lastError).toMatch(/connection refused/)
+      // The outage is reported by whichever request saw it first: one on the open connection when the stopping broker
+      // reset it, or a reconnect the stopped broker refused. Both are the truth; anything else (a timeout, a protocol
+      // error) is not what happened here.
+      expect(events[1]!.lastError).toMatch(/^no upstream broker answered: .*(connection refused|ECONNRESET)/)
     } finally {
       await client.close()
     }
