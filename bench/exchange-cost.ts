@@ -3,15 +3,21 @@
  * shipped (statistics with per-topic figures, ApiVersions narrowing, address rewriting) fed a Produce v9 request of
  * one 100 B record and its response, again and again, as the connection would hand them over (one socket read
  * each). Prints the process CPU time per request and response: the part of the sidecar's per-request cost that is
- * its own code, apart from socket I/O (bench/request-cost.ts measures the whole).
+ * its own code, apart from socket I/O (bench/request-cost.ts measures the whole). `--config=FILE.yaml` adds the
+ * filters of a sidecar configuration after the built-in ones (e.g. bench/configs/rate-limit.yaml), so a filter's
+ * own cost per request can be told apart from the noise of socket figures.
  *
  *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/exchange-cost.js [--requests=200000]
+ *     [--config=bench/configs/rate-limit.yaml]
  */
+import { dirname } from 'node:path'
 import pino from 'pino'
 import { encodeRequest, encodeResponse } from '../codec/messages/frames.js'
 import { ApiKey } from '../codec/messages/generated/apis.js'
 import { encodeRecordBatch } from '../codec/records/index.js'
+import { loadConfig } from '../src/config/index.js'
 import { BUILT_IN_FILTERS } from '../src/filter-plugins.js'
+import { parseFilterEntry } from '../src/filter-registry.js'
 import { BrokerVersions } from '../src/pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../src/pipeline/clock.js'
 import { ConnectionState } from '../src/pipeline/connection-state.js'
@@ -24,6 +30,7 @@ import { TopicDirectory } from '../src/pipeline/topic-directory.js'
 import { Statistics } from '../src/stats/statistics.js'
 
 const N = Number(process.argv.find((a) => a.startsWith('--requests='))?.split('=')[1] ?? 200_000)
+const CONFIG_FILE = process.argv.find((a) => a.startsWith('--config='))?.slice('--config='.length)
 const log = pino({ level: 'silent' })
 const stats = new Statistics({
   maxClientIds: 100,
@@ -37,7 +44,7 @@ const setup: FilterSetupContext = {
   log,
   metrics: { counter: () => ({ inc() {} }), gauge: () => ({ set() {}, inc() {}, dec() {} }) },
   clock: SYSTEM_CLOCK,
-  configDir: '.',
+  configDir: CONFIG_FILE === undefined ? '.' : dirname(CONFIG_FILE),
   upstream: undefined,
   statistics: stats,
   audit: undefined,
@@ -49,6 +56,13 @@ const configured: ConfiguredFilter[] = []
 for (const b of BUILT_IN_FILTERS) {
   const installed = b.install(sidecarConfig)
   if (installed !== null) configured.push(await b.plugin.configure(installed.config, setup))
+}
+if (CONFIG_FILE !== undefined) {
+  const config = loadConfig({ file: CONFIG_FILE, env: {}, requireUpstream: false })
+  for (const entry of config.filters) {
+    const { plugin, config: parsed } = parseFilterEntry(entry)
+    configured.push(await plugin.configure(parsed, setup))
+  }
 }
 const fail = (what: string) => (e: unknown) => {
   throw new Error(`${what}: ${(e as Error).message}`)

@@ -9,7 +9,7 @@
  *   npm run bench -- --list            # what a run would measure, without running it
  *
  * Options: --reps N, --only REGEX (cell ids), --phases throughput,latency,connections, --connections 1,100,1000,
- * --targets direct,sidecar,kroxylicious, --target LABEL=sidecar.yaml (adds sidecar+LABEL with that config,
+ * --targets direct,sidecar,kroxylicious (and relay or haproxy: a byte relay, the floor for any proxy), --target LABEL=sidecar.yaml (adds sidecar+LABEL with that config,
  * e.g. a filter), --target LABEL=@DIR (adds the sidecar built in another checkout DIR, e.g. the commit before a
  * change: `git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci && npm run build)`), --mb-per-run N, --kafka-version V, --kroxylicious-version V, --kroxylicious-java PATH,
  * --kroxylicious-jvm-options "...", --profile (node --cpu-prof of the sidecar; top self time in the report),
@@ -37,11 +37,19 @@ import { describeMachine } from './lib/machine.js'
 import { fullMatrix, type LatencyCell, type Matrix, quickMatrix, sizeLabel, type ThroughputCell } from './lib/matrix.js'
 import { type PayloadKind, payloadFile, payloadFits } from './lib/payloads.js'
 import { PERF_TOOL_JVM_OPTIONS, runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
+import { freePort } from './lib/ports.js'
 import { cpuSeconds, ProcessWindow, resetPeakRss, rssAnonMb, rssMb } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
 import type { BenchResult, ConnectionRun, LatencyRun, ThroughputRun } from './lib/results.js'
 import { median, spread } from './lib/stats.js'
-import { directTarget, prepareKroxylicious, startKroxylicious, startSidecar, type Target } from './lib/targets.js'
+import {
+  directTarget,
+  prepareKroxylicious,
+  startKroxylicious,
+  startRelay,
+  startSidecar,
+  type Target,
+} from './lib/targets.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -150,6 +158,14 @@ const extraSidecars = (opt.target ?? []).map((spec) => {
   return { label, file: what, cli: undefined }
 })
 let targetNames = [...opt.targets.split(','), ...extraSidecars.map((s) => `sidecar+${s.label}`)]
+// A byte relay (bench/relay.ts) or HAProxy: the floor any proxy's figures start from on this machine. Each needs the
+// broker to advertise the relay's port (a relayed listener), and the single broker has one such listener.
+const relayTarget = targetNames.filter((n) => n === 'relay' || n === 'haproxy')
+if (relayTarget.length > 1) {
+  throw new Error(
+    '--targets: relay and haproxy cannot be measured in the same run (one relayed broker listener); run twice',
+  )
+}
 
 if (opt.list) {
   const t = targetNames.length
@@ -253,12 +269,16 @@ const loads: number[] = []
 say(
   `machine: ${result.machine.cpus} cores, load ${result.machine.loadBefore.join(' / ')}; starting a single-node Kafka ${opt['kafka-version']}`,
 )
+const relayPort = relayTarget.length > 0 ? await freePort() : undefined
 const cluster = await KafkaCluster.start({
   nodes: 1,
   name: 'bench',
   version: opt['kafka-version'],
   jvmOptions: BROKER_JVM_OPTIONS,
   log: say,
+  ...(relayPort !== undefined && {
+    listeners: { relayed: { advertisedHost: '127.0.0.1', advertisedPorts: [relayPort] } },
+  }),
 })
 const jars: KafkaJars = cluster.describe()
 const upstream = cluster.bootstrapServers
@@ -295,6 +315,15 @@ async function startTarget(name: string, profile = false): Promise<Target> {
       java: opt['kroxylicious-java'],
       jvmOptions: result.settings.kroxyliciousJvmOptions,
       log: say,
+    })
+  }
+  if (name === 'relay' || name === 'haproxy') {
+    const node = cluster.describe().nodes[0]!
+    return startRelay({
+      kind: name === 'relay' ? 'node' : 'haproxy',
+      port: relayPort!,
+      target: { host: node.host, port: node.relayedPort! },
+      logDir,
     })
   }
   if (name === 'sidecar') return startSidecar({ upstream, maxNodeId, logDir, nodeArgs: sidecarNodeArgs(profile) })
