@@ -9,13 +9,18 @@
  * `--relay=node` and/or `--relay=haproxy` add a byte relay with no Kafka knowledge (bench/relay.ts, HAProxy in TCP mode)
  * measured the same way: the floor any proxy's CPU per request starts from on this machine.
  *
+ * `--paired=N` measures instead every contender at once, in N rounds of short alternating windows
+ * (`--window-seconds`, default 2; bench/lib/paired-windows.ts), and reports each one's CPU per request minus the first
+ * proxy's as the median of the per-round differences: how a filter's cost is told apart from this machine's noise.
+ *
  *   npm run build && node dist/bench/request-cost.js [--connections=100] [--seconds=10] [--reps=3] [--variant=...]...
- *     [--relay=node] [--relay=haproxy]
+ *     [--relay=node] [--relay=haproxy] [--paired=20 [--window-seconds=2]]
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectionsDriver } from './lib/drivers.js'
+import { pairedTable, runPairedWindows } from './lib/paired-windows.js'
 import { freePort } from './lib/ports.js'
 import { ProcessWindow } from './lib/proc.js'
 import { startScriptedBroker, TOPIC } from './lib/scripted-broker.js'
@@ -28,6 +33,8 @@ const arg = (name: string, fallback: number) =>
 const CONNECTIONS = arg('connections', 100)
 const SECONDS = arg('seconds', 10)
 const REPS = arg('reps', 3)
+const PAIRED_ROUNDS = arg('paired', 0)
+const WINDOW_SECONDS = arg('window-seconds', 2)
 const RELAYS = process.argv
   .filter((a) => a.startsWith('--relay='))
   .map((a) => {
@@ -80,6 +87,14 @@ async function main(): Promise<void> {
   const broker = await startScriptedBroker()
   const upstream = { host: '127.0.0.1', port: broker.port }
   const logDir = mkdtempSync(join(tmpdir(), 'ksc-request-cost-'))
+  if (PAIRED_ROUNDS > 0) {
+    try {
+      await paired(contenders, upstream, logDir)
+    } finally {
+      await broker.close()
+    }
+    return
+  }
   const rows = new Map<string, { us: number[]; userUs: number[]; rps: number[] }>()
   try {
     for (let rep = 0; rep < REPS; rep++) {
@@ -140,6 +155,35 @@ async function main(): Promise<void> {
     // Per repetition against the direct run of the same repetition, then the median (as npm run bench does).
     const ratio = direct === undefined ? '' : median(r.rps.map((x, i) => x / (direct.rps[i] ?? Number.NaN))).toFixed(2)
     console.log(`| ${label} | ${cpu} | ${user} | ${Math.round(median(r.rps))} | ${ratio} |`)
+  }
+}
+
+/** Every contender at once, taking turns in short windows: paired differences to the first proxy. */
+async function paired(
+  contenders: readonly Contender[],
+  upstream: { host: string; port: number },
+  logDir: string,
+): Promise<void> {
+  const started: { label: string; target: Pick<Target, 'bootstrap' | 'pid' | 'stop'> }[] = []
+  try {
+    for (const c of contenders) started.push({ label: c.label, target: await c.start(upstream, logDir) })
+    const summaries = await runPairedWindows(
+      started.map((s) => ({ label: s.label, bootstrap: s.target.bootstrap, pid: s.target.pid })),
+      {
+        connections: CONNECTIONS,
+        windows: PAIRED_ROUNDS,
+        windowMs: WINDOW_SECONDS * 1000,
+        topic: TOPIC,
+        log: (line) => console.log(line),
+      },
+    )
+    const errors = summaries.reduce((n, s) => n + s.samples.reduce((m, x) => m + x.errors, 0), 0)
+    console.log(
+      `\n${CONNECTIONS} connections each, 100 B records one at a time, ${PAIRED_ROUNDS} rounds of ${WINDOW_SECONDS} s windows per contender, ${errors} errors; medians (range)\n`,
+    )
+    console.log(pairedTable(summaries))
+  } finally {
+    for (const s of started) await s.target.stop()
   }
 }
 
