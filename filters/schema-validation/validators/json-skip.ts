@@ -1,0 +1,220 @@
+import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js'
+import {
+  beginPayload,
+  FALSE,
+  matchLiteral,
+  NULL,
+  numberValue,
+  scanNumber,
+  scanString,
+  skipSpace,
+  skipValue,
+  stringEscaped,
+  stringNonAscii,
+  stringValue,
+  TRUE,
+} from './json-skip-lexer.js'
+import { objectStep, type Step } from './json-skip-object.js'
+import {
+  type AjvParts,
+  type PlanNode,
+  type Primitive,
+  planJsonSchema,
+  T_ARRAY,
+  T_BOOLEAN,
+  T_INTEGER,
+  T_NULL,
+  T_NUMBER,
+  T_OBJECT,
+  T_STRING,
+} from './json-skip-plan.js'
+
+// ajv's CommonJS runtime helper: module.exports.default is the function; NodeNext may hand over the module object.
+const ucs2length = ((ucs2lengthModule as unknown as { default?: unknown }).default ?? ucs2lengthModule) as (
+  s: string,
+) => number
+
+/**
+ * A fast path for checking JSON Schema records: walks the payload's UTF-8 JSON text (RFC 8259, json-skip-lexer.ts)
+ * along the schema (json-skip-plan.ts) without building the document, which is where JSON.parse spends almost all
+ * of a record's time. It only ever says "certainly valid": then JSON.parse(payload.toString('utf8')) succeeds and
+ * the ajv validator compiled from the same schema accepts the result. Anything else, a doubt included (duplicate
+ * property names the schema knows, keys with escapes, ill-formed UTF-8, numbers of more than 20 digits, deep nesting),
+ * is left to JSON.parse and ajv, whose verdict and words are the answer; so only valid records get here faster.
+ */
+export type JsonSkip = (payload: Uint8Array) => boolean
+
+/** Compiles the fast path for a parsed schema and the ajv instance that compiled it; undefined when it has none. */
+export function compileJsonSkip(schema: unknown, ajv: AjvParts): JsonSkip | undefined {
+  const root = planJsonSchema(schema, ajv)
+  if (root === undefined) return undefined
+  const step = compile(root)
+  return (payload) => {
+    // Buffer's toString decodes exactly as the slow path does (payload.toString('utf8')).
+    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+    beginPayload(buf)
+    let pos: number
+    try {
+      pos = step(buf, skipSpace(buf, 0))
+    } catch {
+      // A format function that throws (ajv would throw too), or a stack too deep: the slow path deals with it.
+      return false
+    }
+    // RFC 8259 section 2: JSON-text = ws value ws; nothing else may follow.
+    return pos >= 0 && skipSpace(buf, pos) === buf.length
+  }
+}
+
+/** Any value that parses: a subschema with no constraint. */
+const anyValue: Step = (buf, pos) => skipValue(buf, pos, 0)
+const nothing: Step = () => -1
+
+/**
+ * One step per subschema, holding only the checks its keywords ask for. The first byte of a value tells its type
+ * (RFC 8259 section 3): '"' string, '{' object, '[' array, 't'/'f' boolean, 'n' null, anything else a number or not
+ * JSON (scanNumber refuses it).
+ */
+function compile(node: PlanNode): Step {
+  if (node.any) return anyValue
+  if (node.never) return nothing
+  const string = node.types & T_STRING ? stringStep(node) : nothing
+  // enum and const list primitives only, which no object or array equals.
+  const unlisted = node.choices.length === 0
+  const object = node.types & T_OBJECT && unlisted ? objectStep(node, compile) : nothing
+  const array = node.types & T_ARRAY && unlisted ? arrayStep(node) : nothing
+  const number = node.types & (T_INTEGER | T_NUMBER) ? numberStep(node) : nothing
+  const trueOk = (node.types & T_BOOLEAN) !== 0 && allowed(node, true)
+  const falseOk = (node.types & T_BOOLEAN) !== 0 && allowed(node, false)
+  const nullOk = (node.types & T_NULL) !== 0 && allowed(node, null)
+  const only = [string, object, array, number].filter((s) => s !== nothing)
+  if (only.length === 1 && !trueOk && !falseOk && !nullOk) {
+    // One type (the usual schema): no dispatch; each step refuses what does not start as its type does.
+    return only[0]!
+  }
+  return (buf, pos) => {
+    const b = buf[pos]
+    if (b === 0x22) return string(buf, pos)
+    if (b === 0x7b) return object(buf, pos)
+    if (b === 0x5b) return array(buf, pos)
+    if (b === 0x74) return trueOk ? matchLiteral(buf, pos, TRUE) : -1
+    if (b === 0x66) return falseOk ? matchLiteral(buf, pos, FALSE) : -1
+    if (b === 0x6e) return nullOk ? matchLiteral(buf, pos, NULL) : -1
+    return number(buf, pos)
+  }
+}
+
+/** enum and const (JSON Schema validation 6.1.2, 6.1.3): ajv compares a primitive with ===. */
+function allowed(node: PlanNode, value: Primitive): boolean {
+  const choices = node.choices
+  for (let i = 0; i < choices.length; i++) if (!choices[i]!.includes(value)) return false
+  return true
+}
+
+/** Numbers: the type (integer: no fractional part, as ajv's `!(x % 1)`, so 1.0 is one) and 6.2.2 to 6.2.5. */
+function numberStep(node: PlanNode): Step {
+  const integerOnly = (node.types & T_NUMBER) === 0
+  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = node
+  const listed = node.choices.length > 0
+  return (buf, pos) => {
+    const end = scanNumber(buf, pos)
+    if (end < 0) return -1
+    const v = numberValue
+    if (integerOnly && v % 1 !== 0) return -1
+    if (!(v >= minimum && v <= maximum && v > exclusiveMinimum && v < exclusiveMaximum)) return -1
+    return !listed || allowed(node, v) ? end : -1
+  }
+}
+
+/**
+ * Strings: minLength and maxLength count code points (6.3.1, 6.3.2; ajv's ucs2length, a surrogate pair being one),
+ * pattern (6.3.3) and format (7) test the value, which is decoded only when one of them needs it.
+ */
+function stringStep(node: PlanNode): Step {
+  const { minLength, maxLength, stringTests: tests } = node
+  const lengths = minLength > 0 || maxLength !== Infinity
+  const listed = node.choices.length > 0
+  if (!lengths && !listed && tests.length === 0) return scanString
+  const choices = listed ? asciiChoices(node) : []
+  return (buf, pos) => {
+    const end = scanString(buf, pos)
+    if (end < 0) return -1
+    const escaped = stringEscaped
+    const nonAscii = stringNonAscii
+    let value: string | undefined
+    if (lengths) {
+      let length: number
+      if (escaped) {
+        value = stringValue(buf, pos, end, escaped, nonAscii)
+        length = ucs2length(value)
+      } else if (nonAscii) {
+        // Well-formed UTF-8: one code point per byte that is not a continuation byte (10xxxxxx).
+        length = 0
+        for (let i = pos + 1; i < end - 1; i++) if ((buf[i]! & 0xc0) !== 0x80) length++
+      } else {
+        length = end - pos - 2
+      }
+      if (length < minLength || length > maxLength) return -1
+    }
+    if (listed) {
+      if (!escaped && !nonAscii) {
+        if (!bytesListed(choices, buf, pos + 1, end - 1)) return -1
+      } else {
+        value ??= stringValue(buf, pos, end, escaped, nonAscii)
+        if (!allowed(node, value)) return -1
+      }
+    }
+    if (tests.length > 0) {
+      value ??= stringValue(buf, pos, end, escaped, nonAscii)
+      for (let i = 0; i < tests.length; i++) if (!tests[i]!(value)) return -1
+    }
+    return end
+  }
+}
+
+/** Each enum/const list's ASCII strings as bytes, to compare an ASCII string without decoding it. */
+function asciiChoices(node: PlanNode): Uint8Array[][] {
+  return node.choices.map((list) =>
+    list
+      .filter((c): c is string => typeof c === 'string' && /^[\x00-\x7f]*$/.test(c))
+      .map((c) => Buffer.from(c, 'latin1')),
+  )
+}
+
+function bytesListed(choices: readonly Uint8Array[][], buf: Buffer, start: number, end: number): boolean {
+  for (let c = 0; c < choices.length; c++) {
+    const list = choices[c]!
+    let found = false
+    for (let i = 0; i < list.length && !found; i++) found = sameBytes(list[i]!, buf, start, end)
+    if (!found) return false
+  }
+  return true
+}
+
+function sameBytes(bytes: Uint8Array, buf: Buffer, start: number, end: number): boolean {
+  if (bytes.length !== end - start) return false
+  for (let j = 0; j < bytes.length; j++) if (bytes[j] !== buf[start + j]) return false
+  return true
+}
+
+/** Arrays: items (a single schema, draft-07 validation 6.4.1) for every element, minItems and maxItems. */
+function arrayStep(node: PlanNode): Step {
+  const item = node.items === undefined ? anyValue : compile(node.items)
+  const { minItems, maxItems } = node
+  return (buf, pos) => {
+    if (buf[pos] !== 0x5b) return -1
+    let count = 0
+    let p = skipSpace(buf, pos + 1)
+    if (buf[p] !== 0x5d) {
+      for (;;) {
+        p = item(buf, p)
+        if (p < 0) return -1
+        count++
+        p = skipSpace(buf, p)
+        if (buf[p] === 0x5d) break
+        if (buf[p] !== 0x2c) return -1
+        p = skipSpace(buf, p + 1)
+      }
+    }
+    return count >= minItems && count <= maxItems ? p + 1 : -1
+  }
+}
