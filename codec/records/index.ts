@@ -3,6 +3,7 @@
  *
  *   readBatches(records)      -> RecordBatch | LegacyMessageSet | PartialBatch, without decoding inside
  *   batch.records()           -> Record, decompressed and decoded lazily
+ *   batch.recordSpans()       -> the records as offsets, walked in place (no object per record)
  *   encodeRecordBatch(...)    -> a new batch;  recompressBatch(batch, type) -> same batch, other codec
  */
 export {
@@ -39,6 +40,7 @@ export {
   type RecompressOptions,
   recompressBatch,
 } from './record-batch-encoder.js'
+export { RecordSpans } from './record-spans.js'
 export { PartialBatch, type ReadBatchesOptions, type RecordsEntry, readBatches } from './records-reader.js'
 export {
   type BatchSummary,

@@ -27,7 +27,8 @@ import {
 } from './batch-layout.js'
 import { type CompressionType, compressionCodec, DEFAULT_MAX_DECOMPRESSED_SIZE } from './compression/index.js'
 import { crc32c } from './crc32c.js'
-import { decodeRecord, MIN_RECORD_SIZE, type Record, type RecordBase } from './record.js'
+import { checkRecordsEnd, decodeRecord, MIN_RECORD_SIZE, type Record, type RecordBase } from './record.js'
+import { RecordSpans } from './record-spans.js'
 
 export interface RecordsOptions {
   /** Check the batch's CRC-32C first and throw CrcMismatchError when it does not match (default false). */
@@ -168,6 +169,24 @@ export class RecordBatch implements RecordBase {
    * DecompressedSizeExceededError from decompression, CrcMismatchError with `verifyCrc`.
    */
   *records(options: RecordsOptions = {}): Generator<Record, void, undefined> {
+    const data = this.checkedRecordsData(options)
+    const count = this.recordCount
+    const reader = new Reader(data)
+    for (let i = 0; i < count; i++) yield decodeRecord(reader, this)
+    checkRecordsEnd(reader, count)
+  }
+
+  /**
+   * The records as offsets into their (decompressed) bytes, walked one per `next()` without a Record, a view or an
+   * array per record (record-spans.ts). Throws the same errors as `records()`, at the same steps.
+   */
+  recordSpans(options: RecordsOptions = {}): RecordSpans {
+    const data = this.checkedRecordsData(options)
+    return new RecordSpans(data, this.recordCount)
+  }
+
+  /** The records section decompressed, after the CRC (when asked) and whether the count can fit were checked. */
+  private checkedRecordsData(options: RecordsOptions): Buffer {
     if (options.verifyCrc) this.ensureValidCrc()
     const count = this.recordCount
     const data = this.decompressRecords(options.maxDecompressedSize)
@@ -176,13 +195,7 @@ export class RecordBatch implements RecordBase {
         `record batch declares ${count} record(s) but its ${data.length} byte(s) of records cannot hold them`,
         RECORDS_COUNT,
       )
-    const reader = new Reader(data)
-    for (let i = 0; i < count; i++) yield decodeRecord(reader, this)
-    if (reader.remaining !== 0)
-      throw new InvalidRecordBatchError(
-        `record batch has ${reader.remaining} byte(s) after its ${count} declared record(s)`,
-        reader.pos,
-      )
+    return data
   }
 
   [Symbol.iterator](): Generator<Record, void, undefined> {

@@ -90,18 +90,28 @@ export class Record {
   }
 }
 
-function nullableView(reader: Reader, what: string): Buffer | null {
+/**
+ * Reads a nullable length prefix (-1 = null) and checks that its bytes are there; the reader stays before them.
+ * Shared with the offset walk (record-spans.ts) so that both refuse the same records with the same words.
+ */
+export function readNullableLength(reader: Reader, what: string): number {
   const at = reader.pos
   const n = reader.varint()
   if (n < 0) {
     if (n !== -1) throw new InvalidLengthError(what, n, at, 'negative lengths other than -1 are invalid')
-    return null
+    return -1
   }
-  return reader.raw(n, what)
+  reader.need(n, what)
+  return n
 }
 
-/** Decodes the record at the reader's position; the reader ends after it. */
-export function decodeRecord(reader: Reader, base: RecordBase): Record {
+function nullableView(reader: Reader, what: string): Buffer | null {
+  const n = readNullableLength(reader, what)
+  return n < 0 ? null : reader.raw(n, what)
+}
+
+/** Reads a record's length prefix and checks it against the bytes left; returns where the record ends. */
+export function readRecordLength(reader: Reader): number {
   const start = reader.pos
   const length = reader.varint()
   const bodyStart = reader.pos
@@ -110,33 +120,66 @@ export function decodeRecord(reader: Reader, base: RecordBase): Record {
       `record length ${length} is not between ${MIN_RECORD_SIZE - 1} and the ${reader.end - bodyStart} byte(s) left`,
       start,
     )
-  const end = bodyStart + length
+  return bodyStart + length
+}
+
+/** Reads a record's header count and checks that the rest of the record can hold that many headers. */
+export function readHeaderCount(reader: Reader, end: number): number {
+  const countAt = reader.pos
+  const headerCount = reader.varint()
+  if (headerCount !== 0 && (headerCount < 0 || headerCount > (end - reader.pos) / MIN_HEADER_SIZE))
+    throw new InvalidLengthError('record headers', headerCount, countAt, 'more headers than the record has bytes for')
+  return headerCount
+}
+
+/** Reads a header key's length prefix (keys cannot be null) and checks that its bytes are there. */
+export function readHeaderKeyLength(reader: Reader): number {
+  const keyAt = reader.pos
+  const keyLength = reader.varint()
+  if (keyLength < 0) throw new InvalidLengthError('header key', keyLength, keyAt, 'header keys cannot be null')
+  reader.need(keyLength, 'header key')
+  return keyLength
+}
+
+/** Throws unless the record's fields (from `bodyStart`, after its length prefix at `start`) ended exactly at `end`. */
+export function checkRecordEnd(reader: Reader, start: number, bodyStart: number, end: number): void {
+  if (reader.pos !== end)
+    throw new InvalidRecordBatchError(
+      `record declared ${end - bodyStart} byte(s) but its fields took ${reader.pos - bodyStart}`,
+      start,
+    )
+}
+
+/** Throws unless the records section ended with the last of its `count` declared records. */
+export function checkRecordsEnd(reader: Reader, count: number): void {
+  if (reader.remaining !== 0)
+    throw new InvalidRecordBatchError(
+      `record batch has ${reader.remaining} byte(s) after its ${count} declared record(s)`,
+      reader.pos,
+    )
+}
+
+/** Decodes the record at the reader's position; the reader ends after it. */
+export function decodeRecord(reader: Reader, base: RecordBase): Record {
+  const start = reader.pos
+  const end = readRecordLength(reader)
+  const bodyStart = reader.pos
   const attributes = reader.int8()
   const timestampDelta = reader.varlongNumberOrBigInt()
   const offsetDelta = reader.varint()
   const key = nullableView(reader, 'record key')
   const value = nullableView(reader, 'record value')
-  const countAt = reader.pos
-  const headerCount = reader.varint()
+  const headerCount = readHeaderCount(reader, end)
   let headers = NO_HEADERS
   if (headerCount !== 0) {
-    if (headerCount < 0 || headerCount > (end - reader.pos) / MIN_HEADER_SIZE)
-      throw new InvalidLengthError('record headers', headerCount, countAt, 'more headers than the record has bytes for')
     const list: RecordHeader[] = new Array(headerCount)
     for (let i = 0; i < headerCount; i++) {
-      const keyAt = reader.pos
-      const keyLength = reader.varint()
-      if (keyLength < 0) throw new InvalidLengthError('header key', keyLength, keyAt, 'header keys cannot be null')
-      const keyBytes = reader.raw(keyLength, 'header key')
+      const keyBytes = reader.raw(readHeaderKeyLength(reader), 'header key')
       list[i] = { key: keyBytes.toString('utf8'), value: nullableView(reader, 'header value') }
     }
     headers = list
   }
-  if (reader.pos !== end)
-    throw new InvalidRecordBatchError(
-      `record declared ${length} byte(s) but its fields took ${reader.pos - bodyStart}`,
-      start,
-    )
+  checkRecordEnd(reader, start, bodyStart, end)
   return new Record(base, attributes, timestampDelta, offsetDelta, key, value, headers, end - start)
 }
 

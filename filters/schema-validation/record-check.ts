@@ -1,8 +1,20 @@
-import { type Record as KafkaRecord, readBatches } from '../../codec/records/index.js'
+import {
+  type Record as KafkaRecord,
+  type RecordHeader,
+  type RecordSpans,
+  readBatches,
+} from '../../codec/records/index.js'
 import type { PartRule, Rule, SubjectStrategy } from './config.js'
 import type { LocalSchemas } from './local-schemas.js'
+import type { SubjectVersion } from './registry-client.js'
 import type { RegisteredSchema, SchemaLookup } from './schema-registry.js'
-import { FramingError, readApicurioHeaderId, readConfluentFrame } from './wire-format.js'
+import {
+  CONFLUENT_HEADER,
+  CONFLUENT_MAGIC,
+  FramingError,
+  readApicurioHeaderId,
+  readConfluentFrame,
+} from './wire-format.js'
 
 /** Why a record failed, as the metrics label it. */
 export type FailureKind =
@@ -61,8 +73,10 @@ const SUBJECT_STRATEGY_NAMES: Readonly<Record<SubjectStrategy, string>> = {
 
 /**
  * Checks every record of one partition's `records` against a rule. Batches are found by their length fields and
- * decompressed one at a time; keys, values and headers are views of the (decompressed) batch, nothing is copied or
- * re-encoded. Control batches are skipped (only transaction coordinators write them).
+ * decompressed one at a time; nothing is copied or re-encoded. When the rule reads no header, records are walked in
+ * place (RecordSpans: offsets, no object per record) and a validator with an in-place fast path reads the value
+ * where it lies; otherwise each record is decoded (keys, values and headers as views of the batch). Both ways give
+ * the same verdicts and messages. Control batches are skipped (only transaction coordinators write them).
  */
 export function checkPartition(records: Buffer, topic: string, rule: Rule, env: CheckEnvironment): PartitionCheck {
   const result: PartitionCheck = {
@@ -75,6 +89,7 @@ export function checkPartition(records: Buffer, topic: string, rule: Rule, env: 
     missing: undefined,
     refresh: undefined,
   }
+  const inPlace = readsNoHeader(rule)
   let index = 0
   try {
     for (const entry of readBatches(records, { partial: 'reject' })) {
@@ -83,15 +98,32 @@ export function checkPartition(records: Buffer, topic: string, rule: Rule, env: 
         return result
       }
       if (entry.isControl) continue
-      for (const record of entry.records()) {
-        result.records++
-        checkRecord(record, index++, topic, rule, env, result)
+      if (inPlace) {
+        const spans = entry.recordSpans()
+        while (spans.next()) {
+          result.records++
+          checkSpans(spans, index++, topic, rule, env, result)
+        }
+      } else {
+        for (const record of entry.records()) {
+          result.records++
+          checkRecord(record, index++, topic, rule, env, result)
+        }
       }
     }
   } catch (err) {
     result.unreadable = `the records cannot be read: ${(err as Error).message}`
   }
   return result
+}
+
+/** Whether checking a record under the rule needs none of its headers: then it can be checked in place. */
+function readsNoHeader(rule: Rule): boolean {
+  if (rule.requiredHeaders.length !== 0) return false
+  for (const spec of [rule.key, rule.value]) {
+    if (spec?.source.kind === 'registry' && spec.source.framing !== 'confluent') return false
+  }
+  return true
 }
 
 function fail(result: PartitionCheck, index: number, kind: FailureKind, text: string, rule: Rule): void {
@@ -116,18 +148,91 @@ function checkRecord(
       return
     }
   }
-  if (rule.key !== undefined) checkPart(record, 'key', rule.key, index, topic, rule, env, result)
+  if (rule.key !== undefined) {
+    const key = record.key
+    checkPart(
+      key ?? NO_BYTES,
+      0,
+      key === null ? -1 : key.length,
+      record.headers,
+      'key',
+      rule.key,
+      index,
+      topic,
+      rule,
+      env,
+      result,
+    )
+  }
   if (result.failed !== failedBefore) return
-  if (rule.value !== undefined) checkPart(record, 'value', rule.value, index, topic, rule, env, result)
+  if (rule.value !== undefined) {
+    const value = record.value
+    checkPart(
+      value ?? NO_BYTES,
+      0,
+      value === null ? -1 : value.length,
+      record.headers,
+      'value',
+      rule.value,
+      index,
+      topic,
+      rule,
+      env,
+      result,
+    )
+  }
 }
+
+/** checkRecord for a record walked in place, under a rule that reads no header (readsNoHeader). */
+function checkSpans(
+  spans: RecordSpans,
+  index: number,
+  topic: string,
+  rule: Rule,
+  env: CheckEnvironment,
+  result: PartitionCheck,
+): void {
+  const failedBefore = result.failed
+  if (rule.key !== undefined)
+    checkPart(spans.data, spans.keyStart, spans.keyLength, undefined, 'key', rule.key, index, topic, rule, env, result)
+  if (result.failed !== failedBefore) return
+  if (rule.value !== undefined)
+    checkPart(
+      spans.data,
+      spans.valueStart,
+      spans.valueLength,
+      undefined,
+      'value',
+      rule.value,
+      index,
+      topic,
+      rule,
+      env,
+      result,
+    )
+}
+
+const NO_BYTES = Buffer.alloc(0)
 
 function hasHeader(record: KafkaRecord, name: string): boolean {
   for (const h of record.headers) if (h.key === name) return true
   return false
 }
 
+/** `buf[start, end)` as a Buffer: `buf` itself when that is all of it. */
+function view(buf: Buffer, start: number, end: number): Buffer {
+  return start === 0 && end === buf.length ? buf : buf.subarray(start, end)
+}
+
+/**
+ * Checks a key or value: `length` bytes of `buf` from `start`, -1 for null. `headers`: the record's, undefined when
+ * walked in place (the rule then reads none).
+ */
 function checkPart(
-  record: KafkaRecord,
+  buf: Buffer,
+  start: number,
+  length: number,
+  headers: readonly RecordHeader[] | undefined,
   part: 'key' | 'value',
   spec: PartRule,
   index: number,
@@ -136,24 +241,31 @@ function checkPart(
   env: CheckEnvironment,
   result: PartitionCheck,
 ): void {
-  const bytes = record[part]
-  if (bytes === null) {
+  if (length < 0) {
     if (!spec.allowNull) fail(result, index, 'null', `${part} is null`, rule)
     return
   }
+  const end = start + length
   const source = spec.source
   if (source.kind === 'file') {
-    const reason = env.local!.get(spec).check(bytes)
+    const compiled = env.local!.get(spec)
+    if (compiled.validAt?.(buf, start, end)) return
+    const reason = compiled.check(view(buf, start, end))
     if (reason !== undefined)
       fail(result, index, 'schema', `${part}: ${reason} (schema ${env.local!.label(spec)})`, rule)
     return
   }
   let id: number
   try {
-    id =
-      source.framing === 'confluent'
-        ? readConfluentFrame(bytes, false).schemaId
-        : readApicurioHeaderId(record.headers, part)
+    if (source.framing === 'confluent') {
+      // A well-framed value's id is read in place; anything else gets readConfluentFrame's words.
+      id =
+        length >= CONFLUENT_HEADER && buf[start] === CONFLUENT_MAGIC
+          ? buf.readInt32BE(start + 1)
+          : readConfluentFrame(view(buf, start, end), false).schemaId
+    } else {
+      id = readApicurioHeaderId(headers!, part)
+    }
   } catch (err) {
     if (!(err instanceof FramingError)) throw err
     fail(result, index, 'framing', `${part} ${err.message}`, rule)
@@ -190,12 +302,14 @@ function checkPart(
     else fail(result, index, 'unusable_schema', `${part}: schema id ${id} cannot be checked: ${schema.unusable}`, rule)
     return
   }
-  let payload = bytes
+  // The payload: `buf[payloadStart, end)`, or, after Protobuf message indexes, the frame's view of it.
+  let payloadStart = start
+  let framed: Buffer | undefined
   let indexes: readonly number[] | undefined
   if (schema.format === 'protobuf' && source.framing === 'confluent') {
     try {
-      const frame = readConfluentFrame(bytes, true)
-      payload = frame.payload
+      const frame = readConfluentFrame(view(buf, start, end), true)
+      framed = frame.payload
       indexes = frame.messageIndexes
     } catch (err) {
       if (!(err instanceof FramingError)) throw err
@@ -203,12 +317,13 @@ function checkPart(
       return
     }
   } else if (source.framing === 'confluent') {
-    payload = bytes.subarray(5)
+    payloadStart = start + CONFLUENT_HEADER
   }
-  let label: string
+  // Which registration the rejection names; its text is made only for a record that fails.
+  let named: SubjectVersion | undefined
   if (source.subject !== 'any') {
     const expected = expectedSubject(source.subject, topic, part, schema, indexes)
-    const held = expected === undefined ? undefined : schema.subjects.find((s) => s.subject === expected)
+    const held = expected === undefined ? undefined : subjectVersion(schema, expected)
     if (held === undefined) {
       if (env.canRefresh(id)) {
         result.refresh ??= new Set()
@@ -225,13 +340,15 @@ function checkPart(
       )
       return
     }
-    label = `schema ${held.subject} v${held.version}`
+    named = held
   } else {
-    const first = schema.subjects[0]
-    label = first === undefined ? `schema id ${id}` : `schema ${first.subject} v${first.version}`
+    named = schema.subjects[0]
   }
-  const reason = schema.compiled.check(payload, indexes)
-  if (reason !== undefined) fail(result, index, 'schema', `${part}: ${reason} (${label})`, rule)
+  if (framed === undefined && schema.compiled.validAt?.(buf, payloadStart, end)) return
+  const reason = schema.compiled.check(framed ?? view(buf, payloadStart, end), indexes)
+  if (reason === undefined) return
+  const label = named === undefined ? `schema id ${id}` : `schema ${named.subject} v${named.version}`
+  fail(result, index, 'schema', `${part}: ${reason} (${label})`, rule)
 }
 
 function expectedSubject(
@@ -241,8 +358,29 @@ function expectedSubject(
   schema: RegisteredSchema,
   indexes: readonly number[] | undefined,
 ): string | undefined {
-  if (strategy === 'topic') return `${topic}-${part}`
+  if (strategy === 'topic') return topicSubject(topic, part)
   const name = schema.compiled?.recordName(indexes)
   if (name === undefined) return undefined
   return strategy === 'record' ? name : `${topic}-${name}`
+}
+
+/** The subject version of the schema registered under `subject`; a loop, not find(), so no closure per record. */
+function subjectVersion(schema: RegisteredSchema, subject: string): SubjectVersion | undefined {
+  for (const s of schema.subjects) if (s.subject === subject) return s
+  return undefined
+}
+
+// TopicNameStrategy's subjects for the topic last asked about: records of a partition share them, so they are made
+// once per topic rather than once per record.
+let subjectsTopic: string | undefined
+let keySubject = ''
+let valueSubject = ''
+
+function topicSubject(topic: string, part: 'key' | 'value'): string {
+  if (topic !== subjectsTopic) {
+    subjectsTopic = topic
+    keySubject = `${topic}-key`
+    valueSubject = `${topic}-value`
+  }
+  return part === 'key' ? keySubject : valueSubject
 }

@@ -16,7 +16,8 @@ import type { RecordHeader } from '../../codec/records/index.js'
  */
 
 export const CONFLUENT_MAGIC = 0
-const CONFLUENT_HEADER = 5
+/** The magic byte and the 4-byte schema id: where a non-Protobuf payload starts. */
+export const CONFLUENT_HEADER = 5
 /** More message indexes than any real schema nests: a larger count is garbage, not a schema path. */
 const MAX_MESSAGE_INDEXES = 64
 

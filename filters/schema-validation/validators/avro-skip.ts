@@ -16,16 +16,31 @@ import type avsc from 'avsc'
  * says what is wrong; so verdicts and messages stay avsc's, only valid records get here faster.
  */
 
-/** The position right after a value of the type that starts at `pos`, or -1 when not certainly one. */
-export type AvroSkip = (buf: Uint8Array, pos: number) => number
+/**
+ * The position right after a value of the type that starts at `pos`, or -1 when not certainly one. The value must
+ * end by `end` (default: the end of `buf`): a payload inside a larger buffer (a record value inside its batch) is
+ * walked in place, exactly as a view of it would be.
+ */
+export type AvroSkip = (buf: Uint8Array, pos: number, end?: number) => number
+
+/** One step of the walk: the position after the value at `pos`, or -1; bytes from `limit` on are not the payload's. */
+type Step = (buf: Uint8Array, pos: number) => number
+
+/** Where the payload being walked ends (set by each walk; kept outside so that the steps take no extra argument). */
+let limit = 0
 
 /** Compiles a skipper for a parsed avsc type; undefined for a type it does not know (avsc alone then). */
 export function compileAvroSkip(type: avsc.Type): AvroSkip | undefined {
+  let root: Step
   try {
-    return compile(type, new Map())
+    root = compile(type, new Map())
   } catch (err) {
     if (err instanceof UnknownAvroType) return undefined
     throw err
+  }
+  return (buf, pos, end = buf.length) => {
+    limit = end
+    return root(buf, pos)
   }
 }
 
@@ -41,7 +56,7 @@ function readLong(buf: Uint8Array, pos: number): number {
   // A long takes at most 10 bytes (64 bits, 7 per byte); beyond 2^53 the value is inexact, which only lengths,
   // counts and indexes read here, and any of those that large fails its bounds check anyway.
   for (let i = 0; i < 10; i++) {
-    if (pos >= buf.length) return -1
+    if (pos >= limit) return -1
     const b = buf[pos++]!
     n += (b & 0x7f) * scale
     if ((b & 0x80) === 0) {
@@ -55,7 +70,7 @@ function readLong(buf: Uint8Array, pos: number): number {
 
 function skipVarint(buf: Uint8Array, pos: number): number {
   for (let i = 0; i < 10; i++) {
-    if (pos >= buf.length) return -1
+    if (pos >= limit) return -1
     if ((buf[pos++]! & 0x80) === 0) return pos
   }
   return -1
@@ -72,12 +87,12 @@ function skipLong(buf: Uint8Array, pos: number): number {
 
 function skipLengthPrefixed(buf: Uint8Array, pos: number): number {
   const at = readLong(buf, pos)
-  if (at < 0 || longValue < 0 || longValue > buf.length - at) return -1
+  if (at < 0 || longValue < 0 || longValue > limit - at) return -1
   return at + longValue
 }
 
 /** Blocks of items (arrays) or of key/value pairs (maps, `key` set). */
-function skipBlocks(item: AvroSkip, key: boolean): AvroSkip {
+function skipBlocks(item: Step, key: boolean): Step {
   return (buf, pos) => {
     for (;;) {
       pos = readLong(buf, pos)
@@ -90,7 +105,7 @@ function skipBlocks(item: AvroSkip, key: boolean): AvroSkip {
         if (pos < 0) return -1
       }
       // More items than bytes left is possible only for items of no bytes (null): left to avsc.
-      if (count > buf.length - pos) return -1
+      if (count > limit - pos) return -1
       for (let i = 0; i < count; i++) {
         if (key) {
           pos = skipLengthPrefixed(buf, pos)
@@ -103,12 +118,12 @@ function skipBlocks(item: AvroSkip, key: boolean): AvroSkip {
   }
 }
 
-function fixedSize(size: number): AvroSkip {
-  return (buf, pos) => (pos + size <= buf.length ? pos + size : -1)
+function fixedSize(size: number): Step {
+  return (_buf, pos) => (pos + size <= limit ? pos + size : -1)
 }
 
 /** Index-selected: an enum's symbol (no payload) or a union's branch. */
-function indexed(branches: readonly (AvroSkip | undefined)[]): AvroSkip {
+function indexed(branches: readonly (Step | undefined)[]): Step {
   const n = branches.length
   return (buf, pos) => {
     pos = readLong(buf, pos)
@@ -120,7 +135,7 @@ function indexed(branches: readonly (AvroSkip | undefined)[]): AvroSkip {
   }
 }
 
-function sequence(fields: readonly AvroSkip[]): AvroSkip {
+function sequence(fields: readonly Step[]): Step {
   return (buf, pos) => {
     for (let i = 0; i < fields.length && pos >= 0; i++) pos = fields[i]!(buf, pos)
     return pos
@@ -139,9 +154,9 @@ interface TypeShape {
   readonly underlyingType?: avsc.Type
 }
 
-const NOTHING: AvroSkip = (_buf, pos) => pos
+const NOTHING: Step = (_buf, pos) => pos
 
-function compile(type: avsc.Type, named: Map<avsc.Type, AvroSkip>): AvroSkip {
+function compile(type: avsc.Type, named: Map<avsc.Type, Step>): Step {
   const known = named.get(type)
   if (known !== undefined) return known
   const t = type as unknown as TypeShape
@@ -175,8 +190,8 @@ function compile(type: avsc.Type, named: Map<avsc.Type, AvroSkip>): AvroSkip {
     case 'record':
     case 'error': {
       // Records may refer to themselves (a linked list, a tree): the name stands for the skipper until it is built.
-      let built: AvroSkip | undefined
-      const self: AvroSkip = (buf, pos) => built!(buf, pos)
+      let built: Step | undefined
+      const self: Step = (buf, pos) => built!(buf, pos)
       named.set(type, self)
       built = sequence((t.fields ?? []).map((f) => compile(f.type, named)))
       named.set(type, built)

@@ -37,6 +37,7 @@ export function compileAvro(source: string, references: readonly SchemaReference
       }
       return undefined
     },
+    validAt: skip === undefined ? undefined : (buf, start, end) => skip(buf, start, end) === end,
     recordName: () => type.name,
   }
 }

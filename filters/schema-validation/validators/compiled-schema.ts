@@ -17,6 +17,12 @@ export interface CompiledSchema {
    * `/amount must be >= 0`. `messageIndexes`: the Protobuf message the record says it is (Confluent framing).
    */
   check(payload: Buffer, messageIndexes?: readonly number[]): string | undefined
+  /**
+   * True when `buf[start, end)` is certainly a valid payload (no message index), read in place without a view;
+   * false says nothing (call `check` on a view for the verdict and its words). Only schemas with an allocation-free
+   * fast path have it.
+   */
+  validAt?(buf: Buffer, start: number, end: number): boolean
   /** The record's full name (RecordNameStrategy): Avro's named type, the Protobuf message, a JSON Schema's title. */
   recordName(messageIndexes?: readonly number[]): string | undefined
 }

@@ -86,6 +86,26 @@ describe('Avro fast path', () => {
         }
       })
 
+      it('walks a payload inside a larger buffer as it walks a view of it', () => {
+        fc.assert(
+          fc.property(
+            fc.uint8Array({ maxLength: 64 }),
+            fc.uint8Array({ maxLength: 8 }),
+            fc.uint8Array({ maxLength: 8 }),
+            fc.boolean(),
+            (noise, before, after, valid) => {
+              const payload = valid ? type.toBuffer(type.random()) : Buffer.from(noise)
+              const big = Buffer.concat([before, payload, after])
+              const alone = skip(payload, 0)
+              expect(skip(big, before.length, before.length + payload.length)).toBe(
+                alone < 0 ? -1 : alone + before.length,
+              )
+            },
+          ),
+          { numRuns: 1000, seed: 5 },
+        )
+      })
+
       it('never walks to the end of what avsc refuses or reads to another length', () => {
         const valid = Array.from({ length: 50 }, () => type.toBuffer(type.random()))
         const mutated = fc
