@@ -200,6 +200,10 @@ export interface Window<O> {
 export async function measureWindow<O>(target: Target, run: PatternRunner<O>, o: WindowOptions): Promise<Window<O>> {
   const pid = target.pid!
   try {
+    // One unmeasured run first: the sidecar is a fresh process, and its first traffic runs through a cold JIT (in a
+    // quiet run the good client alone moved 6.2 MB/s before a pattern and 12.1 after it), which would make any
+    // pattern look cheaper or dearer than it is depending on which side of it the cold run fell.
+    await goodClient(o.jars, target.bootstrap, o.records, o.goodProps, o.goodWarmupRecords)
     const before = await goodClient(o.jars, target.bootstrap, o.records, o.goodProps, o.goodWarmupRecords)
     await sleep(3_000)
     const idleRss = rssMb(pid)
