@@ -148,39 +148,25 @@ function checkRecord(
       return
     }
   }
-  if (rule.key !== undefined) {
-    const key = record.key
-    checkPart(
-      key ?? NO_BYTES,
-      0,
-      key === null ? -1 : key.length,
-      record.headers,
-      'key',
-      rule.key,
-      index,
-      topic,
-      rule,
-      env,
-      result,
-    )
-  }
+  if (rule.key !== undefined) checkDecodedPart(record, 'key', rule.key, index, topic, rule, env, result)
   if (result.failed !== failedBefore) return
-  if (rule.value !== undefined) {
-    const value = record.value
-    checkPart(
-      value ?? NO_BYTES,
-      0,
-      value === null ? -1 : value.length,
-      record.headers,
-      'value',
-      rule.value,
-      index,
-      topic,
-      rule,
-      env,
-      result,
-    )
-  }
+  if (rule.value !== undefined) checkDecodedPart(record, 'value', rule.value, index, topic, rule, env, result)
+}
+
+/** checkPart for a decoded record's key or value (a null one as length -1). */
+function checkDecodedPart(
+  record: KafkaRecord,
+  part: 'key' | 'value',
+  spec: PartRule,
+  index: number,
+  topic: string,
+  rule: Rule,
+  env: CheckEnvironment,
+  result: PartitionCheck,
+): void {
+  const bytes = record[part]
+  const length = bytes === null ? -1 : bytes.length
+  checkPart(bytes ?? NO_BYTES, 0, length, record.headers, part, spec, index, topic, rule, env, result)
 }
 
 /** checkRecord for a record walked in place, under a rule that reads no header (readsNoHeader). */
