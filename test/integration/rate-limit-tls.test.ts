@@ -5,6 +5,7 @@ import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FILTER_PLUGINS } from '../../src/filter-plugins.js'
 import { createTopic, getCluster, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
+import { appendRate, TOPIC_APPEND_TIME } from '../support/append-rate.js'
 import { createCa, issue, type Pem, type TestCa } from '../support/openssl-pki.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
@@ -80,26 +81,33 @@ describe('rate-limit by mTLS principal', () => {
   }
 
   it('two client ids of one principal share its budget; another principal has its own', async () => {
-    const topic = uniqueTopicName('rl-tls')
-    await createTopic(cluster.description, topic, { partitions: 2 })
+    // One topic per principal, so each one's rate is read back on its own.
+    const shared = uniqueTopicName('rl-tls-orders')
+    const own = uniqueTopicName('rl-tls-reporting')
+    for (const topic of [shared, own])
+      await createTopic(cluster.description, topic, { partitions: 2, configs: TOPIC_APPEND_TIME })
     const half = `${'o'.repeat(RECORD - 1)}\n`.repeat(5 * 1024)
     const whole = `${'r'.repeat(RECORD - 1)}\n`.repeat(10 * 1024)
-    const [a, b, other] = await Promise.all([
-      kcat(orders, 'orders-web', topic, half),
-      kcat(orders, 'orders-worker', topic, half),
-      kcat(reporting, 'reporting-job', topic, whole),
+    const runs = await Promise.all([
+      kcat(orders, 'orders-web', shared, half),
+      kcat(orders, 'orders-worker', shared, half),
+      kcat(reporting, 'reporting-job', own, whole),
     ])
-    for (const r of [a, b, other]) {
+    for (const r of runs) {
       expect(r.code, r.stderr).toBe(0)
       expect(r.stderr).not.toMatch(/ERROR|fail/i)
     }
-    const shared = (2 * half.length) / Math.max(a.seconds, b.seconds) / MiB
-    const alone = whole.length / other.seconds / MiB
+    const ordersRate = await appendRate(cluster.bootstrapServers, shared, RECORD)
+    const reportingRate = await appendRate(cluster.bootstrapServers, own, RECORD)
+    expect(ordersRate.records).toBe(10 * 1024)
+    expect(reportingRate.records).toBe(10 * 1024)
+    const together = ordersRate.bytesPerSecond / MiB
+    const alone = reportingRate.bytesPerSecond / MiB
     console.info(
-      `rate-limit: principal orders (two client ids) ${(shared * 100).toFixed(1)}%, principal reporting ${(alone * 100).toFixed(1)}% of 1 MiB/s`,
+      `rate-limit: principal orders (two client ids) ${(together * 100).toFixed(1)}% over ${ordersRate.seconds.toFixed(1)} s, principal reporting ${(alone * 100).toFixed(1)}% over ${reportingRate.seconds.toFixed(1)} s of 1 MiB/s (broker append times; kcat wall clock ${runs.map((r) => r.seconds.toFixed(1)).join(', ')} s)`,
     )
-    expect(shared).toBeGreaterThan(0.9)
-    expect(shared).toBeLessThan(1.1)
+    expect(together).toBeGreaterThan(0.9)
+    expect(together).toBeLessThan(1.1)
     expect(alone).toBeGreaterThan(0.9)
     expect(alone).toBeLessThan(1.1)
     const throttled = sc.logs.filter((l) => String(l.msg).startsWith('rate-limit: client over its produce limit'))
