@@ -5,6 +5,7 @@ import { API_DEFINITIONS } from '../../codec/messages/generated/apis.js'
 import { formatHostPort } from '../config/host-port.js'
 import type { ListenTlsConfig } from '../config/tls-sections.js'
 import type { SidecarError } from '../errors.js'
+import { tlsAlertCode } from '../tls/alert-codes.js'
 import {
   ClientCertificateExpiredError,
   ClientCertificateNotYetValidError,
@@ -347,8 +348,8 @@ function verificationError(
   }
 }
 
-function describeHandshakeFailure(err: Error & { code?: string }, config: ListenTlsConfig): string {
-  switch (err.code) {
+export function describeHandshakeFailure(err: Error & { code?: string }, config: ListenTlsConfig): string {
+  switch (tlsAlertCode(err.code)) {
     case 'ERR_SSL_NO_SHARED_CIPHER':
       return 'no cipher in common with the client (listen.tls.ciphers)'
     case 'ERR_SSL_UNSUPPORTED_PROTOCOL':

@@ -2,6 +2,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
 import { SidecarError } from '../errors.js'
+import { tlsAlertCode } from '../tls/alert-codes.js'
 
 /** TLS towards the brokers. Verification is on unless explicitly (and loudly) turned off. */
 export interface UpstreamTls {
@@ -83,9 +84,9 @@ export class UpstreamConnector {
   }
 }
 
-function describeSocketError(err: Error & { code?: string }, t: UpstreamTls | undefined): string {
+export function describeSocketError(err: Error & { code?: string }, t: UpstreamTls | undefined): string {
   const trusted = t?.caFile === undefined ? "the system's CAs" : `upstream.tls.ca (${t.caFile})`
-  switch (err.code) {
+  switch (tlsAlertCode(err.code)) {
     case 'ECONNREFUSED':
       return 'connection refused (is the broker running and listening there?)'
     case 'ENOTFOUND':
