@@ -31,9 +31,11 @@ export type {
   ConnectionView,
   Filter,
   FilterContext,
+  ResponseToRename,
   SendRequestOptions,
   SentResponse,
   TopicId,
+  TopicRename,
 } from './filter-connection.js'
 export {
   ApiKey,
