@@ -26,7 +26,7 @@ import {
 } from '../../src/pipeline/filter-api.js'
 import { FilterChain } from '../../src/pipeline/filter-chain.js'
 import { Frame } from '../../src/pipeline/frame.js'
-import { newLease } from '../../src/pipeline/read-lease.js'
+import { handleTransient, newLease } from '../../src/pipeline/read-lease.js'
 import { TopicDirectory } from '../../src/pipeline/topic-directory.js'
 import { fetchResponse, prng, split } from '../support/fetch-responses.js'
 
@@ -71,7 +71,7 @@ class FakePort implements ExchangePort {
   settled(): void {}
 }
 
-function setup(filters: Filter[]) {
+function setup(filters: Filter[], upstreamLease = newLease()) {
   const port = new FakePort()
   const state = new ConnectionState(
     {
@@ -104,7 +104,7 @@ function setup(filters: Filter[]) {
       frameLogging: () => false,
     },
     newLease(),
-    newLease(),
+    upstreamLease,
   )
   return { port, exchange, observed, topics, state }
 }
@@ -623,6 +623,31 @@ describe('Exchange: a response whose only change is renaming its topics (Filter.
     expect(r.responses).toBe(0)
     expect(o.seen).toEqual([['orders', 'audit']])
     expect(port.closedFor).toBeUndefined()
+  })
+
+  it('pieces held until the renamed size is known keep their read buffer (the lease is lent), later ones do not', () => {
+    const lease = newLease()
+    const { port, exchange } = setup([renamer()], lease)
+    exchange.onRequest(Frame.of(fetchRequest(4)))
+    const frame = encodeResponse(
+      ApiKey.Fetch,
+      VERSION,
+      { correlationId: 4 },
+      fetchResponse(VERSION, ['orders-canary'], 2),
+    )
+    expect(exchange.beginResponseStream(frame.subarray(0, 8), frame.length)).toBe(true)
+    const lent: boolean[] = []
+    // One topic: cut inside its name (ends at byte 37), then past it, then the rest.
+    for (const [piece, done] of [
+      [frame.subarray(0, 30), false],
+      [frame.subarray(30, 60), false],
+      [frame.subarray(60), true],
+    ] as const) {
+      handleTransient(lease, () => exchange.responsePiece(Buffer.from(piece), done))
+      lent.push(lease.lent)
+    }
+    expect(lent).toEqual([true, false, false])
+    expect(Buffer.concat(port.client)).toEqual(renamed(frame))
   })
 
   it('whole: renamed around the frame’s own pieces', () => {
