@@ -81,6 +81,11 @@ export class TopicRenameStream {
     return this.held.length > 0
   }
 
+  /** Bytes of input held (until the output size is known, everything received). */
+  get heldBytes(): number {
+    return this.held.length > 0 ? this.received : 0
+  }
+
   /** The next input piece. Throws a CodecError when the response is malformed where it must be read. */
   push(piece: Buffer): void {
     this.received += piece.length

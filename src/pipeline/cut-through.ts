@@ -122,6 +122,11 @@ export class ResponseCutThrough {
     return responseObservation(slot.apiKey, slot.apiVersion, length, summary, slot.request)
   }
 
+  /** Bytes of the response held while its renamed size is not known yet (a response of several topics). */
+  heldBytes(): number {
+    return this.renaming?.heldBytes ?? 0
+  }
+
   /** The next piece of the response; `done` on its last. */
   piece(piece: Buffer, done: boolean): void {
     const renaming = this.renaming

@@ -122,9 +122,12 @@ export class Exchange {
     return this.slots.client.length
   }
 
-  /** Bytes held in memory by the exchange: requests waiting behind a filter and responses waiting for their turn. */
+  /**
+   * Bytes held in memory by the exchange: requests waiting behind a filter, responses waiting for their turn, and the
+   * head of a response being renamed while it streams.
+   */
   heldBytes(): number {
-    return this.slots.heldBytes() + this.backlog.heldBytes()
+    return this.slots.heldBytes() + this.backlog.heldBytes() + this.responseStream.heldBytes()
   }
 
   // ------------------------------------------------------------------ 1. requests
