@@ -10,7 +10,9 @@ import type {
   FilterSetupContext,
   MaybePromise,
   RequestVerdict,
+  ResponseToRename,
   ResponseVerdict,
+  TopicRename,
 } from '../../src/pipeline/filter-api.js'
 import { parseTopicRewriteConfig, type TopicRewriteConfig } from './config.js'
 import { TopicList } from './metadata-view.js'
@@ -196,6 +198,12 @@ class TopicRewriteFilter implements Filter {
     if (side === undefined) return undefined
     if (side instanceof ShadowConnection) return side.onResponse(res) as Promise<undefined> | undefined
     return side.onResponse(res)
+  }
+
+  /** A canary's Fetch responses by name are renamed as they stream (RewriteConnection.renameResponseTopics). */
+  renameResponseTopics(res: ResponseToRename): TopicRename | undefined {
+    const side = this.current()
+    return side instanceof RewriteConnection ? side.renameResponseTopics(res) : undefined
   }
 
   private current(): RewriteConnection | ShadowConnection | undefined {

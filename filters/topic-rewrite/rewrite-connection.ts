@@ -18,8 +18,10 @@ import {
   type FilterCounter,
   type MaybePromise,
   type RequestVerdict,
+  type ResponseToRename,
   type ResponseVerdict,
   replace,
+  type TopicRename,
 } from '../../src/pipeline/filter-api.js'
 import {
   carriesNames,
@@ -155,6 +157,28 @@ export class RewriteConnection {
     if (!modified) return undefined
     this.shared.rewritten.inc({ rule: this.rule.name, api: apiName(req.apiKey), direction: 'request' })
     return replace(req.body)
+  }
+
+  /**
+   * A Fetch response by name (v4-v12) is renamed while it streams instead of being held for onResponse: its topic
+   * names are the only names it carries (no group ids, transactional ids or error messages; pinned by
+   * test/filters/topic-rewrite/streamed-rename.test.ts), so the rename is all onResponse would do to it.
+   */
+  renameResponseTopics(res: ResponseToRename): TopicRename | undefined {
+    if (res.apiKey !== ApiKey.Fetch || !this.topics) return undefined
+    const echo = res.request === undefined ? undefined : this.echoes.get(res.request)
+    const mapper = this.rule.topics
+    const counter = this.shared.rewritten
+    const labels = { rule: this.rule.name, api: apiName(ApiKey.Fetch), direction: 'response' }
+    let counted = false
+    return (real) => {
+      const client = echo?.get(echoKey('topic', real)) ?? mapper.toClient(real)
+      if (client !== real && !counted) {
+        counted = true
+        counter.inc(labels)
+      }
+      return client
+    }
   }
 
   onResponse(res: DecodedResponse): ResponseVerdict | undefined {

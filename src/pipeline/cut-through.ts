@@ -1,3 +1,4 @@
+import { TopicRenameStream } from '../../codec/messages/topic-rename-stream.js'
 import type { ConnectionState } from './connection-state.js'
 import type { ExchangePort } from './exchange-port.js'
 import type { DecodedRequest, DecodedResponse, Filter } from './filter-api.js'
@@ -11,6 +12,7 @@ import type { RequestPlan } from './request-plan.js'
 import type { Slot } from './slot.js'
 import type { SlotQueues } from './slot-queues.js'
 import type { StreamedObservation } from './streamed-observation.js'
+import type { ResponseRename } from './topic-renaming.js'
 
 /**
  * Cut-through: a message that spans socket reads goes on piece by piece as it arrives instead of being buffered
@@ -80,7 +82,12 @@ export class RequestCutThrough {
 export class ResponseCutThrough {
   private slot: Slot | undefined = undefined
   private length = 0
+  private observers: readonly Filter[] = NO_FILTERS
   private observation: StreamedObservation<DecodedResponse> | undefined = undefined
+  /** Its topics being renamed on the way (topic-renaming.ts), or undefined when it goes on as it came. */
+  private renaming: TopicRenameStream | undefined = undefined
+  /** The renaming refused the response: the connection is closing, the rest of it is dropped. */
+  private failed = false
 
   constructor(
     private readonly state: ConnectionState,
@@ -92,38 +99,79 @@ export class ResponseCutThrough {
     private readonly lease: ReadLease,
   ) {}
 
-  /** The exchange matched the response to `slot`, next in line for the client, `length` bytes: its pieces follow. */
-  begin(slot: Slot, length: number): void {
-    const filters = slot.responseFilters
+  /**
+   * The exchange matched the response to `slot`, next in line for the client, `length` bytes: its pieces follow.
+   * With `rename`, its topics are renamed on the way and its observers see it renamed.
+   */
+  begin(slot: Slot, length: number, rename?: ResponseRename): void {
     this.slot = slot
     this.length = length
-    this.observation =
-      filters.length > 0
-        ? responseObservation(
-            slot.apiKey,
-            slot.apiVersion,
-            length,
-            recordsAsSummary(filters, slot.apiKey, 'response', slot.apiVersion),
-            slot.request,
-          )
-        : undefined
+    this.failed = false
+    this.observers = rename === undefined ? slot.responseFilters : rename.observers
+    this.observation = undefined
+    this.renaming = undefined
+    if (rename === undefined) this.observation = this.observe(length)
+    else this.renaming = new TopicRenameStream(length, slot.apiVersion, rename.rename, this.renamedPiece)
+  }
+
+  private observe(length: number): StreamedObservation<DecodedResponse> | undefined {
+    const slot = this.slot!
+    const filters = this.observers
+    if (filters.length === 0) return undefined
+    const summary = recordsAsSummary(filters, slot.apiKey, 'response', slot.apiVersion)
+    return responseObservation(slot.apiKey, slot.apiVersion, length, summary, slot.request)
+  }
+
+  /** Bytes of the response held while its renamed size is not known yet (a response of several topics). */
+  heldBytes(): number {
+    return this.renaming?.heldBytes ?? 0
   }
 
   /** The next piece of the response; `done` on its last. */
   piece(piece: Buffer, done: boolean): void {
+    const renaming = this.renaming
+    if (renaming !== undefined) {
+      if (!this.failed) {
+        try {
+          renaming.push(piece)
+          // Pieces held until the renamed size is known outlive this read.
+          if (renaming.holding) this.lease.lent = true
+        } catch (err) {
+          this.failed = true
+          this.port.protocolError('broker', err)
+        }
+      }
+    } else this.toClient(piece)
+    if (!done) return
+    const slot = this.slot!
+    const observation = this.observation
+    const observers = this.observers
+    const length = renaming === undefined ? this.length : renaming.outputLength
+    this.slot = undefined
+    this.observation = undefined
+    this.renaming = undefined
+    this.observers = NO_FILTERS
+    if (this.failed) return
+    this.slots.client.shift()
+    this.accounting.responded(slot, length, this.state.now())
+    if (observation !== undefined) this.observing.response(() => observation.result(), observers)
+    this.slots.flush()
+  }
+
+  /** A piece of the renamed response; the first one, its new size prefix, starts the observation. */
+  private readonly renamedPiece = (piece: Buffer): void => {
+    if (this.observation === undefined && this.observers.length > 0) {
+      this.observation = this.observe(this.renaming!.outputLength)
+    }
+    this.toClient(piece)
+  }
+
+  private toClient(piece: Buffer): void {
     if (this.port.phase !== 'closed') this.port.toClient(Frame.of(piece))
     const observation = this.observation
     if (observation !== undefined) {
       observation.push(piece)
       if (observation.holdsPieces) this.lease.lent = true
     }
-    if (!done) return
-    const slot = this.slot!
-    this.slot = undefined
-    this.observation = undefined
-    this.slots.client.shift()
-    this.accounting.responded(slot, this.length, this.state.now())
-    if (observation !== undefined) this.observing.response(() => observation.result(), slot.responseFilters)
-    this.slots.flush()
   }
 }

@@ -33,6 +33,7 @@ import { BUILT_IN_APIS, HEAD_BYTES, planRequest, type RequestPlan, screenRequest
 import type { SaslV0Framing } from './sasl-v0.js'
 import { newSlot, type Slot } from './slot.js'
 import { SlotQueues } from './slot-queues.js'
+import { type ResponseRename, renameWholeResponse, responseRename } from './topic-renaming.js'
 
 export type { ExchangePort, ExchangeRuntime, PauseReason } from './exchange-port.js'
 export { HEAD_BYTES } from './request-plan.js'
@@ -121,9 +122,12 @@ export class Exchange {
     return this.slots.client.length
   }
 
-  /** Bytes held in memory by the exchange: requests waiting behind a filter and responses waiting for their turn. */
+  /**
+   * Bytes held in memory by the exchange: requests waiting behind a filter, responses waiting for their turn, and the
+   * head of a response being renamed while it streams.
+   */
   heldBytes(): number {
-    return this.slots.heldBytes() + this.backlog.heldBytes()
+    return this.slots.heldBytes() + this.backlog.heldBytes() + this.responseStream.heldBytes()
   }
 
   // ------------------------------------------------------------------ 1. requests
@@ -356,6 +360,11 @@ export class Exchange {
         )
         return
       }
+      const rename = responseRename(filters, slot.apiKey, slot.apiVersion, slot.request, this.ctxFor)
+      if (rename !== undefined) {
+        this.renamed(slot, frame, rename)
+        return
+      }
     }
     const summary = slot.merge === undefined && recordsAsSummary(filters, slot.apiKey, 'response', slot.apiVersion)
     let res: DecodedResponse
@@ -409,6 +418,25 @@ export class Exchange {
     this.complete(slot, out)
   }
 
+  /** A whole response whose only change is renaming its topics: renamed where it lies, its records never copied. */
+  private renamed(slot: Slot, frame: Frame, rename: ResponseRename): void {
+    let out: Frame
+    try {
+      out = renameWholeResponse(frame, slot.apiVersion, rename.rename)
+    } catch (err) {
+      // As on the ordinary way: a response its filters cannot read must not reach the client unrenamed.
+      this.port.protocolError('broker', err)
+      return
+    }
+    this.complete(slot, out)
+    if (rename.observers.length === 0) return
+    const summary = recordsAsSummary(rename.observers, slot.apiKey, 'response', slot.apiVersion)
+    this.observing.response(
+      () => decodeResponseFrame(out, slot.apiKey, slot.apiVersion, summary, slot.request),
+      rename.observers,
+    )
+  }
+
   private complete(slot: Slot, frame: Frame): void {
     slot.response = frame
     this.slots.flush()
@@ -416,18 +444,23 @@ export class Exchange {
 
   /**
    * A response that spans reads has begun: write it to the client as it arrives when nothing has to change it (no
-   * response filter that may act wants it; observers see it decoded once complete) and it is next in line for the
-   * client. Otherwise it is buffered and handled whole by onResponse.
+   * response filter that may act wants it; observers see it decoded once complete), or when the only change is
+   * renaming its topics (topic-renaming.ts), and it is next in line for the client. Otherwise it is buffered and
+   * handled whole by onResponse.
    */
   beginResponseStream(head: Buffer, length: number): boolean {
     if (this.port.phase === 'closed' || this.saslV0.upstreamTokenNext || head.length < 8) return false
     const slot = this.slots.upstream[0]
     if (slot === undefined || slot.correlationId !== head.readInt32BE(4) || this.slots.client[0] !== slot) return false
     if (BUILT_IN_APIS.has(slot.apiKey) || slot.merge !== undefined) return false
-    if (!onlyObservers(slot.responseFilters)) return false
+    let rename: ResponseRename | undefined
+    if (!onlyObservers(slot.responseFilters)) {
+      rename = responseRename(slot.responseFilters, slot.apiKey, slot.apiVersion, slot.request, this.ctxFor)
+      if (rename === undefined) return false
+    }
     this.slots.upstream.shift()
     slot.answeredAt = this.state.now()
-    this.responseStream.begin(slot, length)
+    this.responseStream.begin(slot, length, rename)
     if (slot.responseFilters.length === 0) this.rt.observer.passedThrough(this.state, 'response')
     return true
   }

@@ -17,6 +17,8 @@
  *   connection strictly in order while it waits.
  * - Returning nothing (undefined) means forward unchanged. A filter that changes a message in place says so
  *   by returning `replace(body)`, so that unmodified messages are never re-encoded.
+ * - A filter whose only change to a large response is renaming its topics (Fetch by name) says so with
+ *   `renameResponseTopics` instead: the response then streams, renamed where it lies, and is never decoded whole.
  *
  * The API is split by topic into filter-messages.ts (decoded messages and verdicts), filter-connection.ts (Filter
  * and its FilterContext), filter-setup.ts (plugins, configured filters and their setup services) and
@@ -31,9 +33,11 @@ export type {
   ConnectionView,
   Filter,
   FilterContext,
+  ResponseToRename,
   SendRequestOptions,
   SentResponse,
   TopicId,
+  TopicRename,
 } from './filter-connection.js'
 export {
   ApiKey,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { RequestByApiKey, ResponseByApiKey } from '../../codec/messages/generated/apis.js'
+import type { TopicRename } from '../../codec/messages/topic-rename-stream.js'
 import type { Reader } from '../../codec/primitives/reader.js'
 import type {
   ApiKeyNumber,
@@ -149,6 +150,20 @@ export interface FilterContext extends ConnectionView {
   muteClient(ms: number): void
 }
 
+/**
+ * The name each topic of a response becomes for the client; undefined leaves the topic out of the response
+ * (Filter.renameResponseTopics).
+ */
+export type { TopicRename }
+
+/** A response about to stream, as renameResponseTopics sees it: nothing of its body has been read yet. */
+export interface ResponseToRename {
+  readonly apiKey: number
+  readonly apiVersion: number
+  /** The request it answers, as the filters last saw it (decoded only if some filter wanted the request). */
+  readonly request: DecodedRequest | undefined
+}
+
 /** One filter instance, bound to one client connection. */
 export interface Filter {
   /**
@@ -182,6 +197,19 @@ export interface Filter {
    * call; a throw counts as "yes".
    */
   needsResponse?(apiKey: number, apiVersion: number, body: Reader): boolean
+  /**
+   * For a filter whose only change to a response is renaming its topics (or leaving some out): a response that
+   * carries records and names its topics (Fetch v4-v12; v13+ carry topic ids) would otherwise be held whole, decoded
+   * and encoded again for onResponse, which costs a large Fetch response its streaming and several times the
+   * plain sidecar's CPU. Asked once per such response that the filter wants, before any of it went on; returns the
+   * name each of its topics becomes, or undefined to take the ordinary way (onResponse). With a rename, onResponse
+   * is not called for that response: the runtime renames the topics where they lie while the response goes on,
+   * holding it only until its new size is known (after its last topic's name; codec/messages/topic-rename-stream.ts),
+   * and never copies its records. Used only when every filter that may change the response offers a rename (they
+   * are applied in response order) and every observer of it sits nearer the client than they do, so observers see
+   * the response as the client gets it. `rename` may be called after this returns, once per topic.
+   */
+  renameResponseTopics?(response: ResponseToRename, ctx: FilterContext): TopicRename | undefined
   onRequest?(request: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined>
   onResponse?(response: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined>
   /**

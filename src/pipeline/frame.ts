@@ -56,6 +56,11 @@ export class Frame {
     return this.rest === undefined
   }
 
+  /** The pieces of the frame, in order (one when it is whole); nothing is copied. */
+  pieces(): readonly Buffer[] {
+    return this.rest === undefined ? [this.first] : [this.first, ...this.rest]
+  }
+
   /** The frame as one Buffer; concatenates (once) if it came in pieces. */
   whole(): Buffer {
     if (this.rest !== undefined) {

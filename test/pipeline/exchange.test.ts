@@ -2,9 +2,11 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
+import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
 import type { MetadataResponse } from '../../codec/messages/generated/metadata-response.js'
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
+import { renameTopics } from '../../codec/messages/topic-rename-stream.js'
 import { BrokerVersions } from '../../src/pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../../src/pipeline/clock.js'
 import { NO_OBSERVER } from '../../src/pipeline/connection-observer.js'
@@ -13,17 +15,20 @@ import { Exchange, type ExchangePort, type PauseReason } from '../../src/pipelin
 import {
   type DecodedRequest,
   type DecodedResponse,
+  defaultRequest,
   type Filter,
   type FilterContext,
   forward,
   rejectPartitions,
   replace,
   respond,
+  type TopicRename,
 } from '../../src/pipeline/filter-api.js'
 import { FilterChain } from '../../src/pipeline/filter-chain.js'
 import { Frame } from '../../src/pipeline/frame.js'
-import { newLease } from '../../src/pipeline/read-lease.js'
+import { handleTransient, newLease } from '../../src/pipeline/read-lease.js'
 import { TopicDirectory } from '../../src/pipeline/topic-directory.js'
+import { fetchResponse, prng, split } from '../support/fetch-responses.js'
 
 /** The connection around an exchange, as plain arrays: what went to the broker, to the client, and what happened. */
 class FakePort implements ExchangePort {
@@ -66,7 +71,7 @@ class FakePort implements ExchangePort {
   settled(): void {}
 }
 
-function setup(filters: Filter[]) {
+function setup(filters: Filter[], upstreamLease = newLease()) {
   const port = new FakePort()
   const state = new ConnectionState(
     {
@@ -99,7 +104,7 @@ function setup(filters: Filter[]) {
       frameLogging: () => false,
     },
     newLease(),
-    newLease(),
+    upstreamLease,
   )
   return { port, exchange, observed, topics, state }
 }
@@ -553,5 +558,131 @@ describe('Exchange: hooks that need no decode', () => {
     exchange.onResponse(Frame.of(res))
     expect(port.mutes).toEqual([250])
     expect(sizes).toEqual([res.length, req.length])
+  })
+})
+
+describe('Exchange: a response whose only change is renaming its topics (Filter.renameResponseTopics)', () => {
+  const VERSION = 11
+  const fetchRequest = (correlationId: number) =>
+    encodeRequest(
+      { requestApiKey: ApiKey.Fetch, requestApiVersion: VERSION, correlationId, clientId: 'app' },
+      defaultRequest(ApiKey.Fetch, VERSION, {
+        topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0n }] }],
+      }),
+    )
+  const rename: TopicRename = (n) => (n === 'orders-canary' ? 'orders' : n === 'hidden' ? undefined : n)
+
+  function renamer(offer = true): Filter & { responses: number } {
+    const f = {
+      responses: 0,
+      records: 'summary' as const,
+      wantsRequest: (k: number) => k === ApiKey.Fetch,
+      wantsResponse: (k: number) => k === ApiKey.Fetch,
+      onRequest: () => undefined,
+      onResponse: () => {
+        f.responses++
+        return undefined
+      },
+      renameResponseTopics: () => (offer ? rename : undefined),
+    }
+    return f
+  }
+  function observer(): Filter & { seen: string[][] } {
+    const o = {
+      seen: [] as string[][],
+      observesOnly: true,
+      records: 'summary' as const,
+      wantsResponse: (k: number) => k === ApiKey.Fetch,
+      onResponse: (res: DecodedResponse) => {
+        o.seen.push((res.body as FetchResponse).responses.map((t) => t.topic!))
+        return undefined
+      },
+    }
+    return o
+  }
+  const answer = (correlationId: number) =>
+    encodeResponse(
+      ApiKey.Fetch,
+      VERSION,
+      { correlationId },
+      fetchResponse(VERSION, ['orders-canary', 'hidden', 'audit'], 4),
+    )
+  const renamed = (frame: Buffer) => Buffer.concat(renameTopics([frame], frame.length, VERSION, rename))
+
+  it('streamed: renamed on the way, in pieces, onResponse not called; observers nearer the client see it renamed', () => {
+    const r = renamer()
+    const o = observer()
+    const { port, exchange } = setup([o, r])
+    exchange.onRequest(Frame.of(fetchRequest(5)))
+    const frame = answer(5)
+    expect(exchange.beginResponseStream(frame.subarray(0, 8), frame.length)).toBe(true)
+    const pieces = split(frame, prng(1), 20)
+    for (const [i, p] of pieces.entries()) exchange.responsePiece(p, i === pieces.length - 1)
+    expect(Buffer.concat(port.client)).toEqual(renamed(frame))
+    expect(port.client.length).toBeGreaterThan(3)
+    expect(r.responses).toBe(0)
+    expect(o.seen).toEqual([['orders', 'audit']])
+    expect(port.closedFor).toBeUndefined()
+  })
+
+  it('pieces held until the renamed size is known keep their read buffer (the lease is lent), later ones do not', () => {
+    const lease = newLease()
+    const { port, exchange } = setup([renamer()], lease)
+    exchange.onRequest(Frame.of(fetchRequest(4)))
+    const frame = encodeResponse(
+      ApiKey.Fetch,
+      VERSION,
+      { correlationId: 4 },
+      fetchResponse(VERSION, ['orders-canary'], 2),
+    )
+    expect(exchange.beginResponseStream(frame.subarray(0, 8), frame.length)).toBe(true)
+    const lent: boolean[] = []
+    // One topic: cut inside its name (ends at byte 37), then past it, then the rest.
+    for (const [piece, done] of [
+      [frame.subarray(0, 30), false],
+      [frame.subarray(30, 60), false],
+      [frame.subarray(60), true],
+    ] as const) {
+      handleTransient(lease, () => exchange.responsePiece(Buffer.from(piece), done))
+      lent.push(lease.lent)
+    }
+    expect(lent).toEqual([true, false, false])
+    expect(Buffer.concat(port.client)).toEqual(renamed(frame))
+  })
+
+  it('whole: renamed around the frame’s own pieces', () => {
+    const r = renamer()
+    const o = observer()
+    const { port, exchange } = setup([o, r])
+    exchange.onRequest(Frame.of(fetchRequest(6)))
+    const frame = answer(6)
+    exchange.onResponse(Frame.fromPieces(split(frame, prng(2), 9), frame.length))
+    expect(Buffer.concat(port.client)).toEqual(renamed(frame))
+    expect(r.responses).toBe(0)
+    expect(o.seen).toEqual([['orders', 'audit']])
+  })
+
+  it('the ordinary way when a filter declines, or an observer sits nearer the broker than the renamer', () => {
+    for (const filters of [[renamer(false)], [renamer(), observer()]]) {
+      const { port, exchange } = setup(filters)
+      exchange.onRequest(Frame.of(fetchRequest(7)))
+      const frame = answer(7)
+      expect(exchange.beginResponseStream(frame.subarray(0, 8), frame.length)).toBe(false)
+      exchange.onResponse(Frame.of(frame))
+      expect(Buffer.concat(port.client)).toEqual(frame)
+      expect((filters[0] as { responses: number }).responses).toBe(1)
+    }
+  })
+
+  it('a response that ends before its names do closes the connection; the client gets none of it', () => {
+    const { port, exchange } = setup([renamer()])
+    exchange.onRequest(Frame.of(fetchRequest(8)))
+    const frame = Buffer.from(answer(8).subarray(0, 40))
+    frame.writeInt32BE(36, 0)
+    expect(exchange.beginResponseStream(frame.subarray(0, 8), frame.length)).toBe(true)
+    exchange.responsePiece(frame.subarray(0, 20), false)
+    exchange.responsePiece(frame.subarray(20), true)
+    expect(port.client).toEqual([])
+    expect(port.closedFor).toMatch(/broker protocol error/)
   })
 })

@@ -1,0 +1,68 @@
+import { canStreamTopicRename, renameTopics, type TopicRename } from '../../codec/messages/topic-rename-stream.js'
+import type { DecodedRequest, Filter, FilterContext } from './filter-api.js'
+import { Frame } from './frame.js'
+
+/**
+ * Whether a response can have its topics renamed where it lies instead of being held, decoded and encoded again for
+ * the filters (Filter.renameResponseTopics): when every filter that may change it offers a rename, and every filter
+ * that only observes it sits nearer the client than those (it then sees the response as the client gets it, as it
+ * would on the ordinary way).
+ */
+
+export interface ResponseRename {
+  /** The filters' renames, applied in response order. */
+  readonly rename: TopicRename
+  /** The observers of the response, in response order: they see it renamed, once it went on. */
+  readonly observers: readonly Filter[]
+}
+
+/** `filters`: the response filters of the response, in response order (broker to client). */
+export function responseRename(
+  filters: readonly Filter[],
+  apiKey: number,
+  apiVersion: number,
+  request: DecodedRequest | undefined,
+  ctxFor: (f: Filter) => FilterContext,
+): ResponseRename | undefined {
+  if (filters.length === 0 || !canStreamTopicRename(apiKey, apiVersion)) return undefined
+  // Checked before any filter is asked, so that none is asked for a response that takes the ordinary way.
+  let renamers = 0
+  let observerSeen = false
+  for (const f of filters) {
+    if (f.observesOnly === true) observerSeen = true
+    else if (observerSeen || f.renameResponseTopics === undefined) return undefined
+    else renamers++
+  }
+  if (renamers === 0) return undefined
+  const renames: TopicRename[] = []
+  const observers: Filter[] = []
+  for (const f of filters) {
+    if (f.observesOnly === true) {
+      observers.push(f)
+      continue
+    }
+    const rename = f.renameResponseTopics!({ apiKey, apiVersion, request }, ctxFor(f))
+    if (rename === undefined) return undefined
+    renames.push(rename)
+  }
+  return { rename: renames.length === 1 ? renames[0]! : chained(renames), observers }
+}
+
+function chained(renames: readonly TopicRename[]): TopicRename {
+  return (name) => {
+    let out: string | undefined = name
+    for (const r of renames) {
+      out = r(out)
+      if (out === undefined) return undefined
+    }
+    return out
+  }
+}
+
+/** A whole response renamed: the new size prefix and names around views of the frame's own pieces. */
+export function renameWholeResponse(frame: Frame, apiVersion: number, rename: TopicRename): Frame {
+  const pieces = renameTopics(frame.pieces(), frame.length, apiVersion, rename)
+  let length = 0
+  for (const p of pieces) length += p.length
+  return Frame.fromPieces(pieces, length)
+}
