@@ -250,6 +250,49 @@ describe('JSON fast path: the tricky points, each answered soundly', () => {
     const { skip } = both({ type: 'object', properties: { s: { type: 'string', pattern: '^é$' } } })
     expect(skip(new TextEncoder().encode('{"s":"é"}'))).toBe(true)
   })
+
+  it('reads a payload in place up to its end and never past it (the next record may look like its continuation)', () => {
+    const { skip } = both({
+      type: 'object',
+      required: ['n'],
+      properties: { n: { type: 'integer', maximum: 9 }, s: { type: 'string' }, t: { type: 'boolean' } },
+    })
+    const at = (before: string, payload: string, after: string) =>
+      skip(Buffer.from(before + payload + after, 'utf8'), before.length, before.length + payload.length)
+    expect(at('xx', '{"n":1}', '{"n":99}')).toBe(true)
+    expect(at('', ' {"n":1} ', '\x00')).toBe(true)
+    // Each cut short: the bytes after the end would complete it, and are not the payload's.
+    expect(at('xx', '{"n":1', '}')).toBe(false)
+    expect(at('xx', '{"n":1,"s":"a', '"}')).toBe(false)
+    expect(at('xx', '{"n":1,"t":tr', 'ue}')).toBe(false)
+    expect(at('xx', '{"n":1,"', 's":"a"}')).toBe(false)
+    expect(at('xx', '{"n":1}', '')).toBe(true)
+    // A digit after the end would make the number 10, over the maximum; read alone it is 1, valid.
+    expect(at('', '{"n":1}', '0')).toBe(true)
+    expect(at('{"n":', '1', '0}')).toBe(false) // not an object at all
+    // Bounds outside the buffer are not certain.
+    expect(skip(Buffer.from('{"n":1}'), 0, 99)).toBe(false)
+    expect(skip(Buffer.from('{"n":1}'), 3, 2)).toBe(false)
+  })
+
+  it('CompiledSchema.validAt: the bench orders where they lie in one buffer, no view made for them', () => {
+    const source = readFileSync('bench/configs/schema-validation/order.schema.json', 'utf8')
+    const schema = compileJsonSchema(source)
+    const dir = mkdtempSync(join(tmpdir(), 'json-skip-'))
+    try {
+      const orders = readPayloads(payloadFile('json', 1024, dir)).slice(0, 32)
+      const joined = Buffer.concat(orders)
+      let start = 0
+      for (const order of orders) {
+        expect(schema.validAt!(joined, start, start + order.length)).toBe(true)
+        // One byte short of its end (the closing brace) it is not valid, though the brace is right there.
+        expect(schema.validAt!(joined, start, start + order.length - 1)).toBe(false)
+        start += order.length
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe("JSON fast path: schemas it does not take are ajv's alone", () => {
