@@ -12,7 +12,8 @@ let objectStamp = 0
  * spells only when its bytes are a name's UTF-8 bytes between quotes; a key with an escape may spell a known name
  * another way, so it is not certain, and neither is a known name seen twice (JSON.parse keeps only the last value).
  * Keys the schema does not name meet additionalProperties (any value when absent); duplicates of those are harmless,
- * since every occurrence meets the same schema.
+ * since every occurrence meets the same schema. This is the generic walk, for objects with very many named
+ * properties; the others get code made for them with the same rules (json-skip-object-code.ts).
  */
 export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): Step {
   // Names a raw key can spell: no '"', '\' or control character (those are escaped in a valid key).

@@ -16,6 +16,7 @@ import {
   TRUE,
 } from './json-skip-lexer.js'
 import { objectStep, type Step } from './json-skip-object.js'
+import { objectCode } from './json-skip-object-code.js'
 import {
   type AjvParts,
   type PlanNode,
@@ -85,7 +86,7 @@ function compile(node: PlanNode): Step {
   const string = node.types & T_STRING ? stringStep(node) : nothing
   // enum and const list primitives only, which no object or array equals.
   const unlisted = node.choices.length === 0
-  const object = node.types & T_OBJECT && unlisted ? objectStep(node, compile) : nothing
+  const object = node.types & T_OBJECT && unlisted ? (objectCode(node, compile) ?? objectStep(node, compile)) : nothing
   const array = node.types & T_ARRAY && unlisted ? arrayStep(node) : nothing
   const number = node.types & (T_INTEGER | T_NUMBER) ? numberStep(node) : nothing
   const trueOk = (node.types & T_BOOLEAN) !== 0 && allowed(node, true)
