@@ -1,4 +1,4 @@
-import { endOfPayload, peek, scanString, skipSpace, skipValue, stringEscaped } from './json-skip-lexer.js'
+import { endOfPayload, scanString, skipSpace, skipValue, stringEscaped } from './json-skip-lexer.js'
 import type { Step } from './json-skip-object.js'
 import type { PlanNode } from './json-skip-plan.js'
 
@@ -35,14 +35,14 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
   const lines: string[] = []
   const emit = (s: string) => lines.push(s)
   emit('return function object(buf, pos) {')
-  emit('  if (peek(buf, pos) !== 0x7b) return -1')
   emit('  const end = endOfPayload()')
+  emit('  if ((pos < end ? buf[pos] : -1) !== 0x7b) return -1')
   for (let i = 0; i < named.length; i++) emit(`  let seen${i} = false`)
   emit('  let requiredSeen = 0')
   emit('  let p = skipSpace(buf, pos + 1)')
-  emit(`  if (peek(buf, p) === 0x7d) return ${node.requiredCount === 0 ? 'p + 1' : '-1'}`)
+  emit(`  if ((p < end ? buf[p] : -1) === 0x7d) return ${node.requiredCount === 0 ? 'p + 1' : '-1'}`)
   emit('  for (;;) {')
-  emit('    if (peek(buf, p) !== 0x22) return -1')
+  emit('    if ((p < end ? buf[p] : -1) !== 0x22) return -1')
   emit('    const k = p + 1')
   emit('    let v = -2') // the index of the named property whose value follows, -1 for an additional one
   emit('    switch (k < end ? buf[k] : -1) {')
@@ -70,7 +70,7 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
   emit('      v = -1')
   emit('    }')
   emit('    p = skipSpace(buf, p)')
-  emit('    if (peek(buf, p) !== 0x3a) return -1')
+  emit('    if ((p < end ? buf[p] : -1) !== 0x3a) return -1')
   emit('    p = skipSpace(buf, p + 1)')
   emit('    switch (v) {')
   for (let i = 0; i < named.length; i++) emit(`      case ${i}: p = value${i}(buf, p); break`)
@@ -78,7 +78,7 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
   emit('    }')
   emit('    if (p < 0) return -1')
   emit('    p = skipSpace(buf, p)')
-  emit('    const sep = peek(buf, p)')
+  emit('    const sep = (p < end ? buf[p] : -1)')
   emit('    if (sep === 0x7d) break')
   emit('    if (sep !== 0x2c) return -1')
   emit('    p = skipSpace(buf, p + 1)')
@@ -87,7 +87,6 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
   emit('}')
   const valueNames = values.map((_, i) => `value${i}`)
   const make = new Function(
-    'peek',
     'endOfPayload',
     'skipSpace',
     'scanString',
@@ -97,7 +96,7 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
     ...valueNames,
     lines.join('\n'),
   ) as (...args: unknown[]) => Step
-  return make(peek, endOfPayload, skipSpace, scanString, skipValue, () => stringEscaped, additional, ...values)
+  return make(endOfPayload, skipSpace, scanString, skipValue, () => stringEscaped, additional, ...values)
 }
 
 /** Named properties beyond which an object is walked by the generic objectStep. */
