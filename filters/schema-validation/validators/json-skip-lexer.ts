@@ -77,16 +77,15 @@ function wellFormedUtf8(buf: Buffer): boolean {
 
 /**
  * Non-zero when one of four bytes (a 32-bit word, in either byte order) needs a look inside a string: one below 0x20,
- * a '"' (0x22), a '\\' (0x5c) or one over 0x7f. The per-byte tests are the word-at-a-time identities "some byte of x
- * is below n (n <= 0x80) iff (x - n * 0x01010101) & ~x & 0x80808080 != 0" and "some byte is zero iff
- * (x - 0x01010101) & ~x & 0x80808080 != 0" (a byte equal to c being a zero byte of x ^ c * 0x01010101), exact for
- * the question "is there any": the lowest such byte sets its top bit without a borrow from below, and no other byte
- * can when there is none. Two words a step: the loop's own cost is about that of one word's test.
+ * a '"' (0x22), a '\\' (0x5c) or one over 0x7f. The last is the top bit of a byte of w itself. When no byte is over
+ * 0x7f, the others are the word-at-a-time tests "some byte of x is below n iff (x - n * 0x01010101) & 0x80808080 != 0"
+ * (a byte equal to c being one below 1 in x ^ c * 0x01010101), exact for the question "is there any": with every byte
+ * of x under 0x80 and none below n, no byte borrows and none reaches its top bit; the lowest one below n sets its top
+ * bit. (The general form also masks with ~x, which only matters for bytes over 0x7f, already found by w.) Two words a
+ * step: the loop's own cost is about that of one word's test.
  */
 function notPlain(w: number): number {
-  const q = w ^ 0x22222222
-  const s = w ^ 0x5c5c5c5c
-  return (((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | w) & 0x80808080
+  return (w | (w - 0x20202020) | ((w ^ 0x22222222) - 0x01010101) | ((w ^ 0x5c5c5c5c) - 0x01010101)) & 0x80808080
 }
 
 /** Skips the four whitespace bytes of RFC 8259 section 2 (space, tab, LF, CR); JSON.parse allows the same set. */

@@ -275,6 +275,27 @@ describe('JSON fast path: the tricky points, each answered soundly', () => {
     expect(skip(Buffer.from('{"n":1}'), 3, 2)).toBe(false)
   })
 
+  it('long strings, read a word at a time: every byte that needs a look is found at every position', () => {
+    const { skip, ajv } = both({ type: 'object', properties: { s: { type: 'string' } } })
+    // Bytes at the edges of what a string may hold as it is: controls, '"', '\\', DEL (plain), non-ASCII.
+    const specials = [0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0xc3, 0xff]
+    for (let length = 1; length <= 24; length++) {
+      for (let at = 0; at < length; at++) {
+        for (const b of specials) {
+          const bytes = Buffer.alloc(length, 0x61)
+          bytes[at] = b
+          const payload = Buffer.concat([Buffer.from('{"s":"'), bytes, Buffer.from('"}')])
+          const verdict = ajv(payload)
+          const fastVerdict = skip(payload)
+          if (fastVerdict) expect(verdict, `${length} ${at} ${b}`).toBe(true)
+          // ASCII without escapes is always recognised; what JSON.parse refuses never is.
+          if (b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) expect(fastVerdict, `${length} ${at} ${b}`).toBe(true)
+          if (verdict === 'not JSON') expect(fastVerdict, `${length} ${at} ${b}`).toBe(false)
+        }
+      }
+    }
+  })
+
   it('object names: one a prefix of another, several with the same first byte, the empty name', () => {
     const { skip, ajv } = both({
       type: 'object',
