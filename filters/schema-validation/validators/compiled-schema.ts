@@ -19,8 +19,9 @@ export interface CompiledSchema {
   check(payload: Buffer, messageIndexes?: readonly number[]): string | undefined
   /**
    * True when `buf[start, end)` is certainly a valid payload (no message index), read in place without a view;
-   * false says nothing (call `check` on a view for the verdict and its words). Only schemas with an allocation-free
-   * fast path have it.
+   * false says nothing (call `check` on a view for the verdict and its words). Only schemas whose fast path reads a
+   * payload in place have it (Avro, and JSON Schema when the schema has a plan: json-skip.ts); nothing is read at or
+   * after `end`.
    */
   validAt?(buf: Buffer, start: number, end: number): boolean
   /** The record's full name (RecordNameStrategy): Avro's named type, the Protobuf message, a JSON Schema's title. */

@@ -3,7 +3,9 @@ import { isUtf8 } from 'node:buffer'
 /**
  * The JSON grammar of RFC 8259 (https://www.rfc-editor.org/rfc/rfc8259), read over UTF-8 bytes without building
  * anything: each function takes the position where a token starts and returns the position right after it, or -1
- * when the bytes are not certainly that token. It accepts only what JSON.parse accepts too (ECMA-262 JSON.parse reads
+ * when the bytes are not certainly that token. The payload is `buf[start, end)` (beginPayload), which may lie inside a
+ * larger buffer (a record's value in its batch): nothing at or after `end` is ever read, since the bytes there are the
+ * next record's and could otherwise seem to continue a number or close a string. It accepts only what JSON.parse accepts too (ECMA-262 JSON.parse reads
  * the same grammar: ECMA-404), so a document it reads to the end parses.
  *
  * Side results (the last string's shape, the last number's value) are kept in module variables so that reading a
@@ -42,35 +44,55 @@ let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 /** Where the payload starts in `words`. */
 let wordsBase = 0
 
-/** Sets up the per-payload state; called before each payload is walked. */
-export function beginPayload(buf: Buffer): void {
+/** Where the payload being walked starts and ends in its buffer. */
+let payloadStart = 0
+let payloadEnd = 0
+
+/** Sets up the per-payload state for `buf[start, end)`; called before each payload is walked. */
+export function beginPayload(buf: Buffer, start: number, end: number): void {
   utf8State = 0
+  payloadStart = start
+  payloadEnd = end
   if (words.buffer !== buf.buffer) words = new DataView(buf.buffer)
   wordsBase = buf.byteOffset
 }
 
+/** The end of the payload being walked (exclusive): the walk's bound wherever a token may end. */
+export function endOfPayload(): number {
+  return payloadEnd
+}
+
+/** The byte at `pos`, or -1 at or past the payload's end: for the structural bytes read after a token or space. */
+export function peek(buf: Buffer, pos: number): number {
+  return pos < payloadEnd ? buf[pos]! : -1
+}
+
 function wellFormedUtf8(buf: Buffer): boolean {
-  if (utf8State === 0) utf8State = isUtf8(buf) ? 1 : -1
+  if (utf8State === 0) {
+    const whole = payloadStart === 0 && payloadEnd === buf.length
+    utf8State = isUtf8(whole ? buf : buf.subarray(payloadStart, payloadEnd)) ? 1 : -1
+  }
   return utf8State === 1
 }
 
 /**
  * Non-zero when one of four bytes (a 32-bit word, in either byte order) needs a look inside a string: one below 0x20,
- * a '"' (0x22), a '\\' (0x5c) or one over 0x7f. The per-byte tests are the word-at-a-time identities "some byte of x
- * is below n (n <= 0x80) iff (x - n * 0x01010101) & ~x & 0x80808080 != 0" and "some byte is zero iff
- * (x - 0x01010101) & ~x & 0x80808080 != 0" (a byte equal to c being a zero byte of x ^ c * 0x01010101), exact for
- * the question "is there any": the lowest such byte sets its top bit without a borrow from below, and no other byte
- * can when there is none. Two words a step: the loop's own cost is about that of one word's test.
+ * a '"' (0x22), a '\\' (0x5c) or one over 0x7f. The last is the top bit of a byte of w itself. When no byte is over
+ * 0x7f, the others are the word-at-a-time tests "some byte of x is below n iff (x - n * 0x01010101) & 0x80808080 != 0"
+ * (a byte equal to c being one below 1 in x ^ c * 0x01010101), exact for the question "is there any": with every byte
+ * of x under 0x80 and none below n, no byte borrows and none reaches its top bit; the lowest one below n sets its top
+ * bit. (The general form also masks with ~x, which only matters for bytes over 0x7f, already found by w.) Two words a
+ * step: the loop's own cost is about that of one word's test.
  */
 function notPlain(w: number): number {
-  const q = w ^ 0x22222222
-  const s = w ^ 0x5c5c5c5c
-  return (((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | w) & 0x80808080
+  return (w | (w - 0x20202020) | ((w ^ 0x22222222) - 0x01010101) | ((w ^ 0x5c5c5c5c) - 0x01010101)) & 0x80808080
 }
 
 /** Skips the four whitespace bytes of RFC 8259 section 2 (space, tab, LF, CR); JSON.parse allows the same set. */
 export function skipSpace(buf: Buffer, pos: number): number {
-  while (pos < buf.length) {
+  const n = payloadEnd
+  // The four are all at most 0x20: one comparison lets the usual case, no space at all, through.
+  while (pos < n && buf[pos]! <= 0x20) {
     const b = buf[pos]!
     if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break
     pos++
@@ -88,15 +110,15 @@ function isHex(b: number): boolean {
  * Sets stringEscaped and stringNonAscii. Refuses anything but a string, so a step for strings needs no other check.
  */
 export function scanString(buf: Buffer, pos: number): number {
-  if (buf[pos] !== 0x22) return -1
+  const n = payloadEnd
+  if (pos >= n || buf[pos] !== 0x22) return -1
   // The common string, ASCII without escapes, in as little code as can be inlined: eight bytes a step, then one.
-  const n = buf.length
   const view = words
   const base = wordsBase
   let p = pos + 1
   while (p + 8 <= n && (notPlain(view.getInt32(base + p)) | notPlain(view.getInt32(base + p + 4))) === 0) p += 8
   while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
-  if (buf[p] === 0x22) {
+  if (p < n && buf[p] === 0x22) {
     stringEscaped = false
     stringNonAscii = false
     return p + 1
@@ -106,7 +128,7 @@ export function scanString(buf: Buffer, pos: number): number {
 
 /** The rest of a string from its first byte that is not plain: escapes, non-ASCII, or a byte that ends it badly. */
 function scanStringRest(buf: Buffer, from: number): number {
-  const n = buf.length
+  const n = payloadEnd
   let p = from
   let escaped = false
   let nonAscii = false
@@ -168,15 +190,16 @@ const MAX_DIGITS = 20
  */
 export function scanNumber(buf: Buffer, pos: number): number {
   // The common number, a small non-negative integer, in as little code as can be inlined.
-  let b = buf[pos]!
+  const n = payloadEnd
+  let b = pos < n ? buf[pos]! : -1
   if (b >= 0x31 && b <= 0x39) {
     let value = 0
     let p = pos
     do {
       value = value * 10 + (b - 0x30)
-      b = buf[++p]!
+      b = ++p < n ? buf[p]! : -1
     } while (b >= 0x30 && b <= 0x39 && p - pos < EXACT_DIGITS)
-    // Past the end b is undefined, which is none of these.
+    // At the end b is -1, which is none of these.
     if (b !== 0x2e && b !== 0x65 && b !== 0x45 && !(b >= 0x30 && b <= 0x39)) {
       numberValue = value
       return p
@@ -187,14 +210,14 @@ export function scanNumber(buf: Buffer, pos: number): number {
 
 /** Any number of the grammar, by its parts. */
 function scanAnyNumber(buf: Buffer, pos: number): number {
-  const n = buf.length
+  const n = payloadEnd
   let p = pos
-  const negative = buf[p] === 0x2d
+  const negative = peek(buf, p) === 0x2d
   if (negative) p++
   // int: "0" alone, or a nonzero digit and more digits (summed exactly while there are at most EXACT_DIGITS).
   let value = 0
   const intStart = p
-  if (buf[p] === 0x30) {
+  if (peek(buf, p) === 0x30) {
     p++
   } else {
     while (p < n && isDigit(buf[p]!)) {
@@ -205,17 +228,19 @@ function scanAnyNumber(buf: Buffer, pos: number): number {
   }
   let digits = p - intStart
   let simple = true
-  if (buf[p] === 0x2e) {
+  if (peek(buf, p) === 0x2e) {
     simple = false
     const fracStart = ++p
     while (p < n && isDigit(buf[p]!)) p++
     if (p === fracStart) return -1
     digits += p - fracStart
   }
-  if (buf[p] === 0x65 || buf[p] === 0x45) {
+  const e = peek(buf, p)
+  if (e === 0x65 || e === 0x45) {
     simple = false
     p++
-    if (buf[p] === 0x2b || buf[p] === 0x2d) p++
+    const sign = peek(buf, p)
+    if (sign === 0x2b || sign === 0x2d) p++
     const expStart = p
     while (p < n && isDigit(buf[p]!)) p++
     if (p === expStart) return -1
@@ -237,7 +262,7 @@ function isDigit(b: number): boolean {
 
 /** Whether the bytes at `pos` are exactly `literal` (true, false, null: RFC 8259 section 3, lowercase only). */
 export function matchLiteral(buf: Buffer, pos: number, literal: Uint8Array): number {
-  if (pos + literal.length > buf.length) return -1
+  if (pos + literal.length > payloadEnd) return -1
   for (let i = 0; i < literal.length; i++) if (buf[pos + i] !== literal[i]) return -1
   return pos + literal.length
 }
@@ -251,26 +276,25 @@ export const MAX_DEPTH = 256
 
 /** Any value, checked only for the grammar (a subschema that accepts everything still needs a parsable value). */
 export function skipValue(buf: Buffer, pos: number, depth: number): number {
-  if (pos >= buf.length || depth > MAX_DEPTH) return -1
+  if (pos >= payloadEnd || depth > MAX_DEPTH) return -1
   const b = buf[pos]!
   if (b === 0x22) return scanString(buf, pos)
   if (b === 0x7b || b === 0x5b) {
     const close = b === 0x7b ? 0x7d : 0x5d
     let p = skipSpace(buf, pos + 1)
-    if (buf[p] === close) return p + 1
+    if (peek(buf, p) === close) return p + 1
     for (;;) {
       if (b === 0x7b) {
-        if (buf[p] !== 0x22) return -1
         p = scanString(buf, p)
         if (p < 0) return -1
         p = skipSpace(buf, p)
-        if (buf[p] !== 0x3a) return -1
+        if (peek(buf, p) !== 0x3a) return -1
         p = skipSpace(buf, p + 1)
       }
       p = skipValue(buf, p, depth + 1)
       if (p < 0) return -1
       p = skipSpace(buf, p)
-      const sep = buf[p]
+      const sep = peek(buf, p)
       if (sep === close) return p + 1
       if (sep !== 0x2c) return -1
       p = skipSpace(buf, p + 1)

@@ -1,4 +1,4 @@
-import { scanString, skipSpace, skipValue, stringEscaped } from './json-skip-lexer.js'
+import { endOfPayload, peek, scanString, skipSpace, skipValue, stringEscaped } from './json-skip-lexer.js'
 import type { PlanNode } from './json-skip-plan.js'
 
 /** The position right after a value that starts at `pos` and is certainly valid, or -1 (json-skip.ts). */
@@ -12,7 +12,8 @@ let objectStamp = 0
  * spells only when its bytes are a name's UTF-8 bytes between quotes; a key with an escape may spell a known name
  * another way, so it is not certain, and neither is a known name seen twice (JSON.parse keeps only the last value).
  * Keys the schema does not name meet additionalProperties (any value when absent); duplicates of those are harmless,
- * since every occurrence meets the same schema.
+ * since every occurrence meets the same schema. This is the generic walk, for objects with very many named
+ * properties; the others get code made for them with the same rules (json-skip-object-code.ts).
  */
 export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): Step {
   // Names a raw key can spell: no '"', '\' or control character (those are escaped in a valid key).
@@ -32,14 +33,14 @@ export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): S
   }
 
   return (buf, pos) => {
-    if (buf[pos] !== 0x7b) return -1
+    if (peek(buf, pos) !== 0x7b) return -1
     const stamp = ++objectStamp
     let requiredSeen = 0
     let next = 0 // documents usually hold the properties in the schema's order: try the one after the last first
     let p = skipSpace(buf, pos + 1)
-    if (buf[p] !== 0x7d) {
+    if (peek(buf, p) !== 0x7d) {
       for (;;) {
-        if (buf[p] !== 0x22) return -1
+        if (peek(buf, p) !== 0x22) return -1
         const index = nameAt(buf, p + 1, next)
         if (index >= 0) {
           p += names[index]!.length + 2
@@ -48,7 +49,7 @@ export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): S
           if (p < 0 || stringEscaped) return -1
         }
         p = skipSpace(buf, p)
-        if (buf[p] !== 0x3a) return -1
+        if (peek(buf, p) !== 0x3a) return -1
         p = skipSpace(buf, p + 1)
         if (index >= 0) {
           if (seen[index] === stamp) return -1
@@ -61,8 +62,9 @@ export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): S
         }
         if (p < 0) return -1
         p = skipSpace(buf, p)
-        if (buf[p] === 0x7d) break
-        if (buf[p] !== 0x2c) return -1
+        const sep = peek(buf, p)
+        if (sep === 0x7d) break
+        if (sep !== 0x2c) return -1
         p = skipSpace(buf, p + 1)
       }
     }
@@ -70,11 +72,11 @@ export function objectStep(node: PlanNode, compile: (node: PlanNode) => Step): S
   }
 }
 
-/** Whether `name`'s bytes start at `at` and a quote follows them. */
+/** Whether `name`'s bytes start at `at` and a quote follows them, before the payload's end. */
 function spells(name: Uint8Array | undefined, buf: Buffer, at: number): boolean {
   if (name === undefined) return false
   const length = name.length
-  if (at + length >= buf.length) return false
+  if (at + length >= endOfPayload()) return false
   for (let j = 0; j < length; j++) if (name[j] !== buf[at + j]) return false
   return buf[at + length] === 0x22
 }

@@ -5,6 +5,7 @@ import {
   matchLiteral,
   NULL,
   numberValue,
+  peek,
   scanNumber,
   scanString,
   skipSpace,
@@ -15,6 +16,7 @@ import {
   TRUE,
 } from './json-skip-lexer.js'
 import { objectStep, type Step } from './json-skip-object.js'
+import { objectCode } from './json-skip-object-code.js'
 import {
   type AjvParts,
   type PlanNode,
@@ -41,27 +43,31 @@ const ucs2length = ((ucs2lengthModule as unknown as { default?: unknown }).defau
  * the ajv validator compiled from the same schema accepts the result. Anything else, a doubt included (duplicate
  * property names the schema knows, keys with escapes, ill-formed UTF-8, numbers of more than 20 digits, deep nesting),
  * is left to JSON.parse and ajv, whose verdict and words are the answer; so only valid records get here faster.
+ *
+ * The payload is `buf[start, end)` (by default all of `buf`): a record's value can be checked where it lies in its
+ * batch, with no view made for it.
  */
-export type JsonSkip = (payload: Uint8Array) => boolean
+export type JsonSkip = (buf: Uint8Array, start?: number, end?: number) => boolean
 
 /** Compiles the fast path for a parsed schema and the ajv instance that compiled it; undefined when it has none. */
 export function compileJsonSkip(schema: unknown, ajv: AjvParts): JsonSkip | undefined {
   const root = planJsonSchema(schema, ajv)
   if (root === undefined) return undefined
   const step = compile(root)
-  return (payload) => {
+  return (payload, start = 0, end = payload.length) => {
     // Buffer's toString decodes exactly as the slow path does (payload.toString('utf8')).
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
-    beginPayload(buf)
+    if (start < 0 || end > buf.length || start > end) return false
+    beginPayload(buf, start, end)
     let pos: number
     try {
-      pos = step(buf, skipSpace(buf, 0))
+      pos = step(buf, skipSpace(buf, start))
     } catch {
       // A format function that throws (ajv would throw too), or a stack too deep: the slow path deals with it.
       return false
     }
     // RFC 8259 section 2: JSON-text = ws value ws; nothing else may follow.
-    return pos >= 0 && skipSpace(buf, pos) === buf.length
+    return pos >= 0 && skipSpace(buf, pos) === end
   }
 }
 
@@ -80,7 +86,7 @@ function compile(node: PlanNode): Step {
   const string = node.types & T_STRING ? stringStep(node) : nothing
   // enum and const list primitives only, which no object or array equals.
   const unlisted = node.choices.length === 0
-  const object = node.types & T_OBJECT && unlisted ? objectStep(node, compile) : nothing
+  const object = node.types & T_OBJECT && unlisted ? (objectCode(node, compile) ?? objectStep(node, compile)) : nothing
   const array = node.types & T_ARRAY && unlisted ? arrayStep(node) : nothing
   const number = node.types & (T_INTEGER | T_NUMBER) ? numberStep(node) : nothing
   const trueOk = (node.types & T_BOOLEAN) !== 0 && allowed(node, true)
@@ -92,7 +98,7 @@ function compile(node: PlanNode): Step {
     return only[0]!
   }
   return (buf, pos) => {
-    const b = buf[pos]
+    const b = peek(buf, pos)
     if (b === 0x22) return string(buf, pos)
     if (b === 0x7b) return object(buf, pos)
     if (b === 0x5b) return array(buf, pos)
@@ -201,17 +207,18 @@ function arrayStep(node: PlanNode): Step {
   const item = node.items === undefined ? anyValue : compile(node.items)
   const { minItems, maxItems } = node
   return (buf, pos) => {
-    if (buf[pos] !== 0x5b) return -1
+    if (peek(buf, pos) !== 0x5b) return -1
     let count = 0
     let p = skipSpace(buf, pos + 1)
-    if (buf[p] !== 0x5d) {
+    if (peek(buf, p) !== 0x5d) {
       for (;;) {
         p = item(buf, p)
         if (p < 0) return -1
         count++
         p = skipSpace(buf, p)
-        if (buf[p] === 0x5d) break
-        if (buf[p] !== 0x2c) return -1
+        const sep = peek(buf, p)
+        if (sep === 0x5d) break
+        if (sep !== 0x2c) return -1
         p = skipSpace(buf, p + 1)
       }
     }

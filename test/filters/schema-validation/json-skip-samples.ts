@@ -30,7 +30,7 @@ export class Rng {
 }
 
 // Names with quotes, controls, spaces, non-ASCII and the empty name: keys the walker must read exactly as JSON.parse.
-const NAMES = ['a', 'b', 'id', 'é', 'a"b', 'x y', '\u0007', '', 'ключ', '𝄞']
+const NAMES = ['a', 'ab', 'b', 'id', 'é', 'a"b', 'x y', '\u0007', '', 'ключ', '𝄞']
 const STRINGS = ['', 'a', 'ab', 'abc', 'hello', 'é', '𝄞x', 'a"b', 'tab\there', 'a\\b', '\u0000', 'order-12', 'a/b']
 const MORE_STRINGS = ['x@y.zz', 'not an email', '2020-01-31', '2020-13-01', '10.0.0.1', 'example.com', '\ud800']
 const PATTERNS = ['^[a-z]+$', '^ab', 'é', '^.$', '^.{2,4}$', '\\d', '^order-[0-9]+$', '^\\p{L}+$']

@@ -1,7 +1,7 @@
 import type { AnySchema } from 'ajv'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ajvFor } from '../../../filters/schema-validation/validators/json-schema.js'
+import { ajvFor, compileJsonSchema } from '../../../filters/schema-validation/validators/json-schema.js'
 import { compileJsonSkip } from '../../../filters/schema-validation/validators/json-skip.js'
 import { damage, Rng, randomSchema, type Spelling, sampleValue, writeJson } from './json-skip-samples.js'
 
@@ -70,5 +70,99 @@ describe('JSON fast path: whatever it calls valid, JSON.parse and ajv accept', (
     expect(fastValid).toBeGreaterThan(50_000) // of 288,000 payloads (seed 42: about 69,500)
     // Written plainly, only keys JSON.stringify escapes ('a"b', '\u0007') are left out (seed 42: 97%).
     expect(fastValidPlain / slowValidPlain).toBeGreaterThan(0.9)
+  })
+})
+
+/**
+ * Bytes that could seem to continue a payload if the walk read past its end: a digit or exponent after a number, a
+ * quote or closing bracket after a cut string or object, more text after a cut literal, or noise.
+ */
+const NEIGHBOURS: readonly string[] = [
+  '',
+  '0',
+  '7',
+  'e5',
+  '.5',
+  '"',
+  '}',
+  ']',
+  '"}',
+  ']}',
+  ' ',
+  ',1]',
+  'ue',
+  'l',
+  '\\',
+  '{"a":1}',
+]
+
+/** The payload at `start` of a larger buffer: bytes before it and one of NEIGHBOURS (or noise) after it. */
+function inside(payload: Buffer, r: Rng): { buf: Buffer; start: number; end: number } {
+  const before = Buffer.from(Array.from({ length: r.int(9) }, () => r.int(256)))
+  const after = r.chance(0.2)
+    ? Buffer.from(Array.from({ length: 1 + r.int(8) }, () => r.int(256)))
+    : Buffer.from(r.pick(NEIGHBOURS), 'utf8')
+  return { buf: Buffer.concat([before, payload, after]), start: before.length, end: before.length + payload.length }
+}
+
+describe('JSON fast path in place: a payload inside a larger buffer gets the verdict it gets alone', () => {
+  it('random schemas and documents, cut and damaged, between random bytes', () => {
+    let compared = 0
+    let validInPlace = 0
+    const ajv = ajvFor({})
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        const r = new Rng(seed)
+        const schema = randomSchema(r)
+        const skip = compileJsonSkip(schema, ajv)!
+        for (let i = 0; i < 6; i++) {
+          const text = writeJson(sampleValue(schema, r), r.pick(SPELLINGS), r)
+          const whole = Buffer.from(text, 'utf8')
+          // Cut payloads are where reading on into the neighbour's bytes would change the verdict.
+          const cut = whole.subarray(0, r.int(whole.length + 1))
+          for (const payload of [whole, cut, damage(text, r)]) {
+            const { buf, start, end } = inside(payload, r)
+            const alone = skip(payload)
+            const inPlace = skip(buf, start, end)
+            compared++
+            if (inPlace) validInPlace++
+            expect(
+              inPlace,
+              `${JSON.stringify(schema)}\n${JSON.stringify(buf.toString('latin1'))} [${start}, ${end})`,
+            ).toBe(alone)
+          }
+        }
+      }),
+      { numRuns: 3000, seed: 7 },
+    )
+    expect(compared).toBe(54_000)
+    expect(validInPlace).toBeGreaterThan(10_000) // the property must not hold by saying "no" everywhere
+  })
+
+  it('CompiledSchema.validAt says valid only where check() on the view says so, and as often as the view', () => {
+    let valid = 0
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        const r = new Rng(seed)
+        const schema = randomSchema(r)
+        const compiled = compileJsonSchema(JSON.stringify(schema))
+        for (let i = 0; i < 6; i++) {
+          const text = writeJson(sampleValue(schema, r), r.pick(SPELLINGS), r)
+          const whole = Buffer.from(text, 'utf8')
+          for (const payload of [whole, whole.subarray(0, r.int(whole.length + 1)), damage(text, r)]) {
+            const { buf, start, end } = inside(payload, r)
+            const view = buf.subarray(start, end)
+            const inPlace = compiled.validAt!(buf, start, end)
+            expect(inPlace).toBe(compiled.validAt!(view, 0, view.length))
+            if (inPlace) {
+              valid++
+              expect(compiled.check(view), `${JSON.stringify(schema)}\n${view.toString()}`).toBeUndefined()
+            }
+          }
+        }
+      }),
+      { numRuns: 300, seed: 11 },
+    )
+    expect(valid).toBeGreaterThan(1000)
   })
 })

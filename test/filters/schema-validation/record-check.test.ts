@@ -7,6 +7,7 @@ import type { PartRule, Rule } from '../../../filters/schema-validation/config.j
 import type { LocalSchemas } from '../../../filters/schema-validation/local-schemas.js'
 import { type CheckEnvironment, checkPartition } from '../../../filters/schema-validation/record-check.js'
 import { compileAvro } from '../../../filters/schema-validation/validators/avro.js'
+import { compileJsonSchema } from '../../../filters/schema-validation/validators/json-schema.js'
 
 /**
  * checkPartition walks records in place when the rule reads no header, and decodes them otherwise. The same
@@ -140,6 +141,65 @@ describe('checkPartition in place', () => {
       )
     })
   }
+
+  it('gives what decoding gives: JSON Schema values from a file, each read where it lies in the batch', () => {
+    const source = readFileSync(
+      new URL('../../../bench/configs/schema-validation/order.schema.json', import.meta.url),
+      'utf8',
+    )
+    const json = compileJsonSchema(source)
+    const jsonEnv: CheckEnvironment = {
+      ...env,
+      local: { get: () => json, label: () => 'file order.schema.json' } as unknown as LocalSchemas,
+    }
+    const jsonFile: PartRule = {
+      format: 'json-schema',
+      source: { kind: 'file', path: 'order.schema.json' },
+      allowNull: true,
+    }
+    const order = fc
+      .record({ n: fc.nat({ max: 999 }), lines: fc.integer({ min: 0, max: 3 }), qty: fc.integer({ min: -1, max: 3 }) })
+      .map(({ n, lines, qty }) =>
+        JSON.stringify({
+          id: `order-${n}`,
+          customer: `c${n}@shop.example`,
+          amount: n,
+          currency: 'EUR',
+          lines: Array.from({ length: lines }, (_, i) => ({ sku: `sku-${i}`, qty })),
+        }),
+      )
+    // Valid orders, orders the schema refuses, and orders cut short: the next record's bytes follow each in place.
+    const jsonValue = fc.oneof(
+      { weight: 4, arbitrary: order.map((t) => Buffer.from(t)) },
+      { weight: 2, arbitrary: fc.tuple(order, fc.nat()).map(([t, at]) => Buffer.from(t.slice(0, at % t.length))) },
+      { weight: 1, arbitrary: fc.constantFrom(null, Buffer.alloc(0), Buffer.from('{"id":1}')) },
+    )
+    const jsonRecords = fc
+      .array(fc.tuple(fc.array(jsonValue, { minLength: 1, maxLength: 20 }), fc.constantFrom<CompressionType>(0, 2)), {
+        minLength: 1,
+        maxLength: 2,
+      })
+      .map((batches) => batches.map(([vs, compression]) => ({ rs: vs.map((value) => ({ value })), compression })))
+    let passed = 0
+    let failed = 0
+    fc.assert(
+      fc.property(jsonRecords, (batches) => {
+        const inPlace = checkPartition(encode(batches, false), 'orders', rule(jsonFile), jsonEnv)
+        const decoded = checkPartition(
+          encode(batches, true),
+          'orders',
+          rule(jsonFile, undefined, ['required']),
+          jsonEnv,
+        )
+        expect(inPlace).toEqual(decoded)
+        passed += inPlace.records - inPlace.failed
+        failed += inPlace.failed
+      }),
+      { numRuns: 150, seed: 5 },
+    )
+    expect(passed).toBeGreaterThan(100)
+    expect(failed).toBeGreaterThan(100)
+  })
 
   it('says what check() says of a view, and stops where a corrupt batch stops', () => {
     const good = TYPE.toBuffer(TYPE.random())
