@@ -47,6 +47,7 @@ export {
   isRetriable,
   kafkaErrorName,
   type NamedProduceTopic,
+  partitionForKey,
   produceTopics,
   requestPartitions,
   setThrottleTimeMs,

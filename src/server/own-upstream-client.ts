@@ -56,6 +56,19 @@ export class OwnUpstreamClient implements UpstreamClientService {
     return (await this.started()).produce(topic, records, options)
   }
 
+  async produceRecordBatch(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options?: Parameters<NonNullable<UpstreamClientService['produceRecordBatch']>>[3],
+  ): Promise<{ readonly partition: number; readonly baseOffset: bigint }> {
+    return (await this.started()).produceBatch(topic, partition, batch, options)
+  }
+
+  partitionCount(topic: string): number | undefined {
+    return this.client?.partitionCount(topic)
+  }
+
   health(): { readonly connected: boolean; readonly lastError?: string } {
     if (this.client === undefined) return { connected: false, lastError: 'not started (no filter has used it yet)' }
     return this.client.health()
