@@ -3,7 +3,8 @@ import { partitionForKey } from '../../src/pipeline/filter-api.js'
 import type { Capture } from './capture.js'
 import { captureHeaders } from './decorate.js'
 import type { ExtractionResult } from './extract.js'
-import { type CopyHeaders, encodeHeaders, TapBatchBuilder } from './tap-batch.js'
+import type { ProvenanceCache } from './provenance-cache.js'
+import { type CopyHeaders, copyHeaders, TapBatchBuilder } from './tap-batch.js'
 import type { ActiveTap } from './taps.js'
 
 /**
@@ -38,11 +39,13 @@ export function copyRecords(
   taps: readonly FastTap[],
   instance: string,
   place: PlaceCopy,
+  /** Where the encoded tap headers of earlier captures are kept (none: built for this capture). */
+  cache?: ProvenanceCache,
 ): ExtractionResult {
   // The headers each tap adds, encoded once for the whole capture.
   const perTap = taps.map((t) => {
-    const added = captureHeaders(capture, t.tap.name, instance)
-    const headers: CopyHeaders = { bytes: encodeHeaders(added), count: added.length }
+    const headers: CopyHeaders =
+      cache?.headersFor(capture, t.tap.name, instance) ?? copyHeaders(captureHeaders(capture, t.tap.name, instance))
     return { ...t, headers }
   })
   let unreadable = 0

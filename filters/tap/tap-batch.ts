@@ -59,10 +59,31 @@ export function encodeHeaders(headers: readonly { readonly key: string; readonly
   return w.finish()
 }
 
-/** The headers a tap adds to every copy of a capture's records (all but the offset), encoded, and how many. */
+/**
+ * The headers a tap adds to every copy of a capture's records (all but the offset's value), encoded: `bytes` the
+ * headers followed by the offset header's key (`withOffsetKey`, for copies with an offset: one copy for all of it).
+ */
 export interface CopyHeaders {
   readonly bytes: Buffer
   readonly count: number
+  /** `bytes` then the offset header's key and nothing else: copies with an offset take this. */
+  readonly withOffsetKey: Buffer
+}
+
+export function copyHeaders(headers: readonly { readonly key: string; readonly value: Buffer | null }[]): CopyHeaders {
+  const bytes = encodeHeaders(headers)
+  return { bytes, count: headers.length, withOffsetKey: Buffer.concat([bytes, OFFSET_KEY]) }
+}
+
+/** Below this many bytes a loop copies faster than Buffer.copy, which makes a view per call. */
+const LOOP_COPY_BYTES = 64
+
+/** Copies source[start, end) to target at `at`; returns the bytes copied. */
+function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  const n = end - start
+  if (n >= LOOP_COPY_BYTES) return source.copy(target, at, start, end)
+  for (let i = 0; i < n; i++) target[at + i] = source[start + i]!
+  return n
 }
 
 export class TapBatchBuilder {
@@ -147,16 +168,18 @@ export class TapBatchBuilder {
     if (safe) w.varlongSafe(deltaNumber)
     else w.varlong(deltaBig)
     w.varint(this.count)
-    w.pos += data.copy(w.buf, w.pos, spans.keyFieldStart, spans.valueEnd)
+    w.pos += copyBytes(data, spans.keyFieldStart, spans.valueEnd, w.buf, w.pos)
     w.varint(headerCount)
-    w.pos += data.copy(w.buf, w.pos, spans.headersStart, spans.recordEnd)
-    w.pos += headers.bytes.copy(w.buf, w.pos)
-    if (offset !== undefined) {
-      w.pos += OFFSET_KEY.copy(w.buf, w.pos)
+    w.pos += copyBytes(data, spans.headersStart, spans.recordEnd, w.buf, w.pos)
+    if (offset === undefined) w.pos += headers.bytes.copy(w.buf, w.pos)
+    else {
+      w.pos += headers.withOffsetKey.copy(w.buf, w.pos)
       w.varint(digitCount)
       if (digits !== undefined) w.pos += w.buf.write(digits, w.pos, 'latin1')
-      else writeDigits(w.buf, w.pos, offset as number, digitCount)
-      if (digits === undefined) w.pos += digitCount
+      else {
+        writeDigits(w.buf, w.pos, offset as number, digitCount)
+        w.pos += digitCount
+      }
     }
     this.count++
     this.keyValueBytes += Math.max(0, spans.keyLength) + Math.max(0, spans.valueLength)

@@ -56,13 +56,16 @@ export class OwnUpstreamClient implements UpstreamClientService {
     return (await this.started()).produce(topic, records, options)
   }
 
-  async produceRecordBatch(
+  produceRecordBatch(
     topic: string,
     partition: number | undefined,
     batch: Buffer,
     options?: Parameters<NonNullable<UpstreamClientService['produceRecordBatch']>>[3],
   ): Promise<{ readonly partition: number; readonly baseOffset: bigint }> {
-    return (await this.started()).produceBatch(topic, partition, batch, options)
+    // Straight to the client once it is made: a tap calls this for every batch it builds.
+    const client = this.client
+    if (client !== undefined) return client.produceBatch(topic, partition, batch, options)
+    return this.started().then((c) => c.produceBatch(topic, partition, batch, options))
   }
 
   partitionCount(topic: string): number | undefined {

@@ -72,7 +72,7 @@ export interface PendingRequest {
   byResponseKey?: Map<string, Batch>
 }
 
-export function newBatch(queue: PartitionQueue, now: number): Batch {
+export function newBatch(queue: PartitionQueue, now: number, prebuilt?: Batch['prebuilt']): Batch {
   return {
     queue,
     records: [],
@@ -85,6 +85,8 @@ export function newBatch(queue: PartitionQueue, now: number): Batch {
     retryAt: 0,
     lastError: undefined,
     encoded: undefined,
+    // Always present (undefined for records), so that every batch has the same shape.
+    prebuilt,
   }
 }
 

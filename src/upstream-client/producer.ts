@@ -202,12 +202,9 @@ export class Producer {
       // The batch open for appends (records of produce() calls) closes: records stay in the order they came.
       const open = q.batches[q.batches.length - 1]
       if (open !== undefined) open.closed = true
-      const b: Batch = {
-        ...newBatch(q, Date.now()),
-        prebuilt: { batch, recordCount, delivery: { resolve, reject } },
-        bytes: size,
-        closed: true,
-      }
+      const b = newBatch(q, Date.now(), { batch, recordCount, delivery: { resolve, reject } })
+      b.bytes = size
+      b.closed = true
       q.batches.push(b)
       this.scheduleDrain()
     })
