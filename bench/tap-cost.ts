@@ -18,7 +18,7 @@
 import { dirname } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import pino from 'pino'
-import { encodeRequest, encodeResponse } from '../codec/messages/frames.js'
+import { encodeRequest, encodeRequestPieces, encodeResponse } from '../codec/messages/frames.js'
 import { ApiKey } from '../codec/messages/generated/apis.js'
 import type { ProduceRequest } from '../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../codec/messages/generated/produce-response.js'
@@ -43,6 +43,12 @@ import { TopicDirectory } from '../src/pipeline/topic-directory.js'
 import { Statistics } from '../src/stats/statistics.js'
 import { ExponentialBackoff } from '../src/upstream-client/backoff.js'
 import type { BrokerConnection } from '../src/upstream-client/connection.js'
+
+/** BrokerConnection's send options (declared here too, so that this bench also builds on commits without them). */
+interface SendOptions {
+  readonly referenceRecords?: boolean
+}
+
 import type { ClusterMetadata, TopicView } from '../src/upstream-client/metadata.js'
 import { DEFAULT_PRODUCER } from '../src/upstream-client/options.js'
 import { Producer } from '../src/upstream-client/producer.js'
@@ -80,13 +86,24 @@ const metadata = {
   refreshTracked: async () => {},
 } as unknown as ClusterMetadata
 const logEnds = new Map<string, bigint>()
-/** Encodes the request as the connection would before writing it, and answers it at once. */
+/** Encodes the request as the connection does before writing it (BrokerConnection.sendRaw). */
+function encodeAsConnection(apiKey: number, version: number, body: ProduceRequest, options?: SendOptions): void {
+  const header = { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'ksc' }
+  if (options?.referenceRecords) encodeRequestPieces(header, body, 1024)
+  else encodeRequest(header, body)
+}
+/** The connection stand-in: encodes the request and answers it at once. */
 const connection = {
   target: { host: 'bench', port: 0 },
   negotiatedVersion: () => 9,
   supports: () => true,
-  async request(apiKey: number, version: number, body: ProduceRequest): Promise<ProduceResponse> {
-    encodeRequest({ requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'ksc' }, body)
+  async request(
+    apiKey: number,
+    version: number,
+    body: ProduceRequest,
+    options?: SendOptions,
+  ): Promise<ProduceResponse> {
+    encodeAsConnection(apiKey, version, body, options)
     return {
       throttleTimeMs: 0,
       responses: body.topicData.map((t) => ({
@@ -108,8 +125,8 @@ const connection = {
       })),
     } as ProduceResponse
   },
-  async sendWithoutResponse(apiKey: number, version: number, body: ProduceRequest): Promise<void> {
-    encodeRequest({ requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'ksc' }, body)
+  async sendWithoutResponse(apiKey: number, version: number, body: ProduceRequest, options?: SendOptions) {
+    encodeAsConnection(apiKey, version, body, options)
   },
 } as unknown as BrokerConnection
 const producer = new Producer(

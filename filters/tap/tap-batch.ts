@@ -214,6 +214,8 @@ export class TapBatchBuilder {
     this.count = 0
     this.keyValueBytes = 0
     this.captures.length = 0
+    // A scratch grown for one very large record is not kept: builders are pooled.
+    if (this.w.buf.length > 4 * Math.max(limit, 4096)) this.w = new Writer(Math.max(limit, 4096))
     this.w.pos = RECORD_BATCH_HEADER_SIZE
   }
 

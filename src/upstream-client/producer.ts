@@ -461,10 +461,11 @@ export class Producer {
       const topicData = produceTopicData(r, version, this.port.metadata)
       const body = { transactionalId: null, acks: r.acks, timeoutMs: this.settings.requestTimeoutMs, topicData }
       if (r.acks === 0) {
-        await conn.sendWithoutResponse(ApiKey.Produce, version, body)
+        // The batches are the producer's, unchanged until the request settles: written from where they are.
+        await conn.sendWithoutResponse(ApiKey.Produce, version, body, { referenceRecords: true })
         for (const b of r.batches) this.complete(b, undefined)
       } else {
-        const res = await conn.request(ApiKey.Produce, version, body)
+        const res = await conn.request(ApiKey.Produce, version, body, { referenceRecords: true })
         this.onResponse(r, res, version, conn)
       }
     } catch (err) {
