@@ -274,9 +274,8 @@ export function clusterProducer(name: string, spec: ClusterSpec, configDir: stri
   client.start()
   return {
     produce: (topic, records, s) => client.produce(topic, records, { acks: s.acks, compression: s.compression }),
-    // Not yet for other clusters: with tap batches, a tap cluster that died and came back was not delivered to
-    // again (test/integration/tap.test.ts, "tap to a second cluster that dies mid-run"); the decoding path is.
-    produceBatch: undefined,
+    produceBatch: (topic, partition, batch, s) =>
+      client.produceBatch(topic, partition, batch, { acks: s.acks, compression: s.compression }),
     partitionCount: (topic) => client.partitionCount(topic),
     createTopics: async (body) => (await client.send('any', ApiKey.CreateTopics, CREATE_TOPICS_VERSION, body)).body,
     health: () => client.health(),

@@ -391,13 +391,16 @@ export class Producer {
     for (;;) {
       const requests = new Map<string, PendingRequest>()
       for (const q of this.queues.values()) {
-        const b = q.batches[0]
-        if (b === undefined) continue
-        if (now - b.createdAt >= s.deliveryTimeoutMs) {
+        // Every batch past its delivery timeout fails now, not only the head: otherwise a queue of many batches
+        // (a tap's batches while its cluster is down) fails one per pass, and batches added meanwhile expire
+        // behind it before they are ever sent.
+        let b = q.batches[0]
+        while (b !== undefined && now - b.createdAt >= s.deliveryTimeoutMs) {
           q.batches.shift()
           this.fail(b, new DeliveryTimeoutError(q.topic, q.partition, s.deliveryTimeoutMs, b.lastError))
-          continue
+          b = q.batches[0]
         }
+        if (b === undefined) continue
         const readyAt = b.closed || this.flushing > 0 ? b.retryAt : Math.max(b.retryAt, b.createdAt + s.lingerMs)
         if (readyAt > now) {
           nextWake = Math.min(nextWake, readyAt, b.createdAt + s.deliveryTimeoutMs)

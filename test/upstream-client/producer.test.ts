@@ -281,3 +281,25 @@ describe('UpstreamClient produceBatch (scripted brokers)', () => {
     expect(c.produces()).toEqual([])
   })
 })
+
+describe('UpstreamClient delivery timeout (scripted brokers)', () => {
+  it('fails every batch past its delivery timeout at once, not one per pass, so that later batches are not starved', async () => {
+    const c = await cluster()
+    c.leaders = [-1, 2] // partition 0 has no leader: its batches wait, and expire
+    const u = start(c, { producer: { deliveryTimeoutMs: 300, retryBackoffMs: 100 } })
+    await u.metadata(['t'])
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('v'), timestamp: 1000n }])
+    const started = Date.now()
+    const settled = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        u.produceBatch('t', 0, batch).then(
+          () => 'sent',
+          (err: Error) => [err.constructor.name, Date.now() - started],
+        ),
+      ),
+    )
+    expect(settled.every((s) => Array.isArray(s) && s[0] === 'DeliveryTimeoutError')).toBe(true)
+    // One per pass (every retry backoff, 100 ms) would take 3 s for 30 batches.
+    expect(Math.max(...settled.map((s) => (s as [string, number])[1]))).toBeLessThan(1500)
+  })
+})
