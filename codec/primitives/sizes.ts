@@ -15,6 +15,17 @@ export function sizeOfVarint(v: number): number {
   return sizeOfUvarint(((v << 1) ^ (v >> 31)) >>> 0)
 }
 
+/** Size of Writer.varlongSafe(v) (|v| < 2^52). */
+export function sizeOfVarlongSafe(v: number): number {
+  let z = v >= 0 ? v * 2 : -v * 2 - 1
+  let n = 1
+  while (z >= 0x80) {
+    z = Math.floor(z / 128)
+    n++
+  }
+  return n
+}
+
 export function sizeOfUvarlong(v: bigint): number {
   if (v < 0x10000000n) return sizeOfUvarint(Number(v))
   let n = 1

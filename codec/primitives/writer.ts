@@ -79,6 +79,14 @@ export class Writer {
     this.uvarint(((v << 1) ^ (v >> 31)) >>> 0)
   }
 
+  /**
+   * A varlong of a number, without a bigint: exact for |v| < 2^52, whose zigzag form (2|v| at most) stays an exact
+   * double; callers with larger values use varlong.
+   */
+  varlongSafe(v: number): void {
+    this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1)
+  }
+
   uvarlong(v: bigint): void {
     if (v < 0x80000000n) {
       this.uvarint(Number(v))

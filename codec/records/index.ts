@@ -15,6 +15,8 @@ export {
   NO_PRODUCER_ID,
   NO_SEQUENCE,
   NO_TIMESTAMP,
+  /** Bytes of a batch v2 header: where its records section starts. */
+  RECORDS as RECORD_BATCH_HEADER_SIZE,
   TimestampType,
 } from './batch-layout.js'
 export {
@@ -38,7 +40,9 @@ export {
   encodeEndTxnMarkerBatch,
   encodeRecordBatch,
   type RecompressOptions,
+  type RecordBatchHeader,
   recompressBatch,
+  writeRecordBatchHeader,
 } from './record-batch-encoder.js'
 export { RecordSpans } from './record-spans.js'
 export { PartialBatch, type ReadBatchesOptions, type RecordsEntry, readBatches } from './records-reader.js'

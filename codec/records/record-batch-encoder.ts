@@ -102,20 +102,55 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   if (options.isControl) attributes |= CONTROL_BIT
   if (options.deleteHorizonMs !== undefined) attributes |= DELETE_HORIZON_BIT
 
-  batch.writeBigInt64BE(options.baseOffset ?? 0n, BASE_OFFSET)
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH)
-  batch.writeInt32BE(options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH)
-  batch.writeInt8(MAGIC_V2, MAGIC)
-  batch.writeInt16BE(attributes, ATTRIBUTES)
-  batch.writeInt32BE(options.lastOffsetDelta ?? lastOffsetDelta, LAST_OFFSET_DELTA)
-  batch.writeBigInt64BE(baseTimestamp, BASE_TIMESTAMP)
-  batch.writeBigInt64BE(maxTimestamp, MAX_TIMESTAMP)
-  batch.writeBigInt64BE(options.producerId ?? NO_PRODUCER_ID, PRODUCER_ID)
-  batch.writeInt16BE(options.producerEpoch ?? NO_PRODUCER_EPOCH, PRODUCER_EPOCH)
-  batch.writeInt32BE(options.baseSequence ?? NO_SEQUENCE, BASE_SEQUENCE)
-  batch.writeInt32BE(records.length, RECORDS_COUNT)
-  batch.writeUInt32BE(crc32c(batch, 0, ATTRIBUTES, batch.length), CRC)
+  writeRecordBatchHeader(batch, {
+    baseOffset: options.baseOffset ?? 0n,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
+    attributes,
+    lastOffsetDelta: options.lastOffsetDelta ?? lastOffsetDelta,
+    baseTimestamp,
+    maxTimestamp,
+    producerId: options.producerId ?? NO_PRODUCER_ID,
+    producerEpoch: options.producerEpoch ?? NO_PRODUCER_EPOCH,
+    baseSequence: options.baseSequence ?? NO_SEQUENCE,
+    recordCount: records.length,
+  })
   return batch
+}
+
+/** The header fields of a batch v2 (batch-layout.ts), as writeRecordBatchHeader writes them. */
+export interface RecordBatchHeader {
+  baseOffset: bigint
+  partitionLeaderEpoch: number
+  /** The attribute bits (compression, timestamp type, transactional, control, delete horizon). */
+  attributes: number
+  lastOffsetDelta: number
+  baseTimestamp: bigint
+  maxTimestamp: bigint
+  producerId: bigint
+  producerEpoch: number
+  baseSequence: number
+  recordCount: number
+}
+
+/**
+ * Writes the header of the batch `batch` holds: its records section (as stored: compressed when the attributes say
+ * so) already written from byte 61 (RECORDS) to the end of `batch`, by encodeRecordBatch or by a caller that encodes
+ * records its own way (copying them from other batches). Computes the length from `batch` and the CRC-32C last.
+ */
+export function writeRecordBatchHeader(batch: Buffer, header: RecordBatchHeader): void {
+  batch.writeBigInt64BE(header.baseOffset, BASE_OFFSET)
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH)
+  batch.writeInt32BE(header.partitionLeaderEpoch, PARTITION_LEADER_EPOCH)
+  batch.writeInt8(MAGIC_V2, MAGIC)
+  batch.writeInt16BE(header.attributes, ATTRIBUTES)
+  batch.writeInt32BE(header.lastOffsetDelta, LAST_OFFSET_DELTA)
+  batch.writeBigInt64BE(header.baseTimestamp, BASE_TIMESTAMP)
+  batch.writeBigInt64BE(header.maxTimestamp, MAX_TIMESTAMP)
+  batch.writeBigInt64BE(header.producerId, PRODUCER_ID)
+  batch.writeInt16BE(header.producerEpoch, PRODUCER_EPOCH)
+  batch.writeInt32BE(header.baseSequence, BASE_SEQUENCE)
+  batch.writeInt32BE(header.recordCount, RECORDS_COUNT)
+  batch.writeUInt32BE(crc32c(batch, 0, ATTRIBUTES, batch.length), CRC)
 }
 
 export interface EndTxnMarkerOptions {

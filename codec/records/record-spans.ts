@@ -18,6 +18,15 @@ import {
 export class RecordSpans {
   /** The decompressed records section (a view of the batch when uncompressed); the offsets below index it. */
   readonly data: Buffer
+  /** Where the current record starts (its length prefix) and ends (after its last header). */
+  recordStart = 0
+  recordEnd = 0
+  /** The current record's deltas from the batch's base timestamp (a bigint only beyond 2^53) and base offset. */
+  timestampDelta: number | bigint = 0
+  offsetDelta = 0
+  /** Where the current record's key length prefix starts: key and value, with their prefixes, run to `valueEnd`. */
+  keyFieldStart = 0
+  valueEnd = 0
   /** Where the current record's key starts, and its length; -1 for a null key. */
   keyStart = 0
   keyLength = -1
@@ -38,6 +47,12 @@ export class RecordSpans {
     this.count = count
   }
 
+  /** Back before the first record: walks the same records again (a check of them all first, then a use). */
+  rewind(): void {
+    this.reader.pos = 0
+    this.walked = 0
+  }
+
   /**
    * Moves to the next record and returns true, or returns false after the last one (throwing, as
    * RecordBatch.records does, when bytes are left after it).
@@ -53,14 +68,17 @@ export class RecordSpans {
     const end = readRecordLength(reader)
     const bodyStart = reader.pos
     reader.int8() // attributes
-    reader.varlongNumberOrBigInt() // timestampDelta
-    reader.varint() // offsetDelta
+    this.recordStart = start
+    this.timestampDelta = reader.varlongNumberOrBigInt()
+    this.offsetDelta = reader.varint()
+    this.keyFieldStart = reader.pos
     this.keyLength = readNullableLength(reader, 'record key')
     this.keyStart = reader.pos
     if (this.keyLength > 0) reader.pos += this.keyLength
     this.valueLength = readNullableLength(reader, 'record value')
     this.valueStart = reader.pos
     if (this.valueLength > 0) reader.pos += this.valueLength
+    this.valueEnd = reader.pos
     const headerCount = readHeaderCount(reader, end)
     this.headerCount = headerCount
     this.headersStart = reader.pos
@@ -72,6 +90,7 @@ export class RecordSpans {
       if (n > 0) reader.pos += n
     }
     checkRecordEnd(reader, start, bodyStart, end)
+    this.recordEnd = reader.pos
     return true
   }
 }

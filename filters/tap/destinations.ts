@@ -43,6 +43,15 @@ export interface DestinationHealth {
 /** What a destination needs to produce: the upstream client's produce, or one of the tap's own clients. */
 export interface Producer {
   produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown>
+  /**
+   * A tap batch encoded by the tap (tap-batch.ts), to `partition` or round robin; undefined where the client has no
+   * such entry point (the tap then decodes and produces records).
+   */
+  readonly produceBatch:
+    | ((topic: string, partition: number | undefined, batch: Buffer, settings: ProduceSettings) => Promise<unknown>)
+    | undefined
+  /** The topic's partition count as the client knows it (undefined before anything was produced to it). */
+  partitionCount(topic: string): number | undefined
   /** A CreateTopics request to any broker (KRaft brokers forward it to the controller, KIP-590). */
   createTopics(body: CreateTopicsRequest): Promise<CreateTopicsResponse>
   health(): { readonly connected: boolean; readonly lastError?: string }
@@ -87,6 +96,32 @@ export class Destination {
 
   produce(topic: string, records: readonly OwnRecord[], settings: ProduceSettings): Promise<unknown> {
     return this.producer.produce(topic, records, settings).then(
+      (r) => {
+        this.delivered()
+        return r
+      },
+      (err: unknown) => {
+        this.failed(err)
+        throw err
+      },
+    )
+  }
+
+  /** Whether tap batches can be produced as built (produceBatch), and the topic's partitions if so. */
+  batchPartitions(topic: string): number | undefined {
+    return this.producer.produceBatch === undefined ? undefined : this.producer.partitionCount(topic)
+  }
+
+  /** A tap batch (see batchPartitions), which must stay unchanged until this settles. */
+  produceBatch(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    settings: ProduceSettings,
+  ): Promise<unknown> {
+    const produceBatch = this.producer.produceBatch
+    if (produceBatch === undefined) return Promise.reject(new TapDestinationError(`${this.name} takes no tap batches`))
+    return produceBatch(topic, partition, batch, settings).then(
       (r) => {
         this.delivered()
         return r
@@ -169,6 +204,12 @@ export function upstreamProducer(upstream: UpstreamClientService | undefined): P
       upstream === undefined
         ? Promise.reject(new TapDestinationError('this sidecar has no upstream client for the tap to produce with'))
         : upstream.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    produceBatch:
+      upstream?.produceRecordBatch === undefined
+        ? undefined
+        : (topic, partition, batch, s) =>
+            upstream.produceRecordBatch!(topic, partition, batch, { acks: s.acks, compression: s.compression }),
+    partitionCount: (topic) => upstream?.partitionCount?.(topic),
     createTopics: async (body) => {
       if (upstream === undefined) throw new TapDestinationError('this sidecar has no upstream client for the tap')
       return (await upstream.send('any', ApiKey.CreateTopics, CREATE_TOPICS_VERSION, body)).body as CreateTopicsResponse
@@ -233,6 +274,9 @@ export function clusterProducer(name: string, spec: ClusterSpec, configDir: stri
   client.start()
   return {
     produce: (topic, records, s) => client.produce(topic, records, { acks: s.acks, compression: s.compression }),
+    produceBatch: (topic, partition, batch, s) =>
+      client.produceBatch(topic, partition, batch, { acks: s.acks, compression: s.compression }),
+    partitionCount: (topic) => client.partitionCount(topic),
     createTopics: async (body) => (await client.send('any', ApiKey.CreateTopics, CREATE_TOPICS_VERSION, body)).body,
     health: () => client.health(),
     close: () => client.close({ timeoutMs: CLOSE_FLUSH_MS }),

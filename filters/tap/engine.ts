@@ -1,11 +1,14 @@
 import type { Logger } from 'pino'
 import type { FilterCounter, FilterGauge, FilterSetupContext, OwnRecord } from '../../src/pipeline/filter-api.js'
-import { Arena } from './arena.js'
+import { Arena, type Chunk } from './arena.js'
 import { type Capture, declaredRecords, newCapture } from './capture.js'
 import type { Direction, TapFilterConfig, TapSpec } from './config.js'
 import { clusterProducer, Destination, type DestinationHealth, upstreamProducer } from './destinations.js'
-import { type Extracted, extractRecords } from './extract.js'
+import { type Extracted, type ExtractionResult, extractRecords } from './extract.js'
+import { ProvenanceCache } from './provenance-cache.js'
 import { TapBudget } from './queue.js'
+import { copyRecords, type FastTap } from './record-copies.js'
+import { TapBatchBuilder } from './tap-batch.js'
 import { ActiveTap, TapSet } from './taps.js'
 
 /**
@@ -23,6 +26,14 @@ const SLICE_MS = 4
 /** Records per produce() call at most (one failure loses at most these). */
 const RECORDS_PER_CALL = 500
 const DEFAULT_CALL_BYTES = 16 * 1024
+/**
+ * Bytes of a tap batch the tap builds itself (record-copies.ts). Larger than a producer's usual 16 KiB: each batch
+ * costs a promise chain, a CRC call and a partition entry in a Produce request whatever its size, and a Produce
+ * request carries one batch per partition, so larger batches make fewer requests (fewer socket writes) for the
+ * same records. Within a quarter of an arena chunk, so that batches share chunks, and far below the broker's
+ * default max.message.bytes (1 MiB). All batches are sent at the end of each worker slice, full or not.
+ */
+const TAP_BATCH_BYTES = 64 * 1024
 /** How long close() waits for copies already taken to be handed to their producers. */
 const CLOSE_IDLE_MS = 2_000
 /** Topic ids whose names are remembered (Produce v13, Fetch v13+ name topics by id). */
@@ -77,6 +88,8 @@ interface Outbox {
   records: OwnRecord[]
   bytes: number
   captures: Capture[]
+  /** Tap batches built from encoded records (record-copies.ts), by destination partition (-1: keyless). */
+  readonly builders: Map<number, TapBatchBuilder>
 }
 
 export class TapEngine {
@@ -93,6 +106,9 @@ export class TapEngine {
   private readonly counts = new Map<string, TapCounts>()
   private readonly ready: Capture[] = []
   private readonly outstanding = new Map<Capture, number>()
+  private readonly provenance = new ProvenanceCache()
+  /** Builders (and their scratch buffers) kept between slices. */
+  private readonly spareBuilders: TapBatchBuilder[] = []
   private scheduled = false
   /** Captures waiting for their topic's name. */
   private resolving = 0
@@ -400,68 +416,172 @@ export class TapEngine {
       this.extract(c, outboxes)
       if (performance.now() >= deadline) break
     }
-    for (const box of outboxes.values()) this.send(box)
+    for (const box of outboxes.values()) {
+      this.send(box)
+      for (const b of box.builders.values()) {
+        if (b.count > 0) this.sendBatch(box.tap, b)
+        this.spareBuilders.push(b)
+      }
+    }
     // Captures that yielded nothing to produce (all sampled out, control batches) are done now.
     for (const c of processed) if (!this.outstanding.has(c)) this.discard(c)
     if (this.ready.length > 0) this.schedule()
   }
 
+  private outboxFor(outboxes: Map<ActiveTap, Outbox>, tap: ActiveTap): Outbox {
+    let box = outboxes.get(tap)
+    if (box === undefined) {
+      const callBytes = this.destinations.get(tap.spec.cluster ?? 'upstream')?.batchBytes ?? DEFAULT_CALL_BYTES
+      box = { tap, records: [], bytes: 0, captures: [], callBytes, builders: new Map() }
+      outboxes.set(tap, box)
+    }
+    return box
+  }
+
+  /**
+   * Which of the capture's taps copy its records from their bytes (record-copies.ts): those that copy records as
+   * they are, to a destination that takes tap batches and whose topic's partitions are known (the first records to
+   * a topic go the decoding way, whose produce() asks for them). Redaction and metadata-only taps decode.
+   */
+  private split(c: Capture): { fast: FastTap[]; slow: ActiveTap[] } {
+    const fast: FastTap[] = []
+    const slow: ActiveTap[] = []
+    for (const tap of c.taps) {
+      const partitions =
+        tap.spec.metadataOnly || tap.redactor.active
+          ? undefined
+          : this.destinations.get(tap.spec.cluster ?? 'upstream')?.batchPartitions(tap.spec.topic)
+      if (partitions === undefined || partitions <= 0) slow.push(tap)
+      else fast.push({ tap, partitions })
+    }
+    return { fast, slow }
+  }
+
   private extract(c: Capture, outboxes: Map<ActiveTap, Outbox>): void {
-    const result = extractRecords(c, this.config.instance, (e: Extracted) => {
-      let box = outboxes.get(e.tap)
-      if (box === undefined) {
-        const callBytes = this.destinations.get(e.tap.spec.cluster ?? 'upstream')?.batchBytes ?? DEFAULT_CALL_BYTES
-        box = { tap: e.tap, records: [], bytes: 0, captures: [], callBytes }
-        outboxes.set(e.tap, box)
-      }
-      // A call's keyless records go to one partition (the producer's round robin is per call), and a Produce request
-      // carries one batch per partition: calls of about a batch each spread over the topic's partitions, so every
-      // request carries a batch for each of them instead of one.
-      if (box.records.length >= RECORDS_PER_CALL || box.bytes >= box.callBytes) {
-        this.send(box)
-        box.records = []
-        box.bytes = 0
-        box.captures = []
-      }
-      box.records.push(e.record)
-      box.bytes += e.bytes
-      if (box.captures[box.captures.length - 1] !== c) box.captures.push(c)
-    })
+    const { fast, slow } = this.split(c)
+    if (fast.length > 0) {
+      const result = copyRecords(
+        c,
+        fast,
+        this.config.instance,
+        (tap, partition, need) => this.builderFor(this.outboxFor(outboxes, tap), partition, need),
+        this.provenance,
+      )
+      this.noteUnreadable(
+        c,
+        fast.map((f) => f.tap),
+        result,
+      )
+    }
+    if (slow.length === 0) return
+    const result = extractRecords(
+      c,
+      this.config.instance,
+      (e: Extracted) => {
+        const box = this.outboxFor(outboxes, e.tap)
+        // A call's keyless records go to one partition (the producer's round robin is per call), and a Produce request
+        // carries one batch per partition: calls of about a batch each spread over the topic's partitions, so every
+        // request carries a batch for each of them instead of one.
+        if (box.records.length >= RECORDS_PER_CALL || box.bytes >= box.callBytes) {
+          this.send(box)
+          box.records = []
+          box.bytes = 0
+          box.captures = []
+        }
+        box.records.push(e.record)
+        box.bytes += e.bytes
+        if (box.captures[box.captures.length - 1] !== c) box.captures.push(c)
+      },
+      slow,
+    )
     if (result.decompressedBytes > 0) {
       // The copies point into the decompressed records until they are produced: that memory is held too.
       this.budget.force(result.decompressedBytes, 0)
       c.heldBytes += result.decompressedBytes
     }
-    if (result.unreadable > 0) {
-      for (const t of c.taps) this.count(t, 'failed', t.selection.share(result.unreadable), 0)
-      this.log.debug({ reason: result.unreadableReason, topic: c.topic }, 'tap could not read some records')
+    this.noteUnreadable(c, slow, result)
+  }
+
+  private noteUnreadable(c: Capture, taps: readonly ActiveTap[], result: ExtractionResult): void {
+    if (result.unreadable === 0) return
+    for (const t of taps) this.count(t, 'failed', t.selection.share(result.unreadable), 0)
+    this.log.debug({ reason: result.unreadableReason, topic: c.topic }, 'tap could not read some records')
+  }
+
+  /** The box's tap batch for `partition`, with room for a copy of `need` bytes (a full one is sent first). */
+  private builderFor(box: Outbox, partition: number | undefined, need: number): TapBatchBuilder {
+    const key = partition ?? -1
+    let b = box.builders.get(key)
+    if (b === undefined) {
+      b = this.spareBuilders.pop() ?? new TapBatchBuilder(partition, TAP_BATCH_BYTES)
+      b.reset(partition, TAP_BATCH_BYTES)
+      box.builders.set(key, b)
+    } else if (b.wouldOverflow(need)) {
+      this.sendBatch(box.tap, b)
+      b.reset(partition, TAP_BATCH_BYTES)
     }
+    return b
   }
 
   private send(box: Outbox): void {
     if (box.records.length === 0) return
     const { tap, records, bytes, captures } = box
-    for (const c of captures) this.outstanding.set(c, (this.outstanding.get(c) ?? 0) + 1)
     const dest = this.destinations.get(tap.spec.cluster ?? 'upstream')
     const settings = { acks: tap.spec.acks, compression: tap.spec.compression }
+    this.produced(tap, dest, records.length, bytes, captures, undefined, () =>
+      dest!.produce(tap.spec.topic, records, settings),
+    )
+  }
+
+  /** Sends a built tap batch: copied into the arena (the builder's scratch is reused at once), then produced. */
+  private sendBatch(tap: ActiveTap, b: TapBatchBuilder): void {
+    const { buf, chunk } = this.arena.copy(b.finish())
+    const dest = this.destinations.get(tap.spec.cluster ?? 'upstream')
+    const settings = { acks: tap.spec.acks, compression: tap.spec.compression }
+    const partition = b.partition
+    this.produced(tap, dest, b.count, b.keyValueBytes, [...b.captures], chunk, () =>
+      dest!.produceBatch(tap.spec.topic, partition, buf, settings),
+    )
+  }
+
+  /**
+   * Produces (after creating the topic, when the tap asks for it) and, once that settles, counts the outcome and lets
+   * go of the captures (and the arena memory of a tap batch) the copies came from.
+   */
+  private produced(
+    tap: ActiveTap,
+    dest: Destination | undefined,
+    records: number,
+    bytes: number,
+    captures: readonly Capture[],
+    chunk: Chunk | undefined,
+    produce: () => Promise<unknown>,
+  ): void {
+    for (const c of captures) this.outstanding.set(c, (this.outstanding.get(c) ?? 0) + 1)
     const sent =
       dest === undefined
         ? Promise.reject(new Error(`cluster ${tap.spec.cluster} is no longer configured`))
         : tap.spec.createTopic !== undefined
-          ? dest
-              .ensureTopic(tap.spec.topic, tap.spec.createTopic)
-              .then(() => dest.produce(tap.spec.topic, records, settings))
-          : dest.produce(tap.spec.topic, records, settings)
+          ? dest.ensureTopic(tap.spec.topic, tap.spec.createTopic).then(produce)
+          : produce()
     let holdMs = 0
     sent
       .then(
-        () => this.count(tap, 'tapped', records.length, bytes),
+        () => this.count(tap, 'tapped', records, bytes),
         (err: unknown) => {
-          this.count(tap, 'failed', records.length, bytes)
+          this.count(tap, 'failed', records, bytes)
           holdMs = dest === undefined || neverQueued(err) ? 0 : dest.deliveryTimeoutMs
         },
       )
       .finally(() => {
+        // A produce call fails at its first failed batch while its other batches may still wait in the producer,
+        // pointing into these copies: they (and their room in the budget) stay until the producer must have let
+        // go of them, at its delivery timeout.
+        const release = () => {
+          if (chunk !== undefined) this.arena.release(chunk)
+          for (const c of doneWith) this.discard(c)
+        }
+        const doneWith: Capture[] = []
         for (const c of captures) {
           const left = (this.outstanding.get(c) ?? 1) - 1
           if (left > 0) {
@@ -469,12 +589,10 @@ export class TapEngine {
             continue
           }
           this.outstanding.delete(c)
-          // A produce call fails at its first failed batch while its other batches may still wait in the producer,
-          // pointing into this copy: the copy (and its room in the budget) stays until the producer must have let
-          // go of them, at its delivery timeout.
-          if (holdMs === 0) this.discard(c)
-          else this.setup.clock.setTimer(holdMs, () => this.discard(c))
+          doneWith.push(c)
         }
+        if (holdMs === 0) release()
+        else this.setup.clock.setTimer(holdMs, release)
       })
   }
 

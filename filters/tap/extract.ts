@@ -31,9 +31,15 @@ export interface ExtractionResult {
   readonly unreadableReason: string | undefined
 }
 
-export function extractRecords(capture: Capture, instance: string, emit: (e: Extracted) => void): ExtractionResult {
+export function extractRecords(
+  capture: Capture,
+  instance: string,
+  emit: (e: Extracted) => void,
+  /** The taps to copy for (default: all the capture's; the others copy encoded bytes, record-copies.ts). */
+  taps: readonly ActiveTap[] = capture.taps,
+): ExtractionResult {
   // Taps stopped since the copy was taken still get it: it was theirs when the client's message passed.
-  const perTap = capture.taps.map((tap) => ({ tap, headers: captureHeaders(capture, tap.name, instance) }))
+  const perTap = taps.map((tap) => ({ tap, headers: captureHeaders(capture, tap.name, instance) }))
   let decompressedBytes = 0
   let unreadable = 0
   let unreadableReason: string | undefined

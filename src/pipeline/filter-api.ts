@@ -51,6 +51,7 @@ export {
   isRetriable,
   kafkaErrorName,
   type NamedProduceTopic,
+  partitionForKey,
   produceTopics,
   requestPartitions,
   setThrottleTimeMs,

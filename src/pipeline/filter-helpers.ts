@@ -24,6 +24,12 @@ export {
   throttleTimeMs,
 } from '../../codec/messages/message-helpers.js'
 
+/**
+ * Kafka's default partition of a key (murmur2, as the Java producer and the sidecar's own client place keys), for a
+ * filter that partitions the batches it hands to UpstreamClientService.produceRecordBatch itself.
+ */
+export { partitionForKey } from '../upstream-client/partitioner.js'
+
 /** One topic of a Produce request, named (see produceTopics). */
 export interface NamedProduceTopic {
   /** The topic's name; undefined for an id the cluster does not know (the broker answers UNKNOWN_TOPIC_ID). */

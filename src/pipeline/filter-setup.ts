@@ -60,6 +60,25 @@ export interface UpstreamClientService {
     records: readonly OwnRecord[],
     options?: { readonly acks?: 0 | 1 | -1; readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' },
   ): Promise<readonly { readonly partition: number; readonly offset: bigint }[]>
+  /**
+   * Produces one record batch the filter encoded itself: a whole batch v2 (codec writeRecordBatchHeader),
+   * uncompressed (compressed here when `compression` says so), records numbered 0..count-1. To `partition`, or when
+   * undefined to the next partition round robin (as a call of keyless records). For a filter that copies records
+   * from a client's batches without decoding them (the tap): no object per record. `batch` is not copied and must
+   * stay unchanged until the promise settles, or until the producer's delivery timeout after a rejection.
+   * Optional: implementations from before it exist.
+   */
+  produceRecordBatch?(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options?: { readonly acks?: 0 | 1 | -1; readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' },
+  ): Promise<{ readonly partition: number; readonly baseOffset: bigint }>
+  /**
+   * The topic's partition count as the client knows it now, without asking the cluster (undefined before anything
+   * was produced to it): what a filter that partitions its own batches by key needs. Optional, as produceRecordBatch.
+   */
+  partitionCount?(topic: string): number | undefined
   /** Whether the cluster answers, and why not when it does not (for /readyz detail). */
   health(): { readonly connected: boolean; readonly lastError?: string }
 }

@@ -56,6 +56,22 @@ export class OwnUpstreamClient implements UpstreamClientService {
     return (await this.started()).produce(topic, records, options)
   }
 
+  produceRecordBatch(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options?: Parameters<NonNullable<UpstreamClientService['produceRecordBatch']>>[3],
+  ): Promise<{ readonly partition: number; readonly baseOffset: bigint }> {
+    // Straight to the client once it is made: a tap calls this for every batch it builds.
+    const client = this.client
+    if (client !== undefined) return client.produceBatch(topic, partition, batch, options)
+    return this.started().then((c) => c.produceBatch(topic, partition, batch, options))
+  }
+
+  partitionCount(topic: string): number | undefined {
+    return this.client?.partitionCount(topic)
+  }
+
   health(): { readonly connected: boolean; readonly lastError?: string } {
     if (this.client === undefined) return { connected: false, lastError: 'not started (no filter has used it yet)' }
     return this.client.health()

@@ -25,6 +25,7 @@ import {
   type Uuid,
 } from './metadata.js'
 import { DEFAULT_PRODUCER, type SendTarget, type UpstreamClientHealth, type UpstreamClientOptions } from './options.js'
+import type { BatchMetadata } from './produce-batch.js'
 import type { ProduceOptions, ProducerRecord, RecordMetadata } from './produce-records.js'
 import { Producer } from './producer.js'
 import { SOFTWARE_VERSION } from './software-version.js'
@@ -192,6 +193,27 @@ export class UpstreamClient extends EventEmitter {
     if (this.closed) return Promise.reject(new ClientClosedError())
     this.ensureStarted()
     return this.producer.produce(topic, records, options)
+  }
+
+  /**
+   * Produces a record batch encoded by the caller (uncompressed, records numbered 0..count-1; prebuilt-batch.ts) as
+   * one batch to `partition`, or to the next partition round robin when undefined; resolves with its base offset.
+   * See Producer.produceBatch: the batch must stay unchanged until the call settles.
+   */
+  produceBatch(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options?: Omit<ProduceOptions, 'partition'>,
+  ): Promise<BatchMetadata> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    this.ensureStarted()
+    return this.producer.produceBatch(topic, partition, batch, options)
+  }
+
+  /** The topic's partition count as the client's metadata has it; undefined before anything produced to it. */
+  partitionCount(topic: string): number | undefined {
+    return this.producer.partitionCount(topic)
   }
 
   /** Sends what is queued without waiting for linger; resolves when all of it is acknowledged or failed. */
@@ -420,4 +442,5 @@ export class UpstreamClient extends EventEmitter {
 }
 
 export type { ProducerOptions, SendTarget, UpstreamClientHealth, UpstreamClientOptions } from './options.js'
+export type { BatchMetadata } from './produce-batch.js'
 export type { ProduceOptions, ProducerRecord, RecordMetadata } from './produce-records.js'

@@ -1,7 +1,7 @@
 import type net from 'node:net'
 import { FrameDecoder } from '../../codec/frame-decoder.js'
 import { peekResponseCorrelationId } from '../../codec/header.js'
-import { type ApiKeyNumber, decodeResponse, encodeRequest } from '../../codec/messages/frames.js'
+import { type ApiKeyNumber, decodeResponse, encodeRequest, encodeRequestPieces } from '../../codec/messages/frames.js'
 import type { ApiVersionsResponse } from '../../codec/messages/generated/api-versions-response.js'
 import {
   API_DEFINITIONS,
@@ -74,6 +74,18 @@ function responseVersion(frame: Buffer, apiKey: number, requested: number): numb
 /** Correlation ids are int32; wrap before overflow (ids only need to be unique among requests in flight). */
 const MAX_CORRELATION_ID = 0x7fffffff
 
+export interface SendOptions {
+  /** Write large bytes values (records) from where they lie instead of copying them into the frame (see request). */
+  readonly referenceRecords?: boolean
+}
+
+/**
+ * Bytes values this large are written from where they lie with `referenceRecords`: a copy of a Produce request's
+ * batches into one new frame is a large fresh allocation per request, every page of it faulted in as it is written;
+ * below this size a copy costs less than the extra piece of the write.
+ */
+const REFERENCE_FROM = 1024
+
 export class BrokerConnection {
   readonly target: HostPort
   readonly nodeId: number
@@ -88,7 +100,7 @@ export class BrokerConnection {
   private closedWith: Error | null | undefined
   /** KIP-219: after a response with throttle_time_ms > 0 the client holds its requests until the throttle ends. */
   private throttledUntil = 0
-  private held: { frame: Buffer; written?: (err?: Error | null) => void }[] = []
+  private held: { frame: Buffer[]; written?: (err?: Error | null) => void }[] = []
   private heldTimer: NodeJS.Timeout | undefined
 
   private constructor(socket: net.Socket, options: BrokerConnectionOptions) {
@@ -163,17 +175,32 @@ export class BrokerConnection {
     )
   }
 
-  /** Sends a request and resolves with the decoded response body. */
-  request<K extends ApiKeyNumber>(apiKey: K, version: number, body: RequestByApiKey[K]): Promise<ResponseByApiKey[K]> {
-    return this.sendRaw(apiKey, version, body, true) as Promise<ResponseByApiKey[K]>
+  /**
+   * Sends a request and resolves with the decoded response body. `options.referenceRecords`: records (and other
+   * bytes values of REFERENCE_FROM bytes or more) are written from where they are instead of copied into the frame;
+   * only for a caller that owns them and keeps them unchanged until the request settles (the producer's batches),
+   * since the socket may read them after this returns.
+   */
+  request<K extends ApiKeyNumber>(
+    apiKey: K,
+    version: number,
+    body: RequestByApiKey[K],
+    options: SendOptions = {},
+  ): Promise<ResponseByApiKey[K]> {
+    return this.sendRaw(apiKey, version, body, true, options) as Promise<ResponseByApiKey[K]>
   }
 
   /**
    * Sends a request the broker does not answer (Produce with acks=0); resolves once the bytes are handed to the
-   * socket.
+   * socket (written, with `referenceRecords`). Options as request's.
    */
-  sendWithoutResponse<K extends ApiKeyNumber>(apiKey: K, version: number, body: RequestByApiKey[K]): Promise<void> {
-    return this.sendRaw(apiKey, version, body, false) as Promise<void>
+  sendWithoutResponse<K extends ApiKeyNumber>(
+    apiKey: K,
+    version: number,
+    body: RequestByApiKey[K],
+    options: SendOptions = {},
+  ): Promise<void> {
+    return this.sendRaw(apiKey, version, body, false, options) as Promise<void>
   }
 
   /** Ends the connection; requests still waiting are rejected (with `err` as the cause, when given). */
@@ -209,7 +236,13 @@ export class BrokerConnection {
     this.close(err)
   }
 
-  private sendRaw(apiKey: number, version: number, body: unknown, expectResponse: boolean): Promise<unknown> {
+  private sendRaw(
+    apiKey: number,
+    version: number,
+    body: unknown,
+    expectResponse: boolean,
+    options: SendOptions = {},
+  ): Promise<unknown> {
     if (this.closedWith instanceof ConnectionClosedError) return Promise.reject(this.closedWith)
     if (this.closedWith !== undefined) {
       const why = this.closedWith === null ? 'closed by the client' : this.closedWith.message
@@ -217,12 +250,17 @@ export class BrokerConnection {
     }
     const correlationId = this.nextCorrelationId
     this.nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1
-    let frame: Buffer
+    let frame: Buffer[]
     try {
-      frame = encodeRequest(
-        { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: this.options.clientId },
-        body,
-      )
+      const header = {
+        requestApiKey: apiKey,
+        requestApiVersion: version,
+        correlationId,
+        clientId: this.options.clientId,
+      }
+      frame = options.referenceRecords
+        ? encodeRequestPieces(header, body, REFERENCE_FROM)
+        : [encodeRequest(header, body)]
     } catch (err) {
       return Promise.reject(err)
     }
@@ -245,7 +283,7 @@ export class BrokerConnection {
     })
   }
 
-  private write(frame: Buffer, written?: (err?: Error | null) => void): void {
+  private write(frame: Buffer[], written?: (err?: Error | null) => void): void {
     if (this.held.length > 0 || Date.now() < this.throttledUntil) {
       this.held.push({ frame, ...(written && { written }) })
       if (this.heldTimer === undefined) {
@@ -254,7 +292,20 @@ export class BrokerConnection {
       }
       return
     }
-    this.socket.write(frame, written)
+    this.writeFrame(frame, written)
+  }
+
+  /** A frame of one piece, or of several written together (corked: one writev), `written` called after the last. */
+  private writeFrame(frame: Buffer[], written?: (err?: Error | null) => void): void {
+    if (frame.length === 1) {
+      this.socket.write(frame[0]!, written)
+      return
+    }
+    this.socket.cork()
+    const last = frame.length - 1
+    for (let i = 0; i < last; i++) this.socket.write(frame[i]!)
+    this.socket.write(frame[last]!, written)
+    this.socket.uncork()
   }
 
   private releaseHeld(): void {
@@ -268,7 +319,7 @@ export class BrokerConnection {
     const held = this.held
     this.held = []
     this.socket.cork()
-    for (const h of held) this.socket.write(h.frame, h.written)
+    for (const h of held) this.writeFrame(h.frame, h.written)
     this.socket.uncork()
   }
 

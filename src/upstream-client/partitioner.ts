@@ -12,13 +12,15 @@ const SEED = 0x9747b28c
 const M = 0x5bd1e995
 const R = 24
 
-/** Kafka's Utils.murmur2: a signed 32-bit hash, equal to what the Java client computes for the same bytes. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length
+/**
+ * Kafka's Utils.murmur2: a signed 32-bit hash, equal to what the Java client computes for the same bytes; of
+ * `data[start, start + length)` when given (a key read in place, without a view of it).
+ */
+export function murmur2(data: Uint8Array, start = 0, length = data.length - start): number {
   let h = SEED ^ length
   const words = length >>> 2
   for (let i = 0; i < words; i++) {
-    const o = i << 2
+    const o = start + (i << 2)
     let k = data[o]! | (data[o + 1]! << 8) | (data[o + 2]! << 16) | (data[o + 3]! << 24)
     k = Math.imul(k, M)
     k ^= k >>> R
@@ -26,7 +28,7 @@ export function murmur2(data: Uint8Array): number {
     h = Math.imul(h, M) ^ k
   }
   // The last 1-3 bytes fold in from the highest down (Java: a switch on length % 4 that falls through).
-  const tail = length & ~3
+  const tail = start + (length & ~3)
   const rest = length & 3
   if (rest === 3) h ^= data[tail + 2]! << 16
   if (rest >= 2) h ^= data[tail + 1]! << 8
@@ -45,7 +47,12 @@ export function toPositive(n: number): number {
   return n & 0x7fffffff
 }
 
-/** The partition the Java producer's default partitioner picks for this key. */
-export function partitionForKey(key: Uint8Array, numPartitions: number): number {
-  return toPositive(murmur2(key)) % numPartitions
+/** The partition the Java producer's default partitioner picks for this key (`key[start, start + length)` if given). */
+export function partitionForKey(
+  key: Uint8Array,
+  numPartitions: number,
+  start = 0,
+  length = key.length - start,
+): number {
+  return toPositive(murmur2(key, start, length)) % numPartitions
 }

@@ -1,8 +1,9 @@
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ProduceRequestTopicProduceData } from '../../codec/messages/generated/produce-request.js'
-import type { CompressionType } from '../../codec/records/compression/index.js'
+import { CompressionType } from '../../codec/records/compression/index.js'
 import type { RecordInput } from '../../codec/records/record.js'
-import { encodeRecordBatch } from '../../codec/records/record-batch-encoder.js'
+import { RecordBatch } from '../../codec/records/record-batch.js'
+import { encodeRecordBatch, recompressBatch } from '../../codec/records/record-batch-encoder.js'
 import type { BrokerConnection } from './connection.js'
 import { InvalidRequestError } from './errors.js'
 import type { ClusterMetadata } from './metadata.js'
@@ -20,6 +21,19 @@ export interface Delivery {
   settled: boolean
   resolve(results: RecordMetadata[]): void
   reject(err: Error): void
+}
+
+/** One produceBatch() call: a batch the caller encoded, answered as a whole. */
+export interface BatchDelivery {
+  resolve(result: BatchMetadata): void
+  reject(err: Error): void
+}
+
+/** Where a batch of produceBatch() landed: its first record's offset (-1n with acks=0), the rest following it. */
+export interface BatchMetadata {
+  readonly partition: number
+  readonly baseOffset: bigint
+  readonly recordCount: number
 }
 
 export interface PartitionQueue {
@@ -45,6 +59,8 @@ export interface Batch {
   retryAt: number
   lastError: Error | undefined
   encoded: Buffer | undefined
+  /** A batch the caller encoded (produceBatch): sent as it is, or recompressed; `records` stays empty. */
+  readonly prebuilt?: { readonly batch: Buffer; readonly recordCount: number; readonly delivery: BatchDelivery }
 }
 
 export interface PendingRequest {
@@ -56,7 +72,7 @@ export interface PendingRequest {
   byResponseKey?: Map<string, Batch>
 }
 
-export function newBatch(queue: PartitionQueue, now: number): Batch {
+export function newBatch(queue: PartitionQueue, now: number, prebuilt?: Batch['prebuilt']): Batch {
   return {
     queue,
     records: [],
@@ -69,12 +85,19 @@ export function newBatch(queue: PartitionQueue, now: number): Batch {
     retryAt: 0,
     lastError: undefined,
     encoded: undefined,
+    // Always present (undefined for records), so that every batch has the same shape.
+    prebuilt,
   }
 }
 
 /** Gives each record its offset (baseOffset + its index; -1 without an answer, acks=0) and resolves finished calls. */
 export function resolveBatch(b: Batch, baseOffset: bigint | undefined): void {
   const { topic, partition } = b.queue
+  const pre = b.prebuilt
+  if (pre !== undefined) {
+    pre.delivery.resolve({ partition, baseOffset: baseOffset ?? -1n, recordCount: pre.recordCount })
+    return
+  }
   for (let i = 0; i < b.records.length; i++) {
     const d = b.owners[i]!
     if (d.settled) continue
@@ -88,6 +111,7 @@ export function resolveBatch(b: Batch, baseOffset: bigint | undefined): void {
 
 /** Rejects every call with a record in the batch (a call fails as a whole, at its first failed batch). */
 export function rejectBatch(b: Batch, err: Error): void {
+  b.prebuilt?.delivery.reject(err)
   for (const d of b.owners) {
     if (d.settled) continue
     d.settled = true
@@ -124,9 +148,15 @@ export function produceTopicData(
       t = version >= 13 ? { topicId: topicKey, partitionData: [] } : { name: q.topic, partitionData: [] }
       byTopic.set(q.topic, t)
     }
-    b.encoded ??= encodeRecordBatch(b.records, { compression: q.compression })
+    b.encoded ??= encodedBatch(b, q.compression)
     t.partitionData.push({ index: q.partition, records: b.encoded })
     r.byResponseKey.set(`${topicKey}:${q.partition}`, b)
   }
   return [...byTopic.values()]
+}
+
+function encodedBatch(b: Batch, compression: CompressionType): Buffer {
+  const pre = b.prebuilt
+  if (pre === undefined) return encodeRecordBatch(b.records, { compression })
+  return compression === CompressionType.None ? pre.batch : recompressBatch(new RecordBatch(pre.batch), compression)
 }

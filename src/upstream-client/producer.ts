@@ -20,8 +20,10 @@ import {
 import { invalidatesMetadata, isRetriable } from './kafka-errors.js'
 import type { ClusterMetadata, TopicView } from './metadata.js'
 import { partitionForKey } from './partitioner.js'
+import { checkedPrebuiltBatch } from './prebuilt-batch.js'
 import {
   type Batch,
+  type BatchMetadata,
   type Delivery,
   newBatch,
   type PartitionQueue,
@@ -130,6 +132,87 @@ export class Producer {
     const known = this.port.metadata.topic(topic)
     if (known !== undefined) return this.enqueue(known, records, options)
     return this.port.topic(topic).then((view) => this.enqueue(view, records, options))
+  }
+
+  /**
+   * Produces a record batch the caller encoded (uncompressed, baseOffset 0, offset deltas 0..count-1: see
+   * prebuilt-batch.ts), as one batch of its own to `partition`, or without one to the next partition round robin,
+   * as a produce() call of keyless records. For callers that copy records from other batches without decoding
+   * them (the tap filter): no object per record on the way in or out. The batch is not copied: it must stay
+   * unchanged until the promise settles (or the delivery timeout has passed, if it rejects early).
+   */
+  produceBatch(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options: Omit<ProduceOptions, 'partition'> = {},
+  ): Promise<BatchMetadata> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    if ((options.compression ?? this.settings.compression) === 'zstd' && zstdCompressorName() === 'stored') {
+      return prepareZstdCompression().then(() => this.produceBatchTo(topic, partition, batch, options))
+    }
+    return this.produceBatchTo(topic, partition, batch, options)
+  }
+
+  private produceBatchTo(
+    topic: string,
+    partition: number | undefined,
+    batch: Buffer,
+    options: Omit<ProduceOptions, 'partition'>,
+  ): Promise<BatchMetadata> {
+    const known = this.port.metadata.topic(topic)
+    if (known !== undefined) return this.enqueueBatch(known, partition, batch, options)
+    return this.port.topic(topic).then((view) => this.enqueueBatch(view, partition, batch, options))
+  }
+
+  private enqueueBatch(
+    view: TopicView,
+    partition: number | undefined,
+    batch: Buffer,
+    options: Omit<ProduceOptions, 'partition'>,
+  ): Promise<BatchMetadata> {
+    if (this.closed) return Promise.reject(new ClientClosedError())
+    let recordCount: number
+    try {
+      recordCount = checkedPrebuiltBatch(batch)
+    } catch (err) {
+      return Promise.reject(new InvalidRequestError(`a batch for ${view.name}: ${(err as Error).message}`))
+    }
+    const size = batch.length
+    if (size + BATCH_OVERHEAD > this.settings.maxRequestBytes)
+      return Promise.reject(
+        new InvalidRequestError(
+          `a batch of ${size} bytes for ${view.name} is larger than maxRequestBytes (${this.settings.maxRequestBytes})`,
+        ),
+      )
+    const count = view.partitions.length
+    const p = partition ?? this.choosePartition(view)
+    if (!Number.isInteger(p) || p < 0 || p >= count)
+      return Promise.reject(
+        new InvalidRequestError(`partition ${p} does not exist: ${view.name} has ${count} partitions`),
+      )
+    if (this.buffered + size > this.settings.bufferBytes)
+      return Promise.reject(new BufferFullError(this.settings.bufferBytes))
+    this.port.metadata.track(view.name)
+    this.buffered += size
+    const acks = options.acks ?? this.settings.acks
+    const compression = compressionType(options.compression ?? this.settings.compression)
+    return new Promise<BatchMetadata>((resolve, reject) => {
+      const q = this.queueFor(view.name, p, acks, compression)
+      // The batch open for appends (records of produce() calls) closes: records stay in the order they came.
+      const open = q.batches[q.batches.length - 1]
+      if (open !== undefined) open.closed = true
+      const b = newBatch(q, Date.now(), { batch, recordCount, delivery: { resolve, reject } })
+      b.bytes = size
+      b.closed = true
+      q.batches.push(b)
+      this.scheduleDrain()
+    })
+  }
+
+  /** Partitions of a topic the client has metadata for (undefined until something asked for it). */
+  partitionCount(topic: string): number | undefined {
+    return this.port.metadata.topic(topic)?.partitions.length
   }
 
   /** Sends everything queued now without waiting for linger, and resolves when all of it has settled. */
@@ -308,13 +391,16 @@ export class Producer {
     for (;;) {
       const requests = new Map<string, PendingRequest>()
       for (const q of this.queues.values()) {
-        const b = q.batches[0]
-        if (b === undefined) continue
-        if (now - b.createdAt >= s.deliveryTimeoutMs) {
+        // Every batch past its delivery timeout fails now, not only the head: otherwise a queue of many batches
+        // (a tap's batches while its cluster is down) fails one per pass, and batches added meanwhile expire
+        // behind it before they are ever sent.
+        let b = q.batches[0]
+        while (b !== undefined && now - b.createdAt >= s.deliveryTimeoutMs) {
           q.batches.shift()
           this.fail(b, new DeliveryTimeoutError(q.topic, q.partition, s.deliveryTimeoutMs, b.lastError))
-          continue
+          b = q.batches[0]
         }
+        if (b === undefined) continue
         const readyAt = b.closed || this.flushing > 0 ? b.retryAt : Math.max(b.retryAt, b.createdAt + s.lingerMs)
         if (readyAt > now) {
           nextWake = Math.min(nextWake, readyAt, b.createdAt + s.deliveryTimeoutMs)
@@ -378,10 +464,11 @@ export class Producer {
       const topicData = produceTopicData(r, version, this.port.metadata)
       const body = { transactionalId: null, acks: r.acks, timeoutMs: this.settings.requestTimeoutMs, topicData }
       if (r.acks === 0) {
-        await conn.sendWithoutResponse(ApiKey.Produce, version, body)
+        // The batches are the producer's, unchanged until the request settles: written from where they are.
+        await conn.sendWithoutResponse(ApiKey.Produce, version, body, { referenceRecords: true })
         for (const b of r.batches) this.complete(b, undefined)
       } else {
-        const res = await conn.request(ApiKey.Produce, version, body)
+        const res = await conn.request(ApiKey.Produce, version, body, { referenceRecords: true })
         this.onResponse(r, res, version, conn)
       }
     } catch (err) {

@@ -2,11 +2,19 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { MetadataRequest } from '../../codec/messages/generated/metadata-request.js'
+import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
+import { encodeRecordBatch } from '../../codec/records/index.js'
 import { UpstreamConnector } from '../../src/server/upstream-connector.js'
 import { BrokerConnection, type BrokerConnectionOptions } from '../../src/upstream-client/connection.js'
 import { ConnectionClosedError, RequestTimeoutError } from '../../src/upstream-client/errors.js'
 import { waitFor } from '../harness/wait-for.js'
-import { codecApiVersions, metadataAnswer, type ScriptedBroker, startScriptedBroker } from './scripted-broker.js'
+import {
+  codecApiVersions,
+  metadataAnswer,
+  produceAnswer,
+  type ScriptedBroker,
+  startScriptedBroker,
+} from './scripted-broker.js'
 
 const log = pino({ level: 'silent' })
 let broker: ScriptedBroker | undefined
@@ -143,6 +151,43 @@ describe('BrokerConnection', () => {
     expect(broker.requests).toHaveLength(2) // ApiVersions and the throttled one: the rest is held
     await Promise.all(later)
     expect(broker.requests.slice(2).map((r) => (r.body as MetadataRequest).topics![0]!.name)).toEqual(['x', 'y'])
+    conn.close()
+  })
+
+  it('writes records from where they lie with referenceRecords, throttled or not: the broker reads the same bytes', async () => {
+    const brokers = [{ nodeId: 1, host: 'h', port: 1 }]
+    const logs = new Map<string, bigint>()
+    broker = await startScriptedBroker(1, (req) => {
+      if (req.apiKey === ApiKey.Produce) return produceAnswer(req, logs)
+      if (req.apiKey !== ApiKey.Metadata) return undefined
+      const answer = metadataAnswer(brokers, {})
+      ;(answer as { body: { throttleTimeMs: number } }).body.throttleTimeMs = 300
+      return answer
+    })
+    const conn = await BrokerConnection.open(options(broker))
+    const batch = (fill: number) =>
+      encodeRecordBatch([
+        { key: null, value: Buffer.alloc(5000, fill) },
+        { key: null, value: Buffer.alloc(10, fill) },
+      ])
+    const produce = (records: Buffer): ProduceRequest => ({
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topicData: [{ name: 't', partitionData: [{ index: 0, records }] }],
+    })
+    const sent = [batch(1), batch(2), batch(3)]
+    await conn.request(ApiKey.Produce, 9, produce(sent[0]!), { referenceRecords: true })
+    await conn.request(ApiKey.Metadata, 12, metadataOf('throttle'))
+    // Held while throttled, then written as pieces.
+    await Promise.all([
+      conn.request(ApiKey.Produce, 9, produce(sent[1]!), { referenceRecords: true }),
+      conn.request(ApiKey.Produce, 9, produce(sent[2]!), { referenceRecords: true }),
+    ])
+    const received = broker.requests
+      .filter((r) => r.apiKey === ApiKey.Produce)
+      .map((r) => Buffer.from((r.body as ProduceRequest).topicData[0]!.partitionData[0]!.records!))
+    expect(received).toEqual(sent)
     conn.close()
   })
 })

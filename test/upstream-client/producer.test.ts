@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
-import { readBatches } from '../../codec/records/index.js'
+import { CompressionType, encodeRecordBatch, readBatches } from '../../codec/records/index.js'
 import type { RecordBatch } from '../../codec/records/record-batch.js'
 import { UpstreamConnector } from '../../src/server/upstream-connector.js'
 import { UpstreamClient, type UpstreamClientOptions } from '../../src/upstream-client/client.js'
@@ -211,5 +211,95 @@ describe('UpstreamClient produce (scripted brokers)', () => {
     })
     await u.close({ timeoutMs: 200 })
     expect((await pending).code).toBe('KSC_ERR_UPSTREAM_CLIENT_SHUT_DOWN')
+  })
+})
+
+describe('UpstreamClient produceBatch (scripted brokers)', () => {
+  const batchOf = (values: string[], options: Parameters<typeof encodeRecordBatch>[1] = {}) =>
+    encodeRecordBatch(
+      values.map((v) => ({ key: null, value: Buffer.from(v), timestamp: 1000n })),
+      options,
+    )
+  const sentValues = (c: Cluster, partition: number) =>
+    c
+      .produces()
+      .flatMap((p) => p.req.topicData[0]!.partitionData.filter((d) => d.index === partition))
+      .flatMap((d) => [...readBatches(d.records!)].map((b) => b as RecordBatch))
+
+  it('sends a batch the caller built as it is, after the records produce() queued before it, and resolves its base offset', async () => {
+    const c = await cluster()
+    const u = start(c, { producer: { lingerMs: 50 } })
+    await u.metadata(['t'])
+    const key = keyOnPartition(1)
+    const before = u.produce('t', [{ key, value: 'queued-first' }])
+    const batch = batchOf(['a', 'b', 'c'])
+    const result = await u.produceBatch('t', 1, batch)
+    expect((await before)[0]!.offset).toBe(0n)
+    expect(result).toEqual({ partition: 1, baseOffset: 1n, recordCount: 3 })
+    const batches = sentValues(c, 1)
+    expect(batches.map((b) => [...b.records()].map((r) => r.value!.toString()))).toEqual([
+      ['queued-first'],
+      ['a', 'b', 'c'],
+    ])
+    expect(batches[1]!.raw).toEqual(batch)
+  })
+
+  it('compresses the batch when the call asks for it; without a partition, takes the next one round robin', async () => {
+    const c = await cluster()
+    const u = start(c)
+    await u.metadata(['t'])
+    const first = await u.produceBatch('t', undefined, batchOf(['x', 'y']), { compression: 'lz4' })
+    const second = await u.produceBatch('t', undefined, batchOf(['z']), { compression: 'lz4' })
+    expect(new Set([first.partition, second.partition])).toEqual(new Set([0, 1]))
+    const sent = sentValues(c, first.partition)[0]!
+    expect(sent.compression).toBe(CompressionType.Lz4)
+    expect(sent.verifyCrc()).toBe(true)
+    expect([...sent.records()].map((r) => [r.value!.toString(), r.timestamp, r.offsetDelta])).toEqual([
+      ['x', 1000n, 0],
+      ['y', 1000n, 1],
+    ])
+  })
+
+  it('refuses a batch it cannot send as it is: compressed, misnumbered, or for a partition the topic lacks', async () => {
+    const c = await cluster()
+    const u = start(c)
+    await u.metadata(['t'])
+    const refused = (p: Promise<unknown>) =>
+      p.then(
+        () => 'sent',
+        (e: unknown) => e,
+      )
+    expect(await refused(u.produceBatch('t', 0, batchOf(['a'], { compression: CompressionType.Gzip })))).toBeInstanceOf(
+      InvalidRequestError,
+    )
+    expect(await refused(u.produceBatch('t', 0, batchOf(['a', 'b'], { lastOffsetDelta: 5 })))).toBeInstanceOf(
+      InvalidRequestError,
+    )
+    expect(await refused(u.produceBatch('t', 7, batchOf(['a'])))).toBeInstanceOf(InvalidRequestError)
+    expect(u.partitionCount('t')).toBe(2)
+    expect(u.partitionCount('unknown')).toBeUndefined()
+    expect(c.produces()).toEqual([])
+  })
+})
+
+describe('UpstreamClient delivery timeout (scripted brokers)', () => {
+  it('fails every batch past its delivery timeout at once, not one per pass, so that later batches are not starved', async () => {
+    const c = await cluster()
+    c.leaders = [-1, 2] // partition 0 has no leader: its batches wait, and expire
+    const u = start(c, { producer: { deliveryTimeoutMs: 300, retryBackoffMs: 100 } })
+    await u.metadata(['t'])
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('v'), timestamp: 1000n }])
+    const started = Date.now()
+    const settled = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        u.produceBatch('t', 0, batch).then(
+          () => 'sent',
+          (err: Error) => [err.constructor.name, Date.now() - started],
+        ),
+      ),
+    )
+    expect(settled.every((s) => Array.isArray(s) && s[0] === 'DeliveryTimeoutError')).toBe(true)
+    // One per pass (every retry backoff, 100 ms) would take 3 s for 30 batches.
+    expect(Math.max(...settled.map((s) => (s as [string, number])[1]))).toBeLessThan(1500)
   })
 })

@@ -3,7 +3,7 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { decodeRequest, encodeRequest } from '../../../codec/messages/frames.js'
 import { defaultRequest } from '../../../codec/messages/message-defaults.js'
-import { encodeRecordBatch } from '../../../codec/records/index.js'
+import { encodeRecordBatch, readBatches } from '../../../codec/records/index.js'
 import { isLoopback, TAP_ROUTE } from '../../../filters/tap/admin.js'
 import { TAP_HEADERS } from '../../../filters/tap/decorate.js'
 import { type TapFilter, tapPlugin } from '../../../filters/tap/index.js'
@@ -14,6 +14,7 @@ import {
   type DecodedRequest,
   type Filter,
   type OwnRecord,
+  partitionForKey,
   type UpstreamClientService,
 } from '../../../src/pipeline/filter-api.js'
 import { FakeClock, FakeMetrics, fakeContext, response, setupContext } from '../../support/filter-testing.js'
@@ -36,7 +37,11 @@ class RecordingUpstream implements UpstreamClientService {
     this.gate = undefined
   }
 
+  /** Topics produced to: their partitions are known from then on (partitionCount). */
+  private readonly known = new Set<string>()
+
   async produce(topic: string, records: readonly OwnRecord[], options?: unknown) {
+    this.known.add(topic)
     if (this.gate !== undefined) await this.gate
     if (this.failWith !== undefined) throw this.failWith
     // A producer has encoded the records (copied their bytes) by the time it resolves; so does this one.
@@ -52,6 +57,30 @@ class RecordingUpstream implements UpstreamClientService {
     )
     this.produced.push({ topic, records: copied, options })
     return records.map(() => ({ partition: 0, offset: 0n }))
+  }
+
+  /** Tap batches the tap built itself (produceRecordBatch), with the partition asked for. */
+  readonly batches: { topic: string; partition: number | undefined; count: number }[] = []
+
+  /** Tap batches decode into the records they carry, so that every test sees both ways the tap produces alike. */
+  async produceRecordBatch(topic: string, partition: number | undefined, batch: Buffer, options?: unknown) {
+    if (this.gate !== undefined) await this.gate
+    if (this.failWith !== undefined) throw this.failWith
+    const records: OwnRecord[] = []
+    for (const entry of readBatches(Buffer.from(batch))) {
+      if (entry.kind !== 'batch') throw new Error(`a tap batch that is not a batch: ${entry.kind}`)
+      entry.ensureValidCrc()
+      for (const r of entry.records())
+        records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })
+    }
+    this.produced.push({ topic, records, options })
+    this.batches.push({ topic, partition, count: records.length })
+    return { partition: partition ?? 0, baseOffset: 0n }
+  }
+
+  /** Known once something was produced to the topic (its metadata asked for), as in the sidecar's own client. */
+  partitionCount(topic: string): number | undefined {
+    return this.known.has(topic) ? 4 : undefined
   }
 
   readonly created: unknown[] = []
@@ -180,6 +209,37 @@ describe('tap filter', () => {
     expect(header(a!, TAP_HEADERS.clientId)).toBe('orders-svc')
     expect(h.metrics.values.get('records_total{outcome="tapped",tap="t"}')).toBe(2)
     expect(h.filter.needsResponse!(ApiKey.Produce, 9, undefined as never)).toBe(false)
+  })
+
+  it("copies later records from their encoded bytes into tap batches of its own, keyed ones to their key's partition", async () => {
+    const h = await tapFilter({ taps: [{ name: 't', topic: 'tap-out' }] })
+    const send = (values: string[], baseOffset: bigint) => {
+      const req = produceInto(Buffer.alloc(4096), 'orders', values)
+      h.filter.onRequest!(req, CTX)
+      h.filter.onResponse!(produceAnswer(req, 'orders', baseOffset), CTX)
+    }
+    send(['first'], 0n) // the tap topic's partitions are not known yet: decoded and produced as records
+    await h.idle()
+    expect(h.upstream.batches).toEqual([])
+    send(['second', 'third'], 1n)
+    const keyed = produceInto(Buffer.alloc(4096), 'orders', [])
+    const records = encodeRecordBatch([{ key: Buffer.from('order-7'), value: Buffer.from('fourth'), timestamp: 1000n }])
+    ;(keyed.body as { topicData: { partitionData: { records: Buffer }[] }[] }).topicData[0]!.partitionData[0]!.records =
+      records
+    h.filter.onRequest!(keyed, CTX)
+    h.filter.onResponse!(produceAnswer(keyed, 'orders', 3n), CTX)
+    await h.idle()
+    expect(h.upstream.batches).toEqual([
+      { topic: 'tap-out', partition: undefined, count: 2 },
+      { topic: 'tap-out', partition: partitionForKey(Buffer.from('order-7'), 4), count: 1 },
+    ])
+    expect(h.upstream.records.map((r) => [text(r.value), header(r, TAP_HEADERS.offset), r.timestamp])).toEqual([
+      ['first', '0', 1000n],
+      ['second', '1', 1000n],
+      ['third', '2', 1000n],
+      ['fourth', '3', 1000n],
+    ])
+    expect(h.metrics.values.get('records_total{outcome="tapped",tap="t"}')).toBe(4)
   })
 
   it('keeps its copies: records survive many further requests read into the same buffer before they are produced', async () => {
