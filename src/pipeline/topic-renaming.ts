@@ -24,7 +24,7 @@ export function responseRename(
   request: DecodedRequest | undefined,
   ctxFor: (f: Filter) => FilterContext,
 ): ResponseRename | undefined {
-  if (filters.length === 0 || !canStreamTopicRename(apiKey, apiVersion)) return undefined
+  if (filters.length === 0 || !canStreamTopicRename(apiKey, apiVersion, 'response')) return undefined
   // Checked before any filter is asked, so that none is asked for a response that takes the ordinary way.
   let renamers = 0
   let observerSeen = false
