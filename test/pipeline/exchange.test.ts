@@ -783,6 +783,21 @@ describe('Exchange: a request whose only change is renaming its topics (Filter.r
     expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
   })
 
+  it('the head of a request of several topics, held until its last topic’s name, counts in the held bytes', () => {
+    const { port, exchange } = setup([renamer()])
+    const frame = produce(12, ['audit', 'orders'])
+    // Cut inside the second topic's name, after the first topic's records.
+    const cut = frame.indexOf('orders') + 3
+    expect(cut).toBeGreaterThan(1000)
+    expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+    exchange.requestPiece(Buffer.from(frame.subarray(0, cut)), false)
+    expect(exchange.heldBytes()).toBe(cut)
+    expect(port.upstream).toEqual([])
+    exchange.requestPiece(Buffer.from(frame.subarray(cut)), true)
+    expect(exchange.heldBytes()).toBe(0)
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+  })
+
   it('whole: renamed around the frame’s own pieces; the observers see the client’s names', () => {
     const r = renamer()
     const o = observer()
