@@ -22,6 +22,7 @@ import { Frame } from '../src/pipeline/frame.js'
 import { decodeResponseFrame, reencodeResponse } from '../src/pipeline/message-decoding.js'
 import { fakeContext, request, setupContext } from '../test/support/filter-testing.js'
 import { timeMsArg } from './lib/micro.js'
+import { allocatedPerCall, cpuPerCall } from './lib/rename-cost.js'
 
 const VERSION = 11
 const PIECE = 64 * 1024
@@ -127,47 +128,12 @@ async function main(): Promise<void> {
     ['held: decode from pieces + onResponse + encode around records', held],
     ['streamed: renameResponseTopics + TopicRenameStream', streamed],
   ] as const satisfies readonly (readonly [string, () => readonly Buffer[]])[]) {
-    const cpuUs = cpuPerCall(fn)
+    const cpuUs = cpuPerCall(fn, TIME_MS)
     const allocated = allocatedPerCall(fn)
     const grown = allocated === undefined ? 'n/a (run with --expose-gc)' : allocated.toFixed(0)
     console.log(`| ${name} | ${(cpuUs / mb).toFixed(2)} | ${cpuUs.toFixed(1)} | ${newBytes(fn())} | ${grown} |`)
   }
   if (sink === 0) console.log('')
-}
-
-/** CPU microseconds per call: warm-up, then the best of 5 rounds of TIME_MS / 5 of wall time. */
-function cpuPerCall(fn: () => unknown): number {
-  const warm = performance.now() + TIME_MS / 4
-  while (performance.now() < warm) fn()
-  let best = Number.POSITIVE_INFINITY
-  for (let round = 0; round < 5; round++) {
-    const deadline = performance.now() + TIME_MS / 5
-    const start = process.cpuUsage()
-    let calls = 0
-    while (performance.now() < deadline) {
-      fn()
-      calls++
-    }
-    const used = process.cpuUsage(start)
-    best = Math.min(best, (used.user + used.system) / calls)
-  }
-  return best
-}
-
-/** Heap and array buffer bytes one call leaves behind after a forced collection: the median of 9 calls. */
-function allocatedPerCall(fn: () => unknown): number | undefined {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) return undefined
-  const samples: number[] = []
-  for (let i = 0; i < 9; i++) {
-    gc()
-    const before = process.memoryUsage()
-    fn()
-    const after = process.memoryUsage()
-    samples.push(after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers))
-  }
-  samples.sort((a, b) => a - b)
-  return samples[4]!
 }
 
 await main()

@@ -5,27 +5,109 @@ import { Writer } from '../primitives/writer.js'
 import { ApiKey } from './generated/apis.js'
 
 /**
- * Renaming the topics of a Fetch response (v4-v12, which name topics; v13+ carry topic ids) while it streams, without
- * decoding its partitions into objects or copying its records.
+ * Renaming the topics of a message that carries records and names its topics, while it streams, without decoding
+ * its partitions into objects or copying its records: a Fetch response (v4-v12; v13+ carry topic ids) on its way to
+ * the client, or a Produce request (v3-v12; v13 carries topic ids) on its way to the broker.
  *
  * A rename changes only the topic name strings (and, when a topic is left out, the topic count and that topic's
- * bytes); every other byte, the records above all, is the broker's own. The output is the input cut at those places:
+ * bytes); every other byte, the records above all, is the sender's own. The output is the input cut at those places:
  * views of the input pieces around the new name strings. The one thing a rename changes ahead of the names is the
  * frame's size prefix, so the input is held until the output size is known: once every topic's name has been read
- * and every topic left out has been read to its end. For the usual response of one topic that is its first few dozen
- * bytes; a response of several topics is held up to its last topic's name. From then on each input piece goes on as
+ * and every topic left out has been read to its end. For the usual message of one topic that is its first few dozen
+ * bytes; a message of several topics is held up to its last topic's name. From then on each input piece goes on as
  * it is, and nothing more is read.
  *
- * The bytes after the point where the output size is known are not looked at: like any response the sidecar streams
- * unfiltered, their validity is the client's to judge. A response that ends before its names do is refused (throws).
+ * The bytes after the point where the output size is known are not looked at: like any message the sidecar streams
+ * unfiltered, their validity is the receiver's to judge. A message that ends before its names do is refused (throws).
  */
 
 /** The name each topic of a response becomes for the client; undefined leaves the topic out of the response. */
 export type TopicRename = (name: string) => string | undefined
 
-/** Whether responses of this API and version can be renamed by TopicRenameStream. */
-export function canStreamTopicRename(apiKey: number, apiVersion: number): boolean {
-  return apiKey === ApiKey.Fetch && apiVersion >= 4 && apiVersion <= 12
+/** Whether messages of this API, version and direction can be renamed by TopicRenameStream. */
+export function canStreamTopicRename(apiKey: number, apiVersion: number, direction: 'request' | 'response'): boolean {
+  return layoutOf(apiKey, direction) !== undefined && apiVersion >= LAYOUTS[apiKey]!.minVersion && apiVersion <= 12
+}
+
+/**
+ * Where the topics of a message lie: what comes before the topic count (`head`, which leaves the reader at the
+ * count), and what follows a topic's name up to the next topic (`skipTopic`).
+ */
+interface TopicsLayout {
+  readonly direction: 'request' | 'response'
+  readonly what: string
+  readonly minVersion: number
+  /** The first version whose message (and header) is flexible. */
+  readonly flexibleFrom: number
+  head(r: PiecesReader, apiVersion: number, flexible: boolean): void
+  skipTopic(r: PiecesReader, apiVersion: number, flexible: boolean): void
+}
+
+/** FetchResponse.json: header, throttle_time_ms, error_code and session_id (v7+), then the topics. */
+const FETCH_RESPONSE: TopicsLayout = {
+  direction: 'response',
+  what: 'FetchResponse.Responses',
+  minVersion: 4,
+  flexibleFrom: 12,
+  head(r, v, flexible) {
+    r.int32() // correlation id
+    if (flexible) r.skipTaggedFields() // response header v1
+    r.int32() // throttle_time_ms
+    if (v >= 7) r.skip(6, 'error_code and session_id')
+  },
+  skipTopic(r, v, flexible) {
+    const n = r.arrayLength(flexible, false, 'FetchResponse.Responses.Partitions')
+    for (let i = 0; i < n; i++) {
+      // partition_index, error_code, high_watermark, last_stable_offset (v4+), log_start_offset (v5+)
+      r.skip(4 + 2 + 8 + 8 + (v >= 5 ? 8 : 0), 'partition fields')
+      const aborted = r.arrayLength(flexible, true, 'FetchResponse.Responses.Partitions.AbortedTransactions')
+      for (let a = 0; a < aborted; a++) {
+        r.skip(16, 'aborted transaction') // producer_id, first_offset
+        if (flexible) r.skipTaggedFields()
+      }
+      if (v >= 11) r.skip(4, 'preferred_read_replica')
+      r.skipBytes(flexible, 'FetchResponse.Responses.Partitions.Records')
+      if (flexible) r.skipTaggedFields()
+    }
+    if (flexible) r.skipTaggedFields()
+  },
+}
+
+/**
+ * ProduceRequest.json: request header (v1, v2 from v9 with its tagged fields; the client id keeps its int16 length
+ * even then), transactional_id (nullable), acks, timeout_ms, then the topics.
+ */
+const PRODUCE_REQUEST: TopicsLayout = {
+  direction: 'request',
+  what: 'ProduceRequest.TopicData',
+  minVersion: 3,
+  flexibleFrom: 9,
+  head(r, _v, flexible) {
+    r.skip(8, 'request api key, version and correlation id')
+    r.skipString(false, 'RequestHeader.ClientId')
+    if (flexible) r.skipTaggedFields() // request header v2
+    r.skipString(flexible, 'ProduceRequest.TransactionalId')
+    r.skip(6, 'acks and timeout_ms')
+  },
+  skipTopic(r, _v, flexible) {
+    const n = r.arrayLength(flexible, false, 'ProduceRequest.TopicData.PartitionData')
+    for (let i = 0; i < n; i++) {
+      r.skip(4, 'partition index')
+      r.skipBytes(flexible, 'ProduceRequest.TopicData.PartitionData.Records')
+      if (flexible) r.skipTaggedFields()
+    }
+    if (flexible) r.skipTaggedFields()
+  },
+}
+
+const LAYOUTS: Readonly<Record<number, TopicsLayout>> = {
+  [ApiKey.Fetch]: FETCH_RESPONSE,
+  [ApiKey.Produce]: PRODUCE_REQUEST,
+}
+
+function layoutOf(apiKey: number, direction: 'request' | 'response'): TopicsLayout | undefined {
+  const layout = LAYOUTS[apiKey]
+  return layout?.direction === direction ? layout : undefined
 }
 
 /** Replace the input bytes [start, end) with `bytes`. */
@@ -45,6 +127,7 @@ export class TopicRenameStream {
   private received = 0
   private readonly edits: Edit[] = []
   private readonly flexible: boolean
+  private readonly layout: TopicsLayout
   /** Where the next scan starts: the frame's header, then the start of the next topic not read yet. */
   private scanAt = 4
   /** Topics of the response, and where its count lies; -1 until read. */
@@ -60,15 +143,20 @@ export class TopicRenameStream {
 
   /**
    * `length` is the input frame's length, size prefix included; `emit` gets the output's pieces in order, the first
-   * of them holding the new size prefix.
+   * of them holding the new size prefix. `apiKey`: Fetch (a response) or Produce (a request), at a version
+   * canStreamTopicRename accepts.
    */
   constructor(
     readonly length: number,
     readonly apiVersion: number,
     private readonly rename: TopicRename,
     private readonly emit: (piece: Buffer) => void,
+    apiKey: number = ApiKey.Fetch,
   ) {
-    this.flexible = apiVersion >= 12
+    const layout = LAYOUTS[apiKey]
+    if (layout === undefined) throw new Error(`topic renaming as a message streams does not know API key ${apiKey}`)
+    this.layout = layout
+    this.flexible = apiVersion >= layout.flexibleFrom
   }
 
   /** The output's length (size prefix included), once known; -1 before. */
@@ -112,18 +200,15 @@ export class TopicRenameStream {
     const flexible = this.flexible
     try {
       if (this.topics < 0) {
-        r.int32() // correlation id
-        if (flexible) r.skipTaggedFields() // response header v1
-        r.int32() // throttle_time_ms
-        if (this.apiVersion >= 7) r.skip(6, 'error_code and session_id')
+        this.layout.head(r, this.apiVersion, flexible)
         this.countStart = r.pos
-        this.topics = r.arrayLength(flexible, false, 'FetchResponse.Responses')
+        this.topics = r.arrayLength(flexible, false, this.layout.what)
         this.countEnd = r.pos
         this.scanAt = r.pos
       }
       while (this.topicsRead < this.topics) {
         const start = r.pos
-        const name = r.string(flexible, 'FetchResponse.Responses.Topic')
+        const name = r.string(flexible, `${this.layout.what} topic name`)
         const nameEnd = r.pos
         const last = this.topicsRead === this.topics - 1
         let renamed: string | undefined
@@ -132,7 +217,7 @@ export class TopicRenameStream {
           renamed = this.lastTopic.name
         }
         // A topic that stays needs reading to its end only when another topic follows it.
-        if (!last || renamed === undefined) this.skipPartitions(r)
+        if (!last || renamed === undefined) this.layout.skipTopic(r, this.apiVersion, flexible)
         if (!last) renamed = this.rename(name)
         if (renamed === undefined) this.edits.push({ start, end: r.pos, bytes: EMPTY })
         else {
@@ -151,26 +236,6 @@ export class TopicRenameStream {
       throw err
     }
     return true
-  }
-
-  /** Skips a topic's partitions (and, flexible, its tagged fields): what follows the name. */
-  private skipPartitions(r: PiecesReader): void {
-    const flexible = this.flexible
-    const v = this.apiVersion
-    const n = r.arrayLength(flexible, false, 'FetchResponse.Responses.Partitions')
-    for (let i = 0; i < n; i++) {
-      // partition_index, error_code, high_watermark, last_stable_offset (v4+), log_start_offset (v5+)
-      r.skip(4 + 2 + 8 + 8 + (v >= 5 ? 8 : 0), 'partition fields')
-      const aborted = r.arrayLength(flexible, true, 'FetchResponse.Responses.Partitions.AbortedTransactions')
-      for (let a = 0; a < aborted; a++) {
-        r.skip(16, 'aborted transaction') // producer_id, first_offset
-        if (flexible) r.skipTaggedFields()
-      }
-      if (v >= 11) r.skip(4, 'preferred_read_replica')
-      r.skipBytes(flexible, 'FetchResponse.Responses.Partitions.Records')
-      if (flexible) r.skipTaggedFields()
-    }
-    if (flexible) r.skipTaggedFields()
   }
 
   private stringBytes(name: string): Buffer {
@@ -219,16 +284,17 @@ export class TopicRenameStream {
   }
 }
 
-/** Renames a whole response frame given as pieces (see TopicRenameStream); returns the output's pieces. */
+/** Renames a whole frame given as pieces (see TopicRenameStream); returns the output's pieces. */
 export function renameTopics(
   pieces: readonly Buffer[],
   length: number,
   apiVersion: number,
   rename: TopicRename,
+  apiKey: number = ApiKey.Fetch,
 ): Buffer[] {
   const out: Buffer[] = []
-  const stream = new TopicRenameStream(length, apiVersion, rename, (p) => out.push(p))
+  const stream = new TopicRenameStream(length, apiVersion, rename, (p) => out.push(p), apiKey)
   for (const p of pieces) stream.push(p)
-  if (stream.outputLength < 0) throw new TruncatedInputError('FetchResponse topic names', length, 0, length)
+  if (stream.outputLength < 0) throw new TruncatedInputError(`${LAYOUTS[apiKey]!.what} topic names`, length, 0, length)
   return out
 }

@@ -9,6 +9,8 @@ import type {
   FilterPlugin,
   FilterSetupContext,
   MaybePromise,
+  RequestTopicRename,
+  RequestToRename,
   RequestVerdict,
   ResponseToRename,
   ResponseVerdict,
@@ -198,6 +200,12 @@ class TopicRewriteFilter implements Filter {
     if (side === undefined) return undefined
     if (side instanceof ShadowConnection) return side.onResponse(res) as Promise<undefined> | undefined
     return side.onResponse(res)
+  }
+
+  /** A canary's Produce requests by name are renamed as they stream (RewriteConnection.renameRequestTopics). */
+  renameRequestTopics(req: RequestToRename): RequestTopicRename | undefined {
+    const side = this.current()
+    return side instanceof RewriteConnection ? side.renameRequestTopics(req) : undefined
   }
 
   /** A canary's Fetch responses by name are renamed as they stream (RewriteConnection.renameResponseTopics). */

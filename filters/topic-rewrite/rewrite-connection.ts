@@ -17,6 +17,8 @@ import {
   type FilterContext,
   type FilterCounter,
   type MaybePromise,
+  type RequestTopicRename,
+  type RequestToRename,
   type RequestVerdict,
   type ResponseToRename,
   type ResponseVerdict,
@@ -62,6 +64,12 @@ const echoKey = (kind: NameKind, name: string) => `${kind}\u0000${name}`
 export class RewriteConnection {
   /** Names of each request that the rule's way back would not give back, by request: real -> client. */
   private readonly echoes = new WeakMap<object, Map<string, string>>()
+  /**
+   * The same for Produce requests renamed as they streamed (renameRequestTopics), by correlation id: their responses
+   * do not bring back an object this filter saw. Taken when the response comes; acks=0 requests get none and are
+   * not kept.
+   */
+  private readonly streamedEchoes = new Map<number, Map<string, string>>()
   private readonly groups: GroupProtocols
   private readonly regex: RegexSubscription
   private readonly topics: boolean
@@ -160,6 +168,44 @@ export class RewriteConnection {
   }
 
   /**
+   * A Produce request by name (v3-v12) is renamed while it streams instead of being held for onRequest, when its
+   * topic names are all onRequest would change in it: its other carrier is the transactional id, so a rule that maps
+   * transactional ids takes the ordinary way (pinned by test/filters/topic-rewrite/streamed-rename.test.ts). The
+   * names the request carried are noted as onRequest notes them, by correlation id, so the response is mapped back
+   * (and its error messages worded) the same way; it is counted once, as onRequest counts it.
+   */
+  renameRequestTopics(req: RequestToRename): RequestTopicRename | undefined {
+    if (req.apiKey !== ApiKey.Produce || !this.topics || !this.rule.transactionalIds.empty) return undefined
+    const echo = new Map<string, string>()
+    if (req.expectsResponse) this.streamedEchoes.set(req.correlationId, echo)
+    const mapper = this.rule.topics
+    const counter = this.shared.rewritten
+    const labels = { rule: this.rule.name, api: apiName(ApiKey.Produce), direction: 'request' }
+    let counted = false
+    return (name) => {
+      const real = mapper.toReal(name)
+      if (real !== name || mapper.toClient(real) !== name) echo.set(echoKey('topic', real), name)
+      if (real !== name && !counted) {
+        counted = true
+        counter.inc(labels)
+      }
+      return real
+    }
+  }
+
+  /** What the request of a response named, noted by onRequest or, for a renamed Produce request, by correlation id. */
+  private echoOf(res: DecodedResponse): Map<string, string> | undefined {
+    let streamed: Map<string, string> | undefined
+    if (res.apiKey === ApiKey.Produce && this.streamedEchoes.size > 0) {
+      streamed = this.streamedEchoes.get(res.header.correlationId)
+      this.streamedEchoes.delete(res.header.correlationId)
+    }
+    // A request another filter declined to rename went the ordinary way after all: onRequest noted it too.
+    const held = res.request === undefined ? undefined : this.echoes.get(res.request)
+    return held ?? (streamed !== undefined && streamed.size > 0 ? streamed : undefined)
+  }
+
+  /**
    * A Fetch response by name (v4-v12) is renamed while it streams instead of being held for onResponse: its topic
    * names are the only names it carries (no group ids, transactional ids or error messages; pinned by
    * test/filters/topic-rewrite/streamed-rename.test.ts), so the rename is all onResponse would do to it.
@@ -183,7 +229,7 @@ export class RewriteConnection {
 
   onResponse(res: DecodedResponse): ResponseVerdict | undefined {
     const rule = this.rule
-    const echo = res.request === undefined ? undefined : this.echoes.get(res.request)
+    const echo = this.echoOf(res)
     const pairs = new Map<string, string>()
     const translation: NameTranslation = {
       translate(kind, real) {

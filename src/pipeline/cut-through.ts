@@ -12,7 +12,7 @@ import type { RequestPlan } from './request-plan.js'
 import type { Slot } from './slot.js'
 import type { SlotQueues } from './slot-queues.js'
 import type { StreamedObservation } from './streamed-observation.js'
-import type { ResponseRename } from './topic-renaming.js'
+import type { RequestRename, ResponseRename } from './topic-renaming.js'
 
 /**
  * Cut-through: a message that spans socket reads goes on piece by piece as it arrives instead of being buffered
@@ -28,6 +28,10 @@ export class RequestCutThrough {
   private slot: Slot | undefined = undefined
   private observers: readonly Filter[] = NO_FILTERS
   private observation: StreamedObservation<DecodedRequest> | undefined = undefined
+  /** Its topics being renamed on the way (topic-renaming.ts), or undefined when it goes on as it came. */
+  private renaming: TopicRenameStream | undefined = undefined
+  /** The renaming refused the request: the connection is closing, the rest of it is dropped. */
+  private failed = false
 
   constructor(
     private readonly port: ExchangePort,
@@ -43,25 +47,52 @@ export class RequestCutThrough {
     return this.slot !== undefined
   }
 
-  /** The exchange planned, counted and sent on the request of `slot`, `length` bytes: its pieces follow. */
-  begin(plan: RequestPlan, slot: Slot, length: number): void {
+  /** Bytes of the request held while its renamed size is not known yet (a request of several topics). */
+  heldBytes(): number {
+    return this.renaming?.heldBytes ?? 0
+  }
+
+  /**
+   * The exchange planned, counted and sent on the request of `slot`, `length` bytes: its pieces follow. With
+   * `rename`, its topics are renamed on the way; its observers, nearer the client, see it as the client sent it.
+   */
+  begin(plan: RequestPlan, slot: Slot, length: number, rename?: RequestRename): void {
     this.slot = slot
-    this.observers = plan.requestFilters
-    this.observation =
-      plan.route === 'observe'
-        ? requestObservation(
-            plan.apiKey,
-            plan.apiVersion,
-            length,
-            this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion),
-            this.lease.transient,
-          )
-        : undefined
+    this.failed = false
+    this.observers = rename === undefined ? plan.requestFilters : rename.observers
+    const observed = rename === undefined ? plan.route === 'observe' : rename.observers.length > 0
+    this.observation = observed
+      ? requestObservation(
+          plan.apiKey,
+          plan.apiVersion,
+          length,
+          this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion),
+          this.lease.transient,
+        )
+      : undefined
+    this.renaming =
+      rename === undefined
+        ? undefined
+        : new TopicRenameStream(length, plan.apiVersion, rename.rename, this.renamedPiece, plan.apiKey)
   }
 
   /** The next piece of the request; `done` on its last. */
   piece(piece: Buffer, done: boolean): void {
-    if (this.port.phase !== 'closed') this.port.toUpstream(Frame.of(piece))
+    const renaming = this.renaming
+    if (renaming === undefined) {
+      if (this.port.phase !== 'closed') this.port.toUpstream(Frame.of(piece))
+    } else if (!this.failed) {
+      try {
+        renaming.push(piece)
+        // Pieces held until the renamed size is known outlive this read.
+        if (renaming.holding) this.lease.lent = true
+      } catch (err) {
+        // As for a whole request: one whose names cannot be read is not forwarded (nothing of it went on: the
+        // stream sends nothing before its names are read, and reads nothing after).
+        this.failed = true
+        this.port.protocolError('client', err)
+      }
+    }
     const observation = this.observation
     if (observation !== undefined) observation.push(observation.holdsPieces ? keepPiece(this.lease, piece) : piece)
     if (!done) return
@@ -70,11 +101,17 @@ export class RequestCutThrough {
     this.slot = undefined
     this.observers = NO_FILTERS
     this.observation = undefined
-    if (this.port.phase === 'closed') return
+    this.renaming = undefined
+    if (this.port.phase === 'closed' || this.failed) return
     // The in-flight limit, left until the request is whole (Exchange.admitUpstream), applies now.
     this.slots.limitInflight()
     if (observation !== undefined) this.observing.request(() => observation.result(), slot, observers)
     this.port.settled()
+  }
+
+  /** A piece of the renamed request, the first of them its new size prefix. */
+  private readonly renamedPiece = (piece: Buffer): void => {
+    if (this.port.phase !== 'closed') this.port.toUpstream(Frame.of(piece))
   }
 }
 

@@ -33,7 +33,14 @@ import { BUILT_IN_APIS, HEAD_BYTES, planRequest, type RequestPlan, screenRequest
 import type { SaslV0Framing } from './sasl-v0.js'
 import { newSlot, type Slot } from './slot.js'
 import { SlotQueues } from './slot-queues.js'
-import { type ResponseRename, renameWholeResponse, responseRename } from './topic-renaming.js'
+import {
+  type RequestRename,
+  type ResponseRename,
+  renameWholeRequest,
+  renameWholeResponse,
+  requestRename,
+  responseRename,
+} from './topic-renaming.js'
 
 export type { ExchangePort, ExchangeRuntime, PauseReason } from './exchange-port.js'
 export { HEAD_BYTES } from './request-plan.js'
@@ -124,10 +131,15 @@ export class Exchange {
 
   /**
    * Bytes held in memory by the exchange: requests waiting behind a filter, responses waiting for their turn, and the
-   * head of a response being renamed while it streams.
+   * heads of a request and a response being renamed while they stream.
    */
   heldBytes(): number {
-    return this.slots.heldBytes() + this.backlog.heldBytes() + this.responseStream.heldBytes()
+    return (
+      this.slots.heldBytes() +
+      this.backlog.heldBytes() +
+      this.requestStream.heldBytes() +
+      this.responseStream.heldBytes()
+    )
   }
 
   // ------------------------------------------------------------------ 1. requests
@@ -180,6 +192,13 @@ export class Exchange {
       this.sendUpstream(frame, slot, plan.expectsResponse)
       return undefined
     }
+    if (plan.route === 'hold') {
+      const rename = this.requestRenameFor(plan)
+      if (rename !== undefined) {
+        this.renamedRequest(frame, slot, plan, rename)
+        return undefined
+      }
+    }
     const summary = this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion)
     if (plan.route === 'observe') {
       // Nothing may change or hold it: the request goes to the broker first and is decoded for the observers after.
@@ -209,6 +228,30 @@ export class Exchange {
     }
     this.applyRequestVerdict(frame, slot, req, outcome.verdict, outcome.modified, plan.expectsResponse)
     return undefined
+  }
+
+  /** The filters' rename of a request they would otherwise hold (topic-renaming.ts), or undefined. */
+  private requestRenameFor(plan: RequestPlan): RequestRename | undefined {
+    if (!plan.decodable || BUILT_IN_APIS.has(plan.apiKey)) return undefined
+    const { apiKey, apiVersion, correlationId, expectsResponse } = plan
+    return requestRename(plan.requestFilters, { apiKey, apiVersion, correlationId, expectsResponse }, this.ctxFor)
+  }
+
+  /** A whole request whose only change is renaming its topics: renamed where it lies, its records never copied. */
+  private renamedRequest(frame: Frame, slot: Slot, plan: RequestPlan, rename: RequestRename): void {
+    let out: Frame
+    try {
+      out = renameWholeRequest(frame, plan.apiKey, plan.apiVersion, rename.rename)
+    } catch (err) {
+      // As on the ordinary way: a request its filters cannot read is not forwarded, so policy is not bypassed.
+      this.port.protocolError('client', err)
+      return
+    }
+    this.sendUpstream(out, slot, plan.expectsResponse)
+    if (rename.observers.length === 0) return
+    // The observers sit nearer the client than the renames: they see the request as the client sent it.
+    const summary = this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion)
+    this.observing.request(() => decodeRequestFrame(frame, summary), slot, rename.observers)
   }
 
   /** Counts a request that will go on; false when a filter counting bytes closed the connection. */
@@ -294,9 +337,9 @@ export class Exchange {
   /**
    * A request that spans reads has begun (`head`: its first HEAD_BYTES): stream it to the broker piece by piece as
    * it arrives? Only when nothing may change or hold it (no request filter, or only observers, which see it decoded
-   * once its last byte is in) and it is next in line. Anything else (a filter that may act on it, a request behind
-   * an asynchronous filter, ApiVersions and SaslHandshake, SASL tokens, a header longer than the head) is buffered
-   * and handled whole by onRequest.
+   * once its last byte is in), or when the only change is renaming its topics (topic-renaming.ts), and it is next in
+   * line. Anything else (a filter that may act on it otherwise, a request behind an asynchronous filter, ApiVersions
+   * and SaslHandshake, SASL tokens, a header longer than the head) is buffered and handled whole by onRequest.
    */
   beginRequestStream(head: Buffer, length: number): boolean {
     // Before the broker connection is up the pieces queue in the connection, which reads no more until it is.
@@ -307,15 +350,20 @@ export class Exchange {
       // The client id first: a filter's wantsRequest for the connection's first request may depend on it.
       if (!this.identity.note(head)) return false
       plan = planRequest(head, this.chain)
-      if (plan.route === 'hold') return false
     } catch {
       return false // a header longer than the head, or malformed: onRequest reads it whole and judges it
+    }
+    // Asked before the request is counted: one that goes the ordinary way is counted once, whole, by onRequest.
+    let rename: RequestRename | undefined
+    if (plan.route === 'hold') {
+      rename = this.requestRenameFor(plan)
+      if (rename === undefined) return false
     }
     if (!this.count(plan, length)) return false
     if (plan.route === 'pass') this.rt.observer.passedThrough(this.state, 'request')
     const slot = this.newSlot(plan)
     this.admitUpstream(slot, plan.expectsResponse, false)
-    this.requestStream.begin(plan, slot, length)
+    this.requestStream.begin(plan, slot, length, rename)
     return true
   }
 

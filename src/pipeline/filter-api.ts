@@ -33,6 +33,8 @@ export type {
   ConnectionView,
   Filter,
   FilterContext,
+  RequestTopicRename,
+  RequestToRename,
   ResponseToRename,
   SendRequestOptions,
   SentResponse,

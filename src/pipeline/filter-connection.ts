@@ -164,6 +164,21 @@ export interface ResponseToRename {
   readonly request: DecodedRequest | undefined
 }
 
+/**
+ * A request about to stream, as renameRequestTopics sees it: its header has been read, nothing of its body. The
+ * response, when one comes, carries the same correlation id in its header.
+ */
+export interface RequestToRename {
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly correlationId: number
+  /** False for an acks=0 Produce request: the broker sends no response to it. */
+  readonly expectsResponse: boolean
+}
+
+/** The real name each topic the client named becomes on its way to the broker (Filter.renameRequestTopics). */
+export type RequestTopicRename = (name: string) => string
+
 /** One filter instance, bound to one client connection. */
 export interface Filter {
   /**
@@ -210,6 +225,23 @@ export interface Filter {
    * the response as the client gets it. `rename` may be called after this returns, once per topic.
    */
   renameResponseTopics?(response: ResponseToRename, ctx: FilterContext): TopicRename | undefined
+  /**
+   * The same for requests, for a filter whose only change to a request is renaming its topics: a Produce request by
+   * name (v3-v12; v13 carries topic ids) would otherwise be held whole, decoded (its records copied where they
+   * straddle socket reads) and encoded again for onRequest. Asked once per such request that the filter wants,
+   * before any of it went on; returns the real name of each topic the client named, or undefined to take the
+   * ordinary way (onRequest). With a rename, onRequest is not called for that request (and the response's `request`
+   * is not the object the filter would have seen there: what onRequest notes per request must be noted here, by
+   * correlation id). Used only when every filter that may change the request offers a rename (applied in request
+   * order) and every observer of it sits nearer the client than they do: observers see the request as the client
+   * sent it, as they would on the ordinary way, decoded after it went on. `rename` is called while the request
+   * streams, once per topic, before its last byte went on.
+   *
+   * A hook of its own rather than one for both directions: a request can be renamed only (a topic left out of a
+   * request would leave the client without an answer for it), and what a filter needs to know differs (a response
+   * brings its decoded request; a request only its header).
+   */
+  renameRequestTopics?(request: RequestToRename, ctx: FilterContext): RequestTopicRename | undefined
   onRequest?(request: DecodedRequest, ctx: FilterContext): MaybePromise<RequestVerdict | undefined>
   onResponse?(response: DecodedResponse, ctx: FilterContext): MaybePromise<ResponseVerdict | undefined>
   /**

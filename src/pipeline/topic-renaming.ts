@@ -1,12 +1,14 @@
 import { canStreamTopicRename, renameTopics, type TopicRename } from '../../codec/messages/topic-rename-stream.js'
-import type { DecodedRequest, Filter, FilterContext } from './filter-api.js'
+import type { DecodedRequest, Filter, FilterContext, RequestTopicRename, RequestToRename } from './filter-api.js'
 import { Frame } from './frame.js'
 
 /**
- * Whether a response can have its topics renamed where it lies instead of being held, decoded and encoded again for
- * the filters (Filter.renameResponseTopics): when every filter that may change it offers a rename, and every filter
- * that only observes it sits nearer the client than those (it then sees the response as the client gets it, as it
- * would on the ordinary way).
+ * Whether a message can have its topics renamed where it lies instead of being held, decoded and encoded again for
+ * the filters (Filter.renameResponseTopics, Filter.renameRequestTopics): when every filter that may change it offers
+ * a rename, and every filter that only observes it sits nearer the client than those. For a response that is after
+ * the renames (the observers see it as the client gets it); for a request, before them (they see it as the client
+ * sent it): in both directions what they would see on the ordinary way. An observer on the broker's side of a rename
+ * would need the message as renamed for a request, and is not worth a second decoding: the ordinary way serves it.
  */
 
 export interface ResponseRename {
@@ -24,7 +26,7 @@ export function responseRename(
   request: DecodedRequest | undefined,
   ctxFor: (f: Filter) => FilterContext,
 ): ResponseRename | undefined {
-  if (filters.length === 0 || !canStreamTopicRename(apiKey, apiVersion)) return undefined
+  if (filters.length === 0 || !canStreamTopicRename(apiKey, apiVersion, 'response')) return undefined
   // Checked before any filter is asked, so that none is asked for a response that takes the ordinary way.
   let renamers = 0
   let observerSeen = false
@@ -57,6 +59,51 @@ function chained(renames: readonly TopicRename[]): TopicRename {
     }
     return out
   }
+}
+
+export interface RequestRename {
+  /** The filters' renames, applied in request order. */
+  readonly rename: TopicRename
+  /** The observers of the request, in request order: they see it as the client sent it, once it went on. */
+  readonly observers: readonly Filter[]
+}
+
+/** `filters`: the request filters of the request, in request order (client to broker). */
+export function requestRename(
+  filters: readonly Filter[],
+  request: RequestToRename,
+  ctxFor: (f: Filter) => FilterContext,
+): RequestRename | undefined {
+  if (filters.length === 0 || !canStreamTopicRename(request.apiKey, request.apiVersion, 'request')) return undefined
+  // Checked before any filter is asked, so that none is asked for a request that takes the ordinary way.
+  let renamers = 0
+  for (const f of filters) {
+    if (f.observesOnly === true) {
+      if (renamers > 0) return undefined
+    } else if (f.renameRequestTopics === undefined) return undefined
+    else renamers++
+  }
+  if (renamers === 0) return undefined
+  const renames: RequestTopicRename[] = []
+  const observers: Filter[] = []
+  for (const f of filters) {
+    if (f.observesOnly === true) {
+      observers.push(f)
+      continue
+    }
+    const rename = f.renameRequestTopics!(request, ctxFor(f))
+    if (rename === undefined) return undefined
+    renames.push(rename)
+  }
+  return { rename: renames.length === 1 ? renames[0]! : chained(renames), observers }
+}
+
+/** A whole request renamed: the new size prefix and names around views of the frame's own pieces. */
+export function renameWholeRequest(frame: Frame, apiKey: number, apiVersion: number, rename: TopicRename): Frame {
+  const pieces = renameTopics(frame.pieces(), frame.length, apiVersion, rename, apiKey)
+  let length = 0
+  for (const p of pieces) length += p.length
+  return Frame.fromPieces(pieces, length)
 }
 
 /** A whole response renamed: the new size prefix and names around views of the frame's own pieces. */

@@ -19,6 +19,7 @@ import {
   type Filter,
   type FilterContext,
   forward,
+  type RequestToRename,
   rejectPartitions,
   replace,
   respond,
@@ -29,6 +30,7 @@ import { Frame } from '../../src/pipeline/frame.js'
 import { handleTransient, newLease } from '../../src/pipeline/read-lease.js'
 import { TopicDirectory } from '../../src/pipeline/topic-directory.js'
 import { fetchResponse, prng, split } from '../support/fetch-responses.js'
+import { produceFrameOf, produceRequest } from '../support/produce-requests.js'
 
 /** The connection around an exchange, as plain arrays: what went to the broker, to the client, and what happened. */
 class FakePort implements ExchangePort {
@@ -71,7 +73,7 @@ class FakePort implements ExchangePort {
   settled(): void {}
 }
 
-function setup(filters: Filter[], upstreamLease = newLease()) {
+function setup(filters: Filter[], upstreamLease = newLease(), clientLease = newLease()) {
   const port = new FakePort()
   const state = new ConnectionState(
     {
@@ -103,7 +105,7 @@ function setup(filters: Filter[], upstreamLease = newLease()) {
       limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
       frameLogging: () => false,
     },
-    newLease(),
+    clientLease,
     upstreamLease,
   )
   return { port, exchange, observed, topics, state }
@@ -684,5 +686,190 @@ describe('Exchange: a response whose only change is renaming its topics (Filter.
     exchange.responsePiece(frame.subarray(20), true)
     expect(port.client).toEqual([])
     expect(port.closedFor).toMatch(/broker protocol error/)
+  })
+})
+
+describe('Exchange: a request whose only change is renaming its topics (Filter.renameRequestTopics)', () => {
+  const VERSION = 7
+  const toReal = (n: string) => (n === 'orders' ? 'orders-canary' : n)
+  const produce = (correlationId: number, topics = ['orders', 'audit'], version = VERSION, acks = -1) => {
+    const frame = produceFrameOf(version, { ...produceRequest(version, topics, 4), acks })
+    frame.writeInt32BE(correlationId, 8)
+    return frame
+  }
+  const renamed = (frame: Buffer, version = VERSION) =>
+    Buffer.concat(renameTopics([frame], frame.length, version, toReal, ApiKey.Produce))
+
+  function renamer(offer = true): Filter & { requests: number; responses: number; asked: RequestToRename[] } {
+    const f = {
+      requests: 0,
+      responses: 0,
+      asked: [] as RequestToRename[],
+      records: 'summary' as const,
+      wantsRequest: (k: number) => k === ApiKey.Produce,
+      wantsResponse: (k: number) => k === ApiKey.Produce,
+      onRequest: () => {
+        f.requests++
+        return undefined
+      },
+      onResponse: () => {
+        f.responses++
+        return undefined
+      },
+      renameRequestTopics: (req: RequestToRename) => {
+        f.asked.push(req)
+        return offer ? toReal : undefined
+      },
+    }
+    return f
+  }
+  function observer(): Filter & { seen: string[][] } {
+    const o = {
+      seen: [] as string[][],
+      observesOnly: true,
+      records: 'summary' as const,
+      wantsRequest: (k: number) => k === ApiKey.Produce,
+      onRequest: (req: DecodedRequest) => {
+        o.seen.push((req.body as ProduceRequest).topicData.map((t) => t.name!))
+        return undefined
+      },
+    }
+    return o
+  }
+  const streamIn = (exchange: Exchange, pieces: Buffer[]) => {
+    for (const [i, p] of pieces.entries()) exchange.requestPiece(p, i === pieces.length - 1)
+  }
+
+  it('streamed: renamed on the way, in pieces, onRequest not called; observers nearer the client see the client’s names', () => {
+    const r = renamer()
+    const o = observer()
+    const { port, exchange } = setup([o, r])
+    const frame = produce(5)
+    expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+    streamIn(exchange, split(frame, prng(1), 20))
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+    expect(port.upstream.length).toBeGreaterThan(3)
+    expect(r.requests).toBe(0)
+    expect(r.asked).toEqual([{ apiKey: ApiKey.Produce, apiVersion: VERSION, correlationId: 5, expectsResponse: true }])
+    expect(o.seen).toEqual([['orders', 'audit']])
+    expect(port.closedFor).toBeUndefined()
+    // The response still goes to the renamer's onResponse (to be mapped back), answered in order.
+    const answer = encodeResponse(ApiKey.Produce, VERSION, { correlationId: 5 }, {
+      responses: [],
+      throttleTimeMs: 0,
+    } satisfies ProduceResponse)
+    exchange.onResponse(Frame.of(answer))
+    expect(r.responses).toBe(1)
+    expect(port.client).toEqual([answer])
+  })
+
+  it('pieces held until the renamed size is known keep their read buffer (the lease is lent), later ones do not', () => {
+    const lease = newLease()
+    const { port, exchange } = setup([renamer()], newLease(), lease)
+    const frame = produce(4, ['orders'])
+    // The name ends 2 + 6 bytes after the topic count: v7 header (14 + client id), null txn id, acks, timeout, count.
+    const nameEnd = 14 + 'canary-app'.length + 2 + 6 + 4 + 2 + 'orders'.length
+    expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+    const lent: boolean[] = []
+    for (const [piece, done] of [
+      [frame.subarray(0, nameEnd - 3), false],
+      [frame.subarray(nameEnd - 3, nameEnd + 40), false],
+      [frame.subarray(nameEnd + 40), true],
+    ] as const) {
+      handleTransient(lease, () => exchange.requestPiece(Buffer.from(piece), done))
+      lent.push(lease.lent)
+    }
+    expect(lent).toEqual([true, false, false])
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+  })
+
+  it('the head of a request of several topics, held until its last topic’s name, counts in the held bytes', () => {
+    const { port, exchange } = setup([renamer()])
+    const frame = produce(12, ['audit', 'orders'])
+    // Cut inside the second topic's name, after the first topic's records.
+    const cut = frame.indexOf('orders') + 3
+    expect(cut).toBeGreaterThan(1000)
+    expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+    exchange.requestPiece(Buffer.from(frame.subarray(0, cut)), false)
+    expect(exchange.heldBytes()).toBe(cut)
+    expect(port.upstream).toEqual([])
+    exchange.requestPiece(Buffer.from(frame.subarray(cut)), true)
+    expect(exchange.heldBytes()).toBe(0)
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+  })
+
+  it('whole: renamed around the frame’s own pieces; the observers see the client’s names', () => {
+    const r = renamer()
+    const o = observer()
+    const { port, exchange } = setup([o, r])
+    const frame = produce(6)
+    exchange.onRequest(Frame.fromPieces(split(frame, prng(2), 9), frame.length))
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+    expect(r.requests).toBe(0)
+    expect(o.seen).toEqual([['orders', 'audit']])
+  })
+
+  it('every name-based version is renamed (v3-v12); v13 names topics by id and is not asked', () => {
+    for (let v = 3; v <= 12; v++) {
+      const r = renamer()
+      const { port, exchange } = setup([r])
+      const frame = produce(9, ['orders', 'audit'], v)
+      expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+      streamIn(exchange, split(frame, prng(v), 15))
+      expect(Buffer.concat(port.upstream)).toEqual(renamed(frame, v))
+      const body = decodeRequest(Buffer.concat(port.upstream), 4).body as ProduceRequest
+      expect(body.topicData.map((t) => t.name)).toEqual(['orders-canary', 'audit'])
+    }
+    const r = renamer()
+    const { exchange } = setup([r])
+    const v13 = encodeRequest(
+      { requestApiKey: ApiKey.Produce, requestApiVersion: 13, correlationId: 3, clientId: 'app' },
+      {
+        ...produceRequest(13, []),
+        topicData: [{ topicId: 'AAAAAAAAAAAAAAAAAAAABw', partitionData: [] }],
+      },
+    )
+    expect(exchange.beginRequestStream(v13.subarray(0, 512), v13.length)).toBe(false)
+    exchange.onRequest(Frame.of(v13))
+    expect(r.asked).toEqual([])
+    expect(r.requests).toBe(1)
+  })
+
+  it('tells the filter an acks=0 request gets no response', () => {
+    const r = renamer()
+    const { port, exchange } = setup([r])
+    const frame = produce(11, ['orders'], VERSION, 0)
+    exchange.onRequest(Frame.of(frame))
+    expect(r.asked[0]!.expectsResponse).toBe(false)
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+    expect(exchange.inflight).toBe(0)
+  })
+
+  it('the ordinary way when a filter declines, or an observer sits nearer the broker than the renamer', () => {
+    for (const filters of [[renamer(false)], [renamer(), observer()]]) {
+      const { port, exchange } = setup(filters)
+      const frame = produce(7)
+      expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(false)
+      exchange.onRequest(Frame.of(frame))
+      expect(Buffer.concat(port.upstream)).toEqual(frame)
+      expect((filters[0] as { requests: number }).requests).toBe(1)
+      if (filters.length === 2) expect((filters[1] as { seen: string[][] }).seen).toEqual([['orders', 'audit']])
+    }
+  })
+
+  it('a request that ends before its names do closes the connection; the broker gets none of it', () => {
+    for (const whole of [false, true]) {
+      const { port, exchange } = setup([renamer()])
+      const frame = Buffer.from(produce(8).subarray(0, 40))
+      frame.writeInt32BE(36, 0)
+      if (whole) exchange.onRequest(Frame.of(frame))
+      else {
+        expect(exchange.beginRequestStream(frame.subarray(0, 30), frame.length)).toBe(true)
+        exchange.requestPiece(frame.subarray(0, 20), false)
+        exchange.requestPiece(frame.subarray(20), true)
+      }
+      expect(port.upstream).toEqual([])
+      expect(port.closedFor).toMatch(/client protocol error/)
+    }
   })
 })

@@ -36,10 +36,10 @@ const VERSIONS = [4, 5, 6, 7, 8, 9, 10, 11, 12]
 
 describe('renaming the topics of a Fetch response as it streams', () => {
   it('streams exactly the versions that name topics', () => {
-    for (const v of VERSIONS) expect(canStreamTopicRename(ApiKey.Fetch, v)).toBe(true)
-    expect(canStreamTopicRename(ApiKey.Fetch, 13)).toBe(false)
-    expect(canStreamTopicRename(ApiKey.Fetch, 3)).toBe(false)
-    expect(canStreamTopicRename(ApiKey.Produce, 9)).toBe(false)
+    for (const v of VERSIONS) expect(canStreamTopicRename(ApiKey.Fetch, v, 'response')).toBe(true)
+    expect(canStreamTopicRename(ApiKey.Fetch, 13, 'response')).toBe(false)
+    expect(canStreamTopicRename(ApiKey.Fetch, 3, 'response')).toBe(false)
+    expect(canStreamTopicRename(ApiKey.Produce, 9, 'response')).toBe(false)
   })
 
   const cases: { what: string; topics: string[]; rename: TopicRename }[] = [
