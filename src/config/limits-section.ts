@@ -102,10 +102,13 @@ export function limitsSection(v: Validator, value: unknown): LimitsConfig {
       'connections',
     ),
   }
-  if (limits.maxBufferedBytesPerConnection > limits.memoryBudgetBytes) {
+  // Connections may hold up to half the budget themselves (src/server/memory-budget.ts CONNECTIONS_SHARE): a request
+  // larger than the other half might never be granted.
+  const forRequests = Math.floor(limits.memoryBudgetBytes / 2)
+  if (limits.maxBufferedBytesPerConnection > forRequests) {
     v.fail(
       [...at, 'maxBufferedBytesPerConnection'],
-      `is ${limits.maxBufferedBytesPerConnection}, more than limits.memoryBudgetBytes (${limits.memoryBudgetBytes}): one connection could take the whole budget; lower it or raise the budget`,
+      `is ${limits.maxBufferedBytesPerConnection}, more than half of limits.memoryBudgetBytes (${forRequests} of ${limits.memoryBudgetBytes}; the other half is what client connections themselves may hold): a request that large might never fit; lower it or raise the budget`,
     )
   }
   return limits

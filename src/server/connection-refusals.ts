@@ -12,9 +12,11 @@ import { CauseTracker, type Logger, logOncePerCause } from '../logger.js'
 
 /**
  * Why a connection was closed; the `reason` label. listener_full: a new connection, its listener full of
- * connections that all have spoken; evicted_silent: a connection that had sent nothing, closed to make room.
+ * connections that all have spoken; memory_budget: a new connection, the connections' share of
+ * limits.memoryBudgetBytes full of connections that all have spoken; evicted_silent: a connection that had sent
+ * nothing, closed to make room.
  */
-export type RefusalReason = 'listener_full' | 'evicted_silent' | (string & {})
+export type RefusalReason = 'listener_full' | 'memory_budget' | 'evicted_silent' | (string & {})
 
 export class ListenerFullError extends SidecarError {
   constructor(listener: string, max: number) {
@@ -32,6 +34,24 @@ export class SilentConnectionEvictedError extends SidecarError {
       'KSC_ERR_LISTEN_SILENT_EVICTED',
       `listener ${listener} is full (${max} client connections, limits.maxClientConnections): closed a connection ` +
         `that had sent nothing in ${silentMs} ms to admit a new one; something opens connections and leaves them silent`,
+    )
+  }
+}
+
+export class ConnectionMemoryError extends SidecarError {
+  /** `silentMs`: the connection closed to make room had sent nothing for that long; undefined: the new one is refused. */
+  constructor(held: number, share: number, budget: number, silentMs?: number) {
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`
+    const full =
+      `client connections hold ${mib(held)} of the ${mib(share)} they may take (half of limits.memoryBudgetBytes, ` +
+      `${mib(budget)}; about 64 KiB a TLS connection, 16 KiB a plain one)`
+    super(
+      silentMs === undefined ? 'KSC_ERR_CONNECTION_MEMORY' : 'KSC_ERR_CONNECTION_MEMORY_EVICTED',
+      silentMs === undefined
+        ? `${full} and every one has spoken: new connections are closed as soon as they are accepted until some ` +
+            'close; find the client that opens so many, or raise limits.memoryBudgetBytes'
+        : `${full}: closed a connection that had sent nothing in ${silentMs} ms to admit a new one; something opens ` +
+            'connections and leaves them silent',
     )
   }
 }

@@ -41,6 +41,25 @@ export class ListenerSlots {
     return { kind: 'full' }
   }
 
+  /**
+   * The connection on any listener that has sent nothing for longest (at least `silentGraceMs`), to make room for
+   * one more when the connections' memory is full; undefined when every connection has spoken or is new.
+   */
+  oldestSilent(): { readonly listener: string; readonly socket: net.Socket; readonly silentMs: number } | undefined {
+    const now = this.now()
+    let found: { listener: string; socket: net.Socket; acceptedAt: number } | undefined
+    for (const [listener, open] of this.byListener) {
+      for (const [socket, acceptedAt] of open) {
+        if (now - acceptedAt < this.silentGraceMs || (found !== undefined && acceptedAt >= found.acceptedAt)) break
+        if (socket.bytesRead === 0) {
+          found = { listener, socket, acceptedAt }
+          break
+        }
+      }
+    }
+    return found && { listener: found.listener, socket: found.socket, silentMs: now - found.acceptedAt }
+  }
+
   /** Counts `socket` against `listener` until it closes. */
   add(listener: string, socket: net.Socket): void {
     let open = this.byListener.get(listener)

@@ -5,8 +5,15 @@ import { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
 import { reusedReadServer } from './accepted-socket.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
-import { type ConnectionRefusals, ListenerFullError, SilentConnectionEvictedError } from './connection-refusals.js'
+import { connectionFootprint } from './connection-footprint.js'
+import {
+  ConnectionMemoryError,
+  type ConnectionRefusals,
+  ListenerFullError,
+  SilentConnectionEvictedError,
+} from './connection-refusals.js'
 import { ListenerSlots, SILENT_GRACE_MS } from './listener-slots.js'
+import type { MemoryBudget } from './memory-budget.js'
 import { CLIENT_READ_BUFFER_BYTES, type ReusedReadBuffer } from './reused-read-buffer.js'
 
 export class ListenError extends SidecarError {
@@ -47,6 +54,8 @@ export interface ListenerLimits {
   readonly refusals: ConnectionRefusals
   /** How long a connection may stay silent before it may be closed to make room; default SILENT_GRACE_MS. */
   readonly silentGraceMs?: number
+  /** What every connection holds its footprint against (connection-footprint.ts); none: not counted. */
+  readonly memory?: MemoryBudget
 }
 
 export const plainServer: ServerFactory = (onSocket) =>
@@ -66,6 +75,8 @@ export class Listeners {
   private accepting = true
   /** Client connections open per listener, counted from accept to close. */
   private readonly slots: ListenerSlots
+  /** The footprint each open connection holds against the memory budget, given back once on close. */
+  private readonly held = new Map<net.Socket, number>()
 
   constructor(
     private readonly bootstrapAddress: HostPort,
@@ -149,12 +160,50 @@ export class Listeners {
     }
     if (decision.kind === 'evict') {
       const { socket: silent, silentMs } = decision
-      this.slots.remove(label, silent)
-      const err = new SilentConnectionEvictedError(label, max, silentMs)
-      this.limits!.refusals.refuse(silent, 'evicted_silent', err, this.log, label)
+      this.evict(label, silent, new SilentConnectionEvictedError(label, max, silentMs))
     }
+    if (!this.holdMemory(socket, label)) return
     this.slots.add(label, socket)
     this.onAccept(socket, listener, client)
+  }
+
+  /**
+   * Takes the new connection's footprint from the memory budget (limits.memoryBudgetBytes), whose connections'
+   * share bounds what idle connections can take whatever limits.maxClientConnections allows (10,000 idle mTLS
+   * connections would hold ~600 MB). When the share is full the oldest connection on any listener that has sent
+   * nothing makes room, as for a full listener; otherwise the new one is refused (`memory_budget`). False: refused.
+   */
+  private holdMemory(socket: net.Socket, label: string): boolean {
+    const memory = this.limits?.memory
+    if (memory === undefined) return true
+    const bytes = connectionFootprint(socket)
+    if (!memory.holdConnection(bytes)) {
+      const error = (silentMs?: number) =>
+        new ConnectionMemoryError(memory.heldByConnections, memory.connectionsLimit, memory.limit, silentMs)
+      const silent = this.slots.oldestSilent()
+      if (silent !== undefined) this.evict(silent.listener, silent.socket, error(silent.silentMs))
+      if (silent === undefined || !memory.holdConnection(bytes)) {
+        this.limits!.refusals.refuse(socket, 'memory_budget', error(), this.log, label)
+        return false
+      }
+    }
+    this.held.set(socket, bytes)
+    socket.once('close', () => this.releaseMemory(socket))
+    return true
+  }
+
+  private releaseMemory(socket: net.Socket): void {
+    const bytes = this.held.get(socket)
+    if (bytes === undefined) return
+    this.held.delete(socket)
+    this.limits?.memory?.releaseConnection(bytes)
+  }
+
+  /** Closes an admitted connection that has sent nothing to make room; what it held is free at once. */
+  private evict(label: string, socket: net.Socket, err: SidecarError): void {
+    this.slots.remove(label, socket)
+    this.releaseMemory(socket)
+    this.limits!.refusals.refuse(socket, 'evicted_silent', err, this.log, label)
   }
 
   /** Node listeners currently open, for status output. */

@@ -182,6 +182,7 @@ export class Sidecar {
       registerConnectionMetrics(options.metricsRegistry, {
         refusals: this.refusals,
         connectionLog: this.connectionLog,
+        connectionsMemory: () => this.budget.heldByConnections,
         ...(this.tls !== undefined && { pendingHandshakes: () => this.pendingHandshakes() }),
       })
     }
@@ -191,7 +192,11 @@ export class Sidecar {
       options.serverFactory ?? this.tls?.serverFactory ?? plainServer,
       (socket, listener, client) => this.accept(socket, listener, client),
       options.log,
-      { maxClientConnections: () => this.config.limits.maxClientConnections, refusals: this.refusals },
+      {
+        maxClientConnections: () => this.config.limits.maxClientConnections,
+        refusals: this.refusals,
+        memory: this.budget,
+      },
     )
     // A node seen anywhere (own metadata refresh, any response) gets its listener at once: clients holding metadata
     // from before a sidecar restart reconnect straight to the node's port, before any Metadata passes through.

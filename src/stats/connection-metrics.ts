@@ -9,6 +9,8 @@ import { METRIC_PREFIX, SampledCounter, SampledGauge } from './prometheus.js'
  *   kafka_sidecar_connections_refused_total{reason}            listener_full, evicted_silent, ...
  *   kafka_sidecar_connection_log_lines_total{event, outcome}   event opened|closed, outcome logged|suppressed
  *   kafka_sidecar_tls_handshakes_pending{phase}                sniffing, queued, handshaking (listen.tls)
+ *   kafka_sidecar_connections_memory_bytes                     client connections' estimated footprints, held
+ *                                                              against half of limits.memoryBudgetBytes
  */
 export function registerConnectionMetrics(
   registry: Registry,
@@ -17,14 +19,16 @@ export function registerConnectionMetrics(
     readonly connectionLog?: ConnectionLog
     /** TLS connections whose handshake has not finished, by phase. */
     readonly pendingHandshakes?: () => Readonly<Record<string, number>>
+    /** What the open client connections hold of the memory budget themselves (MemoryBudget.heldByConnections). */
+    readonly connectionsMemory?: () => number
   },
 ): void {
-  const { refusals, connectionLog, pendingHandshakes } = sources
+  const { refusals, connectionLog, pendingHandshakes, connectionsMemory } = sources
   if (refusals !== undefined) {
     new SampledCounter(
       registry,
       `${METRIC_PREFIX}connections_refused_total`,
-      'Client connections closed at accept or to make room, by reason (listener_full, evicted_silent: limits.maxClientConnections)',
+      'Client connections closed at accept or to make room, by reason (listener_full, evicted_silent: limits.maxClientConnections; memory_budget: limits.memoryBudgetBytes)',
       ['reason'],
       function* () {
         for (const [reason, value] of refusals.counts()) yield { labels: { reason }, value }
@@ -43,6 +47,17 @@ export function registerConnectionMetrics(
           yield { labels: { event, outcome: 'logged' }, value: c.logged[event] }
           yield { labels: { event, outcome: 'suppressed' }, value: c.suppressed[event] }
         }
+      },
+    )
+  }
+  if (connectionsMemory !== undefined) {
+    new SampledGauge(
+      registry,
+      `${METRIC_PREFIX}connections_memory_bytes`,
+      'Estimated memory the open client connections hold themselves (64 KiB a TLS connection, 16 KiB a plain one); at half of limits.memoryBudgetBytes new connections are refused (memory_budget)',
+      [],
+      function* () {
+        yield { labels: {}, value: connectionsMemory() }
       },
     )
   }

@@ -190,6 +190,19 @@ brokers: { portBase: 30000 }
     ])
   })
 
+  it('refuses a per-connection request limit that only fits in the half of the memory budget connections may hold', () => {
+    const file = writeConfig(
+      'upstream: { bootstrap: [b:9092] }\nlimits: { memoryBudgetBytes: 2097152, maxBufferedBytesPerConnection: 1048577 }\n',
+    )
+    expect(problems({ file, env: {} })).toEqual([
+      `limits.maxBufferedBytesPerConnection: is 1048577, more than half of limits.memoryBudgetBytes (1048576 of 2097152; the other half is what client connections themselves may hold): a request that large might never fit; lower it or raise the budget (at ${file}:2:39)`,
+    ])
+    const fits = writeConfig(
+      'upstream: { bootstrap: [b:9092] }\nlimits: { memoryBudgetBytes: 2097152, maxBufferedBytesPerConnection: 1048576 }\n',
+    )
+    expect(loadConfig({ file: fits, env: {} }).limits.maxBufferedBytesPerConnection).toBe(1048576)
+  })
+
   it('says which variable or flag a bad value came from', () => {
     const list = problems({
       env: { KAFKA_SIDECAR_BROKER_PORT_BASE: 'abc', KAFKA_SIDECAR_LISTEN: 'nonsense', KAFKA_SIDECAR_UPSTREAM: 'b:1' },

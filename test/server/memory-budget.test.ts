@@ -27,4 +27,27 @@ describe('MemoryBudget', () => {
     expect(granted).toEqual(['small'])
     expect(budget.queued).toBe(0)
   })
+
+  it('connections hold their footprints up to half the budget, and requests get what is left', () => {
+    const budget = new MemoryBudget(100)
+    expect(budget.connectionsLimit).toBe(50)
+    expect(budget.holdConnection(30)).toBe(true)
+    expect(budget.holdConnection(20)).toBe(true)
+    // The connections' half is full: one more is refused, whatever requests hold.
+    expect(budget.holdConnection(1)).toBe(false)
+    expect(budget.heldByConnections).toBe(50)
+    // Requests get the other half, not more.
+    expect(budget.tryReserve(51)).toBe(false)
+    expect(budget.tryReserve(50)).toBe(true)
+    budget.release(50)
+    const granted: string[] = []
+    budget.tryReserve(40)
+    budget.reserveWhenFree(30, () => granted.push('waiting'))
+    expect(granted).toEqual([])
+    // A connection closing frees its footprint for the request waiting, as a request released would.
+    budget.releaseConnection(20)
+    expect(granted).toEqual(['waiting'])
+    expect(budget.heldByConnections).toBe(30)
+    expect(budget.holdConnection(20)).toBe(true)
+  })
 })
