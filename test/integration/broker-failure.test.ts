@@ -95,8 +95,10 @@ describe('a broker is killed and restarted under acks=all load', () => {
     clearInterval(feeder)
     java.stdin.end()
     const javaExit = await java.exited
+    phase(`console producer exited (code ${javaExit.code})`)
     await kafkajsLoad
     await producer.disconnect()
+    phase(`kafkajs producer stopped (${acked.length} acknowledged, ${failures} failed sends)`)
     expect(javaExit.code).toBe(0)
 
     // Everything acknowledged is there, read back through the sidecar.
