@@ -74,17 +74,23 @@ const present = (f: FieldSchema, version: number) => inRange(f.versions, version
 const isStringList = (t: TypeSchema) => typeof t !== 'string' && 'array' in t && t.array === 'string'
 const isMessage = (prop: string) => prop === 'errorMessage' || prop.endsWith('ErrorMessage')
 
-const plans = new Map<string, StructPlan | null>()
+/** Plans by struct name, then by `version << 3 | mask`: asked for every message walked, so no key string is built. */
+const plans = new Map<string, Map<number, StructPlan | null>>()
 
 /**
  * The walk plan of a struct at a version for the kinds in `mask`; null when neither a name of those kinds nor an
  * error message can occur in it or below.
  */
 export function carrierPlan(structName: string, version: number, mask: number): StructPlan | null {
-  const key = `${structName}@${version}@${mask}`
-  const cached = plans.get(key)
+  let byVersion = plans.get(structName)
+  if (byVersion === undefined) {
+    byVersion = new Map()
+    plans.set(structName, byVersion)
+  }
+  const key = (version << 3) | mask
+  const cached = byVersion.get(key)
   if (cached !== undefined) return cached
-  plans.set(key, null) // guards against cycles while computing
+  byVersion.set(key, null) // guards against cycles while computing
   const schema = STRUCT_SCHEMAS[structName]
   let plan: StructPlan | null = null
   if (schema !== undefined && inRange(schema.versions, version)) {
@@ -118,7 +124,7 @@ export function carrierPlan(structName: string, version: number, mask: number): 
       plan = { names, lists, resource, messages, children, carriers }
     }
   }
-  plans.set(key, plan)
+  byVersion.set(key, plan)
   return plan
 }
 
