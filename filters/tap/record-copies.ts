@@ -43,11 +43,12 @@ export function copyRecords(
   cache?: ProvenanceCache,
 ): ExtractionResult {
   // The headers each tap adds, encoded once for the whole capture.
-  const perTap = taps.map((t) => {
+  const perTap: { readonly tap: ActiveTap; readonly partitions: number; readonly headers: CopyHeaders }[] = []
+  for (const t of taps) {
     const headers: CopyHeaders =
       cache?.headersFor(capture, t.tap.name, instance) ?? copyHeaders(captureHeaders(capture, t.tap.name, instance))
-    return { ...t, headers }
-  })
+    perTap.push({ tap: t.tap, partitions: t.partitions, headers })
+  }
   let unreadable = 0
   let unreadableReason: string | undefined
   let index = 0 // the record's position among the partition's records (produce offsets)

@@ -207,6 +207,21 @@ export class TapBatchBuilder {
     return batch
   }
 
+  /** Bytes the scratch holds: a batch of at most this many is built without the scratch growing. */
+  get capacity(): number {
+    return this.w.buf.length
+  }
+
+  /**
+   * The whole scratch, with the batch finish() returned at its start, given away (to be produced from where it is,
+   * instead of copied), and `replacement` taken as the scratch from the next reset on.
+   */
+  handOver(replacement: Buffer): Buffer {
+    const given = this.w.buf
+    this.w = new Writer(replacement, RECORD_BATCH_HEADER_SIZE)
+    return given
+  }
+
   /** Empty again, for another batch (the scratch is kept). */
   reset(partition: number | undefined, limit: number): void {
     this.partition = partition
