@@ -6,11 +6,11 @@ import {
   NO_PRODUCER_ID,
   NO_SEQUENCE,
   RECORD_BATCH_HEADER_SIZE,
-  type RecordSpans,
   writeRecordBatchHeader,
 } from '../../codec/records/index.js'
 import type { Capture } from './capture.js'
 import { TAP_HEADERS } from './decorate.js'
+import type { CopySpans } from './record-table.js'
 
 /**
  * One tap batch being built from the encoded bytes of captured records, for one tap and one destination partition:
@@ -112,7 +112,7 @@ export class TapBatchBuilder {
   }
 
   /** The most a copy of this record can take (the caller starts a new batch when it would not fit). */
-  static maxCopySize(spans: RecordSpans, headers: CopyHeaders): number {
+  static maxCopySize(spans: CopySpans, headers: CopyHeaders): number {
     return spans.recordEnd - spans.recordStart + headers.bytes.length + OFFSET_HEADER_MAX + 16
   }
 
@@ -126,7 +126,7 @@ export class TapBatchBuilder {
    * topic partition when known (undefined: no offset header).
    */
   append(
-    spans: RecordSpans,
+    spans: CopySpans,
     timestamp: number | bigint,
     headers: CopyHeaders,
     offset: number | bigint | undefined,
