@@ -10,6 +10,7 @@ import {
 } from '../../codec/records/index.js'
 import type { Capture } from './capture.js'
 import { TAP_HEADERS } from './decorate.js'
+import { OffsetDigits } from './offset-digits.js'
 import type { CopySpans } from './record-table.js'
 
 /**
@@ -94,6 +95,8 @@ export class TapBatchBuilder {
   readonly captures: Capture[] = []
   private w: Writer
   private baseTimestamp: number | bigint = 0
+  /** The digits of the last offset header written, incremented for the next (offset-digits.ts). */
+  private readonly offsetDigits = new OffsetDigits()
   private maxTimestamp: number | bigint = 0
 
   constructor(
@@ -149,7 +152,8 @@ export class TapBatchBuilder {
     const keyValue = spans.valueEnd - spans.keyFieldStart
     const ownHeaders = spans.recordEnd - spans.headersStart
     const digits = offset === undefined ? '' : typeof offset === 'bigint' ? offset.toString() : undefined
-    const digitCount = offset === undefined ? 0 : digits !== undefined ? digits.length : decimalDigits(offset as number)
+    if (digits === undefined) this.offsetDigits.set(offset as number)
+    const digitCount = digits !== undefined ? digits.length : this.offsetDigits.count
     const offsetHeader = offset === undefined ? 0 : OFFSET_KEY.length + 1 + digitCount
     const headerCount = spans.headerCount + headers.count + (offset === undefined ? 0 : 1)
     const bodySize =
@@ -177,7 +181,10 @@ export class TapBatchBuilder {
       w.varint(digitCount)
       if (digits !== undefined) w.pos += w.buf.write(digits, w.pos, 'latin1')
       else {
-        writeDigits(w.buf, w.pos, offset as number, digitCount)
+        const d = this.offsetDigits.digits
+        const buf = w.buf
+        const at = w.pos
+        for (let i = 0; i < digitCount; i++) buf[at + i] = d[i]!
         w.pos += digitCount
       }
     }
@@ -251,23 +258,4 @@ function sizeOfBigVarlong(v: bigint): number {
     n++
   }
   return n
-}
-
-/** Decimal digits of a non-negative safe integer. */
-function decimalDigits(n: number): number {
-  let d = 1
-  while (n >= 10) {
-    n = Math.floor(n / 10)
-    d++
-  }
-  return d
-}
-
-/** Writes the decimal digits of a non-negative safe integer (`count` of them) at `at`, without a string. */
-function writeDigits(buf: Buffer, at: number, n: number, count: number): void {
-  for (let i = at + count - 1; i >= at; i--) {
-    const q = Math.floor(n / 10)
-    buf[i] = 0x30 + (n - q * 10)
-    n = q
-  }
 }
