@@ -13,7 +13,7 @@
  * `--decode` hides the producer's batch entry point, so the tap takes its decoding path (records as objects).
  *
  *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/tap-cost.js [--requests=1500]
- *     [--config=bench/configs/tap.yaml|none] [--decode]
+ *     [--config=bench/configs/tap.yaml|none] [--decode] [--rounds=3]
  */
 import { dirname } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
@@ -61,7 +61,7 @@ const DECODE = process.argv.includes('--decode')
 const PARTITIONS = 8
 const RECORDS_PER_BATCH = 16
 const VALUE_BYTES = 1024
-const ROUNDS = 3
+const ROUNDS = Number(arg('rounds') ?? 3)
 
 const log = pino({ level: 'silent' })
 

@@ -118,14 +118,13 @@ export function readResponse(r: Reader, apiKey: number, apiVersion: number): Res
 }
 
 /** A request frame written (size prefix, header, body); `referenceFrom` as Writer.referenceFrom. */
-function writeRequestFrame(header: RequestHeader, body: unknown, referenceFrom: number): Writer {
+function writeRequestFrame(header: RequestHeader, body: unknown, referenceFrom: number | undefined): Writer {
   const apiKey = header.requestApiKey
   const apiVersion = header.requestApiVersion
   const codec = codecFor(apiKey, apiVersion, 'request')
   const headerVersion = requestHeaderVersion(apiKey, apiVersion)
   const size = sizeRequestHeader(header, headerVersion) + codec.size(body, apiVersion)
-  const w = new Writer(4 + size)
-  w.referenceFrom = referenceFrom
+  const w = referenceFrom === undefined ? new Writer(4 + size) : Writer.forPieces(4 + size, referenceFrom)
   w.int32(size)
   writeRequestHeader(w, header, headerVersion)
   codec.write(w, body, apiVersion)
@@ -138,13 +137,12 @@ function writeResponseFrame(
   apiVersion: number,
   header: ResponseHeader,
   body: unknown,
-  referenceFrom: number,
+  referenceFrom: number | undefined,
 ): Writer {
   const codec = codecFor(apiKey, apiVersion, 'response')
   const headerVersion = responseHeaderVersion(apiKey, apiVersion)
   const size = sizeResponseHeader(header, headerVersion) + codec.size(body, apiVersion)
-  const w = new Writer(4 + size)
-  w.referenceFrom = referenceFrom
+  const w = referenceFrom === undefined ? new Writer(4 + size) : Writer.forPieces(4 + size, referenceFrom)
   w.int32(size)
   writeResponseHeader(w, header, headerVersion)
   codec.write(w, body, apiVersion)
@@ -153,7 +151,7 @@ function writeResponseFrame(
 
 /** Encodes header and body into one frame with its size prefix. The header's api key and version are authoritative. */
 export function encodeRequest(header: RequestHeader, body: unknown): Buffer {
-  return writeRequestFrame(header, body, Number.POSITIVE_INFINITY).finish()
+  return writeRequestFrame(header, body, undefined).finish()
 }
 
 /**
@@ -166,7 +164,7 @@ export function encodeRequestPieces(header: RequestHeader, body: unknown, refere
 }
 
 export function encodeResponse(apiKey: number, apiVersion: number, header: ResponseHeader, body: unknown): Buffer {
-  return writeResponseFrame(apiKey, apiVersion, header, body, Number.POSITIVE_INFINITY).finish()
+  return writeResponseFrame(apiKey, apiVersion, header, body, undefined).finish()
 }
 
 /** encodeResponse as pieces (see encodeRequestPieces): a changed Fetch response keeps its records where they are. */

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino'
 import type { FilterCounter, FilterGauge, FilterSetupContext, OwnRecord } from '../../src/pipeline/filter-api.js'
-import { Arena, type Chunk } from './arena.js'
-import { type Capture, declaredRecords, newCapture } from './capture.js'
+import { Arena } from './arena.js'
+import { type Capture, type CaptureFields, declaredRecords, newCapture } from './capture.js'
 import type { Direction, TapFilterConfig, TapSpec } from './config.js'
 import { clusterProducer, Destination, type DestinationHealth, upstreamProducer } from './destinations.js'
 import { type Extracted, type ExtractionResult, extractRecords } from './extract.js'
 import { ProvenanceCache } from './provenance-cache.js'
 import { TapBudget } from './queue.js'
 import { copyRecords, type FastTap } from './record-copies.js'
+import { ScratchPool } from './scratch-pool.js'
 import { TapBatchBuilder } from './tap-batch.js'
 import { ActiveTap, TapSet } from './taps.js'
 
@@ -41,12 +42,14 @@ const MAX_NAMES = 10_000
 
 export type Outcome = 'tapped' | 'dropped' | 'failed'
 
-/** What a connection hands over to capture one partition's records (`view`: the records field as decoded). */
-export type CaptureFields = Omit<Parameters<typeof newCapture>[0], 'recordCount'>
-
 /** The copies' memory: chunks of 1 MiB, as many kept for reuse as the default queue fills. */
 const ARENA_CHUNK_BYTES = 1024 * 1024
 const ARENA_KEEP_FREE = 8
+/**
+ * Free tap batch scratches kept (2 MiB): a quarter of a default queue's worth of full batches. Batches in flight
+ * beyond it come from new buffers, which the garbage collector takes back.
+ */
+const SCRATCH_KEEP_FREE = 32
 
 export interface TapCounts {
   records: Record<Outcome, number>
@@ -99,6 +102,7 @@ export class TapEngine {
   private log: Logger
   private readonly budget: TapBudget
   private readonly arena = new Arena(ARENA_CHUNK_BYTES, ARENA_KEEP_FREE)
+  private readonly scratch = new ScratchPool(TAP_BATCH_BYTES, SCRATCH_KEEP_FREE)
   private readonly destinations = new Map<string, Destination>()
   private readonly adminTaps = new Map<string, { tap: ActiveTap; cancel: () => void }>()
   private configTaps: ActiveTap[] = []
@@ -354,7 +358,7 @@ export class TapEngine {
       }
       return undefined
     }
-    return newCapture({ ...fields, recordCount: records }, this.arena)
+    return newCapture(fields, records, this.arena)
   }
 
   /** A capture is done with: produced, or not to be after all (its connection closed first, no tap wants it now). */
@@ -460,11 +464,20 @@ export class TapEngine {
   private extract(c: Capture, outboxes: Map<ActiveTap, Outbox>): void {
     const { fast, slow } = this.split(c)
     if (fast.length > 0) {
+      // The outbox of the tap of the last copy, remembered: place() is called for every copy.
+      let lastTap: ActiveTap | undefined
+      let lastBox: Outbox | undefined
       const result = copyRecords(
         c,
         fast,
         this.config.instance,
-        (tap, partition, need) => this.builderFor(this.outboxFor(outboxes, tap), partition, need),
+        (tap, partition, need) => {
+          if (tap !== lastTap || lastBox === undefined) {
+            lastTap = tap
+            lastBox = this.outboxFor(outboxes, tap)
+          }
+          return this.builderFor(lastBox, partition, need)
+        },
         this.provenance,
       )
       this.noteUnreadable(
@@ -533,20 +546,34 @@ export class TapEngine {
     )
   }
 
-  /** Sends a built tap batch: copied into the arena (the builder's scratch is reused at once), then produced. */
+  /**
+   * Sends a built tap batch, from the builder's scratch itself when the batch fills at least half of it (the builder
+   * takes a fresh scratch), else copied into the arena (the scratch is reused at once): see scratch-pool.ts.
+   */
   private sendBatch(tap: ActiveTap, b: TapBatchBuilder): void {
-    const { buf, chunk } = this.arena.copy(b.finish())
+    const batch = b.finish()
+    let buf: Buffer
+    let release: () => void
+    if (b.capacity === this.scratch.size && batch.length * 2 >= b.capacity) {
+      buf = batch
+      const scratch = b.handOver(this.scratch.take())
+      release = () => this.scratch.give(scratch)
+    } else {
+      const slice = this.arena.copy(batch)
+      buf = slice.buf
+      release = () => this.arena.release(slice.chunk)
+    }
     const dest = this.destinations.get(tap.spec.cluster ?? 'upstream')
     const settings = { acks: tap.spec.acks, compression: tap.spec.compression }
     const partition = b.partition
-    this.produced(tap, dest, b.count, b.keyValueBytes, [...b.captures], chunk, () =>
+    this.produced(tap, dest, b.count, b.keyValueBytes, [...b.captures], release, () =>
       dest!.produceBatch(tap.spec.topic, partition, buf, settings),
     )
   }
 
   /**
    * Produces (after creating the topic, when the tap asks for it) and, once that settles, counts the outcome and lets
-   * go of the captures (and the arena memory of a tap batch) the copies came from.
+   * go of the captures (and, through `releaseBatch`, the memory of a tap batch) the copies came from.
    */
   private produced(
     tap: ActiveTap,
@@ -554,7 +581,7 @@ export class TapEngine {
     records: number,
     bytes: number,
     captures: readonly Capture[],
-    chunk: Chunk | undefined,
+    releaseBatch: (() => void) | undefined,
     produce: () => Promise<unknown>,
   ): void {
     for (const c of captures) this.outstanding.set(c, (this.outstanding.get(c) ?? 0) + 1)
@@ -578,7 +605,7 @@ export class TapEngine {
         // pointing into these copies: they (and their room in the budget) stay until the producer must have let
         // go of them, at its delivery timeout.
         const release = () => {
-          if (chunk !== undefined) this.arena.release(chunk)
+          releaseBatch?.()
           for (const c of doneWith) this.discard(c)
         }
         const doneWith: Capture[] = []

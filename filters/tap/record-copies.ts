@@ -1,9 +1,10 @@
-import { type RecordSpans, readBatches } from '../../codec/records/index.js'
+import { readBatches } from '../../codec/records/index.js'
 import { partitionForKey } from '../../src/pipeline/filter-api.js'
 import type { Capture } from './capture.js'
 import { captureHeaders } from './decorate.js'
 import type { ExtractionResult } from './extract.js'
 import type { ProvenanceCache } from './provenance-cache.js'
+import { RecordTable } from './record-table.js'
 import { type CopyHeaders, copyHeaders, TapBatchBuilder } from './tap-batch.js'
 import type { ActiveTap } from './taps.js'
 
@@ -15,8 +16,9 @@ import type { ActiveTap } from './taps.js'
  * consumer's fetch offset, batch then record sampling per tap), and so are the offsets and timestamps; the tests
  * (record-copies.test.ts) hold both paths to the same records.
  *
- * A batch is walked twice: once to check every record (a corrupt one makes the whole batch unreadable, as the
- * decoding path's toArray does, and nothing of it is copied), then to copy. The walk allocates nothing per record.
+ * A batch is walked once to check every record (a corrupt one makes the whole batch unreadable, as the decoding
+ * path's toArray does, and nothing of it is copied), keeping their fields in a table (record-table.ts) that the
+ * copy then reads back. Neither allocates anything per record.
  */
 
 /** Where the copies of one tap go: the builder of a destination partition with room for `need` more bytes. */
@@ -33,6 +35,8 @@ const SAFE = Number.MAX_SAFE_INTEGER
 const SAFE_BIG = BigInt(SAFE)
 /** Offset bases up to here leave room for any offset delta (an int32) within the safe integers. */
 const SAFE_OFFSET_BASE = BigInt(SAFE - 2 ** 31)
+/** The records of the batch being copied (one table for every call: copyRecords runs synchronously). */
+const TABLE = new RecordTable()
 
 export function copyRecords(
   capture: Capture,
@@ -43,11 +47,12 @@ export function copyRecords(
   cache?: ProvenanceCache,
 ): ExtractionResult {
   // The headers each tap adds, encoded once for the whole capture.
-  const perTap = taps.map((t) => {
+  const perTap: { readonly tap: ActiveTap; readonly partitions: number; readonly headers: CopyHeaders }[] = []
+  for (const t of taps) {
     const headers: CopyHeaders =
       cache?.headersFor(capture, t.tap.name, instance) ?? copyHeaders(captureHeaders(capture, t.tap.name, instance))
-    return { ...t, headers }
-  })
+    perTap.push({ tap: t.tap, partitions: t.partitions, headers })
+  }
   let unreadable = 0
   let unreadableReason: string | undefined
   let index = 0 // the record's position among the partition's records (produce offsets)
@@ -83,18 +88,15 @@ export function copyRecords(
     index += batch.recordCount
     if (wanting.length === 0) continue
     if (capture.fetchOffset !== undefined && batch.lastOffset < capture.fetchOffset) continue
-    let spans: RecordSpans
+    // Every record checked (walked into the table) before any is copied.
+    const spans = TABLE
     try {
-      spans = batch.recordSpans()
-      while (spans.next()) {
-        // checking every record before any is copied
-      }
+      spans.fill(batch.recordSpans())
     } catch (err) {
       unreadable += batch.recordCount
       unreadableReason ??= (err as Error).message
       continue
     }
-    spans.rewind()
     // Offsets: fetched records carry their own; produced ones are the response's base offset plus their index.
     const offsetBase: bigint | undefined =
       capture.direction === 'fetch'
@@ -135,6 +137,7 @@ export function copyRecords(
       }
     }
   }
+  TABLE.clear()
   return { decompressedBytes: 0, unreadable, unreadableReason }
 }
 

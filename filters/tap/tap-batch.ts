@@ -6,11 +6,12 @@ import {
   NO_PRODUCER_ID,
   NO_SEQUENCE,
   RECORD_BATCH_HEADER_SIZE,
-  type RecordSpans,
   writeRecordBatchHeader,
 } from '../../codec/records/index.js'
 import type { Capture } from './capture.js'
 import { TAP_HEADERS } from './decorate.js'
+import { OffsetDigits } from './offset-digits.js'
+import type { CopySpans } from './record-table.js'
 
 /**
  * One tap batch being built from the encoded bytes of captured records, for one tap and one destination partition:
@@ -94,6 +95,8 @@ export class TapBatchBuilder {
   readonly captures: Capture[] = []
   private w: Writer
   private baseTimestamp: number | bigint = 0
+  /** The digits of the last offset header written, incremented for the next (offset-digits.ts). */
+  private readonly offsetDigits = new OffsetDigits()
   private maxTimestamp: number | bigint = 0
 
   constructor(
@@ -112,7 +115,7 @@ export class TapBatchBuilder {
   }
 
   /** The most a copy of this record can take (the caller starts a new batch when it would not fit). */
-  static maxCopySize(spans: RecordSpans, headers: CopyHeaders): number {
+  static maxCopySize(spans: CopySpans, headers: CopyHeaders): number {
     return spans.recordEnd - spans.recordStart + headers.bytes.length + OFFSET_HEADER_MAX + 16
   }
 
@@ -126,7 +129,7 @@ export class TapBatchBuilder {
    * topic partition when known (undefined: no offset header).
    */
   append(
-    spans: RecordSpans,
+    spans: CopySpans,
     timestamp: number | bigint,
     headers: CopyHeaders,
     offset: number | bigint | undefined,
@@ -149,7 +152,8 @@ export class TapBatchBuilder {
     const keyValue = spans.valueEnd - spans.keyFieldStart
     const ownHeaders = spans.recordEnd - spans.headersStart
     const digits = offset === undefined ? '' : typeof offset === 'bigint' ? offset.toString() : undefined
-    const digitCount = offset === undefined ? 0 : digits !== undefined ? digits.length : decimalDigits(offset as number)
+    if (digits === undefined) this.offsetDigits.set(offset as number)
+    const digitCount = digits !== undefined ? digits.length : this.offsetDigits.count
     const offsetHeader = offset === undefined ? 0 : OFFSET_KEY.length + 1 + digitCount
     const headerCount = spans.headerCount + headers.count + (offset === undefined ? 0 : 1)
     const bodySize =
@@ -177,7 +181,10 @@ export class TapBatchBuilder {
       w.varint(digitCount)
       if (digits !== undefined) w.pos += w.buf.write(digits, w.pos, 'latin1')
       else {
-        writeDigits(w.buf, w.pos, offset as number, digitCount)
+        const d = this.offsetDigits.digits
+        const buf = w.buf
+        const at = w.pos
+        for (let i = 0; i < digitCount; i++) buf[at + i] = d[i]!
         w.pos += digitCount
       }
     }
@@ -205,6 +212,21 @@ export class TapBatchBuilder {
       recordCount: this.count,
     })
     return batch
+  }
+
+  /** Bytes the scratch holds: a batch of at most this many is built without the scratch growing. */
+  get capacity(): number {
+    return this.w.buf.length
+  }
+
+  /**
+   * The whole scratch, with the batch finish() returned at its start, given away (to be produced from where it is,
+   * instead of copied), and `replacement` taken as the scratch from the next reset on.
+   */
+  handOver(replacement: Buffer): Buffer {
+    const given = this.w.buf
+    this.w = new Writer(replacement, RECORD_BATCH_HEADER_SIZE)
+    return given
   }
 
   /** Empty again, for another batch (the scratch is kept). */
@@ -236,23 +258,4 @@ function sizeOfBigVarlong(v: bigint): number {
     n++
   }
   return n
-}
-
-/** Decimal digits of a non-negative safe integer. */
-function decimalDigits(n: number): number {
-  let d = 1
-  while (n >= 10) {
-    n = Math.floor(n / 10)
-    d++
-  }
-  return d
-}
-
-/** Writes the decimal digits of a non-negative safe integer (`count` of them) at `at`, without a string. */
-function writeDigits(buf: Buffer, at: number, n: number, count: number): void {
-  for (let i = at + count - 1; i >= at; i--) {
-    const q = Math.floor(n / 10)
-    buf[i] = 0x30 + (n - q * 10)
-    n = q
-  }
 }

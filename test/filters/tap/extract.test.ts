@@ -36,8 +36,8 @@ function capture(records: Buffer, fields: Partial<Capture> & { taps: ActiveTap[]
       taps: fields.taps,
       ctx: fakeContext({ clientId: 'orders-svc', principal: 'shop/orders' }),
       fetchOffset: fields.fetchOffset,
-      recordCount: declaredRecords(records),
     },
+    declaredRecords(records),
     new Arena(1024 * 1024, 1),
   )
   return Object.assign(c, fields)

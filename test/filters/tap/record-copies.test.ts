@@ -47,8 +47,8 @@ function captureOf(records: Buffer, taps: ActiveTap[], fields: Partial<Capture> 
       taps,
       ctx: fakeContext({ clientId: 'orders-svc', principal: 'shop/orders' }),
       fetchOffset: fields.fetchOffset,
-      recordCount: declaredRecords(records),
     },
+    declaredRecords(records),
     new Arena(1024 * 1024, 1),
   )
   return Object.assign(c, fields)
