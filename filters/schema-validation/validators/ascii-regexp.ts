@@ -18,7 +18,7 @@
 export type AsciiMatcher = (buf: Uint8Array, start: number, end: number) => boolean
 
 /** States of the automaton beyond which a pattern keeps its RegExp (its table would be large for little gain). */
-const MAX_STATES = 512
+const MAX_STATES = 256
 /** Copies a counted quantifier ({n,m}) may make of its atom. */
 const MAX_REPEAT = 64
 
@@ -178,7 +178,9 @@ function build(source: string, flags: string): AsciiMatcher {
       else if (e === 'u') length = 6
       else if (!/[dDwWsStnrfv]/.test(e) && /[0-9A-Za-z]/.test(e)) throw new NotRegular() // \b, \1, \k, \c, \p, ...
       // \x and \u with their hex digits, else (outside the u flag) they would be other atoms.
-      if (length > 2 && !/^[0-9A-Fa-f]+$/.test(source.slice(i + 2, i + length))) throw new NotRegular()
+      if (length > 2 && (i + length > stop || !/^[0-9A-Fa-f]+$/.test(source.slice(i + 2, i + length)))) {
+        throw new NotRegular()
+      }
       const set = setOf(source.slice(i, i + length))
       i += length
       return () => single(set)
@@ -285,13 +287,25 @@ function determinize(nfa: Nfa, start: number, final: number): AsciiMatcher {
     return id
   }
   const first = idOf(closure([start]))
+  // The states reached on each character, before the closure: characters with the same targets share one lookup.
+  const reached = new Map<string, number>()
+  const targets: number[][] = Array.from({ length: 128 }, () => [])
   while (queue.length > 0) {
     const id = queue.shift()!
-    const set = states[id]!
+    for (let c = 0; c < 128; c++) targets[c]!.length = 0
+    for (const n of states[id]!) {
+      for (const [chars, to] of nfa.edges[n]!) for (let c = 0; c < 128; c++) if (chars[c] === 1) targets[c]!.push(to)
+    }
     for (let c = 0; c < 128; c++) {
-      const next: number[] = []
-      for (const n of set) for (const [chars, to] of nfa.edges[n]!) if (chars[c] === 1) next.push(to)
-      table[id * 128 + c] = next.length === 0 ? 0 : idOf(closure(next))
+      const raw = targets[c]!
+      if (raw.length === 0) continue
+      const key = raw.join(',')
+      let to = reached.get(key)
+      if (to === undefined) {
+        to = idOf(closure(raw))
+        reached.set(key, to)
+      }
+      table[id * 128 + c] = to
     }
   }
   const next = Int32Array.from(table)
