@@ -1,10 +1,12 @@
 import {
   FALSE,
+  lastStringPlain,
   matchLiteral,
   NULL,
   numberValue,
   scanNumber,
   scanString,
+  scanStringBody,
   skipValue,
   stringEscaped,
   TRUE,
@@ -20,7 +22,7 @@ import {
   T_OBJECT,
   T_STRING,
 } from './json-skip-plan.js'
-import { type StringChecks, stringChecks } from './json-skip-strings.js'
+import { plainStringChecks, stringChecks } from './json-skip-strings.js'
 
 /**
  * The whole schema's walk as one function (json-skip.ts's fast path, with the same rules as its per-subschema
@@ -104,14 +106,31 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit('}')
   }
 
-  /** Strings: the bytes up to the closing quote, then the checks of stringChecks (json-skip-strings.ts). */
+  /**
+   * Strings: the token by the lexer (its word-at-a-time loop: reading the first bytes here instead made the 1 KiB
+   * orders slower), then the checks, written out for a plain ASCII string (plainStringChecks), else stringChecks
+   * (json-skip-strings.ts).
+   */
   function string(node: PlanNode): void {
     const checks = stringChecks(node)
     emit(`if (${at('p')} !== 0x22) return false`)
     emit('{')
     emit('const a = p')
-    emit(`p = ${pass(scanString)}(buf, p); if (p < 0) return false`)
-    if (checks !== undefined) emit(`if (!${pass(checks satisfies StringChecks)}(buf, a, p, false)) return false`)
+    emit(`p = ${pass(scanStringBody)}(buf, p + 1); if (p < 0) return false`)
+    if (checks !== undefined) {
+      emit(`const plain = ${pass(lastStringPlain)}()`)
+      const plainChecks = plainStringChecks(node)
+      if (plainChecks === undefined) {
+        emit(`if (!${pass(checks)}(buf, a, p, plain)) return false`)
+      } else {
+        emit(`if (!plain) { if (!${pass(checks)}(buf, a, p, false)) return false } else {`)
+        if (plainChecks.minLength > 0) emit(`if (p - a - 2 < ${num(plainChecks.minLength)}) return false`)
+        if (plainChecks.maxLength !== Infinity) emit(`if (p - a - 2 > ${num(plainChecks.maxLength)}) return false`)
+        if (plainChecks.listed !== undefined) emit(`if (!${pass(plainChecks.listed)}(buf, a + 1, p - 1)) return false`)
+        for (const m of plainChecks.matchers) emit(`if (!${pass(m)}(buf, a + 1, p - 1)) return false`)
+        emit('}')
+      }
+    }
     emit('}')
   }
 

@@ -110,13 +110,23 @@ function isHex(b: number): boolean {
  * Sets stringEscaped and stringNonAscii. Refuses anything but a string, so a step for strings needs no other check.
  */
 export function scanString(buf: Buffer, pos: number): number {
+  if (pos >= payloadEnd || buf[pos] !== 0x22) return -1
+  return scanStringBody(buf, pos + 1)
+}
+
+/**
+ * scanString from `from`, a position inside a string's body all of whose bytes before it are plain ASCII (the
+ * generated walk reads a string's first bytes itself). The common string, ASCII without escapes, in as little code as
+ * can be inlined: eight bytes a step, then one.
+ */
+export function scanStringBody(buf: Buffer, from: number): number {
   const n = payloadEnd
-  if (pos >= n || buf[pos] !== 0x22) return -1
-  // The common string, ASCII without escapes, in as little code as can be inlined: eight bytes a step, then one.
   const view = words
   const base = wordsBase
-  let p = pos + 1
-  while (p + 8 <= n && (notPlain(view.getInt32(base + p)) | notPlain(view.getInt32(base + p + 4))) === 0) p += 8
+  let p = from
+  while (p + 8 <= n && (notPlain(view.getInt32(base + p, true)) | notPlain(view.getInt32(base + p + 4, true))) === 0) {
+    p += 8
+  }
   while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
   if (p < n && buf[p] === 0x22) {
     stringEscaped = false
@@ -124,6 +134,11 @@ export function scanString(buf: Buffer, pos: number): number {
     return p + 1
   }
   return scanStringRest(buf, p)
+}
+
+/** Whether the last string scanString or scanStringBody read was ASCII without escapes. */
+export function lastStringPlain(): boolean {
+  return !stringEscaped && !stringNonAscii
 }
 
 /** The rest of a string from its first byte that is not plain: escapes, non-ASCII, or a byte that ends it badly. */

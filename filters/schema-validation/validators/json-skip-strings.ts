@@ -1,4 +1,5 @@
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js'
+import type { AsciiMatcher } from './ascii-regexp.js'
 import { stringEscaped, stringNonAscii, stringValue } from './json-skip-lexer.js'
 import { allowed, type PlanNode } from './json-skip-plan.js'
 
@@ -60,6 +61,35 @@ export function stringChecks(node: PlanNode): StringChecks | undefined {
       }
     }
     return true
+  }
+}
+
+/**
+ * The same checks for a string known to be ASCII without escapes, given as parts the generated walk
+ * (json-skip-code.ts) writes out or calls directly on the bytes between the quotes: its length is its byte count, an
+ * enum/const compares bytes, patterns and formats run as automata (ascii-regexp.ts). Undefined when a pattern or
+ * format has no automaton: then stringChecks does all.
+ */
+export interface PlainStringChecks {
+  readonly minLength: number
+  readonly maxLength: number
+  /** enum/const on the bytes [start, end) between the quotes; undefined when the subschema has none. */
+  readonly listed: ((buf: Buffer, start: number, end: number) => boolean) | undefined
+  readonly matchers: readonly AsciiMatcher[]
+}
+
+export function plainStringChecks(node: PlanNode): PlainStringChecks | undefined {
+  const matchers: AsciiMatcher[] = []
+  for (const t of node.stringTests) {
+    if (t.ascii === undefined) return undefined
+    matchers.push(t.ascii)
+  }
+  const choices = asciiChoices(node)
+  return {
+    minLength: node.minLength,
+    maxLength: node.maxLength,
+    listed: node.choices.length > 0 ? (buf, start, end) => bytesListed(choices, buf, start, end) : undefined,
+    matchers,
   }
 }
 
