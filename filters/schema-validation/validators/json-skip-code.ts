@@ -22,7 +22,7 @@ import {
   T_OBJECT,
   T_STRING,
 } from './json-skip-plan.js'
-import { plainStringChecks, stringChecks } from './json-skip-strings.js'
+import { type PlainStringChecks, plainStringChecks, stringChecks } from './json-skip-strings.js'
 
 /**
  * The whole schema's walk as one function (json-skip.ts's fast path, with the same rules as its per-subschema
@@ -126,12 +126,30 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
         emit(`if (!plain) { if (!${pass(checks)}(buf, a, p, false)) return false } else {`)
         if (plainChecks.minLength > 0) emit(`if (p - a - 2 < ${num(plainChecks.minLength)}) return false`)
         if (plainChecks.maxLength !== Infinity) emit(`if (p - a - 2 > ${num(plainChecks.maxLength)}) return false`)
-        if (plainChecks.listed !== undefined) emit(`if (!${pass(plainChecks.listed)}(buf, a + 1, p - 1)) return false`)
+        if (plainChecks.listed !== undefined) listed(plainChecks.listed)
         for (const m of plainChecks.matchers) emit(`if (!${pass(m)}(buf, a + 1, p - 1)) return false`)
         emit('}')
       }
     }
     emit('}')
+  }
+
+  /**
+   * enum/const on a plain ASCII string: for one list of a few short strings (the usual enum of codes), byte
+   * comparisons written out, one per allowed string; otherwise a call comparing with each list.
+   */
+  function listed(plain: NonNullable<PlainStringChecks['listed']>): void {
+    const lists = plain.lists
+    if (lists.length === 1 && lists[0]!.length <= 16 && lists[0]!.every((c) => c.length <= 16)) {
+      const alternatives = lists[0]!.map((c) => {
+        const tests = [`p - a - 2 === ${c.length}`]
+        for (let j = 0; j < c.length; j++) tests.push(`buf[a + ${j + 1}] === ${c[j]}`)
+        return `(${tests.join(' && ')})`
+      })
+      emit(`if (!(${alternatives.length === 0 ? 'false' : alternatives.join(' || ')})) return false`)
+    } else {
+      emit(`if (!${pass(plain.test)}(buf, a + 1, p - 1)) return false`)
+    }
   }
 
   /** Numbers: the type (integer: no fractional part, as ajv's `!(x % 1)`) and 6.2.2 to 6.2.5. */

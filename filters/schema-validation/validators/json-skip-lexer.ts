@@ -41,6 +41,8 @@ let utf8State = 0 // 0 unknown, 1 well-formed, -1 not
  * that one ArrayBuffer until a payload from another one comes.
  */
 let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+/** The ArrayBuffer under `words`, kept apart: reading DataView#buffer per payload costs more than this comparison. */
+let wordsBuffer: ArrayBufferLike = words.buffer
 /** Where the payload starts in `words`. */
 let wordsBase = 0
 
@@ -53,7 +55,11 @@ export function beginPayload(buf: Buffer, start: number, end: number): void {
   utf8State = 0
   payloadStart = start
   payloadEnd = end
-  if (words.buffer !== buf.buffer) words = new DataView(buf.buffer)
+  const buffer = buf.buffer
+  if (buffer !== wordsBuffer) {
+    words = new DataView(buffer)
+    wordsBuffer = buffer
+  }
   wordsBase = buf.byteOffset
 }
 

@@ -73,8 +73,16 @@ export function stringChecks(node: PlanNode): StringChecks | undefined {
 export interface PlainStringChecks {
   readonly minLength: number
   readonly maxLength: number
-  /** enum/const on the bytes [start, end) between the quotes; undefined when the subschema has none. */
-  readonly listed: ((buf: Buffer, start: number, end: number) => boolean) | undefined
+  /**
+   * enum/const: `lists`, each list's ASCII strings as bytes (the string must be one of every list), and `test` on
+   * the bytes [start, end) between the quotes; undefined when the subschema has none.
+   */
+  readonly listed:
+    | {
+        readonly lists: readonly (readonly Uint8Array[])[]
+        readonly test: (buf: Buffer, start: number, end: number) => boolean
+      }
+    | undefined
   readonly matchers: readonly AsciiMatcher[]
 }
 
@@ -88,7 +96,10 @@ export function plainStringChecks(node: PlanNode): PlainStringChecks | undefined
   return {
     minLength: node.minLength,
     maxLength: node.maxLength,
-    listed: node.choices.length > 0 ? (buf, start, end) => bytesListed(choices, buf, start, end) : undefined,
+    listed:
+      node.choices.length > 0
+        ? { lists: choices, test: (buf, start, end) => bytesListed(choices, buf, start, end) }
+        : undefined,
     matchers,
   }
 }
