@@ -63,7 +63,11 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   const SPACE =
     'while (p < end && (b = buf[p]) <= 0x20) { if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) p++; else return false }'
   const at = (p: string) => `(${p} < end ? buf[${p}] : -1)`
+  // The byte at p into b (-1 at the end), after any whitespace: compact JSON has none, and reading the byte once
+  // serves both the whitespace test and the punctuation test that follows.
+  const NEXT = `b = ${at('p')}; if (b <= 0x20 && b >= 0) { ${SPACE}; b = ${at('p')} }`
 
+  /** A value's code; on entry b holds the byte at p (NEXT has read it), as each kind's first test expects. */
   function value(node: PlanNode): void {
     if (node.any) {
       emit(`p = ${pass(skipValue)}(buf, p, 0); if (p < 0) return false`)
@@ -89,7 +93,6 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
       else kinds[0]![1](node)
       return
     }
-    emit(`b = ${at('p')}`)
     for (const [first, code] of kinds) {
       emit(`if (b === ${first}) {`)
       code(node)
@@ -113,7 +116,7 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
    */
   function string(node: PlanNode): void {
     const checks = stringChecks(node)
-    emit(`if (${at('p')} !== 0x22) return false`)
+    emit('if (b !== 0x22) return false')
     emit('{')
     emit('const a = p')
     emit(`p = ${pass(scanStringBody)}(buf, p + 1); if (p < 0) return false`)
@@ -157,7 +160,6 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit('{')
     // scanNumber's own common case, a small non-negative integer, inline; anything else by scanNumber itself.
     emit('let v = 0')
-    emit(`b = ${at('p')}`)
     emit('const a = p')
     emit('if (b >= 0x31 && b <= 0x39) {')
     emit('do { v = v * 10 + (b - 0x30); b = ++p < end ? buf[p] : -1 } while (b >= 0x30 && b <= 0x39 && p - a < 15)')
@@ -187,14 +189,14 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
       const first = prop.name.length === 0 ? 0x22 : prop.name[0]!
       byFirst.set(first, [...(byFirst.get(first) ?? []), i])
     })
-    emit(`if (${at('p')} !== 0x7b) return false`)
+    emit('if (b !== 0x7b) return false')
     emit('{')
     for (let i = 0; i < named.length; i++) emit(`let s${id}_${i} = false`)
     emit(`let r${id} = 0`)
     emit('p++')
-    emit(SPACE)
-    emit(`if (${at('p')} === 0x7d) p++; else for (;;) {`)
-    emit(`if (${at('p')} !== 0x22) return false`)
+    emit(NEXT)
+    emit('if (b === 0x7d) p++; else for (;;) {')
+    emit('if (b !== 0x22) return false')
     emit('{')
     emit('const k = p + 1')
     emit(`let w = -2`) // the named property whose value follows; -1 for an additional one
@@ -222,10 +224,10 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit(`if (p < 0 || ${pass(() => stringEscaped)}()) return false`)
     emit('w = -1')
     emit('}')
-    emit(SPACE)
-    emit(`if (${at('p')} !== 0x3a) return false`)
+    emit(NEXT)
+    emit('if (b !== 0x3a) return false')
     emit('p++')
-    emit(SPACE)
+    emit(NEXT)
     emit('switch (w) {')
     for (let i = 0; i < named.length; i++) {
       emit(`case ${i}: {`)
@@ -238,12 +240,11 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit('}')
     emit('}')
     emit('}')
-    emit(SPACE)
-    emit(`b = ${at('p')}`)
+    emit(NEXT)
     emit('if (b === 0x7d) { p++; break }')
     emit('if (b !== 0x2c) return false')
     emit('p++')
-    emit(SPACE)
+    emit(NEXT)
     emit('}')
     emit(`if (r${id} !== ${node.requiredCount}) return false`)
     emit('}')
@@ -252,23 +253,22 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   /** Arrays: items (a single schema, draft-07 validation 6.4.1) for every element, minItems and maxItems. */
   function array(node: PlanNode): void {
     const id = ids++
-    emit(`if (${at('p')} !== 0x5b) return false`)
+    emit('if (b !== 0x5b) return false')
     emit('{')
     emit(`let c${id} = 0`)
     emit('p++')
-    emit(SPACE)
-    emit(`if (${at('p')} !== 0x5d) for (;;) {`)
+    emit(NEXT)
+    emit('if (b !== 0x5d) for (;;) {')
     emit('{')
     if (node.items === undefined) emit(`p = ${pass(skipValue)}(buf, p, 0); if (p < 0) return false`)
     else value(node.items)
     emit('}')
     emit(`c${id}++`)
-    emit(SPACE)
-    emit(`b = ${at('p')}`)
+    emit(NEXT)
     emit('if (b === 0x5d) break')
     emit('if (b !== 0x2c) return false')
     emit('p++')
-    emit(SPACE)
+    emit(NEXT)
     emit('}')
     emit('p++')
     if (node.minItems > 0) emit(`if (c${id} < ${node.minItems}) return false`)
@@ -279,7 +279,7 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   try {
     emit('return function walk(buf, p, end) {')
     emit('let b = 0')
-    emit(SPACE)
+    emit(NEXT)
     value(root)
     emit(SPACE)
     emit('return p === end')
