@@ -175,6 +175,14 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit('}')
   }
 
+  /** The ':' after a key, with the whitespace around it; leaves b holding the value's first byte. */
+  function colon(): void {
+    emit(NEXT)
+    emit('if (b !== 0x3a) return false')
+    emit('p++')
+    emit(NEXT)
+  }
+
   /**
    * Objects (6.5: properties, additionalProperties, required), as json-skip-object-code.ts: keys matched against the
    * names' UTF-8 bytes grouped by first byte; a key with an escape, or a known name seen twice, is not certain.
@@ -197,9 +205,9 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit(NEXT)
     emit('if (b === 0x7d) p++; else for (;;) {')
     emit('if (b !== 0x22) return false')
-    emit('{')
+    // A known key's value is checked right where its name matched; `break property` then skips the unknown-key code.
+    emit(`property${id}: {`)
     emit('const k = p + 1')
-    emit(`let w = -2`) // the named property whose value follows; -1 for an additional one
     emit(`switch (${at('k')}) {`)
     for (const [first, indexes] of byFirst) {
       emit(`case ${first}:`)
@@ -208,37 +216,25 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
         const tests = [`k + ${name.length} < end`]
         for (let j = 1; j < name.length; j++) tests.push(`buf[k + ${j}] === ${name[j]}`)
         tests.push(`buf[k + ${name.length}] === 0x22`)
-        emit(`if (w === -2 && ${tests.join(' && ')}) {`)
+        emit(`if (${tests.join(' && ')}) {`)
         emit(`if (s${id}_${i}) return false`)
         emit(`s${id}_${i} = true`)
         if (named[i]!.required) emit(`r${id}++`)
-        emit(`w = ${i}`)
         emit(`p = k + ${name.length + 1}`)
+        colon()
+        value(named[i]!.node)
+        emit(`break property${id}`)
         emit('}')
       }
       emit('break')
     }
     emit('}')
-    emit('if (w === -2) {')
+    // A key the schema does not name (or names with an escape, which is not certain: refused here).
     emit(`p = ${pass(scanString)}(buf, p)`)
     emit(`if (p < 0 || ${pass(() => stringEscaped)}()) return false`)
-    emit('w = -1')
-    emit('}')
-    emit(NEXT)
-    emit('if (b !== 0x3a) return false')
-    emit('p++')
-    emit(NEXT)
-    emit('switch (w) {')
-    for (let i = 0; i < named.length; i++) {
-      emit(`case ${i}: {`)
-      value(named[i]!.node)
-      emit('break }')
-    }
-    emit('default: {')
+    colon()
     if (node.additional === undefined) emit(`p = ${pass(skipValue)}(buf, p, 0); if (p < 0) return false`)
     else value(node.additional)
-    emit('}')
-    emit('}')
     emit('}')
     emit(NEXT)
     emit('if (b === 0x7d) { p++; break }')
