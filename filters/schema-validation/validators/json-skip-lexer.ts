@@ -122,24 +122,48 @@ export function scanString(buf: Buffer, pos: number): number {
 
 /**
  * scanString from `from`, a position inside a string's body all of whose bytes before it are plain ASCII (the
- * generated walk reads a string's first bytes itself). The common string, ASCII without escapes, in as little code as
- * can be inlined: eight bytes a step, then one.
+ * generated walk reads a string's first bytes itself).
  */
 export function scanStringBody(buf: Buffer, from: number): number {
   const n = payloadEnd
   const view = words
   const base = wordsBase
   let p = from
-  while (p + 8 <= n && (notPlain(view.getInt32(base + p, true)) | notPlain(view.getInt32(base + p + 4, true))) === 0) {
+  // Eight bytes a step; in the word where the string stops being plain, the first such byte is found from the mask
+  // (firstFlagged), so a string's last bytes need no loop of their own.
+  for (;;) {
+    if (p + 8 > n) {
+      // The payload's last bytes: one at a time.
+      while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
+      break
+    }
+    const low = notPlain(view.getInt32(base + p, true))
+    if (low !== 0) {
+      p += firstFlagged(low)
+      break
+    }
+    const high = notPlain(view.getInt32(base + p + 4, true))
+    if (high !== 0) {
+      p += 4 + firstFlagged(high)
+      break
+    }
     p += 8
   }
-  while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
   if (p < n && buf[p] === 0x22) {
     stringEscaped = false
     stringNonAscii = false
     return p + 1
   }
   return scanStringRest(buf, p)
+}
+
+/**
+ * The index (0 to 3) of the first byte in memory a non-zero notPlain mask flags, for a word read little-endian (the
+ * first byte the lowest). The lowest flag is exact: below the first byte that is not plain nothing borrows, so that
+ * byte's own flag is the lowest (flags above it may be false). m & -m keeps the lowest bit; clz32 finds it.
+ */
+function firstFlagged(mask: number): number {
+  return (31 - Math.clz32(mask & -mask)) >> 3
 }
 
 /** Whether the last string scanString or scanStringBody read was ASCII without escapes. */
