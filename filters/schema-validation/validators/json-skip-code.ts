@@ -51,13 +51,13 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   let size = 0
   const emit = (s: string) => {
     size += s.length + 1
-    if (size > MAX_CODE) throw new TooLarge()
+    if (size > MAX_CODE) throw new NoCode()
     lines.push(s)
   }
   const pass = (v: unknown) => `x${values.push(v) - 1}`
   const num = (n: number) => {
     // Finite numbers only, written as JavaScript reads them back (String gives a numeric literal for these).
-    if (!Number.isFinite(n)) throw new Error(`not a finite bound: ${n}`)
+    if (!Number.isFinite(n)) throw new NoCode()
     return `(${String(n)})`
   }
   const SPACE =
@@ -281,12 +281,15 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
     emit('return p === end')
     emit('}')
   } catch (err) {
-    if (err instanceof TooLarge) return undefined
+    if (err instanceof NoCode) return undefined
     throw err
   }
-  const params = values.map((_, i) => `x${i}`)
-  const make = new Function(...params, lines.join('\n')) as (...args: unknown[]) => WholeWalk
-  return make(...values)
+  // The values arrive as one array, read into constants (not as parameters: a large schema could pass more values
+  // than a function may take).
+  const head = values.map((_, i) => `const x${i} = x[${i}]`)
+  const make = new Function('x', [...head, ...lines].join('\n')) as (x: unknown[]) => WholeWalk
+  return make(values)
 }
 
-class TooLarge extends Error {}
+/** The schema gets no generated code (too large, or a bound the code cannot write): the step walk takes it. */
+class NoCode extends Error {}
