@@ -17,7 +17,10 @@
  */
 export type AsciiMatcher = (buf: Uint8Array, start: number, end: number) => boolean
 
-/** States of the automaton beyond which a pattern keeps its RegExp (its table would be large for little gain). */
+/**
+ * States of the automaton beyond which a pattern keeps its RegExp (its table would be large for little gain); state
+ * numbers then fit a byte, so a table is at most 32 KiB.
+ */
 const MAX_STATES = 256
 /** Copies a counted quantifier ({n,m}) may make of its atom. */
 const MAX_REPEAT = 64
@@ -308,7 +311,7 @@ function determinize(nfa: Nfa, start: number, final: number): AsciiMatcher {
       table[id * 128 + c] = to
     }
   }
-  const next = Int32Array.from(table)
+  const next = Uint8Array.from(table)
   const accepts = Uint8Array.from(accepting, (a) => (a ? 1 : 0))
   return (buf, startAt, endAt) => {
     let s = first
