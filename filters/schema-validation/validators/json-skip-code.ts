@@ -45,7 +45,7 @@ const MAX_CODE = 400_000
 
 export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   const lines: string[] = []
-  /** Values the code calls or reads, each passed in as parameter `x<index>`. */
+  /** Values the code calls or reads: element i of the array the code is made with, read into constant `x<i>`. */
   const values: unknown[] = []
   let ids = 0
   let size = 0
