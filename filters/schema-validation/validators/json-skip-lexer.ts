@@ -41,6 +41,8 @@ let utf8State = 0 // 0 unknown, 1 well-formed, -1 not
  * that one ArrayBuffer until a payload from another one comes.
  */
 let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+/** The ArrayBuffer under `words`, kept apart: reading DataView#buffer per payload costs more than this comparison. */
+let wordsBuffer: ArrayBufferLike = words.buffer
 /** Where the payload starts in `words`. */
 let wordsBase = 0
 
@@ -53,7 +55,11 @@ export function beginPayload(buf: Buffer, start: number, end: number): void {
   utf8State = 0
   payloadStart = start
   payloadEnd = end
-  if (words.buffer !== buf.buffer) words = new DataView(buf.buffer)
+  const buffer = buf.buffer
+  if (buffer !== wordsBuffer) {
+    words = new DataView(buffer)
+    wordsBuffer = buffer
+  }
   wordsBase = buf.byteOffset
 }
 
@@ -110,20 +116,59 @@ function isHex(b: number): boolean {
  * Sets stringEscaped and stringNonAscii. Refuses anything but a string, so a step for strings needs no other check.
  */
 export function scanString(buf: Buffer, pos: number): number {
+  if (pos >= payloadEnd || buf[pos] !== 0x22) return -1
+  return scanStringBody(buf, pos + 1)
+}
+
+/**
+ * scanString from `from`, a position inside a string's body all of whose bytes before it are plain ASCII (the
+ * generated walk reads a string's first bytes itself).
+ */
+export function scanStringBody(buf: Buffer, from: number): number {
   const n = payloadEnd
-  if (pos >= n || buf[pos] !== 0x22) return -1
-  // The common string, ASCII without escapes, in as little code as can be inlined: eight bytes a step, then one.
   const view = words
   const base = wordsBase
-  let p = pos + 1
-  while (p + 8 <= n && (notPlain(view.getInt32(base + p)) | notPlain(view.getInt32(base + p + 4))) === 0) p += 8
-  while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
+  let p = from
+  // Eight bytes a step; in the word where the string stops being plain, the first such byte is found from the mask
+  // (firstFlagged), so a string's last bytes need no loop of their own.
+  for (;;) {
+    if (p + 8 > n) {
+      // The payload's last bytes: one at a time.
+      while (p < n && STRING_CLASS[buf[p]!] === PLAIN) p++
+      break
+    }
+    const low = notPlain(view.getInt32(base + p, true))
+    if (low !== 0) {
+      p += firstFlagged(low)
+      break
+    }
+    const high = notPlain(view.getInt32(base + p + 4, true))
+    if (high !== 0) {
+      p += 4 + firstFlagged(high)
+      break
+    }
+    p += 8
+  }
   if (p < n && buf[p] === 0x22) {
     stringEscaped = false
     stringNonAscii = false
     return p + 1
   }
   return scanStringRest(buf, p)
+}
+
+/**
+ * The index (0 to 3) of the first byte in memory a non-zero notPlain mask flags, for a word read little-endian (the
+ * first byte the lowest). The lowest flag is exact: below the first byte that is not plain nothing borrows, so that
+ * byte's own flag is the lowest (flags above it may be false). m & -m keeps the lowest bit; clz32 finds it.
+ */
+function firstFlagged(mask: number): number {
+  return (31 - Math.clz32(mask & -mask)) >> 3
+}
+
+/** Whether the last string scanString or scanStringBody read was ASCII without escapes. */
+export function lastStringPlain(): boolean {
+  return !stringEscaped && !stringNonAscii
 }
 
 /** The rest of a string from its first byte that is not plain: escapes, non-ASCII, or a byte that ends it badly. */

@@ -1,3 +1,5 @@
+import { type AsciiMatcher, asciiMatcher } from './ascii-regexp.js'
+
 /**
  * A JSON Schema turned into what the fast path checks (json-skip.ts): for each subschema, the keywords it knows, read
  * as the JSON Schema validation vocabulary defines them (draft-07: draft-handrews-json-schema-validation-01,
@@ -36,6 +38,12 @@ export interface NamedProperty {
   readonly required: boolean
 }
 
+/** A pattern or format: the test on a string's value, and the same test on ASCII bytes when it can run on them. */
+export interface StringTest {
+  readonly test: (s: string) => boolean
+  readonly ascii: AsciiMatcher | undefined
+}
+
 export interface PlanNode {
   /** The boolean schema false: nothing is valid (ajv says why). */
   readonly never: boolean
@@ -51,7 +59,7 @@ export interface PlanNode {
   readonly minLength: number
   readonly maxLength: number
   /** pattern and format: tests on the string's value. */
-  readonly stringTests: readonly ((s: string) => boolean)[]
+  readonly stringTests: readonly StringTest[]
   readonly items: PlanNode | undefined
   readonly minItems: number
   readonly maxItems: number
@@ -148,7 +156,7 @@ function plan(schema: unknown, ajv: AjvParts): PlanNode {
   if (!isObject(schema)) throw new NoPlan()
   const parts: { -readonly [K in keyof PlanNode]?: PlanNode[K] } = {}
   const choices: Primitive[][] = []
-  const stringTests: ((s: string) => boolean)[] = []
+  const stringTests: StringTest[] = []
   let properties: Record<string, unknown> = {}
   let required: string[] = []
   let constraints = false
@@ -191,7 +199,7 @@ function plan(schema: unknown, ajv: AjvParts): PlanNode {
         // The very RegExp ajv makes for it (vocabularies/code.ts usePattern: opts.code.regExp with "u" when
         // unicodeRegExp), tested the way ajv does: regexp.test(string).
         const regExp = ajv.opts.code.regExp(value, ajv.opts.unicodeRegExp === false ? '' : 'u')
-        stringTests.push((s) => regExp.test(s))
+        stringTests.push({ test: (s) => regExp.test(s), ascii: regExpOnBytes(regExp) })
         break
       }
       case 'format': {
@@ -241,7 +249,7 @@ function plan(schema: unknown, ajv: AjvParts): PlanNode {
  * function called, an object's `validate` used for its `type`, "string" when absent; `true` checks nothing).
  * Formats it does not know, asynchronous ones and those for numbers leave the schema to ajv.
  */
-function formatTest(name: string, ajv: AjvParts): ((s: string) => boolean) | undefined {
+function formatTest(name: string, ajv: AjvParts): StringTest | undefined {
   if (ajv.opts.validateFormats === false) return undefined
   const def = Object.hasOwn(ajv.formats, name) ? ajv.formats[name] : undefined
   if (def === true) return undefined
@@ -250,7 +258,20 @@ function formatTest(name: string, ajv: AjvParts): ((s: string) => boolean) | und
     if (def.async === true || (def.type !== undefined && def.type !== 'string')) throw new NoPlan()
     check = def.validate
   }
-  if (check instanceof RegExp) return (s) => check.test(s)
-  if (typeof check === 'function') return (s) => (check as (s: string) => boolean)(s) === true
+  if (check instanceof RegExp) return { test: (s) => check.test(s), ascii: regExpOnBytes(check) }
+  if (typeof check === 'function')
+    return { test: (s) => (check as (s: string) => boolean)(s) === true, ascii: undefined }
   throw new NoPlan()
+}
+
+/** The RegExp's test on ASCII bytes (ascii-regexp.ts), for a real RegExp (ajv's code.regExp option may make another). */
+function regExpOnBytes(regExp: unknown): AsciiMatcher | undefined {
+  return regExp instanceof RegExp ? asciiMatcher(regExp.source, regExp.flags) : undefined
+}
+
+/** enum and const (JSON Schema validation 6.1.2, 6.1.3): ajv compares a primitive with ===. */
+export function allowed(node: PlanNode, value: Primitive): boolean {
+  const choices = node.choices
+  for (let i = 0; i < choices.length; i++) if (!choices[i]!.includes(value)) return false
+  return true
 }

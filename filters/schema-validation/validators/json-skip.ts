@@ -1,4 +1,4 @@
-import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js'
+import { wholeWalk } from './json-skip-code.js'
 import {
   beginPayload,
   FALSE,
@@ -10,17 +10,14 @@ import {
   scanString,
   skipSpace,
   skipValue,
-  stringEscaped,
-  stringNonAscii,
-  stringValue,
   TRUE,
 } from './json-skip-lexer.js'
 import { objectStep, type Step } from './json-skip-object.js'
 import { objectCode } from './json-skip-object-code.js'
 import {
   type AjvParts,
+  allowed,
   type PlanNode,
-  type Primitive,
   planJsonSchema,
   T_ARRAY,
   T_BOOLEAN,
@@ -30,11 +27,7 @@ import {
   T_OBJECT,
   T_STRING,
 } from './json-skip-plan.js'
-
-// ajv's CommonJS runtime helper: module.exports.default is the function; NodeNext may hand over the module object.
-const ucs2length = ((ucs2lengthModule as unknown as { default?: unknown }).default ?? ucs2lengthModule) as (
-  s: string,
-) => number
+import { stringChecks } from './json-skip-strings.js'
 
 /**
  * A fast path for checking JSON Schema records: walks the payload's UTF-8 JSON text (RFC 8259, json-skip-lexer.ts)
@@ -49,11 +42,20 @@ const ucs2length = ((ucs2lengthModule as unknown as { default?: unknown }).defau
  */
 export type JsonSkip = (buf: Uint8Array, start?: number, end?: number) => boolean
 
-/** Compiles the fast path for a parsed schema and the ajv instance that compiled it; undefined when it has none. */
-export function compileJsonSkip(schema: unknown, ajv: AjvParts): JsonSkip | undefined {
+/**
+ * Compiles the fast path for a parsed schema and the ajv instance that compiled it; undefined when it has none.
+ * `walk` says how: 'whole', one function for the whole schema (json-skip-code.ts), unless the schema is too large
+ * for one, then 'steps', a step function per subschema (below); tests ask for each.
+ */
+export function compileJsonSkip(
+  schema: unknown,
+  ajv: AjvParts,
+  walk: 'whole' | 'steps' = 'whole',
+): JsonSkip | undefined {
   const root = planJsonSchema(schema, ajv)
   if (root === undefined) return undefined
-  const step = compile(root)
+  const whole = walk === 'whole' ? wholeWalk(root) : undefined
+  const step = whole === undefined ? compile(root) : undefined
   return (payload, start = 0, end = payload.length) => {
     // Buffer's toString decodes exactly as the slow path does (payload.toString('utf8')).
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
@@ -61,7 +63,8 @@ export function compileJsonSkip(schema: unknown, ajv: AjvParts): JsonSkip | unde
     beginPayload(buf, start, end)
     let pos: number
     try {
-      pos = step(buf, skipSpace(buf, start))
+      if (whole !== undefined) return whole(buf, start, end)
+      pos = step!(buf, skipSpace(buf, start))
     } catch {
       // A format function that throws (ajv would throw too), or a stack too deep: the slow path deals with it.
       return false
@@ -109,13 +112,6 @@ function compile(node: PlanNode): Step {
   }
 }
 
-/** enum and const (JSON Schema validation 6.1.2, 6.1.3): ajv compares a primitive with ===. */
-function allowed(node: PlanNode, value: Primitive): boolean {
-  const choices = node.choices
-  for (let i = 0; i < choices.length; i++) if (!choices[i]!.includes(value)) return false
-  return true
-}
-
 /** Numbers: the type (integer: no fractional part, as ajv's `!(x % 1)`, so 1.0 is one) and 6.2.2 to 6.2.5. */
 function numberStep(node: PlanNode): Step {
   const integerOnly = (node.types & T_NUMBER) === 0
@@ -131,75 +127,15 @@ function numberStep(node: PlanNode): Step {
   }
 }
 
-/**
- * Strings: minLength and maxLength count code points (6.3.1, 6.3.2; ajv's ucs2length, a surrogate pair being one),
- * pattern (6.3.3) and format (7) test the value, which is decoded only when one of them needs it.
- */
+/** Strings: the token, then the subschema's checks (json-skip-strings.ts). */
 function stringStep(node: PlanNode): Step {
-  const { minLength, maxLength, stringTests: tests } = node
-  const lengths = minLength > 0 || maxLength !== Infinity
-  const listed = node.choices.length > 0
-  if (!lengths && !listed && tests.length === 0) return scanString
-  const choices = listed ? asciiChoices(node) : []
+  const checks = stringChecks(node)
+  if (checks === undefined) return scanString
   return (buf, pos) => {
     const end = scanString(buf, pos)
     if (end < 0) return -1
-    const escaped = stringEscaped
-    const nonAscii = stringNonAscii
-    let value: string | undefined
-    if (lengths) {
-      let length: number
-      if (escaped) {
-        value = stringValue(buf, pos, end, escaped, nonAscii)
-        length = ucs2length(value)
-      } else if (nonAscii) {
-        // Well-formed UTF-8: one code point per byte that is not a continuation byte (10xxxxxx).
-        length = 0
-        for (let i = pos + 1; i < end - 1; i++) if ((buf[i]! & 0xc0) !== 0x80) length++
-      } else {
-        length = end - pos - 2
-      }
-      if (length < minLength || length > maxLength) return -1
-    }
-    if (listed) {
-      if (!escaped && !nonAscii) {
-        if (!bytesListed(choices, buf, pos + 1, end - 1)) return -1
-      } else {
-        value ??= stringValue(buf, pos, end, escaped, nonAscii)
-        if (!allowed(node, value)) return -1
-      }
-    }
-    if (tests.length > 0) {
-      value ??= stringValue(buf, pos, end, escaped, nonAscii)
-      for (let i = 0; i < tests.length; i++) if (!tests[i]!(value)) return -1
-    }
-    return end
+    return checks(buf, pos, end, false) ? end : -1
   }
-}
-
-/** Each enum/const list's ASCII strings as bytes, to compare an ASCII string without decoding it. */
-function asciiChoices(node: PlanNode): Uint8Array[][] {
-  return node.choices.map((list) =>
-    list
-      .filter((c): c is string => typeof c === 'string' && /^[\x00-\x7f]*$/.test(c))
-      .map((c) => Buffer.from(c, 'latin1')),
-  )
-}
-
-function bytesListed(choices: readonly Uint8Array[][], buf: Buffer, start: number, end: number): boolean {
-  for (let c = 0; c < choices.length; c++) {
-    const list = choices[c]!
-    let found = false
-    for (let i = 0; i < list.length && !found; i++) found = sameBytes(list[i]!, buf, start, end)
-    if (!found) return false
-  }
-  return true
-}
-
-function sameBytes(bytes: Uint8Array, buf: Buffer, start: number, end: number): boolean {
-  if (bytes.length !== end - start) return false
-  for (let j = 0; j < bytes.length; j++) if (bytes[j] !== buf[start + j]) return false
-  return true
 }
 
 /** Arrays: items (a single schema, draft-07 validation 6.4.1) for every element, minItems and maxItems. */

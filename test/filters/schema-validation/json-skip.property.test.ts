@@ -28,7 +28,10 @@ const SPELLINGS: readonly Spelling[] = [
   { space: true, escapes: true, numbers: true, duplicates: true },
 ]
 
-describe('JSON fast path: whatever it calls valid, JSON.parse and ajv accept', () => {
+/** Both walks json-skip.ts can make: the whole schema as one function (the usual) and a step per subschema. */
+const WALKS = ['whole', 'steps'] as const
+
+describe.each(WALKS)('JSON fast path (%s walk): whatever it calls valid, JSON.parse and ajv accept', (walk) => {
   it('random schemas, random documents in every spelling, damaged ones', () => {
     let fastValid = 0
     let slowValidPlain = 0
@@ -41,7 +44,7 @@ describe('JSON fast path: whatever it calls valid, JSON.parse and ajv accept', (
         const r = new Rng(seed)
         const schema = randomSchema(r)
         const validate = ajv.compile(schema as AnySchema)
-        const skip = compileJsonSkip(schema, ajv)
+        const skip = compileJsonSkip(schema, ajv, walk)
         expect(skip).toBeDefined() // every keyword the generator uses is one the fast path knows
         planned++
         for (let i = 0; i < 8; i++) {
@@ -105,7 +108,9 @@ function inside(payload: Buffer, r: Rng): { buf: Buffer; start: number; end: num
   return { buf: Buffer.concat([before, payload, after]), start: before.length, end: before.length + payload.length }
 }
 
-describe('JSON fast path in place: a payload inside a larger buffer gets the verdict it gets alone', () => {
+describe.each(
+  WALKS,
+)('JSON fast path in place (%s walk): a payload inside a larger buffer gets the verdict it gets alone', (walk) => {
   it('random schemas and documents, cut and damaged, between random bytes', () => {
     let compared = 0
     let validInPlace = 0
@@ -114,7 +119,7 @@ describe('JSON fast path in place: a payload inside a larger buffer gets the ver
       fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
         const r = new Rng(seed)
         const schema = randomSchema(r)
-        const skip = compileJsonSkip(schema, ajv)!
+        const skip = compileJsonSkip(schema, ajv, walk)!
         for (let i = 0; i < 6; i++) {
           const text = writeJson(sampleValue(schema, r), r.pick(SPELLINGS), r)
           const whole = Buffer.from(text, 'utf8')
@@ -138,7 +143,9 @@ describe('JSON fast path in place: a payload inside a larger buffer gets the ver
     expect(compared).toBe(54_000)
     expect(validInPlace).toBeGreaterThan(10_000) // the property must not hold by saying "no" everywhere
   })
+})
 
+describe('CompiledSchema.validAt in place', () => {
   it('CompiledSchema.validAt says valid only where check() on the view says so, and as often as the view', () => {
     let valid = 0
     fc.assert(
@@ -164,5 +171,36 @@ describe('JSON fast path in place: a payload inside a larger buffer gets the ver
       { numRuns: 300, seed: 11 },
     )
     expect(valid).toBeGreaterThan(1000)
+  })
+})
+
+describe('JSON fast path: the whole-schema walk and the step walk give the same verdicts', () => {
+  it('random schemas, random documents in every spelling, damaged and cut ones', () => {
+    let compared = 0
+    let valid = 0
+    const ajv = ajvFor({})
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        const r = new Rng(seed)
+        const schema = randomSchema(r)
+        const whole = compileJsonSkip(schema, ajv, 'whole')!
+        const steps = compileJsonSkip(schema, ajv, 'steps')!
+        for (let i = 0; i < 6; i++) {
+          const text = writeJson(sampleValue(schema, r), r.pick(SPELLINGS), r)
+          const bytes = Buffer.from(text, 'utf8')
+          for (const payload of [bytes, bytes.subarray(0, r.int(bytes.length + 1)), damage(text, r)]) {
+            const verdict = whole(payload)
+            compared++
+            if (verdict) valid++
+            expect(verdict, `${JSON.stringify(schema)}\n${JSON.stringify(payload.toString('latin1'))}`).toBe(
+              steps(payload),
+            )
+          }
+        }
+      }),
+      { numRuns: 2000, seed: 23 },
+    )
+    expect(compared).toBe(36_000)
+    expect(valid).toBeGreaterThan(8000)
   })
 })

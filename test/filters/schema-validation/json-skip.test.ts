@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { payloadFile, readPayloads } from '../../../bench/lib/payloads.js'
 import { ajvFor, compileJsonSchema } from '../../../filters/schema-validation/validators/json-schema.js'
 import { compileJsonSkip, type JsonSkip } from '../../../filters/schema-validation/validators/json-skip.js'
+import { wholeWalk } from '../../../filters/schema-validation/validators/json-skip-code.js'
+import { planJsonSchema } from '../../../filters/schema-validation/validators/json-skip-plan.js'
 
 /** The fast path for a schema, built as json-schema.ts builds it, with ajv's own verdict on the same bytes. */
 function both(schema: unknown): { skip: JsonSkip; ajv: (text: string | Buffer) => boolean | 'not JSON' } {
@@ -407,5 +409,32 @@ describe("JSON fast path: schemas it does not take are ajv's alone", () => {
     const schema = compileJsonSchema(JSON.stringify({ oneOf: [{ type: 'string' }, { type: 'integer' }] }))
     expect(schema.check(Buffer.from('"a"'))).toBeUndefined()
     expect(schema.check(Buffer.from('1.5'))).toBe('/ must be string') // ajv's first error (allErrors: false)
+  })
+})
+
+describe('JSON fast path on a schema too large for one generated function', () => {
+  it('walks it by steps (json-skip-code.ts MAX_CODE), with the verdicts of ajv', () => {
+    // 150 arrays of objects: the whole walk's code would pass MAX_CODE (about 80 of them do).
+    const line = {
+      type: 'object',
+      properties: { a: { type: 'string', maxLength: 3 }, b: { type: 'integer', minimum: 0 }, c: { type: 'boolean' } },
+    }
+    const properties = Object.fromEntries(
+      Array.from({ length: 150 }, (_, i) => [`p${i}`, { type: 'array', items: line }]),
+    )
+    const schema = { type: 'object', properties, required: ['p0', 'p149'] }
+    expect(wholeWalk(planJsonSchema(schema, ajvFor(schema))!)).toBeUndefined()
+    const { skip, ajv } = both(schema)
+    for (const text of [
+      '{"p0":[],"p149":[{"a":"ab","b":1,"c":true}]}',
+      '{"p0":[{"a":"abc"}],"p75":[{"b":0},{"c":false}],"p149":[]}',
+      '{"p0":[{"a":"abcd"}],"p149":[]}',
+      '{"p0":[{"b":-1}],"p149":[]}',
+      '{"p0":[]}',
+      '{"p0":[],"p149":[],"other":[1,{"x":null}]}',
+      '{"p0":[],"p149":[{"c":1}]}',
+    ]) {
+      expect(fast(skip, text), text).toBe(ajv(text) === true)
+    }
   })
 })
