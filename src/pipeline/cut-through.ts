@@ -66,7 +66,9 @@ export class RequestCutThrough {
           plan.apiKey,
           plan.apiVersion,
           length,
-          this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion),
+          rename === undefined
+            ? this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion)
+            : rename.recordsAsSummary,
           this.lease.transient,
         )
       : undefined

@@ -234,7 +234,12 @@ export class Exchange {
   private requestRenameFor(plan: RequestPlan): RequestRename | undefined {
     if (!plan.decodable || BUILT_IN_APIS.has(plan.apiKey)) return undefined
     const { apiKey, apiVersion, correlationId, expectsResponse } = plan
-    return requestRename(plan.requestFilters, { apiKey, apiVersion, correlationId, expectsResponse }, this.ctxFor)
+    return requestRename(
+      plan.requestFilters,
+      { apiKey, apiVersion, correlationId, expectsResponse },
+      this.ctxFor,
+      this.chain.responseFilters(apiKey, apiVersion),
+    )
   }
 
   /** A whole request whose only change is renaming its topics: renamed where it lies, its records never copied. */
@@ -250,8 +255,7 @@ export class Exchange {
     this.sendUpstream(out, slot, plan.expectsResponse)
     if (rename.observers.length === 0) return
     // The observers sit nearer the client than the renames: they see the request as the client sent it.
-    const summary = this.chain.requestRecordsAsSummary(plan.apiKey, plan.apiVersion)
-    this.observing.request(() => decodeRequestFrame(frame, summary), slot, rename.observers)
+    this.observing.request(() => decodeRequestFrame(frame, rename.recordsAsSummary), slot, rename.observers)
   }
 
   /** Counts a request that will go on; false when a filter counting bytes closed the connection. */

@@ -232,7 +232,8 @@ export interface Filter {
    * before any of it went on; returns the real name of each topic the client named, or undefined to take the
    * ordinary way (onRequest). With a rename, onRequest is not called for that request (and the response's `request`
    * is not the object the filter would have seen there: what onRequest notes per request must be noted here, by
-   * correlation id). Used only when every filter that may change the request offers a rename (applied in request
+   * correlation id; its records are summaries when the request's observers read no more, so onResponse must not
+   * read them). Used only when every filter that may change the request offers a rename (applied in request
    * order) and every observer of it sits nearer the client than they do: observers see the request as the client
    * sent it, as they would on the ordinary way, decoded after it went on. `rename` is called while the request
    * streams, once per topic, before its last byte went on.

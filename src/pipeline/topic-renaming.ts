@@ -66,13 +66,25 @@ export interface RequestRename {
   readonly rename: TopicRename
   /** The observers of the request, in request order: they see it as the client sent it, once it went on. */
   readonly observers: readonly Filter[]
+  /**
+   * Whether the observers get the request with its records as summaries, decoded as it passes (Filter.records). Only
+   * the observers and the response filters see the decoded request here (it is renamed where it lies, never encoded
+   * again), and a filter that renames it does not read its records (Filter.renameRequestTopics): so it is a matter
+   * of the observers and the other response filters, not of every filter of the request, as on the ordinary way.
+   * Otherwise each read a request spans would be kept for the observers, and the next read would need a new buffer.
+   */
+  readonly recordsAsSummary: boolean
 }
 
-/** `filters`: the request filters of the request, in request order (client to broker). */
+/**
+ * `filters`: the request filters of the request, in request order (client to broker); `responseFilters`: the
+ * filters that will see its response (and, with it, the decoded request).
+ */
 export function requestRename(
   filters: readonly Filter[],
   request: RequestToRename,
   ctxFor: (f: Filter) => FilterContext,
+  responseFilters: readonly Filter[],
 ): RequestRename | undefined {
   if (filters.length === 0 || !canStreamTopicRename(request.apiKey, request.apiVersion, 'request')) return undefined
   // Checked before any filter is asked, so that none is asked for a request that takes the ordinary way.
@@ -95,7 +107,11 @@ export function requestRename(
     if (rename === undefined) return undefined
     renames.push(rename)
   }
-  return { rename: renames.length === 1 ? renames[0]! : chained(renames), observers }
+  const recordsAsSummary =
+    observers.length > 0 &&
+    observers.every((f) => f.records === 'summary') &&
+    responseFilters.every((f) => f.records === 'summary' || (f.observesOnly !== true && filters.includes(f)))
+  return { rename: renames.length === 1 ? renames[0]! : chained(renames), observers, recordsAsSummary }
 }
 
 /** A whole request renamed: the new size prefix and names around views of the frame's own pieces. */

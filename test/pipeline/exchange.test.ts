@@ -7,6 +7,7 @@ import type { MetadataResponse } from '../../codec/messages/generated/metadata-r
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../../codec/messages/generated/produce-response.js'
 import { renameTopics } from '../../codec/messages/topic-rename-stream.js'
+import { CompressionType, encodeRecordBatch } from '../../codec/records/index.js'
 import { BrokerVersions } from '../../src/pipeline/broker-versions.js'
 import { SYSTEM_CLOCK } from '../../src/pipeline/clock.js'
 import { NO_OBSERVER } from '../../src/pipeline/connection-observer.js'
@@ -781,6 +782,41 @@ describe('Exchange: a request whose only change is renaming its topics (Filter.r
     }
     expect(lent).toEqual([true, false, false])
     expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+  })
+
+  it('a renamer that reads records itself does not make the observers hold the reads: they get summaries as it passes', () => {
+    // Topic-rewrite declares no `records: 'summary'` (on the ordinary way it encodes the request again); here it only
+    // renames, so the statistics-like observer decides, and a large piece is not kept (the lease is not lent).
+    const r: Filter = { ...renamer(), records: undefined }
+    const o = observer()
+    const lease = newLease()
+    const { port, exchange } = setup([o, r], newLease(), lease)
+    const big = encodeRecordBatch(
+      Array.from({ length: 300 }, (_, i) => ({ key: null, value: Buffer.alloc(300, 97 + (i % 26)) })),
+      { compression: CompressionType.None, baseOffset: 0n, timestamp: 1_700_000_000_000n },
+    )
+    const body: ProduceRequest = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: [{ name: 'orders', partitionData: [{ index: 0, records: big }] }],
+    }
+    const frame = produceFrameOf(VERSION, body)
+    frame.writeInt32BE(21, 8)
+    const cut = 70_000
+    expect(frame.length).toBeGreaterThan(cut + 1000)
+    // As the connection does it: the stream begins inside the read that brought its first bytes.
+    const lent: boolean[] = []
+    handleTransient(lease, () => {
+      expect(exchange.beginRequestStream(frame.subarray(0, 512), frame.length)).toBe(true)
+      exchange.requestPiece(frame.subarray(0, cut), false)
+    })
+    lent.push(lease.lent)
+    handleTransient(lease, () => exchange.requestPiece(frame.subarray(cut), true))
+    lent.push(lease.lent)
+    expect(lent).toEqual([false, false])
+    expect(Buffer.concat(port.upstream)).toEqual(renamed(frame))
+    expect(o.seen).toEqual([['orders']])
   })
 
   it('the head of a request of several topics, held until its last topic’s name, counts in the held bytes', () => {
