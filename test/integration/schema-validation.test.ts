@@ -380,8 +380,25 @@ describe('schema-validation through the sidecar (1-node cluster, Apicurio Regist
     const back = await readDirect(topics.shipments, 3)
     expect(back.map((r) => r.value?.toString('hex'))).toEqual(good.sent)
     const bad = await runConfluentPythonProducer(sc.bootstrap, registryUrl, topics.shipments, 'protobuf', 3, 1)
-    expect(bad.results).toEqual(Array(3).fill('ERR INVALID_RECORD: Broker: Broker failed to validate record'))
-    expect(await readDirect(topics.shipments, 3)).toHaveLength(3)
+    const why = `sent ${bad.sent.join(' ')}\n${bad.stderr}`
+    const invalid = 'ERR INVALID_RECORD: Broker: Broker failed to validate record'
+    // The broken record is refused with INVALID_RECORD, and with it whatever shares its batch. Which records share it
+    // is librdkafka's choice: it mostly sends the three in one batch (all three refused), but a loaded CI run saw
+    // it send the valid ones in batches of their own, which are then written: either way, the log holds exactly
+    // the records reported written, and never the broken one.
+    expect(bad.results[1], why).toBe(invalid)
+    const written = new Map<number, string>()
+    for (const [i, result] of bad.results.entries()) {
+      if (i === 1 || result === invalid) continue
+      expect(result, why).toMatch(/^OK \d+$/)
+      written.set(Number(result.slice(3)), bad.sent[i]!)
+    }
+    const after = await readDirect(topics.shipments, 3 + written.size)
+    const expected = [...good.sent, ...[...written.entries()].sort(([a], [b]) => a - b).map(([, hex]) => hex)]
+    expect(
+      after.map((r) => r.value?.toString('hex')),
+      why,
+    ).toEqual(expected)
     const pyTopic = `${topics.orders}-py`
     await registerSchema(registryUrl, `${pyTopic}-value`, 'AVRO', ORDER_AVRO)
     const avro = await runConfluentPythonProducer(sc.bootstrap, registryUrl, pyTopic, 'avro', 2)
