@@ -11,6 +11,7 @@ import {
   stringEscaped,
   TRUE,
 } from './json-skip-lexer.js'
+import { keyMatches, namesByFirstByte } from './json-skip-object-code.js'
 import {
   allowed,
   type PlanNode,
@@ -190,13 +191,7 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
   function object(node: PlanNode): void {
     const id = ids++
     const named = node.named
-    const byFirst = new Map<number, number[]>()
-    named.forEach((prop, i) => {
-      // Names a raw key cannot spell ('"', '\' or a control byte, which a valid key escapes) are left out.
-      if (prop.name.some((b) => b < 0x20 || b === 0x22 || b === 0x5c)) return
-      const first = prop.name.length === 0 ? 0x22 : prop.name[0]!
-      byFirst.set(first, [...(byFirst.get(first) ?? []), i])
-    })
+    const byFirst = namesByFirstByte(named)
     emit('if (b !== 0x7b) return false')
     emit('{')
     for (let i = 0; i < named.length; i++) emit(`let s${id}_${i} = false`)
@@ -213,10 +208,7 @@ export function wholeWalk(root: PlanNode): WholeWalk | undefined {
       emit(`case ${first}:`)
       for (const i of indexes) {
         const name = named[i]!.name
-        const tests = [`k + ${name.length} < end`]
-        for (let j = 1; j < name.length; j++) tests.push(`buf[k + ${j}] === ${name[j]}`)
-        tests.push(`buf[k + ${name.length}] === 0x22`)
-        emit(`if (${tests.join(' && ')}) {`)
+        emit(`if (${keyMatches(name)}) {`)
         emit(`if (s${id}_${i}) return false`)
         emit(`s${id}_${i} = true`)
         if (named[i]!.required) emit(`r${id}++`)

@@ -17,13 +17,12 @@ import type { PlanNode } from './json-skip-plan.js'
  * Undefined for an object with more named properties than MAX_NAMED (the switch would be long code for rare schemas);
  * the generic walk takes those.
  */
-export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): Step | undefined {
-  const named = node.named
-  if (named.length > MAX_NAMED) return undefined
-  const values = named.map((p) => compile(p.node))
-  const additional = node.additional === undefined ? undefined : compile(node.additional)
-  // By first byte; names a raw key cannot spell (a '"', '\' or control byte, which a valid key escapes) are left out:
-  // such a key has an escape, which is not certain.
+/**
+ * The indexes of the named properties by the first byte of their UTF-8 name (the byte after a key's opening quote).
+ * Names a raw key cannot spell (a '"', '\\' or control byte, which a valid key escapes) are left out: such a key has
+ * an escape, which is not certain.
+ */
+export function namesByFirstByte(named: PlanNode['named']): Map<number, number[]> {
   const byFirst = new Map<number, number[]>()
   named.forEach((p, i) => {
     if (p.name.some((b) => b < 0x20 || b === 0x22 || b === 0x5c)) return
@@ -33,6 +32,26 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
     list.push(i)
     byFirst.set(first, list)
   })
+  return byFirst
+}
+
+/**
+ * The generated condition that the key starting at `k` (after its opening quote, its first byte already matched)
+ * is exactly `name`, closing quote included, within `end`.
+ */
+export function keyMatches(name: Uint8Array): string {
+  const tests = [`k + ${name.length} < end`]
+  for (let j = 1; j < name.length; j++) tests.push(`buf[k + ${j}] === ${name[j]}`)
+  tests.push(`buf[k + ${name.length}] === 0x22`)
+  return tests.join(' && ')
+}
+
+export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): Step | undefined {
+  const named = node.named
+  if (named.length > MAX_NAMED) return undefined
+  const values = named.map((p) => compile(p.node))
+  const additional = node.additional === undefined ? undefined : compile(node.additional)
+  const byFirst = namesByFirstByte(named)
   const lines: string[] = []
   const emit = (s: string) => lines.push(s)
   emit('return function object(buf, pos) {')
@@ -51,10 +70,7 @@ export function objectCode(node: PlanNode, compile: (node: PlanNode) => Step): S
     emit(`      case ${first}:`)
     for (const i of indexes) {
       const name = named[i]!.name
-      const tests = [`k + ${name.length} < end`]
-      for (let j = 1; j < name.length; j++) tests.push(`buf[k + ${j}] === ${name[j]}`)
-      tests.push(`buf[k + ${name.length}] === 0x22`)
-      emit(`        if (v === -2 && ${tests.join(' && ')}) {`)
+      emit(`        if (v === -2 && ${keyMatches(name)}) {`)
       emit(`          if (seen${i}) return -1`)
       emit(`          seen${i} = true`)
       if (named[i]!.required) emit('          requiredSeen++')
