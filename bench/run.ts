@@ -38,7 +38,7 @@ import { fullMatrix, type LatencyCell, type Matrix, quickMatrix, sizeLabel, type
 import { type PayloadKind, payloadFile, payloadFits } from './lib/payloads.js'
 import { PERF_TOOL_JVM_OPTIONS, runConsumerPerf, runProducerPerf } from './lib/perf-tools.js'
 import { freePort } from './lib/ports.js'
-import { cpuSeconds, ProcessWindow, resetPeakRss, rssAnonMb, rssMb } from './lib/proc.js'
+import { cpuSeconds, machineBusySeconds, ProcessWindow, resetPeakRss, rssAnonMb, rssMb } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
 import type { BenchResult, ConnectionRun, LatencyRun, ThroughputRun } from './lib/results.js'
 import { median, spread } from './lib/stats.js'
@@ -283,6 +283,8 @@ const cluster = await KafkaCluster.start({
 const jars: KafkaJars = cluster.describe()
 const upstream = cluster.bootstrapServers
 const maxNodeId = Math.max(...cluster.nodes.map((n) => n.id))
+/** The broker's JVM, whose CPU each throughput repetition reads (brokerCpuSecondsPerGB). */
+const brokerPid = cluster.nodes[0]?.pid
 const admin = new Kafka({ brokers: upstream.split(','), logLevel: logLevel.NOTHING }).admin()
 await admin.connect()
 
@@ -441,6 +443,16 @@ async function warmUp(targets: readonly Target[]): Promise<void> {
   await deleteTopic(topic)
 }
 
+/** CPU seconds of the bench's broker so far; NaN when its process cannot be read. */
+function brokerCpu(): number {
+  if (brokerPid === undefined) return Number.NaN
+  try {
+    return cpuSeconds(brokerPid)
+  } catch {
+    return Number.NaN
+  }
+}
+
 async function throughputPhase(targets: readonly Target[]): Promise<void> {
   // Cells sharing a record size and partition count share a topic: produce cells fill what consume cells read.
   const groups = new Map<string, ThroughputCell[]>()
@@ -462,6 +474,8 @@ async function throughputPhase(targets: readonly Target[]): Promise<void> {
       for (let rep = 0; rep < matrix.reps; rep++) {
         for (const target of rotated(targets, turn++)) {
           const window = new ProcessWindow(target.pid)
+          const machineBefore = machineBusySeconds()
+          const brokerBefore = brokerCpu()
           window.begin()
           let recordsPerSec = Number.NaN
           let error: string | undefined
@@ -470,9 +484,10 @@ async function throughputPhase(targets: readonly Target[]): Promise<void> {
           } catch (err) {
             error = (err as Error).message
             result.failures.push(`${cell.id} rep ${rep + 1} ${target.name}: ${error}`)
-            result.failures.push(`${cell.id} rep ${rep + 1} ${target.name}: ${error}`)
           }
           const w = window.end()
+          const gb = (cell.records * cell.recordSize) / 1e9
+          const perGB = (seconds: number) => (error ? Number.NaN : seconds / gb)
           if (cell.op === 'produce') produced += cell.records
           const run: ThroughputRun = {
             cell: cell.id,
@@ -483,7 +498,9 @@ async function throughputPhase(targets: readonly Target[]): Promise<void> {
             mbPerSec: (recordsPerSec * cell.recordSize) / 1e6,
             wallSeconds: w.wallSeconds,
             proxyCpuSeconds: w.cpuSeconds,
-            proxyCpuSecondsPerGB: error ? Number.NaN : w.cpuSeconds / ((cell.records * cell.recordSize) / 1e9),
+            proxyCpuSecondsPerGB: perGB(w.cpuSeconds),
+            machineCpuSecondsPerGB: perGB(machineBusySeconds() - machineBefore),
+            brokerCpuSecondsPerGB: perGB(brokerCpu() - brokerBefore),
             proxyPeakRssMb: w.peakRssMb,
             load1: load1(),
             ...(error && { error }),

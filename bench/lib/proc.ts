@@ -58,6 +58,18 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
+/**
+ * CPU seconds the whole machine has been busy since boot, summed over its cores (/proc/stat: every state but idle
+ * and iowait). Over one measurement it says how much of the machine the run took, load generators and broker
+ * included: on a machine the direct run already keeps busy, what a proxy costs comes out of everyone's share.
+ */
+export function machineBusySeconds(): number {
+  const first = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+  // cpu user nice system idle iowait irq softirq steal [guest guest_nice: already inside user and nice]
+  const t = first.trim().split(/\s+/).slice(1, 9).map(Number)
+  return (t[0]! + t[1]! + t[2]! + t[5]! + t[6]! + t[7]!) / CLOCK_TICKS
+}
+
 /** Number of threads of a process (a JVM's count grows with its event loops and GC workers). */
 export function threadCount(pid: number): number {
   return statusKb(pid, 'Threads')

@@ -25,6 +25,54 @@ function cellsOf<R extends { cell: string }>(runs: readonly R[]): string[] {
   return [...new Set(runs.map((r) => r.cell))]
 }
 
+/**
+ * Where the CPU went, per target: the whole machine's busy seconds per GB and the broker's. When direct already keeps
+ * every core busy, a target's ratio to direct is about direct's machine CPU per GB over its own, so these say which
+ * part of a slower target is the proxy's and which is work it makes others do (a tap's copies are written by the broker too).
+ */
+function machineCpuTable(result: BenchResult): string[] {
+  const targets = result.targets
+  const header = ['workload']
+  for (const t of targets) header.push(`${t} machine CPU s/GB`)
+  for (const t of targets) header.push(`${t} broker CPU s/GB`)
+  const rows = cellsOf(result.throughput).map((cell) => {
+    const runs = result.throughput.filter((r) => r.cell === cell)
+    const row = [cell]
+    for (const t of targets)
+      row.push(
+        f(
+          spreadOf(
+            runs,
+            (r) => r.target === t,
+            (r) => r.machineCpuSecondsPerGB ?? Number.NaN,
+          ),
+          1,
+        ),
+      )
+    for (const t of targets)
+      row.push(
+        f(
+          spreadOf(
+            runs,
+            (r) => r.target === t,
+            (r) => r.brokerCpuSecondsPerGB ?? Number.NaN,
+          ),
+          1,
+        ),
+      )
+    return row
+  })
+  return [
+    '#### Machine and broker CPU per GB',
+    '',
+    table(header, rows),
+    '',
+    'Machine: busy seconds of every core (/proc/stat) over the repetition, per 10^9 bytes of record values, load ' +
+      "generators' start-up included; broker: the bench broker's JVM alone. With the machine busy in direct's own " +
+      "runs, a target's ratio to direct follows direct's machine CPU per GB over the target's.",
+  ]
+}
+
 export interface TargetCheck {
   target: string
   met: boolean
@@ -124,6 +172,9 @@ export function renderReport(result: BenchResult): { markdown: string; checks: T
         'Peak RSS: high-water mark of the proxy during the repetition (reset before each).',
       '',
     )
+    if (result.throughput.some((r) => r.machineCpuSecondsPerGB !== undefined)) {
+      out.push(...machineCpuTable(result), '')
+    }
   }
 
   // Latency

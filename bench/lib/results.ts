@@ -25,6 +25,13 @@ export interface ThroughputRun extends ProxyCost {
   wallSeconds: number
   /** Proxy CPU seconds per 10^9 bytes of record values moved. */
   proxyCpuSecondsPerGB: number
+  /**
+   * The same for the whole machine (every core's busy time over the repetition) and for the bench's broker: what
+   * the run cost everyone, and the broker's part of it (a tap makes it write each record twice). Absent in results
+   * from before they were measured, NaN when the broker's process is not the bench's own.
+   */
+  machineCpuSecondsPerGB?: number
+  brokerCpuSecondsPerGB?: number
 }
 
 export interface LatencyRun extends ProxyCost {
