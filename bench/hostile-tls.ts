@@ -26,7 +26,12 @@
  *   npm run build && node dist/bench/hostile-tls.js [--patterns flood-mtls,idle,...] [--flood-rate 300]
  *       [--idle-connections 10000] [--stall-connections 2000] [--max-client-connections 10500]
  *       [--handshake-timeout-ms 10000] [--settle-s 60] [--records 300000] [--key-type rsa|ec] [--bootstrap HOST:PORT]
- *       [--variant=LABEL[:CONFIG.yaml[:NODE ARGS]]]...
+ *       [--attack-on sidecar|decoy] [--variant=LABEL[:CONFIG.yaml[:NODE ARGS]]]...
+ *
+ * `--attack-on decoy` is the control: the hostile clients go to a second sidecar with the same configuration (its own
+ * process) while the good client goes through the first. What the good client loses then is the machine's share
+ * (the hostile clients' CPU and the handshakes', on the same cores), not the sidecar's: the difference between the
+ * two runs is what sharing the sidecar with an attack costs its clients.
  *
  * A variant's CONFIG.yaml is merged over the bench's own (listen.tls, limits). Writes
  * bench/results/hostile-tls-<time>.json. Linux only (/proc).
@@ -49,6 +54,7 @@ import {
 } from '../test/support/hostile-tls-clients.js'
 import { createCa, issue, type Pem, pemKeystore } from '../test/support/openssl-pki.js'
 import { type GoodRun, hostileKafka, measureWindow, median, resultsFile, type Window } from './lib/hostile-run.js'
+import { cpuSeconds } from './lib/proc.js'
 import { startSidecar } from './lib/targets.js'
 import { type Variant, variantsFromArgv } from './lib/variants.js'
 
@@ -75,6 +81,7 @@ const { values: opt } = parseArgs({
     records: { type: 'string', default: '300000' },
     'key-type': { type: 'string', default: 'rsa' },
     bootstrap: { type: 'string' },
+    'attack-on': { type: 'string', default: 'sidecar' },
     variant: { type: 'string', multiple: true },
   },
 })
@@ -161,6 +168,8 @@ function makePki(keyType: 'rsa' | 'ec'): Pki {
 interface Row {
   variant: string
   pattern: Pattern
+  /** --attack-on decoy: the CPU seconds of the sidecar the hostile clients went to (the window's own is the good one's). */
+  decoyCpuSeconds: number | null
   memoryBudgetMb: number
   window: Omit<Window<TlsHostileOutcome | HostileOutcome>, 'outcome'>
   outcome: {
@@ -274,7 +283,25 @@ async function measure(
     ...(variant.cli === undefined ? {} : { cli: variant.cli }),
   })
   const stalled = pattern.startsWith('stall-')
-  const w = await measureWindow(target, runPattern(pattern, ctx.pki, ctx.hello), {
+  // The control (--attack-on decoy): the same attack on a sidecar of its own, the good client's untouched by it.
+  const decoy =
+    opt['attack-on'] === 'decoy'
+      ? await startSidecar({
+          upstream: ctx.upstream,
+          maxNodeId: 1,
+          logDir: ctx.logDir,
+          label: `${variant.label}-${pattern}-decoy`,
+          nodeArgs: variant.nodeArgs,
+          configFile: file,
+          logLevel: 'info',
+          ...(variant.cli === undefined ? {} : { cli: variant.cli }),
+        })
+      : undefined
+  const attack = runPattern(pattern, ctx.pki, ctx.hello)
+  const aimed: typeof attack =
+    decoy === undefined ? attack : (_address, stop, engaged) => attack(decoy.bootstrap, stop, engaged)
+  const decoyCpu0 = decoy?.pid === undefined ? 0 : cpuSeconds(decoy.pid)
+  const w = await measureWindow(target, aimed, {
     jars: ctx.jars,
     records: ctx.records,
     settleMs: ctx.settleMs,
@@ -286,6 +313,8 @@ async function measure(
     // Long enough for every stalled client to meet the handshake timeout twice.
     minMs: stalled ? 2.5 * Number(opt['handshake-timeout-ms']) : 0,
   })
+  const decoyCpuSeconds = decoy?.pid === undefined ? null : cpuSeconds(decoy.pid) - decoyCpu0
+  await decoy?.stop()
   const { outcome: o, ...window } = w
   const tlsOutcome = 'handshakesCompleted' in o ? o : undefined
   const ratio = (f: (g: GoodRun) => number | undefined): number => {
@@ -296,8 +325,9 @@ async function measure(
   const goodRatioWhole = ratio((g) => g.mbPerSec)
   const rssGrowthMb = w.peakRssMb - w.idleRssMb
   return {
-    variant: variant.label,
+    variant: decoy === undefined ? variant.label : `${variant.label} (attack on a decoy)`,
     pattern,
+    decoyCpuSeconds,
     memoryBudgetMb: memoryBudgetBytes / MiB,
     window,
     outcome: {
@@ -341,7 +371,8 @@ function table(rows: readonly Row[], settleS: number): string {
     out.push(
       `| ${r.variant} | ${r.pattern} | ${f(w.idleRssMb)} | ${f(w.peakRssMb)} | ${f(r.rssGrowthMb)} / ${f(r.memoryBudgetMb)} | ` +
         `${f(w.rss10sMb)} | ${f(w.rssSettledMb)} | ${o.attempted} | ${o.handshakesCompleted ?? '-'} | ${o.closedBySidecar} | ` +
-        `${o.medianClosedAfterMs ?? '-'} | ${refused} | ${codes(w.errorsByCode)} | ${w.maxFds} | ${f(w.cpuSeconds, 1)} | ` +
+        `${o.medianClosedAfterMs ?? '-'} | ${refused} | ${codes(w.errorsByCode)} | ${w.maxFds} | ${f(w.cpuSeconds, 1)}` +
+        `${r.decoyCpuSeconds === null ? '' : ` (decoy ${f(r.decoyCpuSeconds, 1)})`} | ` +
         `${f(w.patternCpuSeconds, 1)} | ${good(w.before)} | ${good(w.during)} | ${good(w.after)} | ` +
         `${f(r.goodRatio, 2)}, ${f(r.goodRatioWhole, 2)} | ` +
         `${r.goodWithin10Percent ? 'good ok' : 'GOOD SLOWER'}, ${r.memoryWithinBudget ? 'memory ok' : 'OVER BUDGET'} |`,
@@ -359,6 +390,9 @@ async function main(): Promise<void> {
   const records = Number(opt.records)
   const variants = variantsFromArgv()
   const logDir = mkdtempSync(join(tmpdir(), 'ksc-hostile-tls-logs-'))
+  if (opt['attack-on'] !== 'sidecar' && opt['attack-on'] !== 'decoy') {
+    throw new Error(`--attack-on: sidecar or decoy, not "${opt['attack-on']}"`)
+  }
   const keyType = opt['key-type']
   if (keyType !== 'rsa' && keyType !== 'ec') throw new Error(`--key-type: rsa or ec, not "${keyType}"`)
   const pki = makePki(keyType)
