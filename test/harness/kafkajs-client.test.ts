@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { createTopic, replicationFactorFor, sharedClusters, uniqueTopicName, waitFor } from './index.js'
 
 const MESSAGE_COUNT = 300
@@ -57,24 +58,27 @@ describe.each(sharedClusters())('kafkajs against $name (Kafka $version)', (clust
     const offsets = await admin.fetchTopicOffsets(topic)
     expect(offsets.reduce((sum, partition) => sum + Number(partition.high), 0)).toBe(MESSAGE_COUNT)
 
-    const received: Array<{ key: string; value: string }> = []
+    const received = new ConsumedRecords<{ key: string; value: string }>()
     const consumer = kafka.consumer({ groupId: `${topic}-group` })
     await consumer.connect()
     try {
       await consumer.subscribe({ topic, fromBeginning: true })
       await consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' })
+        eachMessage: async ({ topic, partition, message }) => {
+          received.add(topic, partition, message.offset, {
+            key: message.key?.toString() ?? '',
+            value: message.value?.toString() ?? '',
+          })
         },
       })
-      await waitFor(`${MESSAGE_COUNT} messages on ${topic}`, () => received.length >= MESSAGE_COUNT, {
+      await waitFor(`${MESSAGE_COUNT} messages on ${topic}`, () => received.size >= MESSAGE_COUNT, {
         timeoutMs: 60_000,
       })
     } finally {
       await consumer.disconnect()
     }
     const byKey = (a: { key: string }, b: { key: string }): number => a.key.localeCompare(b.key)
-    expect(received.length).toBe(MESSAGE_COUNT)
-    expect([...received].sort(byKey)).toEqual([...sent].sort(byKey))
+    expect(received.size).toBe(MESSAGE_COUNT)
+    expect(received.records().sort(byKey)).toEqual([...sent].sort(byKey))
   })
 })

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { probeMetadata } from './broker-probe.js'
 import {
   ClusterControlClient,
@@ -119,18 +120,21 @@ describe('node faults on a dedicated 3-node cluster, through the control endpoin
     expect(await brokersSeenBy(cluster)).toEqual({ 1: [1, 2, 3], 2: [1, 2, 3], 3: [1, 2, 3] })
 
     await produce(30)
-    const received: string[] = []
+    const received = new ConsumedRecords<string>()
     const consumer = kafka.consumer({ groupId: `${topic}-check` })
     await consumer.connect()
     try {
       await consumer.subscribe({ topic, fromBeginning: true })
-      await consumer.run({ eachMessage: async ({ message }) => void received.push(message.value?.toString() ?? '') })
-      await waitFor(`${sent.length} records`, () => received.length >= sent.length, { timeoutMs: 60_000 })
+      await consumer.run({
+        eachMessage: async ({ topic, partition, message }) =>
+          received.add(topic, partition, message.offset, message.value?.toString() ?? ''),
+      })
+      await waitFor(`${sent.length} records`, () => received.size >= sent.length, { timeoutMs: 60_000 })
     } finally {
       await consumer.disconnect()
     }
-    expect(received.length).toBe(sent.length)
-    expect(received.sort()).toEqual([...sent].sort())
+    expect(received.size).toBe(sent.length)
+    expect(received.records().sort()).toEqual([...sent].sort())
   })
 
   it('refuses impossible actions with the typed error of the globalSetup side', async () => {

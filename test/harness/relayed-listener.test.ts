@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitForPort } from '../../bench/lib/ports.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { allocatePorts } from './free-port.js'
 import { createTopic, KafkaCluster, uniqueTopicName } from './index.js'
 
@@ -55,17 +56,12 @@ describe('a relayed listener', () => {
     const consumer = kafka.consumer({ groupId: `${topic}-g` })
     await consumer.connect()
     await consumer.subscribe({ topic, fromBeginning: true })
-    // By partition and offset: a consumer group may hand a partition's records out again after a rebalance (at least
-    // once), which is a redelivery, not a record the log holds twice. Counting deliveries instead once ended the wait
-    // with redelivered records in the place of some not yet read.
-    const got = new Map<string, string>()
-    let deliveries = 0
+    const got = new ConsumedRecords<string>()
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${got.size} of ${values.length} consumed`)), 60_000)
       void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          deliveries++
-          got.set(`${partition}:${message.offset}`, message.value!.toString())
+        eachMessage: async ({ topic, partition, message }) => {
+          got.add(topic, partition, message.offset, message.value!.toString())
           if (got.size === values.length) {
             clearTimeout(timer)
             resolve()
@@ -74,7 +70,7 @@ describe('a relayed listener', () => {
       })
     })
     await consumer.disconnect()
-    if (deliveries > got.size) console.info(`relayed listener: ${deliveries - got.size} records delivered again`)
-    expect([...got.values()].sort()).toEqual([...values].sort())
+    if (got.redelivered > 0) console.info(`relayed listener: ${got.redelivered} records delivered again`)
+    expect(got.records().sort()).toEqual([...values].sort())
   })
 })

@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClientSnapshot } from '../../src/stats/snapshot.js'
 import { getCluster, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { metricValue } from '../support/prometheus-text.js'
 import { type StatsSidecar, startStatsSidecar } from '../support/stats-sidecar.js'
 import { topErrors } from '../support/top-text.js'
@@ -49,16 +50,16 @@ describe('a healthy consumer-group run through the sidecar shows no errors in to
 
     const kafka = new Kafka({ clientId: 'ee-kafkajs', brokers: [sc.bootstrap], logLevel: logLevel.NOTHING })
     const consumer = kafka.consumer({ groupId: `ee-kafkajs-${topic}` })
-    const received: string[] = []
+    const received = new ConsumedRecords<string>()
     await consumer.connect()
     try {
       await consumer.subscribe({ topic, fromBeginning: true })
       await consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push(message.value!.toString())
+        eachMessage: async ({ topic, partition, message }) => {
+          received.add(topic, partition, message.offset, message.value!.toString())
         },
       })
-      await waitFor('kafkajs consumed the topic', () => received.length === lines.length, { timeoutMs: 60_000 })
+      await waitFor('kafkajs consumed the topic', () => received.size === lines.length, { timeoutMs: 60_000 })
     } finally {
       await consumer.disconnect()
     }

@@ -9,6 +9,7 @@ import { isRecordsSummary, type RecordsSummary, summarizeRecords } from '../../c
 import type { ConfiguredFilter, FilterPlugin } from '../../src/pipeline/filter-api.js'
 import { respond } from '../../src/pipeline/filter-api.js'
 import { getCluster } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { RawKafkaClient } from '../support/raw-client.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
@@ -128,13 +129,13 @@ async function produceAndConsume(sc: TestSidecar, count: number): Promise<string
   const consumer = kafka.consumer({ groupId: `g-${randomUUID()}`, maxBytes: 2_000_000 })
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
-  const received: string[] = []
+  const consumed = new ConsumedRecords<string>()
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${count} arrived`)), 60_000)
+    const timer = setTimeout(() => reject(new Error(`only ${consumed.size} of ${count} arrived`)), 60_000)
     void consumer.run({
-      eachMessage: async ({ message }) => {
-        received.push(message.value!.toString())
-        if (received.length === count) {
+      eachMessage: async ({ topic, partition, message }) => {
+        consumed.add(topic, partition, message.offset, message.value!.toString())
+        if (consumed.size === count) {
           clearTimeout(timer)
           resolve()
         }
@@ -142,6 +143,7 @@ async function produceAndConsume(sc: TestSidecar, count: number): Promise<string
     })
   })
   await consumer.disconnect()
+  const received = consumed.records()
   expect(received.sort()).toEqual(sent.sort())
   return received
 }

@@ -7,6 +7,7 @@ import {
   type FilterSetupContext,
 } from '../../src/pipeline/filter-api.js'
 import { createTopic, getCluster, uniqueTopicName } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 /**
@@ -66,13 +67,17 @@ describe("the sidecar's own upstream client, as a filter's setup service", () =>
     })
     await consumer.connect()
     await consumer.subscribe({ topic, fromBeginning: true })
-    const got: { key: string; value: string; src: string }[] = []
+    const got = new ConsumedRecords<{ key: string; value: string; src: string }>()
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length} of 30 records arrived`)), 30_000)
+      const timer = setTimeout(() => reject(new Error(`only ${got.size} of 30 records arrived`)), 30_000)
       void consumer.run({
-        eachMessage: async ({ message }) => {
-          got.push({ key: String(message.key), value: String(message.value), src: String(message.headers?.src) })
-          if (got.length === 30) {
+        eachMessage: async ({ topic, partition, message }) => {
+          got.add(topic, partition, message.offset, {
+            key: String(message.key),
+            value: String(message.value),
+            src: String(message.headers?.src),
+          })
+          if (got.size === 30) {
             clearTimeout(timer)
             resolve()
           }
@@ -80,7 +85,7 @@ describe("the sidecar's own upstream client, as a filter's setup service", () =>
       })
     })
     await consumer.disconnect()
-    expect(got.sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+    expect(got.records().sort((a, b) => a.key.localeCompare(b.key))).toEqual(
       sent.map((r) => ({ key: r.key, value: r.value, src: 'tap' })).sort((a, b) => a.key.localeCompare(b.key)),
     )
   })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getCluster, waitFor } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
 describe('kafkajs through the sidecar (3-node cluster)', () => {
@@ -45,16 +46,16 @@ describe('kafkajs through the sidecar (3-node cluster)', () => {
     const consumer = kafka.consumer({ groupId: `g-${randomUUID()}` })
     await consumer.connect()
     await consumer.subscribe({ topic, fromBeginning: true })
-    const received: string[] = []
+    const received = new ConsumedRecords<string>()
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`only ${received.length} of ${sent.length} messages arrived`)),
+        () => reject(new Error(`only ${received.size} of ${sent.length} messages arrived`)),
         60_000,
       )
       void consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push(message.value!.toString())
-          if (received.length === sent.length) {
+        eachMessage: async ({ topic, partition, message }) => {
+          received.add(topic, partition, message.offset, message.value!.toString())
+          if (received.size === sent.length) {
             clearTimeout(timer)
             resolve()
           }
@@ -62,6 +63,6 @@ describe('kafkajs through the sidecar (3-node cluster)', () => {
       })
     })
     await consumer.disconnect()
-    expect(received.sort()).toEqual(sent.map((m) => m.value).sort())
+    expect(received.records().sort()).toEqual(sent.map((m) => m.value).sort())
   })
 })

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { ClientSnapshot, StatsSnapshot } from '../../src/stats/snapshot.js'
 import { createTopic, getCluster, runKafkaTool, runKcat, uniqueTopicName, waitFor } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { clientLabelSets, metricValue } from '../support/prometheus-text.js'
 import { RawKafkaClient } from '../support/raw-client.js'
 import { type StatsSidecar, startStatsSidecar } from '../support/stats-sidecar.js'
@@ -102,13 +103,13 @@ describe('per-client statistics through a real broker (kafkajs, kcat, Java)', ()
     const consumer = kafka.consumer({ groupId: `stats-group-${topicB}`, maxWaitTimeInMs: 200 })
     await consumer.connect()
     await consumer.subscribe({ topic: topicB, fromBeginning: true })
-    let received = 0
+    const received = new ConsumedRecords<true>()
     await consumer.run({
-      eachMessage: async () => {
-        received++
+      eachMessage: async ({ topic, partition, message }) => {
+        received.add(topic, partition, message.offset, true)
       },
     })
-    await waitFor('kafkajs consumed the kcat records', () => received === KCAT_RECORDS, { timeoutMs: 60_000 })
+    await waitFor('kafkajs consumed the kcat records', () => received.size === KCAT_RECORDS, { timeoutMs: 60_000 })
     await consumer.disconnect()
 
     const java = await runKafkaTool(

@@ -19,6 +19,7 @@ import {
   waitFor,
   waitForTopic,
 } from '../harness/index.js'
+import { ConsumedRecords } from '../support/consumed-records.js'
 import { RawKafkaClient } from '../support/raw-client.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 import { runTransactionalProducer } from '../support/transactional-producer.js'
@@ -362,21 +363,26 @@ describe('topic-rewrite through the sidecar (3-node cluster)', () => {
 
     const group = `kafkajs-${randomBytes(3).toString('hex')}`
     const consumer = kafka.consumer({ groupId: group, heartbeatInterval: 500 })
-    const seen: { topic: string; value: string }[] = []
+    const seen = new ConsumedRecords<{ topic: string; value: string }>()
     await consumer.connect()
     try {
       await consumer.subscribe({ topic: pair.orders, fromBeginning: true })
       await consumer.run({
-        eachMessage: async ({ topic, message }) => {
-          seen.push({ topic, value: message.value!.toString() })
+        eachMessage: async ({ topic, partition, message }) => {
+          seen.add(topic, partition, message.offset, { topic, value: message.value!.toString() })
         },
       })
-      await waitFor('kafkajs to read every record', () => seen.length >= sent.length, { timeoutMs: 60_000 })
+      await waitFor('kafkajs to read every record', () => seen.size >= sent.length, { timeoutMs: 60_000 })
     } finally {
       await consumer.disconnect()
     }
-    expect(new Set(seen.map((s) => s.topic))).toEqual(new Set([pair.orders]))
-    expect(seen.map((s) => s.value).sort()).toEqual([...sent].sort())
+    expect(new Set(seen.records().map((s) => s.topic))).toEqual(new Set([pair.orders]))
+    expect(
+      seen
+        .records()
+        .map((s) => s.value)
+        .sort(),
+    ).toEqual([...sent].sort())
     // kafkajs commits after each batch it handed to eachMessage, and on disconnect.
     let rows: { topic: string; offset: number }[] = []
     await waitFor(
