@@ -404,7 +404,9 @@ describe('schema-validation through the sidecar (1-node cluster, Apicurio Regist
     const avro = await runConfluentPythonProducer(sc.bootstrap, registryUrl, pyTopic, 'avro', 2)
     expect(avro.results, avro.stderr).toEqual(['OK 0', 'OK 1'])
     expect((await readDirect(pyTopic, 2)).map((r) => r.value?.toString('hex'))).toEqual(avro.sent)
-  })
+    // Three producer runs, each bounded (delivery reports within 30 s, the script within 120 s): this test's own
+    // timeout leaves room for them to fail with what they saw rather than be cut off (a CI run once hit 120 s here).
+  }, 400_000)
 
   it('kcat with raw bytes: a valid framed JSON batch is written as sent; a batch with one unframed record gets INVALID_RECORD', async () => {
     const id = String.fromCharCode(paymentsId)

@@ -57,8 +57,12 @@ export async function runConfluentPythonProducer(
 ): Promise<PythonProducerResult> {
   const args = [SCRIPT, bootstrap, registryUrl, topic, kind, String(count)]
   if (invalidAt !== undefined) args.push(String(invalidAt))
-  const r = await runCommand(await confluentKafkaPython(), args, { timeoutMs: 120_000 })
-  if (r.code !== 0) throw new Error(`confluent_producer.py exited with ${r.code}\n${r.stdout}\n${r.stderr}`)
+  // Within the calling test's timeout, so that a run that hangs fails with its output rather than with none.
+  const r = await runCommand(await confluentKafkaPython(), args, { timeoutMs: 110_000 })
+  if (r.code !== 0) {
+    const how = r.timedOut ? 'was killed after 110 s' : `exited with ${r.code}`
+    throw new Error(`confluent_producer.py ${how}\n${r.stdout}\n${r.stderr}`)
+  }
   const sent: string[] = []
   const results: string[] = []
   for (const line of r.stdout.split('\n')) {

@@ -56,7 +56,19 @@ def main():
     ctx = SerializationContext(topic, MessageField.VALUE)
     # One batch for all the records (the test expects a broken record to reject its whole batch): they are
     # serialized first and produced back to back, and the linger leaves room for a loaded machine.
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1000, "compression.type": "gzip", "retries": 0})
+    # Every record gets its delivery report within message.timeout.ms, answered or not, so a produce request that
+    # is never answered shows as a result (and the script ends) instead of the Producer's destruction waiting out
+    # the default 300 s; librdkafka's protocol log on stderr says what went where, for a failing test to print.
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 1000,
+            "compression.type": "gzip",
+            "retries": 0,
+            "message.timeout.ms": 30000,
+            "debug": "broker,protocol,msg",
+        }
+    )
     results = {}
 
     def report(index):
@@ -72,7 +84,8 @@ def main():
     for i, value in enumerate(values):
         print("SENT %d %s" % (i, value.hex()), flush=True)
         producer.produce(topic, value=value, partition=0, on_delivery=report(i))
-    producer.flush(60)
+    left = producer.flush(45)
+    print("FLUSHED %d left" % left, flush=True)
     for i in range(int(count)):
         print("RESULT %d %s" % (i, results.get(i, "ERR NONE: no delivery report")), flush=True)
 
