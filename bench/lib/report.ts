@@ -3,7 +3,7 @@
  * checked against the figures (met or missed, by how much). Printed by `npm run bench`, saved beside the JSON,
  * and pasted into BENCHMARKS.md with --update-doc.
  */
-import { type BenchResult, pairedRatio, spreadOf } from './results.js'
+import { type BenchResult, pairedRatio, spreadOf, type ThroughputRun } from './results.js'
 import { formatSpread, type Spread, spread } from './stats.js'
 
 const PROXY_CAP_RSS_MB = 100
@@ -37,30 +37,20 @@ function machineCpuTable(result: BenchResult): string[] {
   for (const t of targets) header.push(`${t} broker CPU s/GB`)
   const rows = cellsOf(result.throughput).map((cell) => {
     const runs = result.throughput.filter((r) => r.cell === cell)
-    const row = [cell]
-    for (const t of targets)
-      row.push(
-        f(
-          spreadOf(
-            runs,
-            (r) => r.target === t,
-            (r) => r.machineCpuSecondsPerGB ?? Number.NaN,
-          ),
-          1,
+    const column = (t: string, pick: (r: ThroughputRun) => number | undefined): string =>
+      f(
+        spreadOf(
+          runs,
+          (r) => r.target === t,
+          (r) => pick(r) ?? Number.NaN,
         ),
+        1,
       )
-    for (const t of targets)
-      row.push(
-        f(
-          spreadOf(
-            runs,
-            (r) => r.target === t,
-            (r) => r.brokerCpuSecondsPerGB ?? Number.NaN,
-          ),
-          1,
-        ),
-      )
-    return row
+    return [
+      cell,
+      ...targets.map((t) => column(t, (r) => r.machineCpuSecondsPerGB)),
+      ...targets.map((t) => column(t, (r) => r.brokerCpuSecondsPerGB)),
+    ]
   })
   return [
     '#### Machine and broker CPU per GB',
