@@ -272,31 +272,22 @@ async function measure(
   },
 ): Promise<Row> {
   const { file, memoryBudgetBytes } = sidecarConfig(ctx.pki, pattern, variant, ctx.logDir)
-  const target = await startSidecar({
-    upstream: ctx.upstream,
-    maxNodeId: 1,
-    logDir: ctx.logDir,
-    label: `${variant.label}-${pattern}`,
-    nodeArgs: variant.nodeArgs,
-    configFile: file,
-    logLevel: 'info',
-    ...(variant.cli === undefined ? {} : { cli: variant.cli }),
-  })
+  // The sidecar under test, and for --attack-on decoy a second one like it for the hostile clients.
+  const start = (label: string) =>
+    startSidecar({
+      upstream: ctx.upstream,
+      maxNodeId: 1,
+      logDir: ctx.logDir,
+      label,
+      nodeArgs: variant.nodeArgs,
+      configFile: file,
+      logLevel: 'info',
+      ...(variant.cli === undefined ? {} : { cli: variant.cli }),
+    })
+  const target = await start(`${variant.label}-${pattern}`)
   const stalled = pattern.startsWith('stall-')
   // The control (--attack-on decoy): the same attack on a sidecar of its own, the good client's untouched by it.
-  const decoy =
-    opt['attack-on'] === 'decoy'
-      ? await startSidecar({
-          upstream: ctx.upstream,
-          maxNodeId: 1,
-          logDir: ctx.logDir,
-          label: `${variant.label}-${pattern}-decoy`,
-          nodeArgs: variant.nodeArgs,
-          configFile: file,
-          logLevel: 'info',
-          ...(variant.cli === undefined ? {} : { cli: variant.cli }),
-        })
-      : undefined
+  const decoy = opt['attack-on'] === 'decoy' ? await start(`${variant.label}-${pattern}-decoy`) : undefined
   const attack = runPattern(pattern, ctx.pki, ctx.hello)
   const aimed: typeof attack =
     decoy === undefined ? attack : (_address, stop, engaged) => attack(decoy.bootstrap, stop, engaged)
