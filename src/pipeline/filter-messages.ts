@@ -100,7 +100,10 @@ export function closeConnection(reason: string): { readonly kind: 'close'; reado
   return { kind: 'close', reason }
 }
 
-/** A request's header facts and size, for filters that count without decoding (onRequestBytes). */
+/**
+ * A frame's header facts and size, for filters that count without decoding (onRequestBytes, onResponseBytes). Valid
+ * during the call only: the runtime fills one object in for every frame, so a filter copies what it keeps.
+ */
 export interface FrameFacts {
   readonly apiKey: number
   readonly apiVersion: number

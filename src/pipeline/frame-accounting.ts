@@ -7,10 +7,14 @@ import type { Slot } from './slot.js'
 
 /**
  * Everything counted per frame on one connection without decoding it: the connection's counters, the runtime's
- * observers (statistics), frame logging, and the filters that count bytes (onRequestBytes/onResponseBytes). Frame
- * facts are built only when some filter counts, so the common path allocates nothing.
+ * observers (statistics), frame logging, and the filters that count bytes (onRequestBytes/onResponseBytes). The
+ * frame facts those filters get are one object per direction, filled in for each frame (FrameFacts: valid during
+ * the call), so counting allocates nothing per frame.
  */
 export class FrameAccounting {
+  private readonly requestFacts: MutableFacts = { apiKey: 0, apiVersion: 0, correlationId: 0, size: 0 }
+  private readonly responseFacts: MutableFacts = { apiKey: 0, apiVersion: 0, correlationId: 0, size: 0 }
+
   constructor(
     private readonly state: ConnectionState,
     private readonly rt: ExchangeRuntime,
@@ -27,7 +31,11 @@ export class FrameAccounting {
     }
     const counters = this.chain.requestCounters
     if (counters.length === 0) return undefined
-    const facts: FrameFacts = { apiKey, apiVersion, correlationId, size: bytes }
+    const facts = this.requestFacts
+    facts.apiKey = apiKey
+    facts.apiVersion = apiVersion
+    facts.correlationId = correlationId
+    facts.size = bytes
     for (const f of counters) {
       const verdict = f.onRequestBytes!(facts, this.ctxFor(f))
       if (verdict?.kind === 'close') return verdict.reason
@@ -49,12 +57,13 @@ export class FrameAccounting {
     this.rt.observer.response(this.state, slot.apiKey, slot.apiVersion, bytes, now - slot.receivedAt, upstreamMs)
     const counters = this.chain.responseCounters
     if (counters.length === 0) return
-    const facts: FrameFacts = {
-      apiKey: slot.apiKey,
-      apiVersion: slot.apiVersion,
-      correlationId: slot.correlationId,
-      size: bytes,
-    }
+    const facts = this.responseFacts
+    facts.apiKey = slot.apiKey
+    facts.apiVersion = slot.apiVersion
+    facts.correlationId = slot.correlationId
+    facts.size = bytes
     for (const f of counters) f.onResponseBytes!(facts, this.ctxFor(f))
   }
 }
+
+type MutableFacts = { -readonly [K in keyof FrameFacts]: FrameFacts[K] }

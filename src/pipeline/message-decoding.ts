@@ -167,19 +167,29 @@ export function filtersNeeding(
   frame: Frame,
   headBytes: number,
 ): readonly Filter[] {
-  if (wanted.length === 0 || !wanted.some((f) => f.needsResponse !== undefined)) return wanted
-  let bodyOffset: number
-  try {
-    bodyOffset = frame.peek(headBytes, (b) => responseBodyOffset(b, apiKey, apiVersion, 4))
-  } catch {
-    return wanted // malformed: the decoder reports it
-  }
-  return wanted.filter((f) => {
-    if (f.needsResponse === undefined) return true
-    try {
-      return f.needsResponse(apiKey, apiVersion, frame.reader(bodyOffset))
-    } catch {
-      return true
+  // Asked for every response a filter wants: a plain loop, the body offset read once and only if some filter asks,
+  // and a new list only when some filter declines.
+  let bodyOffset = -1
+  let kept: Filter[] | undefined
+  for (let i = 0; i < wanted.length; i++) {
+    const f = wanted[i]!
+    let needed = true
+    if (f.needsResponse !== undefined) {
+      if (bodyOffset < 0) {
+        try {
+          bodyOffset = frame.peek(headBytes, (b) => responseBodyOffset(b, apiKey, apiVersion, 4))
+        } catch {
+          return wanted // malformed: the decoder reports it
+        }
+      }
+      try {
+        needed = f.needsResponse(apiKey, apiVersion, frame.reader(bodyOffset))
+      } catch {
+        needed = true
+      }
     }
-  })
+    if (!needed) kept ??= wanted.slice(0, i)
+    else if (kept !== undefined) kept.push(f)
+  }
+  return kept ?? wanted
 }

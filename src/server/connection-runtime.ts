@@ -45,3 +45,19 @@ export interface ConnectionRuntime {
   /** Counts a failure once per cause for logs and metrics. */
   reportError(code: string, err: unknown, conn: ClientConnection): void
 }
+
+/**
+ * The exchange's runtime for one connection, written out field by field rather than spread: the exchange reads these
+ * fields on every frame, and objects built by spreading `runtime.exchange` did not share one hidden class, which made
+ * those reads V8's megamorphic property loads (seen with --log-ic on bench/request-cost.ts).
+ */
+export function exchangeRuntime(runtime: ConnectionRuntime): ExchangeRuntime {
+  const shared = runtime.exchange
+  return {
+    observer: shared.observer,
+    limits: runtime.limits,
+    services: shared.services,
+    maxInflightRequests: runtime.limits.maxInflightRequests,
+    frameLogging: shared.frameLogging,
+  }
+}

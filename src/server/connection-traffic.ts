@@ -11,7 +11,7 @@ import {
   RequestAssemblyTimeoutError,
   TlsOnPlaintextListenerError,
 } from './connection-errors.js'
-import type { ConnectionRuntime } from './connection-runtime.js'
+import { type ConnectionRuntime, exchangeRuntime } from './connection-runtime.js'
 import { Reservation } from './memory-budget.js'
 
 /**
@@ -68,7 +68,6 @@ export abstract class ConnectionTraffic implements ExchangePort {
     readonly state: ConnectionState,
     protected readonly runtime: ConnectionRuntime,
   ) {
-    const limits = runtime.limits
     this.reservation = new Reservation(
       runtime.budget,
       () => this.pauseClient('memory'),
@@ -78,7 +77,7 @@ export abstract class ConnectionTraffic implements ExchangePort {
       this.state,
       runtime.createChain(this.state),
       this,
-      { ...runtime.exchange, maxInflightRequests: limits.maxInflightRequests, limits },
+      exchangeRuntime(runtime),
       this.clientLease,
       this.upstreamLease,
     )

@@ -4,10 +4,12 @@ import { ApiKey } from '../../codec/messages/generated/apis.js'
 import type { FetchResponse } from '../../codec/messages/generated/fetch-response.js'
 import type { ProduceRequest } from '../../codec/messages/generated/produce-request.js'
 import { encodeRecordBatch } from '../../codec/records/index.js'
+import type { Filter } from '../../src/pipeline/filter-api.js'
 import { Frame } from '../../src/pipeline/frame.js'
 import {
   decodeRequestFrame,
   decodeResponseFrame,
+  filtersNeeding,
   reencodeRequest,
   reencodeResponse,
 } from '../../src/pipeline/message-decoding.js'
@@ -99,5 +101,55 @@ describe('decoding where the frame lies, and re-encoding without copying records
     const out = reencodeResponse(res, false).whole()
     fetch.responses[0]!.topic = 'orders-x'
     expect(out).toEqual(encodeResponse(ApiKey.Fetch, 12, { correlationId: 3 }, fetch))
+  })
+})
+
+describe('filtersNeeding: which of the filters that want a response need it decoded', () => {
+  // A Metadata v12 response (flexible header: correlation id, then tagged fields) with no brokers and no topics.
+  const frame = Frame.of(
+    encodeResponse(ApiKey.Metadata, 12, { correlationId: 7 }, {
+      throttleTimeMs: 0,
+      brokers: [],
+      clusterId: 'c',
+      controllerId: 1,
+      topics: [],
+    } as never),
+  )
+  const plain: Filter = { onResponse: () => undefined }
+  const declining: Filter = { onResponse: () => undefined, needsResponse: () => false }
+  const seen: number[] = []
+  const reading: Filter = {
+    onResponse: () => undefined,
+    // The reader starts at the body: the throttle time (int32, 0) comes first.
+    needsResponse: (_k, _v, body) => {
+      seen.push(body.int32())
+      return true
+    },
+  }
+  const failing: Filter = {
+    onResponse: () => undefined,
+    needsResponse: () => {
+      throw new Error('boom')
+    },
+  }
+
+  it('gives back the very list when every filter needs it, and asks each with a reader at the body', () => {
+    const wanted = [plain, reading]
+    expect(filtersNeeding(wanted, ApiKey.Metadata, 12, frame, 512)).toBe(wanted)
+    expect(seen).toEqual([0])
+  })
+
+  it('leaves out the filters that decline, in order, wherever they stand', () => {
+    expect(filtersNeeding([declining, plain, reading], ApiKey.Metadata, 12, frame, 512)).toEqual([plain, reading])
+    expect(filtersNeeding([plain, declining, reading], ApiKey.Metadata, 12, frame, 512)).toEqual([plain, reading])
+    expect(filtersNeeding([plain, declining], ApiKey.Metadata, 12, frame, 512)).toEqual([plain])
+    expect(filtersNeeding([declining], ApiKey.Metadata, 12, frame, 512)).toEqual([])
+  })
+
+  it('keeps a filter whose question throws, and every filter when the header cannot be read', () => {
+    expect(filtersNeeding([failing, declining], ApiKey.Metadata, 12, frame, 512)).toEqual([failing])
+    const garbage = Frame.of(Buffer.from([0, 0, 0, 2, 0, 0]))
+    const wanted = [declining]
+    expect(filtersNeeding(wanted, ApiKey.Metadata, 12, garbage, 512)).toBe(wanted)
   })
 })
