@@ -101,8 +101,6 @@ export class RateLimitConnection implements Filter {
   private readonly rejections = new WeakMap<DecodedRequest, Rejected>()
   /** The entity whose connection count this connection holds (connection limits), if any. */
   private boundEntity: string | undefined
-  /** The charges of the request at hand (reused: the hot path allocates nothing). */
-  private readonly charges: Charge[] = []
 
   constructor(
     private readonly state: RateLimitState,
@@ -173,25 +171,22 @@ export class RateLimitConnection implements Filter {
   onRequestBytes(facts: FrameFacts, ctx: FilterContext): undefined {
     const p = this.current()
     if (p.choice === undefined) return undefined
+    const apiKey = facts.apiKey
+    const produce = apiKey === ApiKey.Produce ? p.produce : undefined
+    const counted = !isConnectionSetup(apiKey)
+    const requests = counted ? p.requests : undefined
+    const api = counted && p.apis !== undefined ? p.apis.get(apiKey) : undefined
+    if (produce === undefined && requests === undefined && api === undefined) return undefined
     const now = this.state.clock.monotonic()
-    const charges = this.charges
-    charges.length = 0
-    if (facts.apiKey === ApiKey.Produce && p.produce !== undefined) {
-      p.produce.budget.take(facts.size, now)
-      charges.push(p.produce)
-    }
-    if (!isConnectionSetup(facts.apiKey)) {
-      if (p.requests !== undefined) {
-        p.requests.budget.take(1, now)
-        charges.push(p.requests)
-      }
-      const api = p.apis?.get(facts.apiKey)
-      if (api !== undefined) {
-        api.budget.take(1, now)
-        charges.push(api)
-      }
-    }
-    if (charges.length > 0) this.judge(charges, ctx, facts.apiKey, facts.size, now)
+    produce?.budget.take(facts.size, now)
+    requests?.budget.take(1, now)
+    api?.budget.take(1, now)
+    // Every request comes here: the common case (no budget in debt, none waiting for a cluster-wide slice) ends
+    // without building anything.
+    if (settled(produce, now) && settled(requests, now) && settled(api, now)) return undefined
+    const charges: Charge[] = []
+    for (const c of [produce, requests, api]) if (c !== undefined) charges.push(c)
+    this.judge(charges, ctx, apiKey, facts.size, now)
     return undefined
   }
 
@@ -395,6 +390,11 @@ export class RateLimitConnection implements Filter {
       charge('controllerMutations'),
     )
   }
+}
+
+/** No charge, or one whose budget is neither in debt nor waiting for tokens: nothing for judge to do. */
+function settled(c: Charge | undefined, now: number): boolean {
+  return c === undefined || (c.budget.debtMs(now) === 0 && c.budget.settling() === undefined)
 }
 
 export function hasConnectionLimits(rule: Rule): boolean {
