@@ -5,10 +5,12 @@
  * each). Prints the process CPU time per request and response: the part of the sidecar's per-request cost that is
  * its own code, apart from socket I/O (bench/request-cost.ts measures the whole). `--config=FILE.yaml` adds the
  * filters of a sidecar configuration after the built-in ones (e.g. bench/configs/rate-limit.yaml), so a filter's
- * own cost per request can be told apart from the noise of socket figures.
+ * own cost per request can be told apart from the noise of socket figures. `--connections=N` spreads the requests
+ * over N connections in turn, as N clients each with one request in flight do (bench/request-cost.ts): each request
+ * then finds its connection's objects out of the CPU caches, which one connection never shows.
  *
  *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/exchange-cost.js [--requests=200000]
- *     [--config=bench/configs/rate-limit.yaml]
+ *     [--config=bench/configs/rate-limit.yaml] [--connections=100]
  */
 import { dirname } from 'node:path'
 import pino from 'pino'
@@ -30,6 +32,7 @@ import { TopicDirectory } from '../src/pipeline/topic-directory.js'
 import { Statistics } from '../src/stats/statistics.js'
 
 const N = Number(process.argv.find((a) => a.startsWith('--requests='))?.split('=')[1] ?? 200_000)
+const CONNECTIONS = Number(process.argv.find((a) => a.startsWith('--connections='))?.split('=')[1] ?? 1)
 const CONFIG_FILE = process.argv.find((a) => a.startsWith('--config='))?.slice('--config='.length)
 const log = pino({ level: 'silent' })
 const stats = new Statistics({
@@ -80,37 +83,42 @@ const port: ExchangePort = {
   phase: 'open',
   settled() {},
 }
-const state = new ConnectionState(
-  {
-    connectionId: 1,
-    peer: { address: '127.0.0.1', port: 1 },
-    listener: { kind: 'broker', nodeId: 1, port: 9094 },
-    principal: undefined,
-    tls: false,
-  },
-  log,
-)
-stats.opened(state)
-const exchange = new Exchange(
-  state,
-  new FilterChain(configured.map((f) => f.forConnection(state))),
-  port,
-  {
-    observer: stats,
-    services: {
-      brokers: { localEndpointFor: () => ({ host: '127.0.0.1', port: 9094 }) },
-      clock: SYSTEM_CLOCK,
-      topics: new TopicDirectory(),
-      versions: new BrokerVersions(),
-      upstream: undefined,
+const services = {
+  brokers: { localEndpointFor: () => ({ host: '127.0.0.1', port: 9094 }) },
+  clock: SYSTEM_CLOCK,
+  topics: new TopicDirectory(),
+  versions: new BrokerVersions(),
+  upstream: undefined,
+}
+function connection(connectionId: number): { state: ConnectionState; exchange: Exchange } {
+  const state = new ConnectionState(
+    {
+      connectionId,
+      peer: { address: '127.0.0.1', port: connectionId },
+      listener: { kind: 'broker', nodeId: 1, port: 9094 },
+      principal: undefined,
+      tls: false,
     },
-    maxInflightRequests: 100,
-    limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
-    frameLogging: () => false,
-  },
-  newLease(),
-  newLease(),
-)
+    log,
+  )
+  stats.opened(state)
+  const exchange = new Exchange(
+    state,
+    new FilterChain(configured.map((f) => f.forConnection(state))),
+    port,
+    {
+      observer: stats,
+      limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
+      services,
+      maxInflightRequests: 100,
+      frameLogging: () => false,
+    },
+    newLease(),
+    newLease(),
+  )
+  return { state, exchange }
+}
+const connections = Array.from({ length: CONNECTIONS }, (_, i) => connection(i + 1))
 const records = encodeRecordBatch([{ value: Buffer.alloc(100, 97) }])
 const request = encodeRequest(
   { requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 0, clientId: 'bench-client' },
@@ -148,6 +156,7 @@ const response = encodeResponse(
 for (let round = 1; round <= 3; round++) {
   const before = process.cpuUsage()
   for (let i = 0; i < N; i++) {
+    const { state, exchange } = connections[i % CONNECTIONS]!
     request.writeInt32BE(i, 8)
     response.writeInt32BE(i, 4)
     state.readAt = performance.now()
@@ -158,5 +167,7 @@ for (let round = 1; round <= 3; round++) {
     state.reading = false
   }
   const cpu = process.cpuUsage(before)
-  console.log(`round ${round}: ${((cpu.user + cpu.system) / N).toFixed(2)} CPU us per Produce request and response`)
+  console.log(
+    `round ${round}: ${((cpu.user + cpu.system) / N).toFixed(2)} CPU us per Produce request and response (${CONNECTIONS} connection${CONNECTIONS === 1 ? '' : 's'})`,
+  )
 }

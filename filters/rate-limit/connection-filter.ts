@@ -101,6 +101,8 @@ export class RateLimitConnection implements Filter {
   private readonly rejections = new WeakMap<DecodedRequest, Rejected>()
   /** The entity whose connection count this connection holds (connection limits), if any. */
   private boundEntity: string | undefined
+  /** This filter's context on the connection (the same object on every call), for calls that are not given it. */
+  private ctx: FilterContext | undefined
 
   constructor(
     private readonly state: RateLimitState,
@@ -121,25 +123,52 @@ export class RateLimitConnection implements Filter {
     return isControllerMutation(apiKey) && this.state.mutations
   }
 
+  /**
+   * Responses come here only when they may have to change: Fetch responses with throttleTimeInFetchResponses,
+   * controller mutation responses under a mutation quota (they carry its rejections), and any response while a
+   * mute is not yet reported. The last depends on this connection's state, so the filter says when it changes
+   * (FilterContext.wantsChanged): a client that is never throttled costs the response path nothing.
+   */
   wantsResponse(apiKey: number): boolean {
     // Fetch responses are held whole (not streamed) for whoever wants them: only when asked to carry throttle times.
     if (apiKey === ApiKey.Fetch)
       return this.state.config.throttleTimeInFetchResponses && this.current().fetch !== undefined
-    return this.state.throttles
+    return (isControllerMutation(apiKey) && this.state.mutations) || this.unreported()
+  }
+
+  /** Only Fetch responses are charged as they go out (onResponseBytes). */
+  countsResponseBytes(apiKey: number): boolean {
+    return apiKey === ApiKey.Fetch
   }
 
   needsResponse(apiKey: number, _apiVersion: number, body: Reader): boolean {
     // The common case first, without a look at the clock: no mute to report, not an API judged by content.
-    const unreported = this.mutedUntil > this.reportedUntil
+    const unreported = this.unreported()
     if (!unreported && apiKey !== ApiKey.Fetch && !isControllerMutation(apiKey)) return false
     const p = this.current()
-    if (p.choice === undefined) return false
     if (isControllerMutation(apiKey) && p.mutations !== undefined) return true
     const now = this.state.clock.monotonic()
     if (apiKey === ApiKey.Fetch && p.fetch !== undefined) {
       if (p.fetch.budget.available(now) - (body.remaining + RESPONSE_HEAD_BYTES) < 0) return true
     }
-    return unreported && this.mutedUntil - now >= 1
+    if (!unreported) return false
+    if (this.mutedUntil - now >= 1) return true
+    // The mute ended before a response could carry it: nothing is left to report.
+    this.reportedUpTo(this.mutedUntil, this.ctx)
+    return false
+  }
+
+  /** A mute has not been reported to the client yet. */
+  private unreported(): boolean {
+    return this.mutedUntil > this.reportedUntil
+  }
+
+  /** The client has been told of its mutes up to `until`; with none left to tell, responses stop coming here. */
+  private reportedUpTo(until: number, ctx: FilterContext | undefined): void {
+    if (until <= this.reportedUntil) return
+    const was = this.unreported()
+    this.reportedUntil = until
+    if (was && !this.unreported()) ctx?.wantsChanged()
   }
 
   // ------------------------------------------------------------------ requests
@@ -169,6 +198,7 @@ export class RateLimitConnection implements Filter {
   }
 
   onRequestBytes(facts: FrameFacts, ctx: FilterContext): undefined {
+    this.ctx = ctx
     const p = this.current()
     if (p.choice === undefined) return undefined
     const apiKey = facts.apiKey
@@ -227,7 +257,7 @@ export class RateLimitConnection implements Filter {
     if (decision.all) {
       const body = rejectionResponse(req.apiKey, req.apiVersion, decision.rejected, message)
       setThrottleTimeMs(req.apiKey, req.apiVersion, body, waitMs)
-      this.reportedUntil = Math.max(this.reportedUntil, this.mutedUntil)
+      this.reportedUpTo(this.mutedUntil, ctx)
       return respond(body)
     }
     this.rejections.set(req, { ...decision.rejected, message } as Rejected & { message: string })
@@ -258,8 +288,10 @@ export class RateLimitConnection implements Filter {
       changed = true
     }
     const ours = Math.min(this.state.config.maxThrottleMs, Math.floor(this.mutedUntil - now))
-    if (ours < 1 || this.mutedUntil <= this.reportedUntil) return changed ? replace(res.body) : undefined
-    this.reportedUntil = this.mutedUntil
+    const toReport = ours >= 1 && this.unreported()
+    // Reported now, or over before this response (nothing left to report).
+    this.reportedUpTo(this.mutedUntil, ctx)
+    if (!toReport) return changed ? replace(res.body) : undefined
     if (hasThrottleTime(res.apiKey, res.apiVersion)) {
       const broker = throttleTimeMs(res.apiKey, res.apiVersion, res.body) ?? 0
       if (ours > broker) {
@@ -334,7 +366,10 @@ export class RateLimitConnection implements Filter {
     const added = until - Math.max(this.mutedUntil, now)
     if (added <= 0) return
     ctx.muteClient(wait)
+    const was = this.unreported()
     this.mutedUntil = until
+    // From now on responses come here until one has carried the mute (wantsResponse).
+    if (!was) ctx.wantsChanged()
     const p = this.current()
     this.state.report.throttled(
       ctx.connection,
@@ -355,6 +390,8 @@ export class RateLimitConnection implements Filter {
     const clientId = this.connection.clientId
     if (p !== undefined && p.generation === this.state.generation && p.clientId === clientId) return p
     this.plan = this.resolve(clientId)
+    // New limits (a reload) or another client: whether Fetch requests and responses come here may have changed.
+    if (p !== undefined) this.ctx?.wantsChanged()
     return this.plan
   }
 

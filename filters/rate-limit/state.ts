@@ -35,8 +35,6 @@ export class RateLimitState {
   readonly connections = new ConnectionLimits()
   shared: SharedBudgets | undefined
   readonly report: Report
-  /** Whether any rule limits something a response can report (all but connection limits). */
-  throttles = false
   /** Whether any rule limits controller mutations. */
   mutations = false
   private cancelSweep: (() => void) | undefined
@@ -134,16 +132,6 @@ export class RateLimitState {
   }
 
   private noteFlags(): void {
-    this.throttles = this.config.rules.some((r) => {
-      const l = r.limits
-      return (
-        l.produceBytesPerSecond !== undefined ||
-        l.fetchBytesPerSecond !== undefined ||
-        l.requestsPerSecond !== undefined ||
-        l.apiRequestsPerSecond !== undefined ||
-        l.controllerMutationsPerSecond !== undefined
-      )
-    })
     this.mutations = this.config.rules.some((r) => r.limits.controllerMutationsPerSecond !== undefined)
   }
 

@@ -46,6 +46,10 @@ export class ExchangeContextHost implements ContextHost {
     return this.builtIn.usableVersion(apiKey, min)
   }
 
+  wantsChanged(): void {
+    this.chain.forgetWants()
+  }
+
   muteClient(ms: number): void {
     this.port.muteClient(ms)
   }

@@ -41,6 +41,7 @@ export class FilterChain {
   private readonly requestCache = new Map<number, readonly Filter[]>()
   private readonly responseCache = new Map<number, readonly Filter[]>()
   private readonly summaryCache = new Map<number, boolean>()
+  private readonly responseCounterCache = new Map<number, readonly Filter[]>()
   private readonly positions = new Map<Filter, number>()
   /** Filters with onRequestBytes / onResponseBytes / onClientId, in configured order (usually none). */
   readonly requestCounters: readonly Filter[]
@@ -55,6 +56,33 @@ export class FilterChain {
     this.requestCounters = filters.filter((f) => f.onRequestBytes !== undefined)
     this.responseCounters = filters.filter((f) => f.onResponseBytes !== undefined)
     this.clientIdWatchers = filters.filter((f) => f.onClientId !== undefined)
+  }
+
+  /**
+   * The filters whose onResponseBytes sees responses of this API key and version (countsResponseBytes), in
+   * configured order; cached like the others.
+   */
+  responseCountersFor(apiKey: number, apiVersion: number): readonly Filter[] {
+    if (this.responseCounters.length === 0) return NONE
+    const k = key(apiKey, apiVersion)
+    let hit = this.responseCounterCache.get(k)
+    if (hit === undefined) {
+      const counting = this.responseCounters.filter((f) => f.countsResponseBytes?.(apiKey, apiVersion) ?? true)
+      hit = counting.length === 0 ? NONE : counting
+      this.responseCounterCache.set(k, hit)
+    }
+    return hit
+  }
+
+  /**
+   * A filter's wants changed (FilterContext.wantsChanged): every cached answer is asked again when next needed.
+   * Messages already routed keep the filter lists they were given.
+   */
+  forgetWants(): void {
+    this.requestCache.clear()
+    this.responseCache.clear()
+    this.summaryCache.clear()
+    this.responseCounterCache.clear()
   }
 
   /** Position of a filter in configured order. */

@@ -148,6 +148,12 @@ export interface FilterContext extends ConnectionView {
    * never shorten, the pause.
    */
   muteClient(ms: number): void
+  /**
+   * The answers of this filter's wantsRequest, wantsResponse or countsResponseBytes changed (they depend on state of
+   * its own, such as a throttle to report or new limits after a reload): requests from now on are routed by its new
+   * answers; those already on their way keep the routes they were given.
+   */
+  wantsChanged(): void
 }
 
 /**
@@ -200,9 +206,12 @@ export interface Filter {
    * takes both (summarizeRecords turns either into a summary).
    */
   readonly records?: 'bytes' | 'summary'
-  /** Decode requests of this API key and version for this filter? Asked once per key and version per connection. */
+  /**
+   * Decode requests of this API key and version for this filter? Asked once per key and version per connection,
+   * and again after the filter calls FilterContext.wantsChanged.
+   */
   wantsRequest?(apiKey: number, apiVersion: number): boolean
-  /** Decode responses of this API key and version for this filter? */
+  /** Decode responses of this API key and version for this filter? Asked like wantsRequest. */
   wantsResponse?(apiKey: number, apiVersion: number): boolean
   /**
    * Optional refinement of wantsResponse, asked per response: given a reader positioned at the raw body (the bytes
@@ -256,6 +265,11 @@ export interface Filter {
   ): { readonly kind: 'close'; readonly reason: string } | undefined
   /** Every response as it reaches the client (or starts streaming to it), with its size; synchronous and cheap. */
   onResponseBytes?(response: FrameFacts, ctx: FilterContext): void
+  /**
+   * Which responses onResponseBytes is called for, asked like wantsRequest; absent: every response. A filter that
+   * counts only some APIs says so here, and the others cost it no call at all.
+   */
+  countsResponseBytes?(apiKey: number, apiVersion: number): boolean
   /**
    * The client id became known (the first request) or changed. A close verdict refuses the client (a
    * per-client connection limit, say); the request that carried the id is not forwarded.

@@ -33,6 +33,8 @@ export interface ContextHost {
   /** The highest version of an API both the broker (its ApiVersions answer on this connection) and the codec know. */
   usableVersion(apiKey: number, min: number): number | undefined
   muteClient(ms: number): void
+  /** A filter's wants changed: the chain asks them again (FilterContext.wantsChanged). */
+  wantsChanged(): void
 }
 
 /** Services shared by every connection of a sidecar. */
@@ -169,6 +171,10 @@ export class FilterContextImpl implements FilterContext {
 
   muteClient(ms: number): void {
     this.host.muteClient(ms)
+  }
+
+  wantsChanged(): void {
+    this.host.wantsChanged()
   }
 
   /** A Metadata lookup of the runtime's own; its answer teaches the topic directory (every Metadata answer does). */

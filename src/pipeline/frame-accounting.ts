@@ -55,7 +55,7 @@ export class FrameAccounting {
     this.state.counters.responses++
     const upstreamMs = slot.answeredAt > 0 ? slot.answeredAt - slot.sentAt : 0
     this.rt.observer.response(this.state, slot.apiKey, slot.apiVersion, bytes, now - slot.receivedAt, upstreamMs)
-    const counters = this.chain.responseCounters
+    const counters = this.chain.responseCountersFor(slot.apiKey, slot.apiVersion)
     if (counters.length === 0) return
     const facts = this.responseFacts
     facts.apiKey = slot.apiKey

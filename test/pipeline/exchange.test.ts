@@ -517,6 +517,48 @@ describe('Exchange: hooks that need no decode', () => {
     expect(port.closedFor).toMatch(/over quota/)
   })
 
+  it('countsResponseBytes narrows onResponseBytes to the APIs a filter counts', () => {
+    const responses: number[] = []
+    const counter: Filter = {
+      onResponseBytes: (f) => void responses.push(f.correlationId),
+      countsResponseBytes: (apiKey) => apiKey === ApiKey.Fetch,
+    }
+    const { exchange } = setup([counter])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    exchange.onResponse(Frame.of(metadataResponse(1)))
+    expect(responses).toEqual([])
+  })
+
+  it("wantsChanged: requests from then on are routed by the filter's new answers, those on their way keep theirs", () => {
+    let wanted = false
+    let context: FilterContext | undefined
+    const seen: number[] = []
+    const dynamic: Filter = {
+      onRequestBytes: (_f, ctx) => {
+        context = ctx
+        return undefined
+      },
+      wantsResponse: () => wanted,
+      onResponse: (res) => {
+        seen.push(res.header.correlationId)
+        return undefined
+      },
+    }
+    const { port, exchange } = setup([dynamic])
+    exchange.onRequest(Frame.of(metadataRequest(1)))
+    wanted = true
+    // Asked once per API and version: without a word from the filter the old answer stands.
+    exchange.onRequest(Frame.of(metadataRequest(2)))
+    context!.wantsChanged()
+    exchange.onRequest(Frame.of(metadataRequest(3)))
+    wanted = false
+    context!.wantsChanged()
+    exchange.onRequest(Frame.of(metadataRequest(4)))
+    for (const id of [1, 2, 3, 4]) exchange.onResponse(Frame.of(metadataResponse(id)))
+    expect(seen).toEqual([3])
+    expect(port.client).toHaveLength(4)
+  })
+
   it('onClientId is told of a new client id and may refuse it before the request goes on', () => {
     const ids: (string | null)[] = []
     const gate: Filter = {

@@ -144,6 +144,8 @@ export interface FakeContext extends FilterContext {
   readonly upstream: ScriptedUpstream
   /** Every muteClient call, in order (ms). */
   readonly mutes: number[]
+  /** How many times the filter said its wants changed (wantsChanged). */
+  readonly wantsChanges: number
   /** Local endpoints handed out by brokers.localEndpointFor. */
   readonly endpoints: { nodeId: number; upstream: { host: string; port: number }; kind: string }[]
 }
@@ -199,6 +201,10 @@ export function fakeContext(options: FakeContextOptions = {}): FakeContext {
     },
     muteClient(ms) {
       mutes.push(ms)
+    },
+    wantsChanges: 0,
+    wantsChanged() {
+      ;(this as { wantsChanges: number }).wantsChanges++
     },
   }
   return ctx

@@ -30,6 +30,41 @@ describe('rate-limit on a connection: produce bytes', () => {
     expect(filter.needsResponse!(ApiKey.Produce, 9, body(40))).toBe(false)
   })
 
+  it('wants responses only while a mute is unreported, and says so each time that changes (wantsChanged)', async () => {
+    const l = await limiter(produceLimit(1000))
+    const { ctx, filter } = l.connect('orders')
+    // Never throttled: the response path does not come here at all, and only Fetch bytes are counted.
+    filter.onRequestBytes!(facts(ApiKey.Produce, 9, 600), ctx)
+    expect(filter.wantsResponse!(ApiKey.Produce, 9)).toBe(false)
+    expect(filter.wantsResponse!(ApiKey.Metadata, 12)).toBe(false)
+    expect(filter.countsResponseBytes!(ApiKey.Produce, 9)).toBe(false)
+    expect(filter.countsResponseBytes!(ApiKey.Fetch, 12)).toBe(true)
+    expect(ctx.wantsChanges).toBe(0)
+    // Throttled: every response is wanted until one has carried the mute.
+    filter.onRequestBytes!(facts(ApiKey.Produce, 9, 600), ctx)
+    expect(ctx.mutes).toEqual([200])
+    expect(ctx.wantsChanges).toBe(1)
+    expect(filter.wantsResponse!(ApiKey.Produce, 9)).toBe(true)
+    expect(filter.wantsResponse!(ApiKey.Metadata, 12)).toBe(true)
+    // A longer mute before it was reported changes nothing about what is wanted.
+    filter.onRequestBytes!(facts(ApiKey.Produce, 9, 100), ctx)
+    expect(ctx.wantsChanges).toBe(1)
+    await filter.onResponse!(produceResponse(9), ctx)
+    expect(ctx.wantsChanges).toBe(2)
+    expect(filter.wantsResponse!(ApiKey.Produce, 9)).toBe(false)
+  })
+
+  it('a mute that ended before any response could carry it stops the wanting too', async () => {
+    const l = await limiter(produceLimit(1000))
+    const { ctx, filter } = l.connect('orders')
+    filter.onRequestBytes!(facts(ApiKey.Produce, 9, 1200), ctx)
+    expect(ctx.mutes).toEqual([200])
+    l.clock.advance(300)
+    expect(filter.needsResponse!(ApiKey.Produce, 9, body(40))).toBe(false)
+    expect(ctx.wantsChanges).toBe(2)
+    expect(filter.wantsResponse!(ApiKey.Produce, 9)).toBe(false)
+  })
+
   it("keeps the broker's throttle when it is the longer one", async () => {
     const l = await limiter(produceLimit(1000, { burstSeconds: 0.1 }))
     const { ctx, filter } = l.connect('orders')
