@@ -12,113 +12,20 @@
  *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/exchange-cost.js [--requests=200000]
  *     [--config=bench/configs/rate-limit.yaml] [--connections=100]
  */
-import { dirname } from 'node:path'
 import pino from 'pino'
 import { encodeRequest, encodeResponse } from '../codec/messages/frames.js'
 import { ApiKey } from '../codec/messages/generated/apis.js'
 import { encodeRecordBatch } from '../codec/records/index.js'
-import { loadConfig } from '../src/config/index.js'
-import { BUILT_IN_FILTERS } from '../src/filter-plugins.js'
-import { parseFilterEntry } from '../src/filter-registry.js'
-import { BrokerVersions } from '../src/pipeline/broker-versions.js'
-import { SYSTEM_CLOCK } from '../src/pipeline/clock.js'
-import { ConnectionState } from '../src/pipeline/connection-state.js'
-import { Exchange, type ExchangePort } from '../src/pipeline/exchange.js'
-import type { ConfiguredFilter, FilterSetupContext } from '../src/pipeline/filter-api.js'
-import { FilterChain } from '../src/pipeline/filter-chain.js'
 import { Frame } from '../src/pipeline/frame.js'
-import { newLease } from '../src/pipeline/read-lease.js'
-import { TopicDirectory } from '../src/pipeline/topic-directory.js'
-import { Statistics } from '../src/stats/statistics.js'
+import { benchConnection, benchSetup, benchStatistics, configureFilters } from './lib/socketless-exchange.js'
 
 const N = Number(process.argv.find((a) => a.startsWith('--requests='))?.split('=')[1] ?? 200_000)
 const CONNECTIONS = Number(process.argv.find((a) => a.startsWith('--connections='))?.split('=')[1] ?? 1)
 const CONFIG_FILE = process.argv.find((a) => a.startsWith('--config='))?.slice('--config='.length)
 const log = pino({ level: 'silent' })
-const stats = new Statistics({
-  maxClientIds: 100,
-  maxTopics: 200,
-  maxGroups: 100,
-  topics: true,
-  clientExpiryMs: 0,
-  audit: { enabled: false, file: '-' },
-})
-const setup: FilterSetupContext = {
-  log,
-  metrics: { counter: () => ({ inc() {} }), gauge: () => ({ set() {}, inc() {}, dec() {} }) },
-  clock: SYSTEM_CLOCK,
-  configDir: CONFIG_FILE === undefined ? '.' : dirname(CONFIG_FILE),
-  upstream: undefined,
-  statistics: stats,
-  audit: undefined,
-}
-const sidecarConfig = { stats: { topics: true, audit: { enabled: false } } } as Parameters<
-  (typeof BUILT_IN_FILTERS)[number]['install']
->[0]
-const configured: ConfiguredFilter[] = []
-for (const b of BUILT_IN_FILTERS) {
-  const installed = b.install(sidecarConfig)
-  if (installed !== null) configured.push(await b.plugin.configure(installed.config, setup))
-}
-if (CONFIG_FILE !== undefined) {
-  const config = loadConfig({ file: CONFIG_FILE, env: {}, requireUpstream: false })
-  for (const entry of config.filters) {
-    const { plugin, config: parsed } = parseFilterEntry(entry)
-    configured.push(await plugin.configure(parsed, setup))
-  }
-}
-const fail = (what: string) => (e: unknown) => {
-  throw new Error(`${what}: ${(e as Error).message}`)
-}
-const port: ExchangePort = {
-  toUpstream() {},
-  toClient() {},
-  pauseClient() {},
-  resumeClient() {},
-  muteClient() {},
-  report() {},
-  protocolError: (_side, e) => fail('protocol error')(e),
-  internalError: (what, e) => fail(what)(e),
-  close: (reason) => fail('closed')(new Error(reason)),
-  phase: 'open',
-  settled() {},
-}
-const services = {
-  brokers: { localEndpointFor: () => ({ host: '127.0.0.1', port: 9094 }) },
-  clock: SYSTEM_CLOCK,
-  topics: new TopicDirectory(),
-  versions: new BrokerVersions(),
-  upstream: undefined,
-}
-function connection(connectionId: number): { state: ConnectionState; exchange: Exchange } {
-  const state = new ConnectionState(
-    {
-      connectionId,
-      peer: { address: '127.0.0.1', port: connectionId },
-      listener: { kind: 'broker', nodeId: 1, port: 9094 },
-      principal: undefined,
-      tls: false,
-    },
-    log,
-  )
-  stats.opened(state)
-  const exchange = new Exchange(
-    state,
-    new FilterChain(configured.map((f) => f.forConnection(state))),
-    port,
-    {
-      observer: stats,
-      limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
-      services,
-      maxInflightRequests: 100,
-      frameLogging: () => false,
-    },
-    newLease(),
-    newLease(),
-  )
-  return { state, exchange }
-}
-const connections = Array.from({ length: CONNECTIONS }, (_, i) => connection(i + 1))
+const stats = benchStatistics()
+const configured = await configureFilters(benchSetup(log, stats, CONFIG_FILE), CONFIG_FILE)
+const connections = Array.from({ length: CONNECTIONS }, (_, i) => benchConnection(i + 1, configured, stats, log))
 const records = encodeRecordBatch([{ value: Buffer.alloc(100, 97) }])
 const request = encodeRequest(
   { requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 0, clientId: 'bench-client' },

@@ -16,8 +16,8 @@ import { encodeRecordBatch } from '../codec/records/index.js'
 import { createStatsFilter } from '../filters/stats/index.js'
 import type { ObservedConnection } from '../src/pipeline/connection-observer.js'
 import type { DecodedRequest, DecodedResponse, FilterContext } from '../src/pipeline/filter-api.js'
-import { Statistics } from '../src/stats/statistics.js'
 import { bestRate, timeMsArg } from './lib/micro.js'
+import { benchStatistics } from './lib/socketless-exchange.js'
 
 const TIME_MS = timeMsArg()
 
@@ -104,14 +104,7 @@ function fetchFrames(version: number, partitions: number, records: Buffer): { re
   }
 }
 
-const stats = new Statistics({
-  maxClientIds: 100,
-  maxTopics: 200,
-  maxGroups: 100,
-  topics: true,
-  clientExpiryMs: 0,
-  audit: { enabled: false, file: '-' },
-})
+const stats = benchStatistics()
 stats.topicIdSeen(TOPIC_ID, 'bench-topic')
 const conn = {
   connectionId: 1,

@@ -15,7 +15,6 @@
  *   npm run build && node --single-threaded-gc --max-semi-space-size=2 dist/bench/tap-cost.js [--requests=1500]
  *     [--config=bench/configs/tap.yaml|none] [--decode] [--rounds=3]
  */
-import { dirname } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import pino from 'pino'
 import { encodeRequest, encodeRequestPieces, encodeResponse } from '../codec/messages/frames.js'
@@ -23,26 +22,11 @@ import { ApiKey } from '../codec/messages/generated/apis.js'
 import type { ProduceRequest } from '../codec/messages/generated/produce-request.js'
 import type { ProduceResponse } from '../codec/messages/generated/produce-response.js'
 import { encodeRecordBatch } from '../codec/records/index.js'
-import { loadConfig } from '../src/config/index.js'
-import { BUILT_IN_FILTERS } from '../src/filter-plugins.js'
-import { parseFilterEntry } from '../src/filter-registry.js'
-import { BrokerVersions } from '../src/pipeline/broker-versions.js'
-import { SYSTEM_CLOCK } from '../src/pipeline/clock.js'
-import { ConnectionState } from '../src/pipeline/connection-state.js'
-import { Exchange, type ExchangePort } from '../src/pipeline/exchange.js'
-import type {
-  ConfiguredFilter,
-  FilterCounter,
-  FilterSetupContext,
-  UpstreamClientService,
-} from '../src/pipeline/filter-api.js'
-import { FilterChain } from '../src/pipeline/filter-chain.js'
+import type { FilterCounter, UpstreamClientService } from '../src/pipeline/filter-api.js'
 import { Frame } from '../src/pipeline/frame.js'
-import { newLease } from '../src/pipeline/read-lease.js'
-import { TopicDirectory } from '../src/pipeline/topic-directory.js'
-import { Statistics } from '../src/stats/statistics.js'
 import { ExponentialBackoff } from '../src/upstream-client/backoff.js'
 import type { BrokerConnection } from '../src/upstream-client/connection.js'
+import { benchConnection, benchSetup, benchStatistics, configureFilters } from './lib/socketless-exchange.js'
 
 /** BrokerConnection's send options (declared here too, so that this bench also builds on commits without them). */
 interface SendOptions {
@@ -182,85 +166,9 @@ const counter = (name: string): FilterCounter => ({
     counted.set(key, (counted.get(key) ?? 0) + value)
   },
 })
-const stats = new Statistics({
-  maxClientIds: 100,
-  maxTopics: 200,
-  maxGroups: 100,
-  topics: true,
-  clientExpiryMs: 0,
-  audit: { enabled: false, file: '-' },
-})
-const setup: FilterSetupContext = {
-  log,
-  metrics: { counter, gauge: () => ({ set() {}, inc() {}, dec() {} }) },
-  clock: SYSTEM_CLOCK,
-  configDir: CONFIG_FILE === undefined ? '.' : dirname(CONFIG_FILE),
-  upstream,
-  statistics: stats,
-  audit: undefined,
-}
-const sidecarConfig = { stats: { topics: true, audit: { enabled: false } } } as Parameters<
-  (typeof BUILT_IN_FILTERS)[number]['install']
->[0]
-const configured: ConfiguredFilter[] = []
-for (const b of BUILT_IN_FILTERS) {
-  const installed = b.install(sidecarConfig)
-  if (installed !== null) configured.push(await b.plugin.configure(installed.config, setup))
-}
-if (CONFIG_FILE !== undefined) {
-  const config = loadConfig({ file: CONFIG_FILE, env: {}, requireUpstream: false })
-  for (const entry of config.filters) {
-    const { plugin, config: parsed } = parseFilterEntry(entry)
-    configured.push(await plugin.configure(parsed, setup))
-  }
-}
-const fail = (what: string) => (e: unknown) => {
-  throw new Error(`${what}: ${(e as Error).message}`)
-}
-const port: ExchangePort = {
-  toUpstream() {},
-  toClient() {},
-  pauseClient() {},
-  resumeClient() {},
-  muteClient() {},
-  report() {},
-  protocolError: (_side, e) => fail('protocol error')(e),
-  internalError: (what, e) => fail(what)(e),
-  close: (reason) => fail('closed')(new Error(reason)),
-  phase: 'open',
-  settled() {},
-}
-const state = new ConnectionState(
-  {
-    connectionId: 1,
-    peer: { address: '127.0.0.1', port: 1 },
-    listener: { kind: 'broker', nodeId: 1, port: 9094 },
-    principal: undefined,
-    tls: false,
-  },
-  log,
-)
-stats.opened(state)
-const exchange = new Exchange(
-  state,
-  new FilterChain(configured.map((f) => f.forConnection(state))),
-  port,
-  {
-    observer: stats,
-    services: {
-      brokers: { localEndpointFor: () => ({ host: '127.0.0.1', port: 9094 }) },
-      clock: SYSTEM_CLOCK,
-      topics: new TopicDirectory(),
-      versions: new BrokerVersions(),
-      upstream: undefined,
-    },
-    maxInflightRequests: 100,
-    limits: { maxUnauthenticatedFrameBytes: 524_288, maxNonRecordRequestBytes: 8 << 20 },
-    frameLogging: () => false,
-  },
-  newLease(),
-  newLease(),
-)
+const stats = benchStatistics()
+const configured = await configureFilters(benchSetup(log, stats, CONFIG_FILE, { counter, upstream }), CONFIG_FILE)
+const { state, exchange } = benchConnection(1, configured, stats, log)
 
 // ------------------------------------------------------------------ perf-test's requests
 
