@@ -71,6 +71,11 @@ export class ConnectionRefusals {
    */
   refuse(socket: net.Socket, reason: RefusalReason, err: SidecarError, log: Logger, key: string): void {
     socket.destroy()
+    this.closedAtAccept(reason, err, log, key)
+  }
+
+  /** Counts and logs (once per cause) a connection closed before any socket was made for it (net.Server 'drop'). */
+  closedAtAccept(reason: RefusalReason, err: SidecarError, log: Logger, key: string): void {
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1)
     logOncePerCause(log, key, err, { tracker: this.causes })
   }

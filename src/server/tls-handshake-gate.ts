@@ -19,6 +19,10 @@ import type net from 'node:net'
  * evicted (the wait is the sidecar's doing), and if none can go, the new connection is refused. The queue holds
  * about a second of handshakes (the rate, at least 1); beyond that, TLS connections are refused at once rather than
  * kept waiting longer.
+ *
+ * While the queue is full the gate is saturated (`onSaturation`): every TLS connection that arrives then would be
+ * refused once its ClientHello is in, so the listeners stop building connections for them at all and close them at
+ * accept (tls-listener.ts), which is what keeps a flood's cost off the thread that moves established clients' records.
  */
 
 export interface HandshakeGateLimits {
@@ -55,6 +59,8 @@ export class HandshakeGate {
   private tokens: number
   private refilledAt: number
   private timer: NodeJS.Timeout | undefined
+  private saturated = false
+  private readonly saturationWatchers: Array<(saturated: boolean) => void> = []
 
   constructor(
     private readonly limits: HandshakeGateLimits,
@@ -62,6 +68,19 @@ export class HandshakeGate {
   ) {
     this.tokens = this.burst
     this.refilledAt = now()
+  }
+
+  /**
+   * Calls `watcher` each time the queue fills (true: every TLS connection arriving now would be refused for the rate)
+   * and each time it has room again (false).
+   */
+  onSaturation(watcher: (saturated: boolean) => void): void {
+    this.saturationWatchers.push(watcher)
+  }
+
+  /** Whether the queue is full: a TLS connection asking to start now would be refused. */
+  isSaturated(): boolean {
+    return this.saturated
   }
 
   /** Handshakes that may start at once after a quiet second: one second's worth. */
@@ -126,6 +145,7 @@ export class HandshakeGate {
     entry.start = start
     this.queue.push(socket)
     this.schedule()
+    this.checkSaturation()
     return 'queued'
   }
 
@@ -142,6 +162,7 @@ export class HandshakeGate {
     if (entry.phase === 'queued') {
       const i = this.queue.indexOf(socket)
       if (i >= 0) this.queue.splice(i, 1)
+      this.checkSaturation()
     }
   }
 
@@ -178,6 +199,14 @@ export class HandshakeGate {
       start()
     }
     this.schedule()
+    this.checkSaturation()
+  }
+
+  private checkSaturation(): void {
+    const saturated = this.limits.maxPerSecond > 0 && this.queue.length >= this.queueCap
+    if (saturated === this.saturated) return
+    this.saturated = saturated
+    for (const watcher of this.saturationWatchers) watcher(saturated)
   }
 
   private schedule(): void {

@@ -45,7 +45,11 @@ import { HANDSHAKE_EVICT_AFTER_MS, HandshakeGate } from './tls-handshake-gate.js
  * Handshakes themselves are bounded by a HandshakeGate shared by all listeners (tls-handshake-gate.ts): how many may
  * be in progress (listen.tls.maxPendingHandshakes) and how many start a second (listen.tls.maxHandshakesPerSecond).
  * Connections it turns away are refusals (kafka_sidecar_connections_refused_total{reason}): tls_handshakes_full,
- * tls_handshake_evicted, tls_handshake_rate.
+ * tls_handshake_evicted, tls_handshake_rate. While the gate's queue is full (a flood), the front servers close new
+ * connections as they are accepted, before Node makes a socket of them (net.Server maxConnections; lib/net.js
+ * onconnection closes the handle and emits 'drop'): each would be refused for the rate once its ClientHello was in,
+ * and reading it first costs a socket, a timer and the refusal's garbage on the thread that moves established
+ * clients' records, for each of hundreds a second. They are counted as tls_handshake_rate all the same.
  */
 
 /** TLS record content type 22, handshake (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
@@ -69,6 +73,8 @@ export class TlsTermination {
   private readonly material: ReloadingTlsMaterial
   private readonly mapper: PrincipalMapper
   private readonly engines = new Set<tls.Server>()
+  /** The listening front servers, whose accepts the gate's saturation turns into closes. */
+  private readonly fronts = new Set<net.Server>()
   /** Peer address by raw socket, read at accept: Node no longer knows it once a rejected TLS socket is destroyed. */
   private readonly peers = new WeakMap<net.Socket, string>()
   private readonly gate: HandshakeGate
@@ -91,6 +97,9 @@ export class TlsTermination {
       maxPerSecond: c.maxHandshakesPerSecond,
       maxPending: c.maxPendingHandshakes,
       evictAfterMs: HANDSHAKE_EVICT_AFTER_MS,
+    })
+    this.gate.onSaturation((saturated) => {
+      for (const front of this.fronts) closeAtAccept(front, saturated)
     })
     // New connections get the new material; established ones keep the context they were made with.
     this.material.on('reloaded', (m) => {
@@ -135,8 +144,21 @@ export class TlsTermination {
     engine.on('tlsClientError', (err, socket) => this.failed(err, socket))
     this.engines.add(engine)
     const front = net.createServer({ noDelay: true }, (raw) => this.sniff(raw, engine))
-    front.on('close', () => this.engines.delete(engine))
+    front.on('drop', (dropped) => this.droppedAtAccept(dropped))
+    front.on('close', () => {
+      this.engines.delete(engine)
+      this.fronts.delete(front)
+    })
+    this.fronts.add(front)
+    closeAtAccept(front, this.gate.isSaturated())
     return front
+  }
+
+  /** A connection the front server closed as it was accepted, the gate being saturated. */
+  private droppedAtAccept(dropped: net.DropArgument | undefined): void {
+    const peer = formatHostPort({ host: dropped?.remoteAddress ?? '?', port: dropped?.remotePort ?? 0 })
+    const err = new TlsHandshakeRateError(peer, this.options.config.maxHandshakesPerSecond)
+    this.options.refusals.closedAtAccept('tls_handshake_rate', err, this.options.log, 'tls handshakes')
   }
 
   /**
@@ -317,6 +339,16 @@ function wholeFirstRecord(head: Buffer): boolean {
   if (head.length < 5) return false
   const length = head.readUInt16BE(3)
   return length > MAX_TLS_RECORD_FRAGMENT || head.length >= 5 + length
+}
+
+/**
+ * Makes `front` close every new connection as it is accepted (or stop doing so). net.Server closes a new handle
+ * without making a socket when it holds maxConnections already (lib/net.js onconnection, which then emits 'drop');
+ * 1 is the lowest limit that means the same on Node 20 (where 0 means none) and on later Node lines. A front
+ * holding no connection at all still takes one in, which the gate then refuses the usual way.
+ */
+function closeAtAccept(front: net.Server, close: boolean): void {
+  front.maxConnections = close ? 1 : (undefined as unknown as number)
 }
 
 /** The raw socket a TLS socket wraps (lib/_tls_wrap.js sets _parent for a wrapped net.Socket). */

@@ -35,6 +35,52 @@ describe('HandshakeGate', () => {
     gate.close()
   })
 
+  it('is saturated while its queue is full: watchers hear when it fills, drains in turn, or loses a queued connection', () => {
+    const gate = new HandshakeGate({ maxPerSecond: 2, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
+    const heard: boolean[] = []
+    gate.onSaturation((saturated) => heard.push(saturated))
+    const s = sockets(6)
+    for (const socket of s.slice(0, 3)) {
+      gate.admit(socket)
+      gate.requestStart(socket, () => {})
+    }
+    // Two started (the burst), one queued: room for one more.
+    expect(heard).toEqual([])
+    expect(gate.isSaturated()).toBe(false)
+    gate.admit(s[3]!)
+    expect(gate.requestStart(s[3]!, () => {})).toBe('queued')
+    expect(heard).toEqual([true])
+    expect(gate.isSaturated()).toBe(true)
+    // A refusal while saturated changes nothing.
+    gate.admit(s[4]!)
+    expect(gate.requestStart(s[4]!, () => {})).toBe('refused')
+    expect(heard).toEqual([true])
+    // A queued connection closing makes room; another one fills it again.
+    gate.done(s[2]!)
+    expect(heard).toEqual([true, false])
+    gate.admit(s[5]!)
+    expect(gate.requestStart(s[5]!, () => {})).toBe('queued')
+    expect(heard).toEqual([true, false, true])
+    // The next token (500 ms) starts one of the two queued: room again.
+    vi.advanceTimersByTime(510)
+    expect(heard).toEqual([true, false, true, false])
+    expect(gate.counts()).toEqual({ sniffing: 0, queued: 1, handshaking: 3 })
+    gate.close()
+  })
+
+  it('no rate: never saturated', () => {
+    const gate = new HandshakeGate({ maxPerSecond: 0, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
+    const heard: boolean[] = []
+    gate.onSaturation((saturated) => heard.push(saturated))
+    for (const socket of sockets(100)) {
+      gate.admit(socket)
+      gate.requestStart(socket, () => {})
+    }
+    expect(heard).toEqual([])
+    expect(gate.isSaturated()).toBe(false)
+    gate.close()
+  })
+
   it('a queued connection that closes leaves the queue and is never started', () => {
     const gate = new HandshakeGate({ maxPerSecond: 1, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
     const [a, b, c] = sockets(3) as [net.Socket, net.Socket, net.Socket]

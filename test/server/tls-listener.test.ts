@@ -484,4 +484,53 @@ describe('handshake limits: clients that stall, crowd or flood the handshake (is
       await sc.stop()
     }
   })
+
+  it('while a second of handshakes waits its turn, new connections are closed as they are accepted, counted, and taken in again once there is room', async () => {
+    const registry = new Registry()
+    const sc = await startTestSidecar(upstreamAddress, tlsConfig({ maxHandshakesPerSecond: 1 }), {
+      metricsRegistry: registry,
+    })
+    const stalls: ReturnType<typeof stall>[] = []
+    try {
+      const port = Number(sc.bootstrap.split(':')[1])
+      // The first whole ClientHello takes the second's one turn, the next fills the queue (one second's worth: 1).
+      stalls.push(stall(port, hello))
+      await waitFor('one handshake started', () => sc.sidecar.pendingHandshakes().handshaking === 1, {
+        timeoutMs: 5000,
+        intervalMs: 10,
+      })
+      stalls.push(stall(port, hello))
+      await waitFor('one handshake queued', () => sc.sidecar.pendingHandshakes().queued === 1, {
+        timeoutMs: 5000,
+        intervalMs: 10,
+      })
+      // A connection that sends nothing would be read (sniffing) until the handshake timeout; now it is closed at
+      // accept, before the sidecar has made a socket of it: it never shows as pending.
+      const silent = stall(port, Buffer.alloc(0))
+      expect(await silent.closedAfterMs).toBeLessThan(1000)
+      expect(sc.sidecar.pendingHandshakes()).toEqual({ sniffing: 0, queued: 1, handshaking: 1 })
+      expect(await refusedBy(registry)).toEqual({ tls_handshake_rate: 1 })
+      expect(sc.logs.filter((l) => l.code === 'KSC_ERR_TLS_HANDSHAKE_RATE')).toHaveLength(1)
+      expect(sc.logs.find((l) => l.code === 'KSC_ERR_TLS_HANDSHAKE_RATE')?.msg).toMatch(
+        /client 127\.0\.0\.1:\d+ was refused/,
+      )
+
+      // The next turn starts the queued handshake: the queue has room, and connections are read again.
+      await waitFor('the queued handshake started', () => sc.sidecar.pendingHandshakes().handshaking === 2, {
+        timeoutMs: 3000,
+        intervalMs: 20,
+      })
+      const next = stall(port, Buffer.alloc(0))
+      stalls.push(next)
+      await waitFor('the next connection read', () => sc.sidecar.pendingHandshakes().sniffing === 1, {
+        timeoutMs: 2000,
+        intervalMs: 10,
+      })
+      expect(next.socket.destroyed).toBe(false)
+      expect(await refusedBy(registry)).toEqual({ tls_handshake_rate: 1 })
+    } finally {
+      for (const s of stalls) s.socket.destroy()
+      await sc.stop()
+    }
+  })
 })
