@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
-import { ListenError } from '../server/listeners.js'
+import { type BindOptions, bind } from '../server/bind.js'
 
 /**
  * The operators' HTTP endpoint, on loopback by default:
@@ -56,15 +56,10 @@ export class AdminServer {
     this.routes.set(path, handler)
   }
 
-  listen(address: HostPort): Promise<HostPort> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (err) => reject(new ListenError(address, err)))
-      this.server.listen({ host: address.host, port: address.port }, () => {
-        const a = this.server.address() as { address: string; port: number }
-        this.log.info({ address: formatHostPort({ host: a.address, port: a.port }) }, 'admin endpoint listening')
-        resolve({ host: a.address, port: a.port })
-      })
-    })
+  async listen(address: HostPort, options: BindOptions = {}): Promise<HostPort> {
+    const bound = await bind(this.server, address, options)
+    this.log.info({ address: formatHostPort(bound) }, 'admin endpoint listening')
+    return bound
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
-import { ListenError } from '../server/listeners.js'
+import { type BindOptions, bind } from '../server/bind.js'
 import { type Readiness, sendJson } from './admin-server.js'
 
 /**
@@ -46,16 +46,10 @@ export class HealthServer {
     })
   }
 
-  listen(address: HostPort): Promise<HostPort> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (err) => reject(new ListenError(address, err)))
-      this.server.listen({ host: address.host, port: address.port }, () => {
-        const a = this.server.address() as { address: string; port: number }
-        const bound = { host: a.address, port: a.port }
-        this.log.info({ address: formatHostPort(bound) }, 'health listener (/healthz, /readyz) listening')
-        resolve(bound)
-      })
-    })
+  async listen(address: HostPort, options: BindOptions = {}): Promise<HostPort> {
+    const bound = await bind(this.server, address, options)
+    this.log.info({ address: formatHostPort(bound) }, 'health listener (/healthz, /readyz) listening')
+    return bound
   }
 
   close(): Promise<void> {

@@ -73,12 +73,12 @@ export async function startSidecarProcess(
 
   if (admin !== undefined) {
     stats.routes(admin)
-    await admin.listen({ host: initial.admin.host, port: initial.admin.port })
+    await admin.listen({ host: initial.admin.host, port: initial.admin.port }, { reusePort: initial.listen.reusePort })
   }
   let health: HealthServer | undefined
   if (healthAddress !== undefined) {
     health = new HealthServer(() => readiness(sidecar), log)
-    await health.listen(healthAddress)
+    await health.listen(healthAddress, { reusePort: initial.listen.reusePort })
   }
 
   let watcher: ConfigWatcher | undefined

@@ -3,6 +3,7 @@
  * (one listener per upstream node) and admin (the HTTP endpoint and the optional health listener), and the check that
  * no two of them were given the same port on overlapping hosts, which would only fail later, at bind time.
  */
+import { reusePortSupported } from '../runtime/node-features.js'
 import { type HostPort, isWildcardHost, parseHost, parseHostPort } from './host-port.js'
 import type { ValidateOptions } from './schema.js'
 import { type ListenTlsConfig, listenTlsSection } from './tls-sections.js'
@@ -11,6 +12,11 @@ import { describeValue, INT32_MAX, type PathSegment, type Validator } from './va
 export interface ListenConfig extends HostPort {
   /** TLS termination on every client-facing listener (the bootstrap and the per-broker ones); absent: plaintext. */
   readonly tls?: ListenTlsConfig
+  /**
+   * Every listener of the sidecar (client-facing, admin, health) binds with SO_REUSEPORT, so that a new sidecar
+   * process can listen on the same ports before the old one stops: a handover without refused connections.
+   */
+  readonly reusePort: boolean
 }
 
 /** One local listener per upstream broker node id, at a port that depends only on the node id. */
@@ -39,16 +45,27 @@ export interface AdminConfig {
   readonly healthHost?: string
 }
 
-export const LISTEN_DEFAULTS = { host: '127.0.0.1', port: 9092 } as const
+export const LISTEN_DEFAULTS = { host: '127.0.0.1', port: 9092, reusePort: false } as const
 export const BROKERS_DEFAULTS = { portBase: 9093 } as const
 export const ADMIN_DEFAULTS = { host: '127.0.0.1', port: 9644, enabled: true } as const
 /** The health listener exists for probes from the pod IP, so it binds every interface unless told otherwise. */
 export const ADMIN_HEALTH_HOST_DEFAULT = '0.0.0.0'
 
 export function listenSection(v: Validator, value: unknown, options: ValidateOptions): ListenConfig {
-  const hp = hostPortSection(v, value, ['listen'], LISTEN_DEFAULTS, ['tls'])
-  if (!v.isMapping(value) || value.tls === undefined || value.tls === null) return hp
-  return { ...hp, tls: listenTlsSection(v, value.tls, ['listen', 'tls'], options) }
+  const hp = hostPortSection(v, value, ['listen'], LISTEN_DEFAULTS, ['tls', 'reusePort'])
+  const reusePort = v.isMapping(value)
+    ? v.bool(value.reusePort, ['listen', 'reusePort'], LISTEN_DEFAULTS.reusePort)
+    : LISTEN_DEFAULTS.reusePort
+  if (reusePort && !reusePortSupported()) {
+    v.fail(
+      ['listen', 'reusePort'],
+      `needs Node 22.12 or later, and this is Node ${process.versions.node} (which would ignore it without a word): ` +
+        'run the container image, whose Node has it, or leave it off',
+    )
+  }
+  const listen = { host: hp.host, port: hp.port, reusePort }
+  if (!v.isMapping(value) || value.tls === undefined || value.tls === null) return listen
+  return { ...listen, tls: listenTlsSection(v, value.tls, ['listen', 'tls'], options) }
 }
 
 export function adminSection(v: Validator, value: unknown): AdminConfig {

@@ -3,7 +3,7 @@ import https from 'node:https'
 import type { Logger } from 'pino'
 import { Counter, Registry } from 'prom-client'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
-import { ListenError } from '../server/listeners.js'
+import { bind } from '../server/bind.js'
 import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import {
   type AdmissionRequest,
@@ -63,20 +63,14 @@ export class WebhookServer {
     this.server.on('tlsClientError', (err) => options.log.debug({ err: err.message }, 'TLS handshake failed'))
   }
 
-  listen(address: HostPort): Promise<HostPort> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (err) => reject(new ListenError(address, err)))
-      this.server.listen({ host: address.host, port: address.port }, () => {
-        const a = this.server.address() as { address: string; port: number }
-        const bound = { host: a.address, port: a.port }
-        this.material.start()
-        this.options.log.info(
-          { address: formatHostPort(bound), certificate: this.material.current.leaf?.subject },
-          'sidecar injector listening (POST /inject, /inject-annotated)',
-        )
-        resolve(bound)
-      })
-    })
+  async listen(address: HostPort): Promise<HostPort> {
+    const bound = await bind(this.server, address)
+    this.material.start()
+    this.options.log.info(
+      { address: formatHostPort(bound), certificate: this.material.current.leaf?.subject },
+      'sidecar injector listening (POST /inject, /inject-annotated)',
+    )
+    return bound
   }
 
   /** Stops accepting, lets requests in progress finish. */

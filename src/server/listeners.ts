@@ -1,9 +1,10 @@
 import type net from 'node:net'
 import type { Logger } from 'pino'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
-import { SidecarError } from '../errors.js'
+import type { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
 import { reusedReadServer } from './accepted-socket.js'
+import { bind } from './bind.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
 import { connectionFootprint } from './connection-footprint.js'
 import {
@@ -15,20 +16,6 @@ import {
 import { ListenerSlots, SILENT_GRACE_MS } from './listener-slots.js'
 import type { MemoryBudget } from './memory-budget.js'
 import { CLIENT_READ_BUFFER_BYTES, type ReusedReadBuffer } from './reused-read-buffer.js'
-
-export class ListenError extends SidecarError {
-  constructor(target: HostPort, err: Error & { code?: string }) {
-    const why =
-      err.code === 'EADDRINUSE'
-        ? 'the address is already in use (another sidecar or service? choose another port)'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'no local interface has this address'
-          : err.code === 'EACCES'
-            ? 'permission denied (ports below 1024 need privileges)'
-            : err.message
-    super('KSC_ERR_LISTEN', `cannot listen on ${formatHostPort(target)}: ${why}`, { cause: err })
-  }
-}
 
 /** What the server established about a client before handing its socket over (TLS termination: the principal). */
 export interface AcceptedClient {
@@ -79,7 +66,8 @@ export class Listeners {
   private readonly held = new Map<net.Socket, number>()
 
   constructor(
-    private readonly bootstrapAddress: HostPort,
+    /** listen: where the bootstrap listener binds, and whether every listener binds with SO_REUSEPORT. */
+    private readonly bootstrapAddress: HostPort & { readonly reusePort?: boolean },
     private readonly plan: BrokerPortPlan,
     private readonly createServer: ServerFactory,
     private readonly onAccept: AcceptHandler,
@@ -94,7 +82,7 @@ export class Listeners {
     const server = this.createServer((socket, client) =>
       this.admit(socket, { kind: 'bootstrap', port: (server.address() as net.AddressInfo).port }, client),
     )
-    const address = await listen(server, this.bootstrapAddress)
+    const address = await bind(server, this.bootstrapAddress, { reusePort: this.bootstrapAddress.reusePort })
     this.bootstrapServer = server
     this.log.info({ listener: 'bootstrap', address: formatHostPort(address) }, 'listening')
     return address
@@ -115,7 +103,7 @@ export class Listeners {
     const server = this.createServer((socket, client) => this.admit(socket, listener, client))
     const entry: { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
       server,
-      ready: listen(server, { host: this.plan.bindHost, port }).then(
+      ready: bind(server, { host: this.plan.bindHost, port }, { reusePort: this.bootstrapAddress.reusePort }).then(
         () => {
           const endpoint = { host: this.plan.advertisedHost, port }
           entry.endpoint = endpoint
@@ -228,16 +216,4 @@ export class Listeners {
       if (s?.listening) s.close()
     }
   }
-}
-
-function listen(server: net.Server, target: HostPort): Promise<HostPort> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(new ListenError(target, err))
-    server.once('error', onError)
-    server.listen({ host: target.host, port: target.port }, () => {
-      server.off('error', onError)
-      const a = server.address() as net.AddressInfo
-      resolve({ host: a.address, port: a.port })
-    })
-  })
 }

@@ -11,6 +11,7 @@ import {
   loadConfig,
   type SidecarConfig,
 } from '../../src/config/index.js'
+import { reusePortSupported } from '../../src/runtime/node-features.js'
 import { createCa } from '../support/openssl-pki.js'
 
 let dir: string
@@ -42,7 +43,7 @@ describe('loadConfig', () => {
   it('fills every default, with the upstream list from the environment only', () => {
     const config = loadConfig({ env: { KAFKA_SIDECAR_UPSTREAM: 'broker-1:9092, broker-2:9093' } })
     expect(config).toEqual<SidecarConfig>({
-      listen: { host: '127.0.0.1', port: 9092 },
+      listen: { host: '127.0.0.1', port: 9092, reusePort: false },
       brokers: { host: '127.0.0.1', advertisedHost: '127.0.0.1', portBase: 9093, ports: {} },
       upstream: {
         bootstrap: [
@@ -104,7 +105,7 @@ filters:
   - name: tap
 `)
     const config = loadConfig({ file, env: {} })
-    expect(config.listen).toEqual({ host: '0.0.0.0', port: 19092 })
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 19092, reusePort: false })
     // Bound to every interface: clients are told "localhost", and the broker listeners follow listen.host.
     expect(config.brokers).toEqual({
       host: '0.0.0.0',
@@ -151,7 +152,7 @@ brokers: { portBase: 30000 }
       },
       flags: { listen: '127.0.0.2:9300', 'log-level': 'debug', brokerPortBase: '31000', _: ['run'], $0: 'x' },
     })
-    expect(config.listen).toEqual({ host: '127.0.0.2', port: 9300 }) // flag over env over file
+    expect(config.listen).toEqual({ host: '127.0.0.2', port: 9300, reusePort: false }) // flag over env over file
     expect(config.admin).toEqual({ host: '0.0.0.0', port: 9800, enabled: false }) // env host:port, file's `enabled` kept
     expect(config.upstream.bootstrap).toEqual([{ host: 'env-broker', port: 9092 }])
     expect(config.log.level).toBe('debug')
@@ -201,6 +202,26 @@ brokers: { portBase: 30000 }
       'upstream: { bootstrap: [b:9092] }\nlimits: { memoryBudgetBytes: 2097152, maxBufferedBytesPerConnection: 1048576 }\n',
     )
     expect(loadConfig({ file: fits, env: {} }).limits.maxBufferedBytesPerConnection).toBe(1048576)
+  })
+
+  it('takes listen.reusePort only where Node has SO_REUSEPORT (22.12 and later), since older Node would ignore it', () => {
+    expect(reusePortSupported('20.20.2')).toBe(false)
+    expect(reusePortSupported('22.11.0')).toBe(false)
+    expect(reusePortSupported('22.12.0')).toBe(true)
+    expect(reusePortSupported('23.1.0')).toBe(true)
+    expect(reusePortSupported('26.12.1')).toBe(true)
+    const file = writeConfig('upstream: { bootstrap: [b:9092] }\nlisten: { port: 9092, reusePort: true }\n')
+    if (reusePortSupported()) {
+      expect(loadConfig({ file, env: {} }).listen).toEqual({ host: '127.0.0.1', port: 9092, reusePort: true })
+    } else {
+      expect(problems({ file, env: {} })).toEqual([
+        `listen.reusePort: needs Node 22.12 or later, and this is Node ${process.versions.node} (which would ignore it without a word): run the container image, whose Node has it, or leave it off (at ${file}:2:23)`,
+      ])
+    }
+    const no = writeConfig('upstream: { bootstrap: [b:9092] }\nlisten: { reusePort: no }\n')
+    expect(problems({ file: no, env: {} })).toEqual([
+      `listen.reusePort: "no" is not a boolean (expected true or false) (at ${no}:2:11)`,
+    ])
   })
 
   it('says which variable or flag a bad value came from', () => {
@@ -411,6 +432,7 @@ describe('CONFIG_OVERRIDES', () => {
     expect(c.listen).toEqual({
       host: '127.0.0.5',
       port: 1000,
+      reusePort: false,
       tls: {
         cert: pem.cert,
         key: pem.key,
