@@ -10,12 +10,15 @@
  * given as a least-squares slope over samples every few seconds (bench/lib/soak/*).
  *
  *   npm run soak -- --minutes 30 [--fault-interval-s 45] [--broker-down-s 10] [--kafka-version 4.3.1]
+ *       [--sidecar-node PATH]   the sidecar on another Node, e.g. $(.ci/image-node): from 22.12 on, the handover
+ *                               starts the successor beside the old process (listen.reusePort), then SIGTERM
  *
  * Prints progress (each fault and its outcome, records acknowledged so far) on stderr and the summary tables on
  * stdout; writes bench/results/soak-<time>.json and .md; logs of the sidecar processes and the Java clients go to a
  * temporary directory named at the start. Exits 1 when anything acknowledged was lost or duplicated, a consumer group
  * did not commit past it, a fault did not complete, or the sidecar exited on its own. Linux only (/proc).
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +33,7 @@ const { values: opt } = parseArgs({
     'fault-interval-s': { type: 'string', default: String(DEFAULT_OPTIONS.faultIntervalSeconds) },
     'broker-down-s': { type: 'string', default: String(DEFAULT_OPTIONS.brokerDownSeconds) },
     'kafka-version': { type: 'string', default: DEFAULT_OPTIONS.kafkaVersion },
+    'sidecar-node': { type: 'string' },
   },
 })
 
@@ -42,6 +46,18 @@ function positive(name: string, value: string): number {
   return x
 }
 
+/** The Node binary given by --sidecar-node, checked before a cluster is started for nothing. */
+function sidecarNode(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined
+  try {
+    execFileSync(path, ['--version'], { stdio: 'ignore' })
+    return path
+  } catch (err) {
+    process.stderr.write(`--sidecar-node ${path}: cannot run it (${(err as Error).message}); give a node binary\n`)
+    process.exit(2)
+  }
+}
+
 const say = (message: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}\n`)
 const workDir = mkdtempSync(join(tmpdir(), 'ksc-soak-'))
 say(`logs of the sidecar processes and clients: ${workDir}`)
@@ -52,6 +68,7 @@ const result = await runSoak({
   faultIntervalSeconds: positive('fault-interval-s', opt['fault-interval-s']),
   brokerDownSeconds: positive('broker-down-s', opt['broker-down-s']),
   kafkaVersion: opt['kafka-version'],
+  ...(opt['sidecar-node'] !== undefined && { sidecarNode: sidecarNode(opt['sidecar-node']) }),
   workDir,
   log: say,
 })

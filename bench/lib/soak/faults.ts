@@ -104,9 +104,14 @@ export class FaultInjector {
       }
       case 'handover': {
         const h = await ctx.sidecar.handover()
+        const order =
+          h.mode === 'reuse-port'
+            ? 'successor listening beside the old process (listen.reusePort), then SIGTERM'
+            : 'SIGTERM, then the successor once the port was free'
         return (
-          `SIGTERM: listeners closed in ${h.stopListeningMs} ms, successor listening ${h.gapMs} ms later, ` +
-          `old process drained and exited (code ${h.oldExitCode}) after ${(h.drainMs / 1000).toFixed(1)} s`
+          `${order}: successor listening at ${(h.successorListeningMs / 1000).toFixed(1)} s, ` +
+          `${h.refusedConnects} of ${h.probes} probe connects refused, old process drained and exited ` +
+          `(code ${h.oldExitCode}) ${(h.drainMs / 1000).toFixed(1)} s after SIGTERM`
         )
       }
       case 'broker-kill': {

@@ -43,7 +43,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const jars = { classpath: cluster.classpath, version: cluster.version }
   const topic = `soak-${id}`
   const loadTopic = `soak-load-${id}`
-  const sidecar = new SoakSidecar({ upstream: direct, logDir: options.workDir, log })
+  const sidecar = new SoakSidecar({
+    upstream: direct,
+    logDir: options.workDir,
+    log,
+    ...(options.sidecarNode !== undefined && { node: options.sidecarNode }),
+  })
   let clients: SoakClients | undefined
   let sampler: ResourceSampler | undefined
   let progress: NodeJS.Timeout | undefined

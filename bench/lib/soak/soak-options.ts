@@ -52,6 +52,8 @@ export interface SoakOptions {
   perfSegmentSeconds: number
   rates: SoakRates
   kafkaVersion: string
+  /** The Node binary the sidecar runs on (default: the soak's own); 22.12 and later hand over with SO_REUSEPORT. */
+  sidecarNode?: string
   /** Logs of the sidecar generations and the clients. */
   workDir: string
   log: (message: string) => void

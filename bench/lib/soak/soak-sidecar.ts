@@ -5,19 +5,25 @@
  * - reload: the config file is replaced (write, then rename, as editors and ConfigMap updates do) with the
  *   rate-limit filter switched on or off (limits far above what the soak moves), and the generation's log must say
  *   "configuration reloaded".
- * - handover: SIGTERM, then a new generation on the same ports. The sidecar binds without SO_REUSEPORT (Node 20's
- *   net has no such option), so two processes cannot listen on one port at once; but SIGTERM closes every
- *   listener at once and only then drains the open connections (Listeners.stopAccepting), so the successor is
- *   started as soon as the old bootstrap port refuses connections, while the old process still finishes its
- *   in-flight requests. A client sees its connection close after its last answer and a refused connect for as long
- *   as the new process takes to start: a reconnect, which its retries cover.
+ * - handover: a new generation takes the ports, the old one gets SIGTERM. When the sidecar's Node has SO_REUSEPORT
+ *   (22.12 and later: `--sidecar-node`, e.g. the image's Node from .ci/image-node), the config sets
+ *   listen.reusePort and the handover is the one the README gives operators: the successor starts and listens beside
+ *   the old process, then the old one gets SIGTERM and drains. On Node 20 two processes cannot listen on one port at
+ *   once; SIGTERM closes every listener at once and only then drains the open connections
+ *   (Listeners.stopAccepting), so the successor is started as soon as the old bootstrap port refuses connections,
+ *   while the old process still finishes its in-flight requests: clients meet refused connects for as long as the
+ *   new process takes to start. Either way a probe connects to the bootstrap port every 10 ms during the handover
+ *   and counts the connects refused.
  *
  * A generation that exits without being told to is a crash: counted, and replaced so the run goes on.
  */
+
+import { execFileSync } from 'node:child_process'
 import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { SIDECAR_MALLOC_ENV } from '../../../src/runtime/malloc-env.js'
+import { reusePortSupported } from '../../../src/runtime/node-features.js'
 import { SIDECAR_NODE_FLAGS } from '../../../src/runtime/node-flags.js'
 import { allocatePorts, freePortRange } from '../../../test/harness/free-port.js'
 import { waitFor } from '../../../test/harness/wait-for.js'
@@ -38,10 +44,13 @@ export interface Generation {
 }
 
 export interface HandoverOutcome {
-  /** From SIGTERM to the old bootstrap listener refusing connections. */
-  stopListeningMs: number
-  /** From the old listener closing to the new one accepting: what clients wait to reconnect. */
-  gapMs: number
+  /** reuse-port: successor first, then SIGTERM; sequential: SIGTERM, then the successor once the port is free. */
+  mode: 'reuse-port' | 'sequential'
+  /** From the start of the handover to the successor listening. */
+  successorListeningMs: number
+  /** The probe's connects to the bootstrap port during the handover, and how many were refused. */
+  probes: number
+  refusedConnects: number
   /** From SIGTERM to the old process's exit (its drain). */
   drainMs: number
   oldExitCode: number | null
@@ -51,12 +60,17 @@ export interface SoakSidecarOptions {
   upstream: string
   logDir: string
   log: (message: string) => void
+  /** The Node binary the sidecar runs on; default: this process's. */
+  node?: string
 }
 
 export class SoakSidecar {
   readonly #o: SoakSidecarOptions
   readonly #configFile: string
   readonly #cli = repoFile('dist/src/cli.js')
+  readonly #node: string
+  /** Whether the sidecar's Node binds with SO_REUSEPORT, which makes the handover successor-first. */
+  readonly reusePort: boolean
   #portBase = 0
   #current: { generation: Generation; watched: WatchedProcess } | undefined
   readonly generations: Generation[] = []
@@ -67,6 +81,9 @@ export class SoakSidecar {
   constructor(options: SoakSidecarOptions) {
     this.#o = options
     this.#configFile = join(options.logDir, 'sidecar.yaml')
+    this.#node = options.node ?? process.execPath
+    const version = execFileSync(this.#node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+    this.reusePort = reusePortSupported(version)
   }
 
   get bootstrap(): string {
@@ -104,31 +121,48 @@ export class SoakSidecar {
     return { filters: this.#rateLimitOn ? 'rate-limit' : 'none', appliedMs: Date.now() - started }
   }
 
-  /** SIGTERM to the running generation and a new one on the same ports (see the module comment). */
+  /** A new generation on the same ports and SIGTERM to the running one, in the order the Node allows (module comment). */
   async handover(timeoutMs = 60_000): Promise<HandoverOutcome> {
     const old = this.#current
     if (!old) throw new Error('no sidecar is running')
-    old.generation.exit = { at: 0, code: null, expected: true }
-    const signalled = Date.now()
-    await old.watched.signal('SIGTERM')
-    await waitFor(
-      `generation ${old.generation.number} to stop listening`,
-      async () => !(await accepts(this.#portBase)),
-      {
-        timeoutMs,
-        intervalMs: 10,
-      },
-    )
-    const closed = Date.now()
-    await this.#startGeneration()
-    const listening = Date.now()
+    const probe = probeConnects(this.#portBase)
+    const started = Date.now()
+    let signalled: number
+    let successorListening: number
+    try {
+      if (this.reusePort) {
+        await this.#startGeneration()
+        successorListening = Date.now()
+        old.generation.exit = { at: 0, code: null, expected: true }
+        signalled = Date.now()
+        await old.watched.signal('SIGTERM')
+      } else {
+        old.generation.exit = { at: 0, code: null, expected: true }
+        signalled = Date.now()
+        await old.watched.signal('SIGTERM')
+        await waitFor(
+          `generation ${old.generation.number} to stop listening`,
+          async () => !(await accepts(this.#portBase)),
+          { timeoutMs, intervalMs: 10 },
+        )
+        await this.#startGeneration()
+        successorListening = Date.now()
+      }
+    } catch (err) {
+      await probe.stop()
+      throw err
+    }
     const timer = setTimeout(() => void old.watched.signal('SIGKILL'), timeoutMs)
     const { code } = await old.watched.exited
     clearTimeout(timer)
+    const drainMs = Date.now() - signalled
+    const seen = await probe.stop()
     return {
-      stopListeningMs: closed - signalled,
-      gapMs: listening - closed,
-      drainMs: Date.now() - signalled,
+      mode: this.reusePort ? 'reuse-port' : 'sequential',
+      successorListeningMs: successorListening - started,
+      probes: seen.probes,
+      refusedConnects: seen.refused,
+      drainMs,
       oldExitCode: code,
     }
   }
@@ -148,7 +182,7 @@ export class SoakSidecar {
   #writeConfig(): void {
     const base = this.#portBase
     const config = {
-      listen: { host: '127.0.0.1', port: base },
+      listen: { host: '127.0.0.1', port: base, ...(this.reusePort && { reusePort: true }) },
       brokers: { host: '127.0.0.1', advertisedHost: '127.0.0.1', portBase: base },
       upstream: { bootstrap: this.#o.upstream.split(',') },
       // Info: the soak reads "configuration reloaded" from the log (and connection lines are rate-limited).
@@ -169,7 +203,7 @@ export class SoakSidecar {
     let watched: WatchedProcess
     try {
       watched = spawnWatched(
-        process.execPath,
+        this.#node,
         [
           ...SIDECAR_NODE_FLAGS,
           this.#cli,
@@ -191,11 +225,12 @@ export class SoakSidecar {
       throw new Error(`sidecar generation ${number} exited (code ${code}) before it listened; see ${logFile}`)
     })
     exitedEarly.catch(() => {})
+    // With SO_REUSEPORT the port may be another generation's still: this one's own log says when it listens.
+    const listening = this.reusePort
+      ? () => /"listener":"bootstrap"[^\n]*"msg":"listening"/.test(readFileSync(logFile, 'utf8'))
+      : () => accepts(this.#portBase)
     await Promise.race([
-      waitFor(`sidecar generation ${number} to listen`, () => accepts(this.#portBase), {
-        timeoutMs: 60_000,
-        intervalMs: 10,
-      }),
+      waitFor(`sidecar generation ${number} to listen`, listening, { timeoutMs: 60_000, intervalMs: 10 }),
       exitedEarly,
     ])
     this.generations.push(generation)
@@ -228,6 +263,27 @@ function rateLimitFilter(): Record<string, unknown> {
           },
         },
       ],
+    },
+  }
+}
+
+/** Connects to the bootstrap port every 10 ms until stopped, counting the connects refused. */
+function probeConnects(port: number): { stop: () => Promise<{ probes: number; refused: number }> } {
+  let running = true
+  let probes = 0
+  let refused = 0
+  const loop = (async () => {
+    while (running) {
+      probes++
+      if (!(await accepts(port))) refused++
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      return { probes, refused }
     },
   }
 }
