@@ -92,8 +92,9 @@ export function healthTarget(args: readonly string[] | undefined, env: NodeJS.Pr
 }
 
 /** A wildcard bind address is probed on loopback. */
+/** Where to connect for a listener bound at `a` (a section such as listen may carry more than host and port). */
 function reachable(a: HostPort): HostPort {
-  if (!isWildcardHost(a.host)) return a
+  if (!isWildcardHost(a.host)) return { host: a.host, port: a.port }
   return { host: a.host === '0.0.0.0' ? '127.0.0.1' : '::1', port: a.port }
 }
 
