@@ -5,6 +5,20 @@ import { HandshakeGate } from '../../src/server/tls-handshake-gate.js'
 /** Sockets are only keys to the gate. */
 const sockets = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i }) as unknown as net.Socket)
 
+/** A gate at `maxPerSecond` and what its saturation watcher heard. */
+function watchedGate(maxPerSecond: number): { gate: HandshakeGate; heard: boolean[] } {
+  const gate = new HandshakeGate({ maxPerSecond, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
+  const heard: boolean[] = []
+  gate.onSaturation((saturated) => heard.push(saturated))
+  return { gate, heard }
+}
+
+/** A connection accepted whose whole ClientHello is in. */
+function arrive(gate: HandshakeGate, socket: net.Socket): void {
+  gate.admit(socket)
+  gate.requestStart(socket, () => {})
+}
+
 describe('HandshakeGate', () => {
   beforeEach(() => {
     vi.useFakeTimers()
@@ -36,14 +50,9 @@ describe('HandshakeGate', () => {
   })
 
   it('is saturated while its queue is full: watchers hear when it fills, drains in turn, or loses a queued connection', () => {
-    const gate = new HandshakeGate({ maxPerSecond: 2, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
-    const heard: boolean[] = []
-    gate.onSaturation((saturated) => heard.push(saturated))
+    const { gate, heard } = watchedGate(2)
     const s = sockets(6)
-    for (const socket of s.slice(0, 3)) {
-      gate.admit(socket)
-      gate.requestStart(socket, () => {})
-    }
+    for (const socket of s.slice(0, 3)) arrive(gate, socket)
     // Two started (the burst), one queued: room for one more.
     expect(heard).toEqual([])
     expect(gate.isSaturated()).toBe(false)
@@ -69,13 +78,8 @@ describe('HandshakeGate', () => {
   })
 
   it('no rate: never saturated', () => {
-    const gate = new HandshakeGate({ maxPerSecond: 0, maxPending: 0, evictAfterMs: 1000 }, () => Date.now())
-    const heard: boolean[] = []
-    gate.onSaturation((saturated) => heard.push(saturated))
-    for (const socket of sockets(100)) {
-      gate.admit(socket)
-      gate.requestStart(socket, () => {})
-    }
+    const { gate, heard } = watchedGate(0)
+    for (const socket of sockets(100)) arrive(gate, socket)
     expect(heard).toEqual([])
     expect(gate.isSaturated()).toBe(false)
     gate.close()
