@@ -42,7 +42,7 @@ export { type KcatOptions, type KcatVersions, kcatSupportsScram, kcatVersions, r
 export { SHARED_SASL_USERS } from './shared-clusters.js'
 export { generateTestTls, type TestTlsMaterial } from './tls.js'
 export { type CreateTopicOptions, createTopic, waitForTopic } from './topics.js'
-export { waitFor } from './wait-for.js'
+export { waitFor, within } from './wait-for.js'
 export { isProcessAlive } from './watchdog.js'
 
 /** Descriptions of every shared cluster of this run, in a stable order: for `describe.each`. */

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream'
 import { ToolTimeoutError } from './errors.js'
 import { resolveMainClass } from './kafka-classes.js'
 import { javaCommand } from './kafka-jars.js'
+import { drainTail, type OutputTail } from './output-tail.js'
 import { spawnWatched, type WatchedProcess } from './watchdog.js'
 
 /** Kafka's command-line tools, by the name of their bin/kafka-<name>.sh script. */
@@ -51,6 +52,11 @@ export interface KafkaToolProcess {
   readonly pid: number
   /** Resolves with the exit code once the tool is gone. */
   readonly exited: Promise<{ code: number | null }>
+  /**
+   * The last of what the tool wrote to each stream. The harness reads both pipes whether or not the caller does,
+   * so a tool whose output nobody wants never blocks on a full pipe (output-tail.ts).
+   */
+  readonly output: { readonly stdout: OutputTail; readonly stderr: OutputTail }
   /** SIGTERM (the tools shut down cleanly on it), SIGKILL after `graceMs`; resolves when it is gone. */
   stop(graceMs?: number): Promise<{ code: number | null }>
 }
@@ -121,6 +127,7 @@ export async function spawnKafkaTool(
   const pid = await watched.pid
   const exited = watched.exited.then(({ code }) => ({ code }))
   const { child } = watched
+  const output = { stdout: drainTail(child.stdout!), stderr: drainTail(child.stderr!) }
   return {
     child,
     stdin: child.stdin!,
@@ -128,6 +135,7 @@ export async function spawnKafkaTool(
     stderr: child.stderr!,
     pid,
     exited,
+    output,
     async stop(graceMs = 10_000) {
       await watched.signal('SIGTERM')
       let timer: NodeJS.Timeout | undefined

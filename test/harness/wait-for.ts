@@ -49,3 +49,19 @@ export async function waitFor<T>(
     }
   }
 }
+
+/**
+ * `promise`, or a WaitTimeoutError naming `description` once `timeoutMs` has passed: for steps that have no condition
+ * to poll (a process exiting, a client's call returning), so that a test which hangs says where.
+ */
+export async function within<T>(description: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WaitTimeoutError(description, timeoutMs, undefined)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}

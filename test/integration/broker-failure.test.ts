@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KafkaCluster, spawnKafkaTool, waitFor } from '../harness/index.js'
+import { KafkaCluster, spawnKafkaTool, waitFor, within } from '../harness/index.js'
 import { recordingServerFactory } from '../support/recording-server.js'
 import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
 
@@ -23,8 +23,9 @@ describe('a broker is killed and restarted under acks=all load', () => {
     await cluster?.stop()
   })
 
-  // Generous: on two cores shared with the rest of the suite, a broker restart alone can take tens of seconds.
-  it('clients recover and no acknowledged record is lost', { timeout: 420_000 }, async () => {
+  // Generous: on two cores shared with the rest of the suite, a broker restart alone can take tens of seconds; every
+  // step has a bound of its own below, which names it when it is exceeded.
+  it('clients recover and no acknowledged record is lost', { timeout: 600_000 }, async () => {
     const t0 = Date.now()
     // Phase timings go to the log, so a slow run says which phase was slow.
     const phase = (name: string) => console.log(`fault test: ${name} at ${((Date.now() - t0) / 1000).toFixed(1)} s`)
@@ -63,12 +64,20 @@ describe('a broker is killed and restarted under acks=all load', () => {
       }
     })()
 
-    // The Java console producer (acks=all, retries), fed a line every 20 ms.
+    // The Java console producer (acks=all), fed a line every 20 ms, retrying as a producer does by default: the
+    // tool's own defaults are a 1.5 s request timeout and 3 retries (ConsoleProducer --request-timeout-ms,
+    // --message-send-max-retries), under which an acks=all request waiting for the dead broker to leave the ISR
+    // fails the record (seen here: "Disconnected from node 3 due to timeout"). With these, a line is acknowledged
+    // unless the tool reports it failed, which the test then refuses below.
     const java = await spawnKafkaTool(cluster.describe(), 'console-producer', [
       '--bootstrap-server',
       sc.bootstrap,
       '--topic',
       topic,
+      '--request-timeout-ms',
+      '30000',
+      '--message-send-max-retries',
+      '2147483647',
       '--producer-property',
       'acks=all',
       '--producer-property',
@@ -94,12 +103,18 @@ describe('a broker is killed and restarted under acks=all load', () => {
     stop = true
     clearInterval(feeder)
     java.stdin.end()
-    const javaExit = await java.exited
-    phase(`console producer exited (code ${javaExit.code})`)
-    await kafkajsLoad
-    await producer.disconnect()
+    // Each step bounded, so a hang fails with its name (and the producer's own words) instead of the test's timeout.
+    const javaSaid = () => `; console producer stderr (${java.output.stderr.bytes} bytes): ${java.output.stderr.text()}`
+    const javaExit = await within('the console producer to flush and exit', java.exited, 150_000).catch((err) => {
+      throw new Error(`${(err as Error).message}${javaSaid()}`)
+    })
+    phase(`console producer exited (code ${javaExit.code}, ${java.output.stderr.bytes} bytes on stderr)`)
+    await within('the kafkajs producer to finish its last send', kafkajsLoad, 90_000)
+    await within('the kafkajs producer to disconnect', producer.disconnect(), 30_000)
     phase(`kafkajs producer stopped (${acked.length} acknowledged, ${failures} failed sends)`)
-    expect(javaExit.code).toBe(0)
+    expect(javaExit.code, javaSaid()).toBe(0)
+    // Every line acknowledged: the tool logs each record it gave up on (ErrorLoggingCallback).
+    expect(java.output.stderr.text(), javaSaid()).not.toContain('Error when sending message')
 
     // Everything acknowledged is there, read back through the sidecar.
     const consumer = kafka.consumer({ groupId: `verify-${randomBytes(4).toString('hex')}` })
@@ -116,7 +131,7 @@ describe('a broker is killed and restarted under acks=all load', () => {
     await waitFor('every acknowledged record read back', () => wanted.every((v) => seen.has(v)), {
       timeoutMs: 120_000,
     }).catch(() => undefined)
-    await consumer.disconnect()
+    await within('the verifying consumer to disconnect', consumer.disconnect(), 30_000)
     const lost = wanted.filter((v) => !seen.has(v))
     expect(lost, `lost ${lost.length}: ${lost.slice(0, 10).join(', ')}`).toEqual([])
     expect(acked.length).toBeGreaterThan(ackedAtKill)
