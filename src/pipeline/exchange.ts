@@ -66,6 +66,17 @@ export { HEAD_BYTES } from './request-plan.js'
  * sockets, read buffers and flow control and implements ExchangePort.
  */
 
+/**
+ * Requests a broker answers only when something happens elsewhere, which a drain need not wait for:
+ * - Fetch (1): held up to its max_wait_ms until min_bytes arrive (kafkajs waits 5 s by default); reading has no
+ *   side effect, and a consumer that loses the connection fetches again from its position.
+ * - JoinGroup (11): held by the coordinator until every member has joined or the rebalance timeout passes
+ *   (max.poll.interval.ms, 5 minutes by default in the Java client); a member that loses the connection finds the
+ *   coordinator again and rejoins with its member id (AbstractCoordinator in the Java client, kafkajs's runner).
+ * Not ShareFetch: it acquires the records it returns, which would stay locked until their acquisition lock expires.
+ */
+const PARKED_APIS: ReadonlySet<number> = new Set([1, 11])
+
 export class Exchange {
   private readonly contexts = new Map<Filter, FilterContextImpl>()
   private readonly ctxFor = (f: Filter): FilterContext => this.contexts.get(f)!
@@ -118,6 +129,21 @@ export class Exchange {
   /** Nothing in flight, nothing waiting, nothing half-streamed: a drain may close now. */
   get idle(): boolean {
     return this.slots.client.length === 0 && !this.backlog.blocked && !this.requestStream.active
+  }
+
+  /**
+   * Everything in flight is a request the broker holds on purpose until something happens elsewhere (PARKED_APIS),
+   * none of it answered yet and nothing half-streamed or waiting behind a filter: a drain may close now. The client
+   * asks again through whoever listens next (a Fetch from the same offset, a JoinGroup with the same member id), so
+   * closing loses nothing, where waiting could hold a shutdown for a whole rebalance.
+   */
+  get parkedOnly(): boolean {
+    if (this.backlog.blocked || this.requestStream.active) return false
+    const { client, upstream } = this.slots
+    // A response being streamed or waiting for its turn has left the upstream queue; a filter's own request is only
+    // in it: either way the two differ, and the drain waits.
+    if (client.length === 0 || upstream.length !== client.length) return false
+    return client.every((slot, i) => upstream[i] === slot && PARKED_APIS.has(slot.apiKey))
   }
 
   /** A request is streaming in from the client: reading must go on until its last byte. */

@@ -187,6 +187,7 @@ export class ClientConnection extends ConnectionTraffic {
     // A request being streamed to the broker is read to its end first (its answer is awaited like any other).
     if (!this.exchange.receiving) this.pauseClient('draining')
     if (this.exchange.idle) this.close('sidecar shutting down')
+    else if (this.exchange.parkedOnly) this.close('sidecar shutting down (closing parked requests)')
   }
 
   /** The broker went away: deliver what is ready, then close the client as the broker closed us. */

@@ -1,0 +1,151 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { encodeRequest } from '../../codec/messages/frames.js'
+import { ApiKey } from '../../codec/messages/generated/apis.js'
+import { waitFor, within } from '../harness/wait-for.js'
+import { connectFrameReader } from '../support/raw-client.js'
+import { type RecordingBroker, startRecordingBroker } from '../support/recording-broker.js'
+import { startTestSidecar, type TestSidecar } from '../support/test-sidecar.js'
+
+/**
+ * A shutdown drains: requests in flight are answered before their connection closes. A Fetch waiting for data and a
+ * JoinGroup waiting for the rest of its group are held by the broker on purpose, for seconds to minutes; waiting for
+ * them held a shutdown for its whole drain timeout (30 s by default; the soak saw it during a rebalance). The drain
+ * closes a connection at once when only such requests are in flight. The recording broker answers Produce only, so
+ * a Fetch or a JoinGroup sent through the sidecar stays in flight for as long as the test wants.
+ */
+
+const fetchFrame = (correlationId: number) =>
+  encodeRequest(
+    { requestApiKey: ApiKey.Fetch, requestApiVersion: 12, correlationId, clientId: 'drain-test' },
+    {
+      replicaId: -1,
+      maxWaitMs: 30_000,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: 't',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+  )
+
+const joinGroupFrame = (correlationId: number) =>
+  encodeRequest(
+    { requestApiKey: ApiKey.JoinGroup, requestApiVersion: 5, correlationId, clientId: 'drain-test' },
+    {
+      groupId: 'g',
+      sessionTimeoutMs: 45_000,
+      rebalanceTimeoutMs: 300_000,
+      memberId: '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+    },
+  )
+
+const listOffsetsFrame = (correlationId: number) =>
+  encodeRequest(
+    { requestApiKey: ApiKey.ListOffsets, requestApiVersion: 7, correlationId, clientId: 'drain-test' },
+    {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    },
+  )
+
+/** Far longer than the test may take: a drain that waited for it would fail the test by its timeout. */
+const DRAIN_TIMEOUT_MS = 120_000
+
+describe('a drain and requests the broker holds on purpose', () => {
+  let broker: RecordingBroker | undefined
+  let sc: TestSidecar | undefined
+  afterEach(async () => {
+    await sc?.stop()
+    await broker?.close()
+    sc = undefined
+    broker = undefined
+  })
+
+  const start = async () => {
+    broker = await startRecordingBroker()
+    sc = await startTestSidecar(broker.address)
+    const client = await connectFrameReader(sc.bootstrap)
+    const closed = new Promise<void>((resolve) => client.socket.on('close', () => resolve()))
+    return { client, closed }
+  }
+  const atBroker = (apiKey: number, count = 1) =>
+    waitFor(
+      `${count} request(s) of API ${apiKey} at the broker`,
+      () => {
+        return broker!.frames.filter((f) => f.readInt16BE(4) === apiKey).length >= count
+      },
+      { timeoutMs: 5000, intervalMs: 10 },
+    )
+
+  for (const [name, frame, apiKey] of [
+    ['a Fetch waiting for data', fetchFrame, ApiKey.Fetch],
+    ['a JoinGroup waiting for its group', joinGroupFrame, ApiKey.JoinGroup],
+  ] as const) {
+    it(`closes a connection whose only request in flight is ${name}, without waiting for it`, async () => {
+      const { client, closed } = await start()
+      client.socket.write(frame(1))
+      await atBroker(apiKey)
+      await within('the drain to close the connection', sc!.sidecar.shutdown(DRAIN_TIMEOUT_MS), 10_000)
+      await within('the client to see the close', closed, 5000)
+      expect(client.frames).toEqual([])
+      sc = undefined
+    })
+  }
+
+  it('closes one holding several parked requests', async () => {
+    const { client, closed } = await start()
+    client.socket.write(Buffer.concat([fetchFrame(1), joinGroupFrame(2), fetchFrame(3)]))
+    await atBroker(ApiKey.Fetch, 2)
+    await atBroker(ApiKey.JoinGroup)
+    await within('the drain to close the connection', sc!.sidecar.shutdown(DRAIN_TIMEOUT_MS), 10_000)
+    await closed
+    sc = undefined
+  })
+
+  /** Starts a drain of `drainMs` and says whether the connection was still open a third of the way in. */
+  const openAThirdIn = async (closed: Promise<void>, drainMs: number): Promise<boolean> => {
+    let isClosed = false
+    void closed.then(() => {
+      isClosed = true
+    })
+    const stopping = sc!.sidecar.shutdown(drainMs)
+    await new Promise((r) => setTimeout(r, drainMs / 3))
+    const open = !isClosed
+    await stopping
+    await closed
+    sc = undefined
+    return open
+  }
+
+  // A broker reads one request at a time from a connection (apache/kafka core/src/main/scala/kafka/network/
+  // SocketServer.scala: Processor mutes a channel once a request is in, ChannelMuteEvent.REQUEST_RECEIVED, until its
+  // answer is sent), so the ListOffsets behind a Fetch is not even started; the drain still waits for anything it
+  // does not know to be parked.
+  it('waits for a request that is not parked (ListOffsets), beside a parked one', async () => {
+    const { client, closed } = await start()
+    client.socket.write(Buffer.concat([fetchFrame(1), listOffsetsFrame(2)]))
+    await atBroker(ApiKey.ListOffsets)
+    expect(await openAThirdIn(closed, 1500)).toBe(true)
+  })
+})
