@@ -6,7 +6,9 @@
  * the client-side TLS. Prints the median throughput of each, the ratio, and each sidecar's CPU seconds per GB moved
  * and peak RSS, and writes the figures to bench/results/tls-<time>.json.
  *
- *   npm run build && node dist/bench/tls.js [--records=200000] [--rounds=5]
+ *   npm run build && node dist/bench/tls.js [--records=200000] [--rounds=5] [--tls-thread=worker|main]
+ *
+ * --tls-thread: where the mTLS sidecar runs TLS (listen.tls.thread; default the shipped default, worker).
  *
  * Needs Java 17+ and Maven (the harness starts a single-node Kafka from the Maven jars). On a small machine the
  * Java clients' own TLS work competes with the sidecar for the same cores: the ratio is end to end, the CPU per GB
@@ -28,6 +30,10 @@ const arg = (name: string, fallback: number) =>
 const RECORDS = arg('records', 200_000)
 const ROUNDS = arg('rounds', 5)
 const RECORD_SIZE = 1024
+const TLS_THREAD = process.argv.find((a) => a.startsWith('--tls-thread='))?.split('=')[1]
+if (TLS_THREAD !== undefined && TLS_THREAD !== 'worker' && TLS_THREAD !== 'main') {
+  throw new Error(`--tls-thread: worker or main, not "${TLS_THREAD}"`)
+}
 
 type Target = 'plaintext' | 'mtls'
 
@@ -119,6 +125,13 @@ async function runTool(
   return { stdout, stderr, cpu }
 }
 
+/** A configuration file that sets only listen.tls.thread (the certificates come as flags, merged over it). */
+function threadConfig(dir: string, thread: string): string {
+  const file = join(dir, `tls-thread-${thread}.yaml`)
+  writeFileSync(file, `listen:\n  tls:\n    cert: server.pem\n    key: server.key\n    thread: ${thread}\n`)
+  return file
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function main(): Promise<void> {
@@ -134,6 +147,7 @@ async function main(): Promise<void> {
   const sidecars: Record<Target, { child: ChildProcess; port: number }> = {
     plaintext: await startSidecar(upstream, []),
     mtls: await startSidecar(upstream, [
+      ...(TLS_THREAD === undefined ? [] : ['--config', threadConfig(dir, TLS_THREAD)]),
       ...['--tls-cert', join(dir, 'server.pem'), '--tls-key', join(dir, 'server.key')],
       ...['--tls-client-ca', join(dir, 'ca.pem')],
     ]),
@@ -205,6 +219,7 @@ async function main(): Promise<void> {
       recordSize: RECORD_SIZE,
       rounds: ROUNDS,
       tls: 'client side mTLS (RSA 2048 certificates from certs init, Java PEM keystore), TLS 1.3, broker side plaintext',
+      tlsThread: TLS_THREAD ?? 'default',
       produceMBs: { plaintext: median(results.plaintext.produce), mtls: median(results.mtls.produce) },
       consumeMBs: { plaintext: median(results.plaintext.consume), mtls: median(results.mtls.consume) },
       runs: { plaintext: results.plaintext, mtls: results.mtls },
@@ -217,7 +232,7 @@ async function main(): Promise<void> {
     }
     const ratio = (a: number, b: number) => (a / b).toFixed(2)
     console.log(
-      `\n${RECORDS} records of ${RECORD_SIZE} B, ${ROUNDS} rounds, median MB/s through the sidecar (Kafka ${jars.version}, ${summary.machine.cpus} cores)\n`,
+      `\n${RECORDS} records of ${RECORD_SIZE} B, ${ROUNDS} rounds, median MB/s through the sidecar (Kafka ${jars.version}, ${summary.machine.cpus} cores; listen.tls.thread ${summary.tlsThread})\n`,
     )
     console.log('| workload | plaintext | mTLS | ratio |')
     console.log('|---|---:|---:|---:|')

@@ -43,8 +43,18 @@ export interface ListenTlsConfig {
    * Default 256.
    */
   readonly maxPendingHandshakes: number
+  /**
+   * Where TLS runs: `main`, on the main thread with everything else; `worker`, a thread of its own that relays
+   * established clients to the main thread as plaintext over loopback (handshakes and record encryption off the
+   * thread that runs the filters, for a loopback hop and ~17% more CPU per TLS byte). Default main: on the bench
+   * machine (2 cores) the worker measured no gain (BENCHMARKS.md, the TLS thread).
+   */
+  readonly thread: TlsThreadChoice
   readonly principal: PrincipalConfig
 }
+
+export const TLS_THREADS = ['worker', 'main'] as const
+export type TlsThreadChoice = (typeof TLS_THREADS)[number]
 
 export interface UpstreamTlsConfig {
   /** Default: true when any of ca, cert, key, servername is set, else false. */
@@ -68,6 +78,7 @@ export const LISTEN_TLS_DEFAULTS = {
   maxHandshakesPerSecond: 50,
   // ~45 KB of TLS state each: at most ~12 MB for connections that stop mid-handshake.
   maxPendingHandshakes: 256,
+  thread: 'main' as TlsThreadChoice,
   principalFrom: ['spiffe', 'cn'] as readonly PrincipalSource[],
 } as const
 
@@ -87,6 +98,7 @@ export function listenTlsSection(
     'handshakeTimeoutMs',
     'maxHandshakesPerSecond',
     'maxPendingHandshakes',
+    'thread',
     'principal',
   ]
   const m = v.mapping(value, at, keys)
@@ -141,6 +153,7 @@ export function listenTlsSection(
       'principals come from client certificates: set listen.tls.ca so that clients are asked for one',
     )
   }
+  const thread = v.choice(m.thread, [...at, 'thread'], LISTEN_TLS_DEFAULTS.thread, TLS_THREADS)
   const principal = principalSection(v, m.principal, [...at, 'principal'])
   // Contents (PEM parses, key matches, not expired, ciphers usable) only when every path is readable.
   if (options.checkFiles !== false && v.issues.length === before && cert !== undefined && key !== undefined) {
@@ -155,6 +168,7 @@ export function listenTlsSection(
     handshakeTimeoutMs,
     maxHandshakesPerSecond,
     maxPendingHandshakes,
+    thread,
     principal,
   }
   if (ca !== undefined) tls.ca = ca

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import type net from 'node:net'
 import { formatHostPort, type HostPort } from '../config/host-port.js'
 import { SidecarError } from '../errors.js'
@@ -26,8 +27,19 @@ export interface BindOptions {
   readonly reusePort?: boolean
 }
 
+/**
+ * What binding and the listeners need of a server: a net.Server, or a listener whose socket the TLS thread holds
+ * (tls-thread.ts).
+ */
+export interface BindableServer extends EventEmitter {
+  listen(options: net.ListenOptions, listening: () => void): unknown
+  address(): net.AddressInfo | string | null
+  close(done?: (err?: Error) => void): unknown
+  readonly listening: boolean
+}
+
 /** Listens on `target`; resolves with the bound address (port 0 picks a free one), rejects with a ListenError. */
-export function bind(server: net.Server, target: HostPort, options: BindOptions = {}): Promise<HostPort> {
+export function bind(server: BindableServer, target: HostPort, options: BindOptions = {}): Promise<HostPort> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(new ListenError(target, err))
     server.once('error', onError)

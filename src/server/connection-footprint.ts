@@ -1,5 +1,5 @@
 import type net from 'node:net'
-import type tls from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 
 /**
  * What an established client connection costs the sidecar's memory while it idles, by kind, as held against
@@ -13,7 +13,12 @@ import type tls from 'node:tls'
 export const TLS_CONNECTION_BYTES = 64 * 1024
 export const PLAIN_CONNECTION_BYTES = 16 * 1024
 
-/** The footprint of an accepted client socket: a TLS one once its handshake is done, or a plain one. */
-export function connectionFootprint(socket: net.Socket): number {
-  return (socket as tls.TLSSocket).encrypted === true ? TLS_CONNECTION_BYTES : PLAIN_CONNECTION_BYTES
+/**
+ * The footprint of an accepted client socket: a TLS one once its handshake is done, or a plain one. `tls`: the
+ * client's TLS is terminated elsewhere in this process (the TLS thread, whose state it holds); undefined: whether
+ * the socket itself is a TLS socket.
+ */
+export function connectionFootprint(socket: net.Socket, tls?: boolean): number {
+  const encrypted = tls ?? (socket as TLSSocket).encrypted === true
+  return encrypted ? TLS_CONNECTION_BYTES : PLAIN_CONNECTION_BYTES
 }

@@ -4,7 +4,7 @@ import { formatHostPort, type HostPort } from '../config/host-port.js'
 import type { SidecarError } from '../errors.js'
 import type { BrokerEndpoint, ConnectionInfo } from '../pipeline/filter-api.js'
 import { reusedReadServer } from './accepted-socket.js'
-import { bind } from './bind.js'
+import { type BindableServer, bind } from './bind.js'
 import { type BrokerPortPlan, type EndpointKind, localPortFor } from './broker-port-plan.js'
 import { connectionFootprint } from './connection-footprint.js'
 import {
@@ -23,6 +23,13 @@ export interface AcceptedClient {
   readonly principal?: string
   /** The buffer the socket reads into (a plain listener's socket, adopted with onread); undefined: 'data' events. */
   readonly reads?: ReusedReadBuffer
+  /**
+   * The client's address when the socket is not the client's own: one the TLS thread relays (tls-thread.ts), whose
+   * far end is that thread. Undefined: the socket's remote address.
+   */
+  readonly peer?: { readonly address: string; readonly port: number }
+  /** The client spoke TLS, terminated elsewhere (the TLS thread); undefined: whether the socket is a TLSSocket. */
+  readonly tls?: boolean
 }
 
 export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient) => void
@@ -31,7 +38,7 @@ export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['liste
  * Creates the server behind a listener: plain TCP here; TLS termination (tls-listener.ts) supplies its own, which
  * hands over sockets only once the handshake and the client certificate checks have passed.
  */
-export type ServerFactory = (onSocket: (socket: net.Socket, client?: AcceptedClient) => void) => net.Server
+export type ServerFactory = (onSocket: (socket: net.Socket, client?: AcceptedClient) => void) => BindableServer
 
 /** What a listener may hold (limits), read at every accept so that a reloaded configuration applies at once. */
 export interface ListenerLimits {
@@ -54,10 +61,10 @@ export const plainServer: ServerFactory = (onSocket) =>
  * (broker-port-plan.ts), so clients holding cached metadata reach the same node after a sidecar restart.
  */
 export class Listeners {
-  private bootstrapServer: net.Server | undefined
+  private bootstrapServer: BindableServer | undefined
   private readonly nodeServers = new Map<
     string,
-    { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint }
+    { server: BindableServer; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint }
   >()
   private accepting = true
   /** Client connections open per listener, counted from accept to close. */
@@ -101,7 +108,7 @@ export class Listeners {
     const port = localPortFor(this.plan, kind, nodeId)
     const listener: ConnectionInfo['listener'] = { kind, nodeId, port }
     const server = this.createServer((socket, client) => this.admit(socket, listener, client))
-    const entry: { server: net.Server; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
+    const entry: { server: BindableServer; ready: Promise<BrokerEndpoint>; endpoint?: BrokerEndpoint } = {
       server,
       ready: bind(server, { host: this.plan.bindHost, port }, { reusePort: this.bootstrapAddress.reusePort }).then(
         () => {
@@ -150,7 +157,7 @@ export class Listeners {
       const { socket: silent, silentMs } = decision
       this.evict(label, silent, new SilentConnectionEvictedError(label, max, silentMs))
     }
-    if (!this.holdMemory(socket, label)) return
+    if (!this.holdMemory(socket, label, client?.tls)) return
     this.slots.add(label, socket)
     this.onAccept(socket, listener, client)
   }
@@ -161,10 +168,10 @@ export class Listeners {
    * connections would hold ~600 MB). When the share is full the oldest connection on any listener that has sent
    * nothing makes room, as for a full listener; otherwise the new one is refused (`memory_budget`). False: refused.
    */
-  private holdMemory(socket: net.Socket, label: string): boolean {
+  private holdMemory(socket: net.Socket, label: string, tls: boolean | undefined): boolean {
     const memory = this.limits?.memory
     if (memory === undefined) return true
-    const bytes = connectionFootprint(socket)
+    const bytes = connectionFootprint(socket, tls)
     if (!memory.holdConnection(bytes)) {
       const error = (silentMs?: number) =>
         new ConnectionMemoryError(memory.heldByConnections, memory.connectionsLimit, memory.limit, silentMs)

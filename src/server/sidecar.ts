@@ -30,7 +30,7 @@ import { TopicDirectory } from '../pipeline/topic-directory.js'
 import { registerConnectionMetrics } from '../stats/connection-metrics.js'
 import { FilterMetricsRegistry } from '../stats/filter-metrics.js'
 import type { CertificateSummary } from '../tls/material.js'
-import type { ReloadingTlsMaterial } from '../tls/reloading-material.js'
+import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import { type BrokerPortPlan, CONTROLLER_PORT_OFFSET, type EndpointKind } from './broker-port-plan.js'
 import { ClientConnection } from './client-connection.js'
 import { ConnectionLog } from './connection-log.js'
@@ -42,7 +42,8 @@ import { type AcceptedClient, Listeners, plainServer, type ServerFactory } from 
 import { MemoryBudget } from './memory-budget.js'
 import { MetadataRefresher } from './metadata-refresher.js'
 import { OwnUpstreamClient } from './own-upstream-client.js'
-import { TlsTermination } from './tls-listener.js'
+import { type SecureContextSource, TlsTermination } from './tls-listener.js'
+import { TlsThread } from './tls-thread/tls-thread.js'
 import { UpstreamConnector } from './upstream-connector.js'
 import { UpstreamDirectory } from './upstream-directory.js'
 import { upstreamTls } from './upstream-tls.js'
@@ -108,8 +109,10 @@ export class Sidecar {
   private readonly connector: UpstreamConnector
   private readonly refresher: MetadataRefresher
   private readonly listeners: Listeners
-  /** TLS termination of the client-facing listeners (listen.tls), with certificate rotation. */
-  private readonly tls: TlsTermination | undefined
+  /** The certificate files of the client-facing listeners (listen.tls), watched for rotation. */
+  private readonly listenMaterial: ReloadingTlsMaterial | undefined
+  /** TLS termination of the client-facing listeners (listen.tls), on its own thread or on this one. */
+  private readonly tls: TlsThread | TlsTermination | undefined
   /** Rotating CA / client certificate towards the brokers (upstream.tls). */
   private readonly upstreamMaterial: ReloadingTlsMaterial | undefined
   private shuttingDown = false
@@ -164,18 +167,31 @@ export class Sidecar {
       config.upstream.metadataRefreshMs,
     )
     this.refusals = new ConnectionRefusals(this.causes)
-    if (config.listen.tls !== undefined && options.serverFactory === undefined) {
+    const listenTls = config.listen.tls
+    if (listenTls !== undefined && options.serverFactory === undefined) {
       try {
-        this.tls = new TlsTermination({
-          config: config.listen.tls,
+        this.listenMaterial = new ReloadingTlsMaterial({
+          section: 'listen.tls',
+          files: { cert: listenTls.cert, key: listenTls.key, ...(listenTls.ca !== undefined && { ca: listenTls.ca }) },
+          settings: {
+            minVersion: listenTls.minVersion,
+            ...(listenTls.ciphers !== undefined && { ciphers: listenTls.ciphers }),
+          },
           log: options.log,
-          report: (err) => this.reportError(err.code, err, options.log),
-          refusals: this.refusals,
         })
       } catch (err) {
         this.upstreamMaterial?.close()
         throw err
       }
+      const termination = {
+        config: listenTls,
+        contexts: contextsOf(this.listenMaterial),
+        log: options.log,
+        report: (err: SidecarError) => this.reportError(err.code, err, options.log),
+        refusals: this.refusals,
+      }
+      this.tls = listenTls.thread === 'worker' ? new TlsThread(termination) : new TlsTermination(termination)
+      this.listenMaterial.start()
     }
     this.connectionLog = new ConnectionLog(options.log)
     if (options.metricsRegistry !== undefined) {
@@ -210,9 +226,10 @@ export class Sidecar {
     const sidecar = new Sidecar(config, options)
     try {
       sidecar.filters = await sidecar.filterSetup.configureFilters(config, [])
+      if (sidecar.tls instanceof TlsThread) await sidecar.tls.start()
       await sidecar.listeners.start()
     } catch (err) {
-      sidecar.closeTls()
+      await sidecar.closeTls()
       throw err
     }
     // The first refresh starts the node listeners; start-up does not wait for it (brokers may still be down).
@@ -231,7 +248,7 @@ export class Sidecar {
       upstreamReachable: this.refresher.health.reachable,
       upstreamError: this.refresher.health.lastError,
       nodeListeners: this.listeners.nodeListeners(),
-      listenCertificate: this.tls?.current.leaf,
+      listenCertificate: this.listenMaterial?.current.leaf,
       filters: filterHealth(this.filters),
     }
   }
@@ -241,8 +258,16 @@ export class Sidecar {
    * Files that do not pass the checks are rejected with a log line and the current ones stay.
    */
   reloadTls(): void {
-    this.tls?.reload()
+    this.listenMaterial?.check()
     this.upstreamMaterial?.check()
+  }
+
+  /**
+   * Resolves once the TLS thread's reports so far (errors, refusals, pending handshakes) are counted here; at once
+   * when TLS runs on this thread or not at all.
+   */
+  async syncTls(): Promise<void> {
+    if (this.tls instanceof TlsThread) await this.tls.sync()
   }
 
   /** TLS connections whose handshake has not finished, by phase (all zero without listen.tls). */
@@ -281,13 +306,12 @@ export class Sidecar {
       return
     }
     const filters = this.filters
-    const tlsSocket = socket instanceof tls.TLSSocket ? socket : undefined
     const info: ConnectionInfo = {
       connectionId: this.nextConnectionId++,
-      peer: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
+      peer: client?.peer ?? { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
       listener,
       principal: client?.principal,
-      tls: tlsSocket !== undefined,
+      tls: client?.tls ?? socket instanceof tls.TLSSocket,
     }
     for (const f of filters) {
       const refusal = f.admit?.(info)
@@ -373,9 +397,10 @@ export class Sidecar {
     logOncePerCause(log, counted, err, { tracker: this.causes })
   }
 
-  private closeTls(): void {
-    this.tls?.close()
+  private async closeTls(): Promise<void> {
+    this.listenMaterial?.close()
     this.upstreamMaterial?.close()
+    await this.tls?.close()
   }
 
   /**
@@ -387,7 +412,6 @@ export class Sidecar {
     this.shuttingDown = true
     this.sweeper.stop()
     this.refresher.stop()
-    this.closeTls()
     this.listeners.stopAccepting()
     const open = [...this.connections]
     this.options.log.info({ connections: open.length, drainTimeoutMs }, 'draining connections')
@@ -400,6 +424,8 @@ export class Sidecar {
     ])
     clearTimeout(timer)
     for (const c of this.connections) c.close('drain timeout')
+    // Only now: the TLS thread carries its clients' bytes until their connections are closed.
+    await this.closeTls()
     await Promise.all(this.filters.map((f) => f.close?.()))
     // Records the filters' own client still holds get a bounded last chance to go out.
     await this.ownClient?.close(Math.min(drainTimeoutMs, OWN_CLIENT_CLOSE_MS))
@@ -418,5 +444,15 @@ function portPlan(config: SidecarConfig): BrokerPortPlan {
     ports: config.brokers.ports,
     // Controllers (DescribeQuorum, DescribeCluster for controllers) sit above the broker range.
     controllerPortBase: config.brokers.portBase + CONTROLLER_PORT_OFFSET,
+  }
+}
+
+/** The listen.tls material as the TLS listeners take it: the current context options, and each rotation's. */
+function contextsOf(material: ReloadingTlsMaterial): SecureContextSource {
+  return {
+    get contextOptions() {
+      return material.current.contextOptions
+    },
+    onChange: (listener) => material.on('reloaded', (m) => listener(m.contextOptions)),
   }
 }

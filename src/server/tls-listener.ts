@@ -20,9 +20,7 @@ import {
   TlsHandshakeTimeoutError,
   UnknownClientCaError,
 } from '../tls/errors.js'
-import type { TlsMaterial } from '../tls/material.js'
 import { certificateIdentity, describeName, PrincipalMapper } from '../tls/principal.js'
-import { ReloadingTlsMaterial } from '../tls/reloading-material.js'
 import type { ConnectionRefusals } from './connection-refusals.js'
 import type { AcceptedClient, ServerFactory } from './listeners.js'
 import { HANDSHAKE_EVICT_AFTER_MS, HandshakeGate } from './tls-handshake-gate.js'
@@ -57,20 +55,28 @@ const TLS_HANDSHAKE_RECORD = 0x16
 /** The largest fragment a TLS record may carry (TLSCiphertext, RFC 5246 section 6.2.3). */
 const MAX_TLS_RECORD_FRAGMENT = 2 ** 14 + 2048
 
+/**
+ * The certificate material new connections get (listen.tls, read and watched by ReloadingTlsMaterial), as options
+ * for tls.createSecureContext: where the TLS listeners run on a thread of their own (tls-thread.ts), they reach it
+ * by message.
+ */
+export interface SecureContextSource {
+  readonly contextOptions: tls.SecureContextOptions
+  /** Calls `listener` with the new options each time the files are rotated. */
+  onChange(listener: (options: tls.SecureContextOptions) => void): void
+}
+
 export interface TlsTerminationOptions {
   readonly config: ListenTlsConfig
+  readonly contexts: SecureContextSource
   readonly log: Logger
   /** The sidecar's error path: counts (ConnectionObserver.error) and logs once per cause. */
   readonly report: (err: SidecarError) => void
   /** Where connections the handshake gate turns away are counted and logged. */
-  readonly refusals: ConnectionRefusals
-  /** Rotation: quiet time after file events, and the stat poll interval (see ReloadingTlsMaterial). */
-  readonly debounceMs?: number
-  readonly pollIntervalMs?: number
+  readonly refusals: Pick<ConnectionRefusals, 'refuse' | 'closedAtAccept'>
 }
 
 export class TlsTermination {
-  private readonly material: ReloadingTlsMaterial
   private readonly mapper: PrincipalMapper
   private readonly engines = new Set<tls.Server>()
   /** The listening front servers, whose accepts the gate's saturation turns into closes. */
@@ -81,17 +87,8 @@ export class TlsTermination {
   /** Raw sockets the gate closed mid-handshake: counted as refusals already, not again as handshake failures. */
   private readonly refused = new WeakSet<net.Socket>()
 
-  /** Loads the certificate files (throws TlsMaterialError when they cannot be used) and starts watching them. */
   constructor(private readonly options: TlsTerminationOptions) {
     const c = options.config
-    this.material = new ReloadingTlsMaterial({
-      section: 'listen.tls',
-      files: { cert: c.cert, key: c.key, ...(c.ca !== undefined && { ca: c.ca }) },
-      settings: { minVersion: c.minVersion, ...(c.ciphers !== undefined && { ciphers: c.ciphers }) },
-      log: options.log,
-      ...(options.debounceMs !== undefined && { debounceMs: options.debounceMs }),
-      ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
-    })
     this.mapper = new PrincipalMapper(c.principal)
     this.gate = new HandshakeGate({
       maxPerSecond: c.maxHandshakesPerSecond,
@@ -102,24 +99,12 @@ export class TlsTermination {
       for (const front of this.fronts) closeAtAccept(front, saturated)
     })
     // New connections get the new material; established ones keep the context they were made with.
-    this.material.on('reloaded', (m) => {
-      for (const engine of this.engines) engine.setSecureContext(m.contextOptions)
+    options.contexts.onChange((contextOptions) => {
+      for (const engine of this.engines) engine.setSecureContext(contextOptions)
     })
-    this.material.start()
-  }
-
-  /** The certificate material new connections get. */
-  get current(): TlsMaterial {
-    return this.material.current
-  }
-
-  /** Re-reads the certificate files now (as a file change would). */
-  reload(): ReturnType<ReloadingTlsMaterial['check']> {
-    return this.material.check()
   }
 
   close(): void {
-    this.material.close()
     this.gate.close()
   }
 
@@ -131,7 +116,7 @@ export class TlsTermination {
   readonly serverFactory: ServerFactory = (onSocket) => {
     const c = this.options.config
     const engine = tls.createServer({
-      ...this.material.current.contextOptions,
+      ...this.options.contexts.contextOptions,
       requestCert: c.ca !== undefined,
       // Required: OpenSSL itself refuses a client without a certificate, with an alert the client can show
       // ("certificate required"). A certificate that does not verify passes the handshake and is refused by Node

@@ -63,6 +63,7 @@ listen:
       handshakeTimeoutMs: 10_000,
       maxHandshakesPerSecond: 50,
       maxPendingHandshakes: 256,
+      thread: 'main',
       principal: {
         from: ['spiffe', 'cn'],
         rules: [{ match: '^spiffe://[^/]+/ns/([^/]+)/sa/([^/]+)$', replace: '$1/$2' }],
@@ -81,6 +82,7 @@ listen:
     handshakeTimeoutMs: 5
     maxHandshakesPerSecond: -1
     maxPendingHandshakes: many
+    thread: child
     principal:
       from: [spiffe, uri, spiffe]
       rules:
@@ -95,6 +97,7 @@ listen:
       'listen.tls.maxHandshakesPerSecond: -1 is out of range (expected handshakes a second 0-1000000)',
       'listen.tls.maxPendingHandshakes: "many" is not an integer (expected connections 0-2147483647)',
       'listen.tls.principal: principals come from client certificates: set listen.tls.ca so that clients are asked for one',
+      'listen.tls.thread: "child" is not one of worker, main',
       'listen.tls.principal.from[1]: "uri" is not one of spiffe, dns, cn',
       'listen.tls.principal.from[2]: "spiffe" is listed twice',
       expect.stringMatching(/^listen\.tls\.principal\.rules\[0\]\.match: "\(\[a-z" is not a valid regular expression/),

@@ -442,6 +442,7 @@ describe('CONFIG_OVERRIDES', () => {
         handshakeTimeoutMs: 10_000,
         maxHandshakesPerSecond: 50,
         maxPendingHandshakes: 256,
+        thread: 'main',
         principal: { from: ['dns', 'cn'], rules: [] },
       },
     })
