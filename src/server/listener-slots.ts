@@ -20,8 +20,14 @@ export type SlotDecision =
   | { readonly kind: 'evict'; readonly socket: net.Socket; readonly silentMs: number }
   | { readonly kind: 'full' }
 
+interface Slot {
+  readonly acceptedAt: number
+  readonly notClientBytes: number
+}
+
 export class ListenerSlots {
-  private readonly byListener = new Map<string, Map<net.Socket, number>>()
+  /** Per listener, each open connection's accept time and the bytes it had read then that were not its client's. */
+  private readonly byListener = new Map<string, Map<net.Socket, Slot>>()
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -34,9 +40,9 @@ export class ListenerSlots {
     if (max <= 0 || open === undefined || open.size < max) return { kind: 'admit' }
     const now = this.now()
     // Oldest first (a Map iterates in insertion order): the first silent one found has been silent longest.
-    for (const [socket, acceptedAt] of open) {
+    for (const [socket, { acceptedAt, notClientBytes }] of open) {
       if (now - acceptedAt < this.silentGraceMs) break
-      if (socket.bytesRead === 0) return { kind: 'evict', socket, silentMs: now - acceptedAt }
+      if (socket.bytesRead <= notClientBytes) return { kind: 'evict', socket, silentMs: now - acceptedAt }
     }
     return { kind: 'full' }
   }
@@ -49,9 +55,9 @@ export class ListenerSlots {
     const now = this.now()
     let found: { listener: string; socket: net.Socket; acceptedAt: number } | undefined
     for (const [listener, open] of this.byListener) {
-      for (const [socket, acceptedAt] of open) {
+      for (const [socket, { acceptedAt, notClientBytes }] of open) {
         if (now - acceptedAt < this.silentGraceMs || (found !== undefined && acceptedAt >= found.acceptedAt)) break
-        if (socket.bytesRead === 0) {
+        if (socket.bytesRead <= notClientBytes) {
           found = { listener, socket, acceptedAt }
           break
         }
@@ -60,14 +66,17 @@ export class ListenerSlots {
     return found && { listener: found.listener, socket: found.socket, silentMs: now - found.acceptedAt }
   }
 
-  /** Counts `socket` against `listener` until it closes. */
-  add(listener: string, socket: net.Socket): void {
+  /**
+   * Counts `socket` against `listener` until it closes. `notClientBytes`: what the socket had read before it was
+   * handed over that the client did not send (the TLS thread's relay header), so that it does not count as speaking.
+   */
+  add(listener: string, socket: net.Socket, notClientBytes = 0): void {
     let open = this.byListener.get(listener)
     if (open === undefined) {
       open = new Map()
       this.byListener.set(listener, open)
     }
-    open.set(socket, this.now())
+    open.set(socket, { acceptedAt: this.now(), notClientBytes })
     socket.once('close', () => this.remove(listener, socket))
   }
 

@@ -30,6 +30,8 @@ export interface AcceptedClient {
   readonly peer?: { readonly address: string; readonly port: number }
   /** The client spoke TLS, terminated elsewhere (the TLS thread); undefined: whether the socket is a TLSSocket. */
   readonly tls?: boolean
+  /** Bytes the socket read before it was handed over that are not the client's (the relay header). */
+  readonly relayHeaderBytes?: number
 }
 
 export type AcceptHandler = (socket: net.Socket, listener: ConnectionInfo['listener'], client?: AcceptedClient) => void
@@ -158,7 +160,7 @@ export class Listeners {
       this.evict(label, silent, new SilentConnectionEvictedError(label, max, silentMs))
     }
     if (!this.holdMemory(socket, label, client?.tls)) return
-    this.slots.add(label, socket)
+    this.slots.add(label, socket, client?.relayHeaderBytes ?? 0)
     this.onAccept(socket, listener, client)
   }
 

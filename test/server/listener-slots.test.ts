@@ -42,6 +42,20 @@ describe('ListenerSlots', () => {
     expect(slots.decide('bootstrap', 3)).toEqual({ kind: 'evict', socket: silentYoung, silentMs: 1050 })
   })
 
+  // The hostile-tls bench's idle pattern with listen.tls.thread: worker found relayed connections never evicted: the
+  // relay header they had read counted as the client speaking, and new clients were refused (memory_budget) instead.
+  it("a relayed connection that has read only its relay header is silent; one byte of the client's is not", () => {
+    const clock = { now: 0 }
+    const slots = new ListenerSlots(() => clock.now, 1000)
+    const headerOnly = socket(120)
+    const spoke = socket(121)
+    slots.add('broker 1', spoke, 120)
+    slots.add('broker 1', headerOnly, 120)
+    clock.now = 1000
+    expect(slots.decide('broker 1', 2)).toEqual({ kind: 'evict', socket: headerOnly, silentMs: 1000 })
+    expect(slots.oldestSilent()).toEqual({ listener: 'broker 1', socket: headerOnly, silentMs: 1000 })
+  })
+
   it('frees a slot when its socket closes', () => {
     const slots = new ListenerSlots(() => 0, 1000)
     const s = socket()

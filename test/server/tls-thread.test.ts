@@ -140,7 +140,12 @@ describe('the TLS thread', () => {
     await once(c, 'secureConnect')
     await waitFor('the relayed client', () => accepted.length === 1, { timeoutMs: 5000, intervalMs: 10 })
     const { socket, client: info } = accepted[0]!
-    expect(info).toEqual({ principal: 'orders', tls: true, peer: { address: '127.0.0.1', port: c.localPort } })
+    expect(info).toEqual({
+      principal: 'orders',
+      tls: true,
+      peer: { address: '127.0.0.1', port: c.localPort },
+      relayHeaderBytes: socket.bytesRead,
+    })
     // A megabyte each way, checked byte for byte: the relay keeps order and loses nothing.
     const up = Buffer.alloc(1 << 20, 0x61)
     const down = Buffer.alloc(1 << 20, 0x62)
@@ -196,6 +201,15 @@ describe('the TLS thread', () => {
     const refused = lines.filter((l) => l.code === 'KSC_ERR_TLS_RELAY_REFUSED')
     expect(refused).toHaveLength(1)
     expect(refused[0]!.msg).toMatch(/sent a wrong token; closed/)
+  })
+
+  it('a connection to the relay port that sends nothing is closed within seconds', async () => {
+    const { t } = await start()
+    const silent = net.connect({ host: '127.0.0.1', port: t.relayAddress!.port })
+    silent.on('error', () => {})
+    const started = Date.now()
+    await closedOf(silent)
+    expect(Date.now() - started).toBeLessThan(7000)
   })
 
   it("a listener whose address is taken fails as the main thread's own would (KSC_ERR_LISTEN, address in use)", async () => {

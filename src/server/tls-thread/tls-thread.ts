@@ -34,6 +34,9 @@ import { readRelayHeader } from './relay-header.js'
 /** How long a stopping TLS thread waits for its clients' connections to close (their last bytes to go out). */
 export const TLS_THREAD_STOP_GRACE_MS = 2000
 
+/** How long a connection to the relay port may take to send its header. */
+const RELAY_HEADER_TIMEOUT_MS = 5000
+
 export interface TlsThreadOptions {
   readonly config: ListenTlsConfig
   readonly contexts: SecureContextSource
@@ -222,10 +225,14 @@ export class TlsThread {
   private relayed(socket: net.Socket): void {
     socket.on('error', () => {})
     let head = Buffer.alloc(0)
+    // The TLS thread writes the header at once; anything else connected here gets a moment, not a held socket.
+    const timer = setTimeout(() => socket.destroy(), RELAY_HEADER_TIMEOUT_MS)
+    timer.unref()
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk])
       const read = readRelayHeader(head, this.token)
       if (read.kind === 'partial') return
+      clearTimeout(timer)
       socket.off('data', onData)
       socket.pause()
       if (read.kind === 'invalid') {
@@ -248,6 +255,8 @@ export class TlsThread {
       listener.accept(socket, {
         peer: header.peer,
         tls: true,
+        // Read from the socket but not the client's: a relayed client that has sent nothing is still silent.
+        relayHeaderBytes: head.length - rest.length,
         ...(header.principal !== undefined && { principal: header.principal }),
       })
       socket.resume()
