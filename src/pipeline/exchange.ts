@@ -67,15 +67,14 @@ export { HEAD_BYTES } from './request-plan.js'
  */
 
 /**
- * Requests a broker answers only when something happens elsewhere, which a drain need not wait for:
- * - Fetch (1): held up to its max_wait_ms until min_bytes arrive (kafkajs waits 5 s by default); reading has no
- *   side effect, and a consumer that loses the connection fetches again from its position.
- * - JoinGroup (11): held by the coordinator until every member has joined or the rebalance timeout passes
- *   (max.poll.interval.ms, 5 minutes by default in the Java client); a member that loses the connection finds the
- *   coordinator again and rejoins with its member id (AbstractCoordinator in the Java client, kafkajs's runner).
- * Not ShareFetch: it acquires the records it returns, which would stay locked until their acquisition lock expires.
+ * Requests a broker may hold for minutes until something happens elsewhere, which a drain need not wait for:
+ * JoinGroup (11), held by the coordinator until every member has joined or the rebalance timeout passes
+ * (max.poll.interval.ms, 5 minutes by default in the Java client). A member that loses the connection finds the
+ * coordinator again and rejoins with its member id (AbstractCoordinator in the Java client, kafkajs's runner).
+ * Not Fetch: its wait is bounded by the max_wait_ms its client chose (500 ms in the Java client, 5 s in kafkajs),
+ * and answering it spares the consumer a disconnect. Not ShareFetch: it acquires the records it returns.
  */
-const PARKED_APIS: ReadonlySet<number> = new Set([1, 11])
+const PARKED_APIS: ReadonlySet<number> = new Set([11])
 
 export class Exchange {
   private readonly contexts = new Map<Filter, FilterContextImpl>()
@@ -134,8 +133,8 @@ export class Exchange {
   /**
    * Everything in flight is a request the broker holds on purpose until something happens elsewhere (PARKED_APIS),
    * none of it answered yet and nothing half-streamed or waiting behind a filter: a drain may close now. The client
-   * asks again through whoever listens next (a Fetch from the same offset, a JoinGroup with the same member id), so
-   * closing loses nothing, where waiting could hold a shutdown for a whole rebalance.
+   * asks again through whoever listens next (a JoinGroup with the same member id), so closing loses nothing, where
+   * waiting could hold a shutdown for a whole rebalance.
    */
   get parkedOnly(): boolean {
     if (this.backlog.blocked || this.requestStream.active) return false
