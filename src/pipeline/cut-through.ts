@@ -195,6 +195,9 @@ export class ResponseCutThrough {
     this.accounting.responded(slot, length, this.state.now())
     if (observation !== undefined) this.observing.response(() => observation.result(), observers)
     this.slots.flush()
+    // flush() says so only when it wrote a waiting answer: a draining connection whose last answer was this one
+    // would otherwise wait out the whole drain timeout (a consumer's Fetch with records in it, in the soak's handover).
+    this.port.settled()
   }
 
   /** A piece of the renamed response; the first one, its new size prefix, starts the observation. */

@@ -1,6 +1,10 @@
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { encodeRequest } from '../../codec/messages/frames.js'
+import { FrameDecoder } from '../../codec/frame-decoder.js'
+import { peekRequestHeader } from '../../codec/header.js'
+import { encodeRequest, encodeResponse } from '../../codec/messages/frames.js'
 import { ApiKey } from '../../codec/messages/generated/apis.js'
+import { encodeRecordBatch } from '../../codec/records/index.js'
 import { waitFor, within } from '../harness/wait-for.js'
 import { connectFrameReader } from '../support/raw-client.js'
 import { type RecordingBroker, startRecordingBroker } from '../support/recording-broker.js'
@@ -133,6 +137,64 @@ describe('a drain and requests the broker holds on purpose', () => {
     sc = undefined
     return open
   }
+
+  it('closes a connection right after the answer it waited for, when that answer was streamed (records in it)', async () => {
+    // A broker that answers a Fetch 300 ms late with 512 KiB of records: the answer spans reads, so the sidecar
+    // streams it to the client piece by piece (beginResponseStream) instead of handling it whole.
+    const records = encodeRecordBatch([{ value: Buffer.alloc(512 * 1024, 0x72), timestamp: 1n }], { baseOffset: 0n })
+    const held = new Set<net.Socket>()
+    const slow = net.createServer((socket) => {
+      held.add(socket)
+      socket.on('error', () => {})
+      const decoder = new FrameDecoder()
+      socket.on('data', (chunk: Buffer) =>
+        decoder.push(chunk, (frame) => {
+          const { apiKey, apiVersion, correlationId } = peekRequestHeader(frame, 4)
+          if (apiKey !== ApiKey.Fetch) return
+          const body = {
+            throttleTimeMs: 0,
+            errorCode: 0,
+            sessionId: 0,
+            responses: [
+              {
+                topic: 't',
+                partitions: [
+                  {
+                    partitionIndex: 0,
+                    errorCode: 0,
+                    highWatermark: 1n,
+                    lastStableOffset: 1n,
+                    logStartOffset: 0n,
+                    abortedTransactions: null,
+                    preferredReadReplica: -1,
+                    records,
+                  },
+                ],
+              },
+            ],
+          }
+          setTimeout(() => socket.write(encodeResponse(ApiKey.Fetch, apiVersion, { correlationId }, body)), 300)
+        }),
+      )
+    })
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+    try {
+      sc = await startTestSidecar(`127.0.0.1:${(slow.address() as net.AddressInfo).port}`)
+      const client = await connectFrameReader(sc.bootstrap)
+      const closed = new Promise<void>((resolve) => client.socket.on('close', () => resolve()))
+      client.socket.write(fetchFrame(1))
+      await new Promise((r) => setTimeout(r, 100))
+      // Without the fix this waited for the drain timeout: nothing told the connection its last answer had gone.
+      await within('the drain to close the connection', sc.sidecar.shutdown(DRAIN_TIMEOUT_MS), 10_000)
+      await closed
+      expect(client.frames).toHaveLength(1)
+      expect(client.frames[0]!.length).toBeGreaterThan(512 * 1024)
+      sc = undefined
+    } finally {
+      for (const s of held) s.destroy()
+      slow.close()
+    }
+  })
 
   it('waits for a Fetch (its own max wait bounds it), beside a JoinGroup', async () => {
     const { client, closed } = await start()
