@@ -62,22 +62,20 @@ const fronts = new Map<number, net.Server>()
 /** Established clients being relayed: a stop waits for them, so that their last bytes reach them encrypted. */
 const relayed = new Set<net.Socket>()
 
+/** Set by a stop: answers it once the last relayed client has closed. */
+let stopped: (() => void) | undefined
+
 function stop(graceMs: number): void {
   for (const front of fronts.values()) front.close()
   fronts.clear()
   termination.close()
-  const done = () => post({ t: 'stopped', open: relayed.size })
-  if (relayed.size === 0) {
-    done()
-    return
-  }
-  const timer = setTimeout(done, graceMs)
-  const check = setInterval(() => {
-    if (relayed.size > 0) return
-    clearInterval(check)
+  const timer = setTimeout(() => stopped?.(), graceMs)
+  stopped = () => {
+    stopped = undefined
     clearTimeout(timer)
-    done()
-  }, 10)
+    post({ t: 'stopped', open: relayed.size })
+  }
+  if (relayed.size === 0) stopped()
 }
 
 port.on('message', (message: ToTlsThread) => {
@@ -145,7 +143,10 @@ setInterval(postPending, 50).unref()
 function relay(listener: number, client: net.Socket, accepted: AcceptedClient | undefined): void {
   const tlsClient = client as tls.TLSSocket
   relayed.add(tlsClient)
-  tlsClient.once('close', () => relayed.delete(tlsClient))
+  tlsClient.once('close', () => {
+    relayed.delete(tlsClient)
+    if (relayed.size === 0) stopped?.()
+  })
   const peer = { address: client.remoteAddress ?? '?', port: client.remotePort ?? 0 }
   const toMain = net.connect({ host: '127.0.0.1', port: data.relayPort, noDelay: true })
   toMain.write(
